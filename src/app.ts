@@ -1,0 +1,98 @@
+/**
+ * The gate as a Hono app: `secureLink()` in front, an origin-fetching handler behind, plain
+ * 404 and 500 answers. The Worker serves it as is; the Node server passes its own proxy step.
+ * @module
+ */
+import { Hono, type Context, type Env as HonoEnv } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { rejection, type Reason } from "./gate.js";
+import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
+import { proxyFetch } from "./proxy.js";
+import type { Settings } from "./settings.js";
+
+/** How a granted request reaches the origin: returns the response to send. */
+export type ProxyStep = (c: Context, grant: Grant, settings: Settings) => Promise<Response>;
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Raw request target, when the runtime normalises `c.req.url`; see `secureLink`. */
+  target?: (c: Context) => string;
+  /** Default: `proxyFetch` with the global fetch. */
+  proxy?: ProxyStep;
+  /** Told about origin failures and unexpected errors (never with the secret). */
+  log?: (event: { reason: Reason | "internal"; message: string }) => void;
+}
+
+/** Answers a request with one of the gate's plain-text refusals. */
+export function plain(c: Context, status: number, reason: Reason, body?: string): Response {
+  const answer = rejection(status, reason, body);
+  return new Response(c.req.method === "HEAD" ? null : answer.body, {
+    status: answer.status,
+    headers: answer.headers,
+  });
+}
+
+/**
+ * Builds the gate app for checked settings.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(readSettings(env));
+ * export default app;
+ * ```
+ */
+export function createApp<E extends HonoEnv = HonoEnv>(
+  settings: Settings,
+  options: AppOptions = {},
+): Hono<E & { Variables: SecureLinkVariables }> {
+  const log = options.log ?? (() => {});
+  const proxy: ProxyStep =
+    options.proxy ??
+    ((c, grant) =>
+      proxyFetch(c.req.raw, settings.origin + grant.target, {
+        timeoutMs: settings.originTimeoutMs,
+        onError: (reason, error) => log({ reason, message: describe(error) }),
+      }));
+  const app = new Hono<E & { Variables: SecureLinkVariables }>();
+  app.use(
+    secureLink({
+      secret: settings.gate.secret,
+      prefixes: [...settings.gate.prefixes],
+      now: settings.gate.now,
+      target: options.target,
+    }),
+  );
+  app.on(["GET", "HEAD"], "*", async function proxyToOrigin(c) {
+    const grant = c.get("secureLink");
+    if (grant?.action !== "proxy") return plain(c, 404, "not-found");
+    return proxy(c, grant, settings);
+  });
+  app.notFound((c) => plain(c, 404, "not-found"));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    log({ reason: "internal", message: describe(error) });
+    return plain(c, 500, "misconfigured", "Internal Server Error\n");
+  });
+  return app;
+}
+
+/**
+ * A failing setting's app: every request is refused with 500 naming the setting (its value,
+ * which may be an internal address, stays in the log).
+ */
+export function misconfiguredApp(setting: string): Hono {
+  const body = `Internal Server Error: the gate is misconfigured (${setting}); see its log\n`;
+  const app = new Hono();
+  app.all("*", (c) => plain(c, 500, "misconfigured", body));
+  return app;
+}
+
+/** An error as one short line, without a stack. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (cause as { code?: string } | undefined)?.code;
+    return code ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,171 @@
+/**
+ * The gate's decision for one request, as a pure function of method, raw request target,
+ * settings and clock: the behaviour table of the README in one place, shared by the Hono
+ * middleware (Workers, any Hono app) and the Node server. Pure: no Hono, Node or Workers APIs.
+ * @module
+ */
+import { originPath, parseLink, splitTarget, type Link } from "./link.js";
+import { verifyToken } from "./token.js";
+
+/** Why the gate refused a request; logged, and used to pick the answer. */
+export type Reason =
+  | "not-found"
+  | "method"
+  | "unsafe-path"
+  | "malformed"
+  | "bad-token"
+  | "expired"
+  | "misconfigured"
+  | "origin-error"
+  | "origin-timeout";
+
+/** What the gate does with a request. */
+export type Decision =
+  /** Not under a configured prefix: not the gate's business (the servers answer 404). */
+  | { action: "pass" }
+  /** Refused: answer `status` (403, 405 or 410) with {@link rejection}. */
+  | { action: "reject"; status: 403 | 405 | 410; reason: Reason; detail: string }
+  /** Granted: fetch `target` (path and query) from the origin. */
+  | { action: "proxy"; link: Link; target: string };
+
+/** Validated gate settings; build them with {@link gateSettings}. */
+export interface GateSettings {
+  readonly secret: string;
+  readonly prefixes: ReadonlySet<string>;
+  /** Unix seconds now. */
+  readonly now: () => number;
+}
+
+/** What {@link gateSettings} takes. */
+export interface GateOptions {
+  /** The shared secret; required, not empty. */
+  secret: string;
+  /** First path segments the gate guards. Default `["videos", "cmaf"]`. */
+  prefixes?: readonly string[];
+  /** Clock in unix seconds (tests inject one). Default: `Math.floor(Date.now() / 1000)`. */
+  now?: () => number;
+}
+
+/** Prefixes guarded when none are configured (Gcore also uses `mpegts` for live). */
+export const DEFAULT_PREFIXES: readonly string[] = ["videos", "cmaf"];
+
+const PREFIX_SHAPE = /^[A-Za-z0-9~-][A-Za-z0-9._~-]*$/;
+const systemClock = (): number => Math.floor(Date.now() / 1000);
+
+/**
+ * Checks gate options once, at start-up, and returns settings for {@link decide}.
+ *
+ * @throws Error naming the option when the secret is missing or a prefix is not one segment.
+ * @example
+ * ```ts
+ * const settings = gateSettings({ secret: env.SECRET, prefixes: ["videos", "cmaf", "mpegts"] });
+ * ```
+ */
+export function gateSettings(options: GateOptions): GateSettings {
+  if (typeof options?.secret !== "string" || options.secret === "") {
+    throw new Error("secret is required: set it to the secret your links are signed with");
+  }
+  const prefixes = options.prefixes ?? DEFAULT_PREFIXES;
+  if (!Array.isArray(prefixes) || prefixes.length === 0) {
+    throw new Error("prefixes must be a non-empty list of path segments, e.g. videos,cmaf");
+  }
+  for (const prefix of prefixes) {
+    if (typeof prefix !== "string" || !PREFIX_SHAPE.test(prefix) || /^\.+$/.test(prefix)) {
+      throw new Error(`prefixes: "${String(prefix)}" is not a single path segment`);
+    }
+  }
+  if (options.now !== undefined && typeof options.now !== "function") {
+    throw new Error("now must be a function returning unix seconds");
+  }
+  return { secret: options.secret, prefixes: new Set(prefixes), now: options.now ?? systemClock };
+}
+
+const PASS: Decision = { action: "pass" };
+const WRONG_METHOD: Decision = {
+  action: "reject",
+  status: 405,
+  reason: "method",
+  detail: "only GET and HEAD",
+};
+const BAD_TOKEN: Decision = {
+  action: "reject",
+  status: 403,
+  reason: "bad-token",
+  detail: "token does not match",
+};
+const EXPIRED: Decision = { action: "reject", status: 410, reason: "expired", detail: "expired" };
+
+/**
+ * Decides one request. Checks run in the README's table order: prefix (pass), method (405),
+ * unsafe path and shape (403), token (403), expiry (410); then proxy.
+ *
+ * @param method - The HTTP method as received.
+ * @param target - The raw request target (`/path?query`) or absolute URL, undecoded.
+ * @example
+ * ```ts
+ * const decision = decide("GET", "/videos/2675_abc/TOKEN/1861919999/master.m3u8", settings);
+ * if (decision.action === "proxy") fetch(origin + decision.target);
+ * ```
+ */
+export function decide(method: string, target: string, settings: GateSettings): Decision {
+  const { path, query } = splitTarget(target);
+  const kindEnd = path.indexOf("/", 1);
+  if (kindEnd < 0 || !settings.prefixes.has(path.slice(1, kindEnd))) return PASS;
+  if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
+  const parsed = parseLink(path);
+  if (!parsed.ok) {
+    return { action: "reject", status: 403, reason: parsed.problem, detail: parsed.detail };
+  }
+  const link = parsed.link;
+  const verdict = verifyToken({
+    clientId: link.clientId,
+    videoId: link.videoId,
+    secret: settings.secret,
+    expires: link.expires,
+    token: link.token,
+    now: settings.now(),
+  });
+  if (verdict === "bad-token") return BAD_TOKEN;
+  if (verdict === "expired") return EXPIRED;
+  if (verdict !== "valid") {
+    return { action: "reject", status: 403, reason: "malformed", detail: "malformed" };
+  }
+  const pathOnly = originPath(link);
+  return { action: "proxy", link, target: query === "" ? pathOnly : `${pathOnly}?${query}` };
+}
+
+/** Plain-text bodies: short, fixed, and never carrying a token or the secret. */
+const MESSAGES: Record<Reason, string> = {
+  "not-found": "Not Found\n",
+  method: "Method Not Allowed\n",
+  "unsafe-path": "Forbidden: unsafe path\n",
+  malformed: "Forbidden: malformed link\n",
+  "bad-token": "Forbidden: invalid token\n",
+  expired: "Gone: link expired\n",
+  misconfigured: "Internal Server Error: the gate is misconfigured\n",
+  "origin-error": "Bad Gateway: the origin could not be reached\n",
+  "origin-timeout": "Gateway Timeout: the origin did not answer in time\n",
+};
+
+/**
+ * The status, headers and body the gate answers a refusal with. Every refusal carries
+ * `Cache-Control: no-store` so no cache keeps it; 405 also carries `Allow: GET, HEAD`.
+ *
+ * @example
+ * ```ts
+ * const { status, headers, body } = rejection(404, "not-found");
+ * ```
+ */
+export function rejection(
+  status: number,
+  reason: Reason,
+  body: string = MESSAGES[reason],
+): { status: number; headers: Record<string, string>; body: string } {
+  const headers: Record<string, string> = {
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+  if (status === 405) headers.allow = "GET, HEAD";
+  return { status, headers, body };
+}

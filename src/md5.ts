@@ -1,0 +1,344 @@
+/**
+ * MD5 (RFC 1321) in plain TypeScript: no `node:crypto`, no WebCrypto (which has no MD5), so the
+ * same code runs on Workers, Node, Deno, Bun and browsers.
+ *
+ * MD5 is broken for collision resistance. Here it only serves the Gcore/nginx `secure_link`
+ * scheme, where the secret is part of the hashed text; it is not a general-purpose MAC.
+ *
+ * The module is tuned for one short message per call (a token body is about 60 bytes, two
+ * blocks): all 64 steps are written out so message words stay in registers, and every buffer is
+ * allocated once at load and reused, so a call allocates only its result.
+ * @module
+ */
+
+/**
+ * The 64 additive constants of RFC 1321 §3.4: K[i] = floor(abs(sin(i + 1)) * 2^32), derived here
+ * rather than pasted so a reader can check them. The unrolled steps below index this table;
+ * `test/md5.test.ts` proves every step against an independent reference.
+ */
+const K = new Int32Array(64);
+for (let i = 0; i < 64; i++) K[i] = Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) | 0;
+
+/** Initial chaining value of RFC 1321 §3.3 (words A, B, C, D, low byte first). */
+const IV = new Int32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
+
+/** Chaining state between blocks; lives in a typed array so `compress` allocates nothing. */
+const state = new Int32Array(4);
+
+/**
+ * MD5 reads words little-endian. Typed-array views use the platform's byte order, which is
+ * little-endian on every engine we target; on a big-endian one we swap bytes before hashing.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Scratch space for short messages and the final padded block(s). Grows on demand. */
+let scratch = new Uint8Array(1024);
+let scratchWords = new Int32Array(scratch.buffer);
+
+const encoder = new TextEncoder();
+
+/** Base64url alphabet (RFC 4648 §5) as char codes, so output is one `String.fromCharCode`. */
+const B64URL = new Uint8Array(64);
+for (let i = 0; i < 64; i++) {
+  B64URL[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charCodeAt(i);
+}
+
+/**
+ * One MD5 compression (RFC 1321 §3.4) of the 16 words at `x[o…o+15]` into `state`.
+ * Rounds use the equivalent forms F = d ^ (b & (c ^ d)) and G = c ^ (d & (b ^ c)), one
+ * operation shorter than the RFC's. `| 0` keeps every value a 32-bit integer for the JIT.
+ */
+function compress(x: Int32Array, o: number): void {
+  let a = state[0];
+  let b = state[1];
+  let c = state[2];
+  let d = state[3];
+  const x0 = x[o + 0];
+  const x1 = x[o + 1];
+  const x2 = x[o + 2];
+  const x3 = x[o + 3];
+  const x4 = x[o + 4];
+  const x5 = x[o + 5];
+  const x6 = x[o + 6];
+  const x7 = x[o + 7];
+  const x8 = x[o + 8];
+  const x9 = x[o + 9];
+  const x10 = x[o + 10];
+  const x11 = x[o + 11];
+  const x12 = x[o + 12];
+  const x13 = x[o + 13];
+  const x14 = x[o + 14];
+  const x15 = x[o + 15];
+
+  // Round 1: F, message words in order, shifts 7 12 17 22.
+  a = ((d ^ (b & (c ^ d))) + a + x0 + K[0]) | 0;
+  a = (((a << 7) | (a >>> 25)) + b) | 0;
+  d = ((c ^ (a & (b ^ c))) + d + x1 + K[1]) | 0;
+  d = (((d << 12) | (d >>> 20)) + a) | 0;
+  c = ((b ^ (d & (a ^ b))) + c + x2 + K[2]) | 0;
+  c = (((c << 17) | (c >>> 15)) + d) | 0;
+  b = ((a ^ (c & (d ^ a))) + b + x3 + K[3]) | 0;
+  b = (((b << 22) | (b >>> 10)) + c) | 0;
+  a = ((d ^ (b & (c ^ d))) + a + x4 + K[4]) | 0;
+  a = (((a << 7) | (a >>> 25)) + b) | 0;
+  d = ((c ^ (a & (b ^ c))) + d + x5 + K[5]) | 0;
+  d = (((d << 12) | (d >>> 20)) + a) | 0;
+  c = ((b ^ (d & (a ^ b))) + c + x6 + K[6]) | 0;
+  c = (((c << 17) | (c >>> 15)) + d) | 0;
+  b = ((a ^ (c & (d ^ a))) + b + x7 + K[7]) | 0;
+  b = (((b << 22) | (b >>> 10)) + c) | 0;
+  a = ((d ^ (b & (c ^ d))) + a + x8 + K[8]) | 0;
+  a = (((a << 7) | (a >>> 25)) + b) | 0;
+  d = ((c ^ (a & (b ^ c))) + d + x9 + K[9]) | 0;
+  d = (((d << 12) | (d >>> 20)) + a) | 0;
+  c = ((b ^ (d & (a ^ b))) + c + x10 + K[10]) | 0;
+  c = (((c << 17) | (c >>> 15)) + d) | 0;
+  b = ((a ^ (c & (d ^ a))) + b + x11 + K[11]) | 0;
+  b = (((b << 22) | (b >>> 10)) + c) | 0;
+  a = ((d ^ (b & (c ^ d))) + a + x12 + K[12]) | 0;
+  a = (((a << 7) | (a >>> 25)) + b) | 0;
+  d = ((c ^ (a & (b ^ c))) + d + x13 + K[13]) | 0;
+  d = (((d << 12) | (d >>> 20)) + a) | 0;
+  c = ((b ^ (d & (a ^ b))) + c + x14 + K[14]) | 0;
+  c = (((c << 17) | (c >>> 15)) + d) | 0;
+  b = ((a ^ (c & (d ^ a))) + b + x15 + K[15]) | 0;
+  b = (((b << 22) | (b >>> 10)) + c) | 0;
+
+  // Round 2: G, word (5i + 1) mod 16, shifts 5 9 14 20.
+  a = ((c ^ (d & (b ^ c))) + a + x1 + K[16]) | 0;
+  a = (((a << 5) | (a >>> 27)) + b) | 0;
+  d = ((b ^ (c & (a ^ b))) + d + x6 + K[17]) | 0;
+  d = (((d << 9) | (d >>> 23)) + a) | 0;
+  c = ((a ^ (b & (d ^ a))) + c + x11 + K[18]) | 0;
+  c = (((c << 14) | (c >>> 18)) + d) | 0;
+  b = ((d ^ (a & (c ^ d))) + b + x0 + K[19]) | 0;
+  b = (((b << 20) | (b >>> 12)) + c) | 0;
+  a = ((c ^ (d & (b ^ c))) + a + x5 + K[20]) | 0;
+  a = (((a << 5) | (a >>> 27)) + b) | 0;
+  d = ((b ^ (c & (a ^ b))) + d + x10 + K[21]) | 0;
+  d = (((d << 9) | (d >>> 23)) + a) | 0;
+  c = ((a ^ (b & (d ^ a))) + c + x15 + K[22]) | 0;
+  c = (((c << 14) | (c >>> 18)) + d) | 0;
+  b = ((d ^ (a & (c ^ d))) + b + x4 + K[23]) | 0;
+  b = (((b << 20) | (b >>> 12)) + c) | 0;
+  a = ((c ^ (d & (b ^ c))) + a + x9 + K[24]) | 0;
+  a = (((a << 5) | (a >>> 27)) + b) | 0;
+  d = ((b ^ (c & (a ^ b))) + d + x14 + K[25]) | 0;
+  d = (((d << 9) | (d >>> 23)) + a) | 0;
+  c = ((a ^ (b & (d ^ a))) + c + x3 + K[26]) | 0;
+  c = (((c << 14) | (c >>> 18)) + d) | 0;
+  b = ((d ^ (a & (c ^ d))) + b + x8 + K[27]) | 0;
+  b = (((b << 20) | (b >>> 12)) + c) | 0;
+  a = ((c ^ (d & (b ^ c))) + a + x13 + K[28]) | 0;
+  a = (((a << 5) | (a >>> 27)) + b) | 0;
+  d = ((b ^ (c & (a ^ b))) + d + x2 + K[29]) | 0;
+  d = (((d << 9) | (d >>> 23)) + a) | 0;
+  c = ((a ^ (b & (d ^ a))) + c + x7 + K[30]) | 0;
+  c = (((c << 14) | (c >>> 18)) + d) | 0;
+  b = ((d ^ (a & (c ^ d))) + b + x12 + K[31]) | 0;
+  b = (((b << 20) | (b >>> 12)) + c) | 0;
+
+  // Round 3: H, word (3i + 5) mod 16, shifts 4 11 16 23.
+  a = ((b ^ c ^ d) + a + x5 + K[32]) | 0;
+  a = (((a << 4) | (a >>> 28)) + b) | 0;
+  d = ((a ^ b ^ c) + d + x8 + K[33]) | 0;
+  d = (((d << 11) | (d >>> 21)) + a) | 0;
+  c = ((d ^ a ^ b) + c + x11 + K[34]) | 0;
+  c = (((c << 16) | (c >>> 16)) + d) | 0;
+  b = ((c ^ d ^ a) + b + x14 + K[35]) | 0;
+  b = (((b << 23) | (b >>> 9)) + c) | 0;
+  a = ((b ^ c ^ d) + a + x1 + K[36]) | 0;
+  a = (((a << 4) | (a >>> 28)) + b) | 0;
+  d = ((a ^ b ^ c) + d + x4 + K[37]) | 0;
+  d = (((d << 11) | (d >>> 21)) + a) | 0;
+  c = ((d ^ a ^ b) + c + x7 + K[38]) | 0;
+  c = (((c << 16) | (c >>> 16)) + d) | 0;
+  b = ((c ^ d ^ a) + b + x10 + K[39]) | 0;
+  b = (((b << 23) | (b >>> 9)) + c) | 0;
+  a = ((b ^ c ^ d) + a + x13 + K[40]) | 0;
+  a = (((a << 4) | (a >>> 28)) + b) | 0;
+  d = ((a ^ b ^ c) + d + x0 + K[41]) | 0;
+  d = (((d << 11) | (d >>> 21)) + a) | 0;
+  c = ((d ^ a ^ b) + c + x3 + K[42]) | 0;
+  c = (((c << 16) | (c >>> 16)) + d) | 0;
+  b = ((c ^ d ^ a) + b + x6 + K[43]) | 0;
+  b = (((b << 23) | (b >>> 9)) + c) | 0;
+  a = ((b ^ c ^ d) + a + x9 + K[44]) | 0;
+  a = (((a << 4) | (a >>> 28)) + b) | 0;
+  d = ((a ^ b ^ c) + d + x12 + K[45]) | 0;
+  d = (((d << 11) | (d >>> 21)) + a) | 0;
+  c = ((d ^ a ^ b) + c + x15 + K[46]) | 0;
+  c = (((c << 16) | (c >>> 16)) + d) | 0;
+  b = ((c ^ d ^ a) + b + x2 + K[47]) | 0;
+  b = (((b << 23) | (b >>> 9)) + c) | 0;
+
+  // Round 4: I, word 7i mod 16, shifts 6 10 15 21.
+  a = ((c ^ (b | ~d)) + a + x0 + K[48]) | 0;
+  a = (((a << 6) | (a >>> 26)) + b) | 0;
+  d = ((b ^ (a | ~c)) + d + x7 + K[49]) | 0;
+  d = (((d << 10) | (d >>> 22)) + a) | 0;
+  c = ((a ^ (d | ~b)) + c + x14 + K[50]) | 0;
+  c = (((c << 15) | (c >>> 17)) + d) | 0;
+  b = ((d ^ (c | ~a)) + b + x5 + K[51]) | 0;
+  b = (((b << 21) | (b >>> 11)) + c) | 0;
+  a = ((c ^ (b | ~d)) + a + x12 + K[52]) | 0;
+  a = (((a << 6) | (a >>> 26)) + b) | 0;
+  d = ((b ^ (a | ~c)) + d + x3 + K[53]) | 0;
+  d = (((d << 10) | (d >>> 22)) + a) | 0;
+  c = ((a ^ (d | ~b)) + c + x10 + K[54]) | 0;
+  c = (((c << 15) | (c >>> 17)) + d) | 0;
+  b = ((d ^ (c | ~a)) + b + x1 + K[55]) | 0;
+  b = (((b << 21) | (b >>> 11)) + c) | 0;
+  a = ((c ^ (b | ~d)) + a + x8 + K[56]) | 0;
+  a = (((a << 6) | (a >>> 26)) + b) | 0;
+  d = ((b ^ (a | ~c)) + d + x15 + K[57]) | 0;
+  d = (((d << 10) | (d >>> 22)) + a) | 0;
+  c = ((a ^ (d | ~b)) + c + x6 + K[58]) | 0;
+  c = (((c << 15) | (c >>> 17)) + d) | 0;
+  b = ((d ^ (c | ~a)) + b + x13 + K[59]) | 0;
+  b = (((b << 21) | (b >>> 11)) + c) | 0;
+  a = ((c ^ (b | ~d)) + a + x4 + K[60]) | 0;
+  a = (((a << 6) | (a >>> 26)) + b) | 0;
+  d = ((b ^ (a | ~c)) + d + x11 + K[61]) | 0;
+  d = (((d << 10) | (d >>> 22)) + a) | 0;
+  c = ((a ^ (d | ~b)) + c + x2 + K[62]) | 0;
+  c = (((c << 15) | (c >>> 17)) + d) | 0;
+  b = ((d ^ (c | ~a)) + b + x9 + K[63]) | 0;
+  b = (((b << 21) | (b >>> 11)) + c) | 0;
+
+  state[0] = (state[0] + a) | 0;
+  state[1] = (state[1] + b) | 0;
+  state[2] = (state[2] + c) | 0;
+  state[3] = (state[3] + d) | 0;
+}
+
+/** Makes `scratch` hold at least `bytes` bytes (a whole number of 64-byte blocks). */
+function reserve(bytes: number): void {
+  if (bytes <= scratch.length) return;
+  const wanted = Math.max(bytes, scratch.length * 2);
+  const size = wanted + ((64 - (wanted % 64)) % 64);
+  scratch = new Uint8Array(size);
+  scratchWords = new Int32Array(scratch.buffer);
+}
+
+/**
+ * Pads and hashes the last `n` bytes of a `total`-byte message, which sit at `scratch[0, n)`
+ * (RFC 1321 §3.1–3.2: a 1 bit, zeros to 56 mod 64, the bit length as 64-bit little-endian).
+ * `n` may span several blocks, so a short message is hashed in place without a copy.
+ */
+function digestScratch(n: number, total: number): void {
+  const bytes = scratch;
+  const words = scratchWords;
+  // Bytes in the padded message: the next multiple of 64 with 9 bytes to spare.
+  const end = (((n + 8) >> 6) + 1) << 6;
+  bytes[n] = 0x80;
+  let i = n + 1;
+  for (; (i & 3) !== 0; i++) bytes[i] = 0;
+  // Zero whole words once aligned: a quarter of the stores, and cheaper than a `fill()` call.
+  const lengthWord = (end >> 2) - 2;
+  for (let w = i >> 2; w < lengthWord; w++) words[w] = 0;
+  if (!LITTLE_ENDIAN) swapWords(words, lengthWord);
+  words[lengthWord] = total << 3; // low 32 bits of the bit length (ToInt32 wraps as needed)
+  words[lengthWord + 1] = (total / 0x20000000) | 0; // high 32 bits
+  for (let o = 0; o < end >> 2; o += 16) compress(words, o);
+}
+
+/** Big-endian engines only: turns native words into the little-endian words MD5 reads. */
+function swapWords(words: Int32Array, count: number): void {
+  for (let w = 0; w < count; w++) {
+    const v = words[w];
+    words[w] = (v >>> 24) | ((v >>> 8) & 0xff00) | ((v & 0xff00) << 8) | (v << 24);
+  }
+}
+
+function resetState(): void {
+  state[0] = IV[0];
+  state[1] = IV[1];
+  state[2] = IV[2];
+  state[3] = IV[3];
+}
+
+/**
+ * MD5 digest of `data`.
+ *
+ * @param data - The message bytes (any length; need not be aligned).
+ * @returns A new 16-byte digest.
+ * @example
+ * ```ts
+ * import { md5 } from "tokengate/md5";
+ * md5(new TextEncoder().encode("abc")); // Uint8Array(16) [0x90, 0x01, 0x50, 0x98, …]
+ * ```
+ */
+export function md5(data: Uint8Array): Uint8Array {
+  resetState();
+  const length = data.length;
+  const full = length - (length % 64);
+  if (LITTLE_ENDIAN && (data.byteOffset & 3) === 0) {
+    // Aligned input: hash it through a word view, no copying at all.
+    const view = new Int32Array(data.buffer, data.byteOffset, full >> 2);
+    for (let o = 0; o < view.length; o += 16) compress(view, o);
+  } else {
+    const words = scratchWords;
+    for (let p = 0; p < full; p += 64) {
+      for (let j = 0; j < 16; j++) {
+        const q = p + 4 * j;
+        words[j] = data[q] | (data[q + 1] << 8) | (data[q + 2] << 16) | (data[q + 3] << 24);
+      }
+      compress(words, 0);
+    }
+  }
+  const tail = length - full;
+  for (let j = 0; j < tail; j++) scratch[j] = data[full + j];
+  digestScratch(tail, length);
+  const out = new Uint8Array(16);
+  for (let j = 0; j < 16; j++) out[j] = state[j >> 2] >>> ((j & 3) * 8);
+  return out;
+}
+
+/**
+ * MD5 of the UTF-8 bytes of `text`, as unpadded base64url (RFC 4648 §5): the 22-character form
+ * that Gcore protected links and nginx `secure_link` use. This is the hot path of the gate;
+ * it allocates nothing but the returned string.
+ *
+ * @param text - Any string; lone surrogates are encoded as U+FFFD, like `TextEncoder`.
+ * @returns 22 characters of `[A-Za-z0-9_-]`.
+ * @example
+ * ```ts
+ * import { md5Base64url } from "tokengate/md5";
+ * md5Base64url(""); // "1B2M2Y8AsgTpgAmY7PhCfg"
+ * ```
+ */
+export function md5Base64url(text: string): string {
+  // A UTF-16 code unit never needs more than 3 UTF-8 bytes; 72 covers the padding.
+  reserve(text.length * 3 + 72);
+  // encodeInto measured ~3x faster here than a charCodeAt loop, and is correct for non-ASCII.
+  const n = encoder.encodeInto(text, scratch).written;
+  resetState();
+  digestScratch(n, n);
+  return base64urlState();
+}
+
+/** The digest in `state` as 22 base64url characters: five 3-byte groups, then the last byte. */
+function base64urlState(): string {
+  const a = state[0];
+  const b = state[1];
+  const c = state[2];
+  const d = state[3];
+  const T = B64URL;
+  // Digest bytes are the state words little-endian; each vN packs three of them big-endian.
+  const v0 = ((a & 0xff) << 16) | (a & 0xff00) | ((a >>> 16) & 0xff);
+  const v1 = ((a >>> 24) << 16) | ((b & 0xff) << 8) | ((b >>> 8) & 0xff);
+  const v2 = (((b >>> 16) & 0xff) << 16) | ((b >>> 24) << 8) | (c & 0xff);
+  const v3 = (((c >>> 8) & 0xff) << 16) | (((c >>> 16) & 0xff) << 8) | (c >>> 24);
+  const v4 = ((d & 0xff) << 16) | (d & 0xff00) | ((d >>> 16) & 0xff);
+  const last = d >>> 24;
+  // prettier-ignore
+  return String.fromCharCode(
+    T[v0 >>> 18], T[(v0 >>> 12) & 63], T[(v0 >>> 6) & 63], T[v0 & 63],
+    T[v1 >>> 18], T[(v1 >>> 12) & 63], T[(v1 >>> 6) & 63], T[v1 & 63],
+    T[v2 >>> 18], T[(v2 >>> 12) & 63], T[(v2 >>> 6) & 63], T[v2 & 63],
+    T[v3 >>> 18], T[(v3 >>> 12) & 63], T[(v3 >>> 6) & 63], T[v3 & 63],
+    T[v4 >>> 18], T[(v4 >>> 12) & 63], T[(v4 >>> 6) & 63], T[v4 & 63],
+    T[last >>> 2], T[(last << 4) & 63],
+  );
+}
