@@ -28,8 +28,7 @@ export type LinkProblem =
   | "malformed";
 
 export type ParsedLink =
-  | { ok: true; link: Link }
-  | { ok: false; problem: LinkProblem; detail: string };
+  { ok: true; link: Link } | { ok: false; problem: LinkProblem; detail: string };
 
 /**
  * Splits a request target (`/path?query`, or an absolute URL) into its raw path and query,
@@ -43,9 +42,10 @@ export type ParsedLink =
 export function splitTarget(target: string): { path: string; query: string } {
   let start = 0;
   if (target.charCodeAt(0) !== 0x2f) {
+    // Absolute URL: the path starts at the first "/", "?" or "#" after the authority.
     const scheme = target.indexOf("://");
-    start = scheme < 0 ? target.length : target.indexOf("/", scheme + 3);
-    if (start < 0) start = target.length;
+    start = scheme < 0 ? 0 : scheme + 3;
+    while (start < target.length && !"/?#".includes(target[start]!)) start++;
   }
   let end = target.indexOf("#", start);
   if (end < 0) end = target.length;
@@ -133,6 +133,7 @@ export function parseLink(path: string): ParsedLink {
   if (path.charCodeAt(0) !== 0x2f) return malformed("path does not start with /");
   const kindEnd = path.indexOf("/", 1);
   if (kindEnd < 0) return malformed("no client_video segment");
+  if (kindEnd === path.length - 1) return malformed("no client_video segment");
   const idEnd = path.indexOf("/", kindEnd + 1);
   if (idEnd < 0) return malformed("no token segment");
   const tokenEnd = path.indexOf("/", idEnd + 1);

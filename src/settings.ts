@@ -46,7 +46,10 @@ export interface Settings {
  */
 export function parseOrigin(text: string | undefined): string {
   if (text === undefined || text.trim() === "") {
-    throw new SettingError("ORIGIN_URL", "is not set: give the origin's base URL, e.g. https://origin.example.com");
+    throw new SettingError(
+      "ORIGIN_URL",
+      "is not set: give the origin's base URL, e.g. https://origin.example.com",
+    );
   }
   let url: URL;
   try {
@@ -126,6 +129,12 @@ export function readSettings(env: GateEnv, now?: () => number): Settings {
   } catch (error) {
     throw new SettingError("PREFIXES", (error as Error).message);
   }
-  const originTimeoutMs = parseInteger("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS, 30_000, 0, 3_600_000);
+  const originTimeoutMs = parseInteger(
+    "ORIGIN_TIMEOUT_MS",
+    env.ORIGIN_TIMEOUT_MS,
+    30_000,
+    0,
+    3_600_000,
+  );
   return { gate, origin, originTimeoutMs };
 }

@@ -115,6 +115,7 @@ export function signToken(input: TokenInput): string {
  * ```
  */
 export function verifyToken(input: VerifyInput): Verdict {
+  if (typeof input !== "object" || input === null) return "malformed";
   const { clientId, videoId, secret, expires, token } = input;
   if (
     typeof clientId !== "string" ||

@@ -1,7 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
 import worker, { type Env } from "../../src/worker.js";
 
-const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+const ctx = {
+  waitUntil() {},
+  passThroughOnException() {},
+  props: {},
+} as unknown as ExecutionContext;
 const get = (env: Env, path = "/videos/2675_a/AAAAAAAAAAAAAAAAAAAAAA/1861919999/x.ts") =>
   worker.fetch(new Request(`https://gate.test${path}`), env, ctx);
 
@@ -12,8 +16,16 @@ describe("misconfiguration fails closed", () => {
     ["ORIGIN_URL is missing", { SECRET: "s" }, "ORIGIN_URL"],
     ["ORIGIN_URL is not a URL", { SECRET: "s", ORIGIN_URL: "origin.internal:8080" }, "ORIGIN_URL"],
     ["ORIGIN_URL is ftp", { SECRET: "s", ORIGIN_URL: "ftp://origin.test" }, "ORIGIN_URL"],
-    ["PREFIXES has a slash", { SECRET: "s", ORIGIN_URL: "https://o.test", PREFIXES: "a/b" }, "PREFIXES"],
-    ["ORIGIN_TIMEOUT_MS is not a number", { SECRET: "s", ORIGIN_URL: "https://o.test", ORIGIN_TIMEOUT_MS: "soon" }, "ORIGIN_TIMEOUT_MS"],
+    [
+      "PREFIXES has a slash",
+      { SECRET: "s", ORIGIN_URL: "https://o.test", PREFIXES: "a/b" },
+      "PREFIXES",
+    ],
+    [
+      "ORIGIN_TIMEOUT_MS is not a number",
+      { SECRET: "s", ORIGIN_URL: "https://o.test", ORIGIN_TIMEOUT_MS: "soon" },
+      "ORIGIN_TIMEOUT_MS",
+    ],
   ])("answers every request with 500 naming the setting when %s", async (_, env, setting) => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     for (const path of [undefined, "/", "/healthz"]) {

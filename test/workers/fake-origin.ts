@@ -7,7 +7,8 @@ export const TEST_SECRET = "workerd-test-secret";
 export async function fakeOrigin(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.hostname !== "origin.test") return new Response("unexpected host", { status: 599 });
-  if (url.pathname.endsWith("/failing.ts")) return new Response("origin overloaded", { status: 503 });
+  if (url.pathname.endsWith("/failing.ts"))
+    return new Response("origin overloaded", { status: 503 });
   if (url.pathname.endsWith("/redirect.ts")) {
     return new Response(null, { status: 302, headers: { location: "https://elsewhere.test/" } });
   }
@@ -15,7 +16,12 @@ export async function fakeOrigin(request: Request): Promise<Response> {
   // Echo what arrived, so tests can assert on path, query, method and forwarded headers.
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => (headers[name] = value));
-  const body = JSON.stringify({ method: request.method, path: url.pathname, query: url.search, headers });
+  const body = JSON.stringify({
+    method: request.method,
+    path: url.pathname,
+    query: url.search,
+    headers,
+  });
   return new Response(request.method === "HEAD" ? null : body, {
     status: 200,
     headers: { "content-type": "application/json", "x-origin": "fake", etag: '"v1"' },

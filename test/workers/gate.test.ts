@@ -180,9 +180,18 @@ describe("the gate inside workerd", () => {
     ["no file nor slash", (l: string) => l.replace("/720/seg-1.ts", "")],
     ["no underscore in the id", (l: string) => l.replace("2675_", "2675-")],
     ["an empty client id", (l: string) => l.replace("2675_", "_")],
-    ["a 21-character token", (l: string) => l.replace(/\/([A-Za-z0-9_-]{22})\//, (_, t) => `/${t.slice(1)}/`)],
-    ["a token with '='", (l: string) => l.replace(/\/([A-Za-z0-9_-]{22})\//, (_, t) => `/${t.slice(1)}=/`)],
-    ["expires with a leading zero", (l: string) => l.replace(`/${NOW + 3600}/`, `/0${NOW + 3600}/`)],
+    [
+      "a 21-character token",
+      (l: string) => l.replace(/\/([A-Za-z0-9_-]{22})\//, (_, t) => `/${t.slice(1)}/`),
+    ],
+    [
+      "a token with '='",
+      (l: string) => l.replace(/\/([A-Za-z0-9_-]{22})\//, (_, t) => `/${t.slice(1)}=/`),
+    ],
+    [
+      "expires with a leading zero",
+      (l: string) => l.replace(`/${NOW + 3600}/`, `/0${NOW + 3600}/`),
+    ],
     ["expires that is not a number", (l: string) => l.replace(`/${NOW + 3600}/`, "/tomorrow/")],
     ["expires beyond int64", (l: string) => l.replace(`/${NOW + 3600}/`, "/9223372036854775808/")],
   ])("answers 403 to a link with %s", async (_, mangle) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { forwardHeaders, proxyFetch } from "../../src/proxy.js";
 
-const request = (method = "GET") => new Request("https://gate.test/videos/1_a/t/1/x.ts", { method });
+const request = (method = "GET") =>
+  new Request("https://gate.test/videos/1_a/t/1/x.ts", { method });
 
 describe("proxyFetch inside workerd", () => {
   it("answers 502 with a short no-store body when the origin connection fails", async () => {
@@ -19,8 +20,13 @@ describe("proxyFetch inside workerd", () => {
 
   it("answers 504 when the origin sends no headers within the timeout", async () => {
     const hanging: typeof fetch = (_, init) =>
-      new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted"))));
-    const res = await proxyFetch(request(), "http://origin.test/x.ts", { timeoutMs: 20, fetch: hanging });
+      new Promise((_, reject) =>
+        init?.signal?.addEventListener("abort", () => reject(new Error("aborted"))),
+      );
+    const res = await proxyFetch(request(), "http://origin.test/x.ts", {
+      timeoutMs: 20,
+      fetch: hanging,
+    });
     expect(res.status).toBe(504);
   });
 

@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { md5, md5Base64url } from "../../src/md5.js";
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+const reference = (data: Uint8Array | string) => createHash("md5").update(data).digest();
+
+describe("md5", () => {
+  // RFC 1321 appendix A.5.
+  it.each([
+    ["", "d41d8cd98f00b204e9800998ecf8427e"],
+    ["a", "0cc175b9c0f1b6a831c399e269772661"],
+    ["abc", "900150983cd24fb0d6963f7d28e17f72"],
+    ["message digest", "f96b697d7cb7938d525a2f31aaf161d0"],
+    ["abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"],
+    [
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+      "d174ab98d277d9f5a5611c2c9f419d9f",
+    ],
+    [
+      "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+      "57edf4a22be3c955ac49da2e2107b67a",
+    ],
+  ])("hashes the RFC 1321 vector %j", (text, digest) => {
+    expect(hex(md5(new TextEncoder().encode(text)))).toBe(digest);
+    expect(md5Base64url(text)).toBe(Buffer.from(digest, "hex").toString("base64url"));
+  });
+
+  it("matches node:crypto for every length from 0 to 1100 bytes", () => {
+    const data = randomBytes(1100);
+    for (let length = 0; length <= 1100; length++) {
+      const slice = data.subarray(0, length);
+      expect(hex(md5(slice)), `length ${length}`).toBe(reference(slice).toString("hex"));
+    }
+  });
+
+  it("matches node:crypto on unaligned input, which takes the copying path", () => {
+    const data = randomBytes(1200);
+    for (let offset = 1; offset < 4; offset++) {
+      for (const length of [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000]) {
+        const slice = new Uint8Array(data.buffer, data.byteOffset + offset, length);
+        expect(hex(md5(slice))).toBe(reference(slice).toString("hex"));
+      }
+    }
+  });
+
+  it("matches node:crypto on 300 random inputs up to 70 KiB", () => {
+    for (let i = 0; i < 300; i++) {
+      const data = randomBytes(Math.floor(Math.random() * 70_000));
+      expect(hex(md5(data))).toBe(reference(data).toString("hex"));
+    }
+  });
+
+  it("matches node:crypto on 8 MiB, so lengths past 2^22 bits are encoded right", () => {
+    const data = randomBytes(8 * 1024 * 1024 + 3);
+    expect(hex(md5(data))).toBe(reference(data).toString("hex"));
+  });
+
+  it("gives base64url of the UTF-8 bytes for every text length from 0 to 1100", () => {
+    const alphabet = "abcXYZ019_-/+=.~";
+    let text = "";
+    for (let length = 0; length <= 1100; length++) {
+      expect(md5Base64url(text), `length ${length}`).toBe(reference(text).toString("base64url"));
+      text += alphabet[length % alphabet.length];
+    }
+  });
+
+  it("encodes non-ASCII text as UTF-8, like Python's str.encode()", () => {
+    for (const text of [
+      "vidéo_1",
+      "клиент_видео",
+      "视频_秘密_1861919999_",
+      "emoji 🎬_x",
+      "\u0000\u007f",
+    ]) {
+      expect(md5Base64url(text)).toBe(reference(Buffer.from(text, "utf8")).toString("base64url"));
+    }
+  });
+
+  it("grows its buffer for long text and still hashes short text afterwards", () => {
+    const long = "x".repeat(100_000) + "é".repeat(10_000);
+    expect(md5Base64url(long)).toBe(reference(Buffer.from(long, "utf8")).toString("base64url"));
+    expect(md5Base64url("abc")).toBe("kAFQmDzST7DWlj99KOF_cg");
+  });
+
+  it("returns a fresh digest each call", () => {
+    const a = md5(new Uint8Array([1]));
+    const b = md5(new Uint8Array([2]));
+    expect(hex(a)).not.toBe(hex(b));
+    expect(hex(a)).toBe(reference(new Uint8Array([1])).toString("hex"));
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * A real origin for tests: node:http on 127.0.0.1 and an ephemeral port. It records every
+ * request it receives and serves deterministic bytes:
+ * - `…/big-<bytes>.ts`: that many bytes, written in 1 MiB chunks with back-pressure, the first
+ *   chunk late so a client can prove it reads while the origin is still sending;
+ * - `…/slow-headers.ts`: headers only after `slowHeadersMs`;
+ * - `…/drip.ts`: 64 KiB bodies in 20 writes 50 ms apart, for abort tests;
+ * - `…/cut.ts`: announces 1 MiB, sends 64 KiB, then destroys the socket;
+ * - anything else: `content of <path>` with ETag, Range and HEAD support.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface Origin {
+  url: string;
+  port: number;
+  requests: { method: string; url: string; headers: IncomingMessage["headers"] }[];
+  /** Paths of requests whose client went away before the response finished. */
+  aborted: string[];
+  /** Bytes of big files handed to the socket so far, across requests. */
+  bigSent: number;
+  close(): Promise<void>;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Byte i of a big file: cheap to produce and to check. */
+export function bigByte(i: number): number {
+  return (i * 31 + (i >>> 16)) & 0xff;
+}
+
+export function bigChunk(offset: number, length: number): Buffer {
+  const chunk = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) chunk[i] = bigByte(offset + i);
+  return chunk;
+}
+
+export interface OriginOptions {
+  slowHeadersMs?: number;
+  firstByteDelayMs?: number;
+  /** Pause between 1 MiB chunks of big files. */
+  chunkDelayMs?: number;
+}
+
+export async function startOrigin(options: OriginOptions = {}): Promise<Origin> {
+  const requests: Origin["requests"] = [];
+  const aborted: string[] = [];
+  // Assigned once the port is known; the handler only runs after that.
+  let origin: Origin;
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? "/";
+    requests.push({ method: req.method ?? "", url, headers: req.headers });
+    const path = url.split("?")[0]!;
+    req.on("close", () => {
+      if (!res.writableFinished) aborted.push(path);
+    });
+    const big = /\/big-(\d+)\.ts$/.exec(path);
+    if (big) {
+      const total = Number(big[1]);
+      res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(total) });
+      if (req.method === "HEAD") return void res.end();
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total && !res.destroyed) {
+          const n = Math.min(CHUNK, total - sent);
+          const ok = res.write(bigChunk(sent, n));
+          sent += n;
+          origin.bigSent += n;
+          if (options.chunkDelayMs) {
+            if (ok) setTimeout(pump, options.chunkDelayMs);
+            else res.once("drain", () => setTimeout(pump, options.chunkDelayMs));
+            return;
+          }
+          if (!ok) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      setTimeout(pump, options.firstByteDelayMs ?? 0);
+      return;
+    }
+    if (path.endsWith("/slow-headers.ts")) {
+      const timer = setTimeout(() => res.end("late"), options.slowHeadersMs ?? 5000);
+      res.on("close", () => clearTimeout(timer));
+      return;
+    }
+    if (path.endsWith("/drip.ts")) {
+      res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(20 * 3277) });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(3277, 0x61));
+        if (++n === 20) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 50);
+      res.on("close", () => clearInterval(timer));
+      return;
+    }
+    if (path.endsWith("/cut.ts")) {
+      res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(CHUNK) });
+      res.write(Buffer.alloc(64 * 1024, 0x62), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    const body = Buffer.from(`content of ${path}`);
+    const etag = `"${body.length}-${path.length}"`;
+    const headers: Record<string, string> = {
+      "content-type": path.endsWith(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
+      etag,
+      "last-modified": "Wed, 21 Oct 2015 07:28:00 GMT",
+      "accept-ranges": "bytes",
+      "x-origin-query": url.includes("?") ? url.slice(url.indexOf("?")) : "",
+    };
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, headers);
+      return void res.end();
+    }
+    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
+    if (range) {
+      const start = Number(range[1]);
+      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
+      if (start >= body.length) {
+        res.writeHead(416, { "content-range": `bytes */${body.length}` });
+        return void res.end();
+      }
+      res.writeHead(206, {
+        ...headers,
+        "content-range": `bytes ${start}-${end}/${body.length}`,
+        "content-length": String(end - start + 1),
+      });
+      return void res.end(req.method === "HEAD" ? undefined : body.subarray(start, end + 1));
+    }
+    res.writeHead(200, { ...headers, "content-length": String(body.length) });
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  origin = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    aborted,
+    bigSent: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  return origin;
+}
