@@ -3,7 +3,7 @@
  * 404 and 500 answers. The Worker serves it as is; the Node server passes its own proxy step.
  * @module
  */
-import { Hono, type Context, type Env as HonoEnv } from "hono";
+import { Hono, type Context, type Env as HonoEnv, type MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { rejection, type Reason } from "./gate.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
@@ -21,6 +21,10 @@ export interface AppOptions {
   proxy?: ProxyStep;
   /** Told about origin failures and unexpected errors (never with the secret). */
   log?: (event: { reason: Reason | "internal"; message: string }) => void;
+  /** Middleware that runs before the gate (and sees its decision after `next()`). */
+  use?: MiddlewareHandler[];
+  /** Adds routes outside the guarded prefixes, e.g. a health check. */
+  routes?: (app: Hono) => void;
 }
 
 /** Answers a request with one of the gate's plain-text refusals. */
@@ -54,6 +58,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
         onError: (reason, error) => log({ reason, message: describe(error) }),
       }));
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
+  for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
       secret: settings.gate.secret,
@@ -62,6 +67,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       target: options.target,
     }),
   );
+  options.routes?.(app as unknown as Hono);
   app.on(["GET", "HEAD"], "*", async function proxyToOrigin(c) {
     const grant = c.get("secureLink");
     if (grant?.action !== "proxy") return plain(c, 404, "not-found");

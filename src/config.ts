@@ -1,0 +1,92 @@
+/**
+ * The Node server's configuration: environment variables overridden by `tokengate serve`
+ * flags, checked once at start-up. Pure: reads no file and no environment by itself.
+ * @module
+ */
+import {
+  parseInteger,
+  parseOrigin,
+  readSettings,
+  SettingError,
+  type Settings,
+} from "./settings.js";
+
+/** Environment variables `tokengate serve` reads. */
+export interface ServerEnv {
+  ORIGIN_URL?: string;
+  SECRET?: string;
+  PREFIXES?: string;
+  HOST?: string;
+  PORT?: string;
+  WORKERS?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  LOG_FORMAT?: string;
+}
+
+export type LogFormat = "json" | "pretty";
+
+/** Everything the Node server needs, checked. */
+export interface ServerConfig {
+  /** Gate settings; in demo mode the origin is filled in once the sample origin listens. */
+  readonly settings: Settings | undefined;
+  /** True when ORIGIN_URL is unset: serve the bundled sample with a generated secret. */
+  readonly demo: boolean;
+  /** The secret to use in demo mode, when SECRET was given. */
+  readonly demoSecret: string | undefined;
+  readonly prefixes: string | undefined;
+  readonly originTimeoutMs: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  /** Worker processes; 1 serves from the primary process itself. */
+  readonly workers: number;
+  readonly logFormat: LogFormat;
+}
+
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
+
+/**
+ * Reads the server configuration.
+ *
+ * @param env - Environment variables (flags already merged in, flags winning).
+ * @param cpus - Cores on this machine, for `WORKERS=auto`.
+ * @throws SettingError naming the first bad setting.
+ * @example
+ * ```ts
+ * const config = readServerConfig({ ...process.env, PORT: "9000" }, availableParallelism());
+ * ```
+ */
+export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
+  const host = (env.HOST ?? "").trim() || "127.0.0.1";
+  if (!HOST_SHAPE.test(host)) {
+    throw new SettingError("HOST", `"${host}" is not an IP address or host name`);
+  }
+  const port = parseInteger("PORT", env.PORT, 8787, 0, 65535);
+  const workersText = (env.WORKERS ?? "").trim();
+  const workers =
+    workersText === "auto" ? Math.max(1, cpus) : parseInteger("WORKERS", workersText, 1, 1, 256);
+  const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
+  if (logFormat !== "json" && logFormat !== "pretty") {
+    throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
+  }
+  const demo = (env.ORIGIN_URL ?? "").trim() === "";
+  let settings: Settings | undefined;
+  if (demo) {
+    // Check the other gate settings now, against a placeholder origin, so demo mode fails
+    // on a bad PREFIXES or ORIGIN_TIMEOUT_MS exactly as the real thing would.
+    readSettings({ ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo" });
+  } else {
+    parseOrigin(env.ORIGIN_URL);
+    settings = readSettings(env);
+  }
+  return {
+    settings,
+    demo,
+    demoSecret: env.SECRET || undefined,
+    prefixes: env.PREFIXES,
+    originTimeoutMs: env.ORIGIN_TIMEOUT_MS,
+    host,
+    port,
+    workers,
+    logFormat,
+  };
+}
