@@ -5,9 +5,10 @@ import { isExpires, signToken, timingSafeEqual, verifyToken } from "../../src/to
 import { pythonTokens, type SnippetCase } from "./python.js";
 
 type Vector = SnippetCase & { token: string };
-const pythonVectors: Vector[] = JSON.parse(
-  readFileSync(new URL("../fixtures/python-vectors.json", import.meta.url), "utf8"),
-);
+const fixture = (name: string): Vector[] =>
+  JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8"));
+const pythonVectors = fixture("python-vectors.json");
+const goVectors = fixture("go-vectors.json");
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.~";
 const randomText = (min: number, max: number, alphabet = ALPHABET) =>
@@ -19,6 +20,19 @@ describe("signToken", () => {
   it("equals the committed vectors of Gcore's Python snippet", () => {
     expect(pythonVectors.length).toBeGreaterThan(200);
     for (const v of pythonVectors) {
+      const token = signToken({
+        clientId: v.client_id,
+        videoId: v.video_id,
+        secret: v.secret,
+        expires: v.expires,
+      });
+      expect(token, JSON.stringify(v)).toBe(v.token);
+    }
+  });
+
+  it("equals the committed vectors of Gcore's Go snippet", () => {
+    expect(goVectors.length).toBeGreaterThan(300);
+    for (const v of goVectors) {
       const token = signToken({
         clientId: v.client_id,
         videoId: v.video_id,
