@@ -21,8 +21,6 @@ export interface AccessRecord {
 /** The process id, so lines from `WORKERS` > 1 tell their process apart; 0 where there is none. */
 const PID = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
 
-const TOKEN_SEGMENT = /^(\/[^/?#]*\/[^/?#]*\/)[^/?#]+(\/)/;
-
 /**
  * The request path with its token segment replaced by `…` and the query left out, so logs
  * never hold a usable link.
@@ -34,11 +32,14 @@ const TOKEN_SEGMENT = /^(\/[^/?#]*\/[^/?#]*\/)[^/?#]+(\/)/;
  * ```
  */
 export function redactPath(target: string): string {
-  let end = target.length;
-  const question = target.indexOf("?");
-  if (question >= 0) end = question;
-  const path = target.slice(0, end);
-  return path.replace(TOKEN_SEGMENT, "$1…$2");
+  let end = target.indexOf("?");
+  if (end < 0) end = target.length;
+  // The token is the third segment: between the third and fourth "/".
+  const second = target.indexOf("/", 1);
+  const third = second < 0 || second >= end ? -1 : target.indexOf("/", second + 1);
+  const fourth = third < 0 || third >= end ? -1 : target.indexOf("/", third + 1);
+  if (fourth < 0 || fourth >= end || fourth === third + 1) return target.slice(0, end);
+  return `${target.slice(0, third + 1)}…${target.slice(fourth, end)}`;
 }
 
 /**
@@ -49,23 +50,33 @@ export function redactPath(target: string): string {
  * accessLine("json", { method: "GET", target: "/healthz", status: 200, reason: undefined, bytes: 2, ms: 0.4 });
  * ```
  */
-export function accessLine(format: LogFormat, record: AccessRecord, time = new Date()): string {
+export function accessLine(format: LogFormat, record: AccessRecord, now = Date.now()): string {
   const path = redactPath(record.target);
+  const time = isoTime(now);
   const ms = Math.round(record.ms * 10) / 10;
   if (format === "pretty") {
     const reason = record.reason ? ` (${record.reason})` : "";
-    return `${time.toISOString()} ${record.method} ${path} ${record.status}${reason} ${record.bytes} B ${ms} ms`;
+    return `${time} ${record.method} ${path} ${record.status}${reason} ${record.bytes} B ${ms} ms`;
   }
-  return JSON.stringify({
-    time: time.toISOString(),
-    pid: PID,
-    method: record.method,
-    path,
-    status: record.status,
-    ...(record.reason ? { reason: record.reason } : {}),
-    bytes: record.bytes,
-    ms,
-  });
+  // Built by hand rather than JSON.stringify({...}): one line per request adds up. Only the
+  // method and path come from the client, so only they need JSON escaping.
+  const reason = record.reason ? `,"reason":"${record.reason}"` : "";
+  return (
+    `{"time":"${time}","pid":${PID},"method":${JSON.stringify(record.method)},` +
+    `"path":${JSON.stringify(path)},"status":${record.status}${reason},` +
+    `"bytes":${record.bytes},"ms":${ms}}`
+  );
+}
+
+let lastMs = 0;
+let lastIso = "";
+/** ISO time of `ms`, remembered: requests finishing in the same millisecond share it. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 /**

@@ -8,11 +8,11 @@
 import {
   Agent as HttpAgent,
   request as httpRequest,
+  type ClientRequest,
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { pipeline } from "node:stream";
 import { rejection, type Reason } from "./gate.js";
 import { isForwarded } from "./proxy.js";
 
@@ -37,8 +37,8 @@ export interface ProxyOutcome {
 /** A configured way to the origin. */
 export interface NodeProxy {
   /**
-   * Sends `target` (path and query) for `incoming` to the origin and streams the answer to
-   * `outgoing`, keeping `outcome` up to date as it goes (bytes sent, failure reason). Never
+   * GET: sends `target` (path and query) for `incoming` to the origin and streams the answer
+   * to `outgoing`, keeping `outcome` up to date as it goes (bytes sent, failure reason). Never
    * throws; every failure becomes a 502/504 or, mid-body, a cut connection.
    */
   forward(
@@ -47,6 +47,11 @@ export interface NodeProxy {
     target: string,
     outcome: ProxyOutcome,
   ): void;
+  /**
+   * HEAD: the origin's status and headers as a `Response` without a body (502/504 on
+   * failure), for the app to send; never rejects.
+   */
+  head(incoming: IncomingMessage, target: string, outcome: ProxyOutcome): Promise<Response>;
   /** Closes idle origin connections. */
   close(): void;
 }
@@ -59,6 +64,12 @@ export interface NodeProxyOptions {
   timeoutMs: number;
   /** Told about origin failures, as one line without a stack. */
   onError?: (reason: Reason, message: string) => void;
+}
+
+/** What {@link createNodeProxy}'s request helper reports back. */
+interface Handlers {
+  response(originRes: IncomingMessage, headers: string[]): void;
+  fail(reason: Reason): void;
 }
 
 /**
@@ -87,6 +98,53 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
   const timeoutMs = options.timeoutMs;
   const onError = options.onError ?? (() => {});
 
+  /** Starts the origin request; exactly one of the handlers is called. */
+  function send(
+    incoming: IncomingMessage,
+    method: "GET" | "HEAD",
+    target: string,
+    on: Handlers,
+  ): ClientRequest {
+    const raw = incoming.rawHeaders;
+    const connection = String(incoming.headers.connection ?? "").toLowerCase();
+    const headers: string[] = ["host", hostHeader];
+    for (let i = 0; i < raw.length; i += 2) {
+      if (isForwarded(raw[i]!.toLowerCase(), connection)) headers.push(raw[i]!, raw[i + 1]!);
+    }
+    let settled = false;
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const originReq = request({ hostname, port, path: basePath + target, method, headers, agent });
+    originReq.on("error", (error) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
+      onError(reason, error.message);
+      on.fail(reason);
+    });
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        originReq.destroy(new Error(`no response headers within ${timeoutMs} ms`));
+      }, timeoutMs);
+    }
+    originReq.on("response", (originRes) => {
+      clearTimeout(timer);
+      if (settled) return void originRes.destroy();
+      settled = true;
+      const out: string[] = [];
+      const rawOut = originRes.rawHeaders;
+      for (let i = 0; i < rawOut.length; i += 2) {
+        if (!HOP_BY_HOP_RESPONSE.has(rawOut[i]!.toLowerCase()))
+          out.push(rawOut[i]!, rawOut[i + 1]!);
+      }
+      on.response(originRes, out);
+    });
+    originReq.end();
+    return originReq;
+  }
+
   function forward(
     incoming: IncomingMessage,
     outgoing: ServerResponse,
@@ -94,90 +152,68 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
     outcome: ProxyOutcome,
   ): void {
     outcome.bytes = 0;
-    const method = incoming.method === "HEAD" ? "HEAD" : "GET";
-    const raw = incoming.rawHeaders;
-    const connection = String(incoming.headers.connection ?? "").toLowerCase();
-    const headers: string[] = ["host", hostHeader];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (isForwarded(name, connection)) headers.push(raw[i]!, raw[i + 1]!);
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let answered = false;
-    let timedOut = false;
-    const originReq = request({
-      hostname,
-      port,
-      path: basePath + target,
-      method,
-      headers,
-      agent,
-    });
-
-    const fail = (reason: Reason, error: unknown): void => {
-      clearTimeout(timer);
-      if (answered) return;
-      answered = true;
-      onError(reason, error instanceof Error ? error.message : String(error));
-      outcome.reason = reason;
-      if (outgoing.headersSent || outgoing.destroyed) {
-        // Mid-body: the status is gone; cutting the connection tells the client it is short.
-        outgoing.destroy();
-        return;
-      }
-      const answer = rejection(reason === "origin-timeout" ? 504 : 502, reason);
-      outgoing.writeHead(answer.status, answer.headers);
-      outgoing.end(method === "HEAD" ? undefined : answer.body);
-      outcome.bytes = method === "HEAD" ? 0 : Buffer.byteLength(answer.body);
-    };
-
     let clientGone = false;
+    const originReq = send(incoming, "GET", target, {
+      fail(reason) {
+        outcome.reason = reason;
+        if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
+        const answer = rejection(reason === "origin-timeout" ? 504 : 502, reason);
+        outgoing.writeHead(answer.status, answer.headers);
+        outgoing.end(answer.body);
+        outcome.bytes = answer.body.length;
+      },
+      response(originRes, headers) {
+        if (outgoing.headersSent || outgoing.destroyed) return void originRes.destroy();
+        const status = originRes.statusCode ?? 502;
+        outgoing.writeHead(status, originRes.statusMessage, headers);
+        if (status === 204 || status === 304) {
+          originRes.resume();
+          return void outgoing.end();
+        }
+        originRes.on("data", (chunk: Buffer) => {
+          outcome.bytes += chunk.length;
+        });
+        originRes.on("error", () => {
+          if (clientGone) return; // we destroyed it because the client left
+          // The origin cut the body short: cut the client too, so it knows the body is short.
+          outcome.reason = "origin-error";
+          onError("origin-error", "origin closed the connection mid-body");
+          outgoing.destroy();
+        });
+        // pipe(), not pipeline(): the same back-pressure without an AbortController (and the
+        // DOMException its abort builds) per response, which profiling showed at ~7% of CPU.
+        originRes.pipe(outgoing);
+      },
+    });
     outgoing.once("close", () => {
-      clearTimeout(timer);
       clientGone = !outgoing.writableFinished;
       // The client went away first: stop the origin transfer too.
-      if (!originReq.destroyed && !outgoing.writableFinished) originReq.destroy();
+      if (clientGone && !originReq.destroyed) originReq.destroy();
     });
-    originReq.on("error", (error) => fail(timedOut ? "origin-timeout" : "origin-error", error));
-    if (timeoutMs > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        originReq.destroy(new Error(`no response headers within ${timeoutMs} ms`));
-      }, timeoutMs);
-    }
-
-    originReq.on("response", (originRes) => {
-      clearTimeout(timer);
-      if (answered) return originRes.destroy();
-      answered = true;
-      const out: string[] = [];
-      const rawOut = originRes.rawHeaders;
-      for (let i = 0; i < rawOut.length; i += 2) {
-        if (!HOP_BY_HOP_RESPONSE.has(rawOut[i]!.toLowerCase()))
-          out.push(rawOut[i]!, rawOut[i + 1]!);
-      }
-      const status = originRes.statusCode ?? 502;
-      outgoing.writeHead(status, originRes.statusMessage, out);
-      if (method === "HEAD" || status === 204 || status === 304) {
-        originRes.resume();
-        outgoing.end();
-        return;
-      }
-      originRes.on("data", (chunk: Buffer) => {
-        outcome.bytes += chunk.length;
-      });
-      originRes.on("error", () => {
-        if (clientGone) return; // we destroyed it because the client left
-        // The origin cut the body short; pipeline then cuts the client's connection too.
-        outcome.reason = "origin-error";
-        onError("origin-error", "origin closed the connection mid-body");
-      });
-      pipeline(originRes, outgoing, () => {
-        // Errors are settled above or by the client leaving; both streams are destroyed.
-      });
-    });
-    originReq.end();
   }
 
-  return { forward, close: () => agent.destroy() };
+  function head(
+    incoming: IncomingMessage,
+    target: string,
+    outcome: ProxyOutcome,
+  ): Promise<Response> {
+    outcome.bytes = 0;
+    return new Promise((resolve) => {
+      send(incoming, "HEAD", target, {
+        fail(reason) {
+          outcome.reason = reason;
+          const answer = rejection(reason === "origin-timeout" ? 504 : 502, reason);
+          resolve(new Response(null, { status: answer.status, headers: answer.headers }));
+        },
+        response(originRes, headers) {
+          originRes.resume();
+          const pairs: [string, string][] = [];
+          for (let i = 0; i < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
+          resolve(new Response(null, { status: originRes.statusCode ?? 502, headers: pairs }));
+        },
+      });
+    });
+  }
+
+  return { forward, head, close: () => agent.destroy() };
 }

@@ -41,7 +41,12 @@ describe("npm run dev (wrangler dev) with a link from tokengate sign", () => {
         "warn",
       ],
       {
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" },
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          CLOUDFLARE_CF_FETCH_ENABLED: "false",
+          CI: "true",
+        },
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       },
@@ -74,6 +79,6 @@ describe("npm run dev (wrangler dev) with a link from tokengate sign", () => {
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe("content of /videos/2675_abc/720/seg-1.ts");
     expect((await get(link.replace("/2675_abc/", "/2675_abd/"))).status).toBe(403);
-    expect((await get(url + "/"))).toMatchObject({ status: 404 });
+    expect(await get(url + "/")).toMatchObject({ status: 404 });
   });
 });

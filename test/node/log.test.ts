@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { accessLine, redactPath } from "../../src/log.js";
+
+describe("redactPath", () => {
+  it.each([
+    [
+      "/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/720/seg-1.ts?part=4",
+      "/videos/2675_abc/…/1861919999/720/seg-1.ts",
+    ],
+    ["/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw", "/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw"],
+    ["/videos/2675_abc/secret-ish/x?y=/a/b/c", "/videos/2675_abc/…/x"],
+    ["/healthz", "/healthz"],
+    ["/", "/"],
+    ["/a//b/c", "/a//…/c"],
+    ["/a/b//c", "/a/b//c"],
+  ])("redacts %j as %j", (target, path) => expect(redactPath(target)).toBe(path));
+});
+
+describe("accessLine", () => {
+  const record = {
+    method: "GET",
+    target: '/videos/1_a/TOKEN/1/x".ts?q',
+    status: 403,
+    reason: "bad-token",
+    bytes: 25,
+    ms: 1.234,
+  };
+
+  it("writes one JSON object with the token redacted and quotes escaped", () => {
+    const entry = JSON.parse(accessLine("json", record, Date.UTC(2026, 0, 2, 3, 4, 5)));
+    expect(entry).toEqual({
+      time: "2026-01-02T03:04:05.000Z",
+      pid: process.pid,
+      method: "GET",
+      path: '/videos/1_a/…/1/x".ts',
+      status: 403,
+      reason: "bad-token",
+      bytes: 25,
+      ms: 1.2,
+    });
+  });
+
+  it("writes a readable line in pretty format", () => {
+    expect(accessLine("pretty", record, Date.UTC(2026, 0, 2, 3, 4, 5))).toBe(
+      '2026-01-02T03:04:05.000Z GET /videos/1_a/…/1/x".ts 403 (bad-token) 25 B 1.2 ms',
+    );
+  });
+});
