@@ -5,8 +5,8 @@
  * @module
  */
 import { originPath, parseLink, splitTarget, type Link } from "./link.js";
-import { md5Base64url } from "./md5.js";
-import { isExpires, isTokenShape, timingSafeEqual, verifyToken } from "./token.js";
+import { md5Base64urlCodesOf, md5Buffer } from "./md5.js";
+import { isTokenShape, verifyToken } from "./token.js";
 
 /** Why the gate refused a request; logged, and used to pick the answer. */
 export type Reason =
@@ -35,6 +35,8 @@ export interface GateSettings {
   readonly prefixes: ReadonlySet<string>;
   /** The same prefixes as a list, for comparing in place without slicing the path. */
   readonly prefixList: readonly string[];
+  /** `_{secret}_` as UTF-8, the middle of every token body, encoded once. */
+  readonly secretBytes: Uint8Array;
   /** Unix seconds now. */
   readonly now: () => number;
 }
@@ -84,6 +86,7 @@ export function gateSettings(options: GateOptions): GateSettings {
     secret: options.secret,
     prefixes: new Set(prefixes),
     prefixList: [...new Set(prefixes)],
+    secretBytes: encoder.encode(`_${options.secret}_`),
     now: options.now ?? systemClock,
   };
 }
@@ -122,13 +125,16 @@ const EXPIRED: Decision = { action: "reject", status: 410, reason: "expired", de
  */
 export function decide(method: string, target: string, settings: GateSettings): Decision {
   // Path bounds within the target, without slicing: [start, end).
+  // A fragment has no business in a request target; the detailed path drops it.
+  if (target.indexOf("#") >= 0) return decideInDetail(method, target, settings);
   let start = 0;
+  let end = target.indexOf("?");
   if (target.charCodeAt(0) !== 0x2f) {
+    // Absolute URL (Workers): the path starts at the first "/" after the authority.
     const scheme = target.indexOf("://");
     start = scheme < 0 ? -1 : target.indexOf("/", scheme + 3);
-    if (start < 0) return decideInDetail(method, target, settings);
+    if (start < 0 || (end >= 0 && end < start)) return decideInDetail(method, target, settings);
   }
-  let end = target.indexOf("?", start);
   if (end < 0) end = target.length;
   const kindEnd = target.indexOf("/", start + 1);
   if (kindEnd < 0 || kindEnd > end || !hasPrefix(settings, target, start + 1, kindEnd)) {
@@ -141,47 +147,133 @@ export function decide(method: string, target: string, settings: GateSettings): 
   if (expiresEnd < 0 || expiresEnd >= end - 1 || tokenEnd - idEnd !== 23) {
     return decideInDetail(method, target, settings);
   }
-  // Plain characters only, no dot segments, no `//`: anything else takes the detailed path.
-  PLAIN_ID.lastIndex = kindEnd + 1;
-  if (!PLAIN_ID.test(target) || PLAIN_ID.lastIndex !== idEnd) {
+  // The path's bytes, encoded once by native code: reading a typed array is much cheaper than
+  // charCodeAt per character. Non-ASCII shifts byte offsets from string offsets, but its first
+  // byte (>= 0x80) fails every check below before any shifted byte is trusted.
+  if (target.length * 3 > pathBytes.length) pathBytes = new Uint8Array(target.length * 3 + 256);
+  const bytes = pathBytes;
+  encoder.encodeInto(target, bytes);
+  // One pass writes the token body "{client}_{video}_{secret}_{expires}_" straight into the
+  // MD5 buffer while checking each byte: no slices, no concatenation, no string to hash.
+  // Anything unusual (a percent-escape, a dot segment, an odd shape) goes to decideInDetail.
+  const secretBytes = settings.secretBytes;
+  const buffer = md5Buffer(idEnd - kindEnd + secretBytes.length + 20);
+  let n = 0;
+  let underscore = -1;
+  for (let i = kindEnd + 1; i < idEnd; i++) {
+    const c = bytes[i];
+    if (PLAIN[c] === 0) return decideInDetail(method, target, settings);
+    if (c === 0x5f && underscore < 0) underscore = i;
+    buffer[n++] = c;
+  }
+  if (underscore <= kindEnd + 1 || underscore >= idEnd - 1) {
     return decideInDetail(method, target, settings);
   }
-  PLAIN_FILE.lastIndex = expiresEnd + 1;
-  if (!PLAIN_FILE.test(target) || PLAIN_FILE.lastIndex !== end) {
+  buffer.set(secretBytes, n);
+  n += secretBytes.length;
+  const digits = expiresEnd - tokenEnd - 1;
+  if (digits < 1 || digits > 18 || bytes[tokenEnd + 1] === 0x30) {
+    // 19 digits may pass int64 max: rare enough to check in detail.
     return decideInDetail(method, target, settings);
   }
-  const expires = target.slice(tokenEnd + 1, expiresEnd);
-  if (!isExpires(expires)) return decideInDetail(method, target, settings);
-  const token = target.slice(idEnd + 1, tokenEnd);
-  const clientVideo = target.slice(kindEnd + 1, idEnd);
-  const expected = md5Base64url(`${clientVideo}_${settings.secret}_${expires}_`);
-  if (!timingSafeEqual(expected, token)) {
+  let expires = 0;
+  for (let i = tokenEnd + 1; i < expiresEnd; i++) {
+    const c = bytes[i];
+    if (c < 0x30 || c > 0x39) return decideInDetail(method, target, settings);
+    expires = expires * 10 + (c - 0x30);
+    buffer[n++] = c;
+  }
+  buffer[n++] = 0x5f;
+  if (!isPlainFile(bytes, expiresEnd + 1, end)) return decideInDetail(method, target, settings);
+  const expected = EXPECTED;
+  md5Base64urlCodesOf(n, expected);
+  // Constant time: XOR over all 22 characters, no early exit.
+  let difference = 0;
+  for (let i = 0; i < 22; i++) difference |= bytes[idEnd + 1 + i]! ^ expected[i]!;
+  if (difference !== 0) {
     // A token of the wrong shape is malformed rather than wrong; both are 403.
-    return isTokenShape(token) ? BAD_TOKEN : decideInDetail(method, target, settings);
+    if (!isTokenShape(target.slice(idEnd + 1, tokenEnd))) {
+      return decideInDetail(method, target, settings);
+    }
+    return BAD_TOKEN;
   }
-  if (Number(expires) < settings.now()) return EXPIRED;
-  const underscore = clientVideo.indexOf("_");
-  return {
-    action: "proxy",
-    link: {
-      kind: target.slice(start + 1, kindEnd),
-      clientId: clientVideo.slice(0, underscore),
-      videoId: clientVideo.slice(underscore + 1),
-      token,
-      expires,
-      file: target.slice(expiresEnd + 1, end),
-    },
-    // The link without its token and expires segments, query kept.
-    target: target.slice(start, idEnd) + target.slice(expiresEnd),
-  };
+  if (expires < settings.now()) return EXPIRED;
+  return new ProxyGrant(target, start, kindEnd, underscore, idEnd, tokenEnd, expiresEnd, end);
 }
 
-/** Characters a path segment may hold on the fast path (RFC 3986 pchar without `%`). */
-const PCHAR = "[A-Za-z0-9._~!$&'()*+,;=:@-]";
-/** The client_video segment: a non-empty client id without `_`, `_`, a non-empty video id. */
-const PLAIN_ID = new RegExp(`${PCHAR.replace("_", "")}+_${PCHAR}+`, "y");
-/** The file: plain segments, none `.` or `..`, none empty but a trailing one. */
-const PLAIN_FILE = new RegExp(`(?:(?!\\.\\.?/)${PCHAR}+/)*(?!\\.\\.?$)${PCHAR}+/?`, "y");
+/**
+ * A granted request from the fast path. The origin target is built at once (every server
+ * needs it); the link's parts only when asked for, since the Node fast path never asks.
+ */
+class ProxyGrant {
+  readonly action = "proxy";
+  /** The link without its token and expires segments, query kept. */
+  readonly target: string;
+  #link: Link | undefined;
+
+  constructor(
+    private readonly source: string,
+    private readonly start: number,
+    private readonly kindEnd: number,
+    private readonly underscore: number,
+    private readonly idEnd: number,
+    private readonly tokenEnd: number,
+    private readonly expiresEnd: number,
+    private readonly end: number,
+  ) {
+    // An empty query ("…/seg.ts?") is dropped, as splitTarget does.
+    const queryEnd = end === source.length - 1 ? end : source.length;
+    this.target = source.slice(start, idEnd) + source.slice(expiresEnd, queryEnd);
+  }
+
+  get link(): Link {
+    const s = this.source;
+    return (this.#link ??= {
+      kind: s.slice(this.start + 1, this.kindEnd),
+      clientId: s.slice(this.kindEnd + 1, this.underscore),
+      videoId: s.slice(this.underscore + 1, this.idEnd),
+      token: s.slice(this.idEnd + 1, this.tokenEnd),
+      expires: s.slice(this.tokenEnd + 1, this.expiresEnd),
+      file: s.slice(this.expiresEnd + 1, this.end),
+    });
+  }
+}
+
+const encoder = new TextEncoder();
+/** Where the fast path encodes the request target; grows on demand. */
+let pathBytes = new Uint8Array(2048);
+
+/** Where the fast path's expected token is written; reused, as MD5's own buffers are. */
+const EXPECTED = new Uint8Array(22);
+
+/** Bytes a path segment may hold on the fast path: RFC 3986 pchar without `%`; 0 elsewhere. */
+const PLAIN = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") {
+  PLAIN[c.charCodeAt(0)] = 1;
+}
+
+/**
+ * Whether bytes[from, to) is a file part the fast path may pass: plain characters and `/`,
+ * no empty segment but a trailing one, no `.` or `..` segment.
+ */
+function isPlainFile(bytes: Uint8Array, from: number, to: number): boolean {
+  let segmentStart = from;
+  let dots = 0;
+  for (let i = from; i < to; i++) {
+    const c = bytes[i]!;
+    if (c === 0x2f) {
+      if (i === segmentStart || (dots > 0 && dots === i - segmentStart && dots <= 2)) return false;
+      segmentStart = i + 1;
+      dots = 0;
+    } else if (c === 0x2e) {
+      dots++;
+    } else if (PLAIN[c] === 0) {
+      return false;
+    }
+  }
+  const last = to - segmentStart;
+  return !(last > 0 && dots === last && dots <= 2);
+}
 
 /** Whether target[from, to) is one of the guarded prefixes, without slicing it. */
 function hasPrefix(settings: GateSettings, target: string, from: number, to: number): boolean {

@@ -318,6 +318,71 @@ export function md5Base64url(text: string): string {
   return base64urlState();
 }
 
+/**
+ * For zero-copy callers (the gate's hot path): the module's reusable message buffer, with
+ * room for a message of `bytes` bytes plus padding. Write the message at offset 0, then call
+ * {@link md5Base64urlCodesOf}. The buffer is shared: use it before any other call here.
+ *
+ * @example
+ * ```ts
+ * const buffer = md5Buffer(3);
+ * buffer.set([0x61, 0x62, 0x63]);
+ * md5Base64urlCodesOf(3, codes); // codes holds "kAFQmDzST7DWlj99KOF_cg" as char codes
+ * ```
+ */
+export function md5Buffer(bytes: number): Uint8Array {
+  reserve(bytes + 72);
+  return scratch;
+}
+
+/**
+ * MD5 of the first `length` bytes of {@link md5Buffer}, written into `out` as the 22 char
+ * codes of its base64url form: no string is made, so a caller can compare it in place.
+ *
+ * @example
+ * ```ts
+ * const codes = new Uint8Array(22);
+ * md5Base64urlCodesOf(written, codes);
+ * ```
+ */
+export function md5Base64urlCodesOf(length: number, out: Uint8Array): void {
+  resetState();
+  digestScratch(length, length);
+  const a = state[0];
+  const b = state[1];
+  const c = state[2];
+  const d = state[3];
+  const T = B64URL;
+  const v0 = ((a & 0xff) << 16) | (a & 0xff00) | ((a >>> 16) & 0xff);
+  const v1 = ((a >>> 24) << 16) | ((b & 0xff) << 8) | ((b >>> 8) & 0xff);
+  const v2 = (((b >>> 16) & 0xff) << 16) | ((b >>> 24) << 8) | (c & 0xff);
+  const v3 = (((c >>> 8) & 0xff) << 16) | (((c >>> 16) & 0xff) << 8) | (c >>> 24);
+  const v4 = ((d & 0xff) << 16) | (d & 0xff00) | ((d >>> 16) & 0xff);
+  const last = d >>> 24;
+  out[0] = T[v0 >>> 18];
+  out[1] = T[(v0 >>> 12) & 63];
+  out[2] = T[(v0 >>> 6) & 63];
+  out[3] = T[v0 & 63];
+  out[4] = T[v1 >>> 18];
+  out[5] = T[(v1 >>> 12) & 63];
+  out[6] = T[(v1 >>> 6) & 63];
+  out[7] = T[v1 & 63];
+  out[8] = T[v2 >>> 18];
+  out[9] = T[(v2 >>> 12) & 63];
+  out[10] = T[(v2 >>> 6) & 63];
+  out[11] = T[v2 & 63];
+  out[12] = T[v3 >>> 18];
+  out[13] = T[(v3 >>> 12) & 63];
+  out[14] = T[(v3 >>> 6) & 63];
+  out[15] = T[v3 & 63];
+  out[16] = T[v4 >>> 18];
+  out[17] = T[(v4 >>> 12) & 63];
+  out[18] = T[(v4 >>> 6) & 63];
+  out[19] = T[v4 & 63];
+  out[20] = T[last >>> 2];
+  out[21] = T[(last << 4) & 63];
+}
+
 /** The digest in `state` as 22 base64url characters: five 3-byte groups, then the last byte. */
 function base64urlState(): string {
   const a = state[0];
