@@ -61,13 +61,14 @@ if (workload === "token") {
   for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >>> 11)) & 255;
   const expected = createHash("md5").update(data).digest("hex");
   const digest = impl.digest(data);
-  const hex = Buffer.from(
-    digest instanceof ArrayBuffer
-      ? new Uint8Array(digest)
-      : digest.buffer
-        ? new Uint8Array(digest.buffer, digest.byteOffset, 16)
-        : digest,
-  ).toString("hex");
+  // Libraries answer in their own types: a binary string, an ArrayBuffer, an Int32Array.
+  const bytes =
+    typeof digest === "string"
+      ? Uint8Array.from(digest, (c) => c.charCodeAt(0))
+      : digest instanceof ArrayBuffer
+        ? new Uint8Array(digest)
+        : new Uint8Array(digest.buffer, digest.byteOffset, 16);
+  const hex = Buffer.from(bytes).toString("hex");
   if (hex !== expected) throw new Error(`${name} gives a wrong digest for 1 MiB: ${hex}`);
   result.nsPerOp = measure(() => impl.digest(data));
   result.mbPerSecond = ((1024 * 1024) / result.nsPerOp) * 1e3;

@@ -3,7 +3,8 @@
  * 404 and 500 answers. The Worker serves it as is; the Node server passes its own proxy step.
  * @module
  */
-import { Hono, type Context, type Env as HonoEnv, type MiddlewareHandler } from "hono";
+import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import { rejection, type Reason } from "./gate.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
