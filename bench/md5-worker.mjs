@@ -24,14 +24,20 @@ function measure(fn) {
   const run = (n) => {
     for (let i = 0; i < n; i++) sink ^= fn(i).length;
   };
-  let n = 1000;
-  const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) run(n);
-  // Calibrate to batches of ~50 ms, then take the fastest of the batches run in 1 s: the
-  // minimum filters out the scheduler noise of a shared 2-core machine.
+  // Grow the batch until it takes ~50 ms (one bulk digest can take 20 ms), warming up as it goes.
+  let n = 1;
   let t = performance.now();
   run(n);
-  n = Math.max(1, Math.round((n * 50) / (performance.now() - t)));
+  let took = performance.now() - t;
+  const warmUntil = performance.now() + 300;
+  while (took < 50 || performance.now() < warmUntil) {
+    if (took < 50) n = Math.max(n + 1, Math.round((n * 50) / Math.max(took, 0.01)));
+    t = performance.now();
+    run(n);
+    took = performance.now() - t;
+  }
+  // The fastest of the batches run in 1 s: the minimum filters out the scheduler noise of a
+  // shared 2-core machine.
   let best = Infinity;
   const until = performance.now() + 1000;
   while (performance.now() < until) {

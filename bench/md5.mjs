@@ -106,6 +106,6 @@ export async function benchMd5({ rounds = 5, node = process.execPath, log = cons
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rounds = Number(process.env.ROUNDS ?? 5);
+  const rounds = Number(process.env.MD5_ROUNDS ?? 5);
   await benchMd5({ rounds });
 }

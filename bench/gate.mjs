@@ -1,0 +1,283 @@
+// npm run bench:gate — the self-hosted gate against an nginx `secure_link` gate configured for
+// the same scheme, both in front of the same nginx origin, and the origin fetched directly.
+// Loads with wrk (Debian `wrk`) or, without it, autocannon. Every server is started here on
+// 127.0.0.1 and stopped at the end. Settings (environment): DURATION (s, default 5),
+// GATE_ROUNDS (default 1), CONNECTIONS (default 10,50,200), WORKERS (tokengate processes, default 1),
+// NGINX_WORKERS (default 1).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const SECRET = "bench-secret-0123456789";
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+const has = (command) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
+/** `count` distinct free ports: all are held open until all are known. */
+async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve) => {
+          const server = createServer().listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => server.address().port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(url) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+function nginxConf(dir, name, workers, body) {
+  const path = join(dir, `${name}.conf`);
+  writeFileSync(
+    path,
+    `worker_processes ${workers};
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp-body; proxy_temp_path ${dir}/tmp-proxy;
+  fastcgi_temp_path ${dir}/tmp-fcgi; uwsgi_temp_path ${dir}/tmp-uwsgi; scgi_temp_path ${dir}/tmp-scgi;
+  sendfile on; tcp_nopush on; keepalive_requests 1000000;
+${body}
+}
+`,
+  );
+  return path;
+}
+
+function parseWrk(text) {
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const scale = { us: 0.001, ms: 1, s: 1000 };
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
+  const errors = /Socket errors: (.*)/.exec(text)?.[1];
+  return { rps, p99ms: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, non2xx, errors };
+}
+
+async function load(url, connections, duration) {
+  if (has("wrk")) {
+    const text = execFileSync(
+      "wrk",
+      ["-t1", `-c${connections}`, `-d${duration}s`, "--latency", url],
+      {
+        encoding: "utf8",
+      },
+    );
+    return parseWrk(text);
+  }
+  const { default: autocannon } = await import("autocannon");
+  const result = await autocannon({ url, connections, duration });
+  return {
+    rps: result.requests.average,
+    p99ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export async function benchGate(options = {}) {
+  const log = options.log ?? console.log;
+  const duration = Number(process.env.DURATION ?? options.duration ?? 5);
+  const rounds = Number(process.env.GATE_ROUNDS ?? options.rounds ?? 1);
+  const connectionsList = (process.env.CONNECTIONS ?? "10,50,200").split(",").map(Number);
+  const workers = process.env.WORKERS ?? "1";
+  const nginxWorkers = Number(process.env.NGINX_WORKERS ?? 1);
+  if (!has("nginx")) {
+    log("bench:gate needs nginx (Debian: apt-get install nginx); skipped");
+    return { skipped: "nginx not installed" };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "tokengate-bench-"));
+  // nginx workers drop root privileges: they must be able to read the files it serves.
+  chmodSync(dir, 0o755);
+  const children = [];
+  try {
+    const files = {
+      "playlist 1 KB": ["index.m3u8", 1024],
+      "segment 200 KB": ["seg-1.ts", 200 * 1024],
+    };
+    mkdirSync(join(dir, "root/videos/2675_bench"), { recursive: true });
+    for (const [name, size] of Object.values(files)) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
+      writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
+    }
+    const [originPort, nginxPort, gatePort, floorPort] = await freePorts(4);
+    const originConf = nginxConf(
+      dir,
+      "origin",
+      1,
+      `  server { listen 127.0.0.1:${originPort}; root ${dir}/root; }`,
+    );
+    const gateConf = nginxConf(
+      dir,
+      "gate",
+      nginxWorkers,
+      `  upstream origin { server 127.0.0.1:${originPort}; keepalive 512; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location ~ "^/(videos|cmaf)/(([^_/]+)_([^/]+))/([A-Za-z0-9_-]{22})/([1-9][0-9]{0,18})/(.+)$" {
+      set $kind $1; set $cv $2; set $token $5; set $expires $6; set $file $7;
+      secure_link $token,$expires;
+      secure_link_md5 "\${cv}_${SECRET}_\${expires}_";
+      if ($secure_link = "") { return 403; }
+      if ($secure_link = "0") { return 410; }
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://origin/$kind/$cv/$file$is_args$args;
+    }
+    location / { return 404; }
+  }`,
+    );
+    for (const conf of [originConf, gateConf]) {
+      children.push(
+        spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),
+      );
+    }
+    children.push(
+      spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve"], {
+        env: {
+          ...process.env,
+          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+          SECRET,
+          PORT: String(gatePort),
+          WORKERS: workers,
+          LOG_FORMAT: "json",
+        },
+        stdio: "ignore",
+      }),
+    );
+    children.push(
+      spawn(process.execPath, [join(ROOT, "bench/node-floor.mjs")], {
+        env: {
+          ...process.env,
+          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+          PORT: String(floorPort),
+        },
+        stdio: "ignore",
+      }),
+    );
+    const base = (port) => `http://127.0.0.1:${port}`;
+    await Promise.all([originPort, nginxPort].map((p) => waitFor(base(p) + "/")));
+    await waitFor(base(gatePort) + "/healthz");
+    await waitFor(base(floorPort) + "/");
+
+    const { signLink } = await import("../dist/sign.js");
+    const link = (file, ttlSeconds = 3600) =>
+      signLink({ clientId: 2675, videoId: "bench", secret: SECRET, ttlSeconds, file });
+    // Both gates must agree on what they serve and refuse before anything is timed.
+    for (const [file, size] of Object.values(files)) {
+      for (const port of [nginxPort, gatePort]) {
+        const res = await fetch(base(port) + link(file));
+        const body = Buffer.from(await res.arrayBuffer());
+        if (res.status !== 200 || body.length !== size)
+          throw new Error(`${port} served ${res.status}/${body.length}`);
+        const bad = await fetch(base(port) + link(file).replace("/2675_bench/", "/2675_other/"));
+        if (bad.status !== 403) throw new Error(`${port} answered ${bad.status} to a wrong token`);
+      }
+    }
+    const expired = signLink({
+      clientId: 2675,
+      videoId: "bench",
+      secret: SECRET,
+      expires: 1_000_000_000,
+      file: "x",
+    });
+    for (const port of [nginxPort, gatePort]) {
+      const res = await fetch(base(port) + expired);
+      if (res.status !== 410) throw new Error(`${port} answered ${res.status} to an expired link`);
+    }
+
+    const targets = {
+      origin: (file) => `${base(originPort)}/videos/2675_bench/${file}`,
+      nginx: (file) => base(nginxPort) + link(file),
+      tokengate: (file) => base(gatePort) + link(file),
+      "node floor": (file) => `${base(floorPort)}/videos/2675_bench/${file}`,
+    };
+    const rows = [];
+    for (const [label, [file]] of Object.entries(files)) {
+      for (const connections of connectionsList) {
+        const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
+        for (let round = 0; round < rounds; round++) {
+          const order = Object.keys(targets).sort(() => Math.random() - 0.5);
+          for (const name of order) {
+            const result = await load(targets[name](file), connections, duration);
+            if (result.non2xx)
+              throw new Error(`${name}: ${result.non2xx} non-2xx answers under load`);
+            runs[name].push(result);
+          }
+        }
+        const pick = (name, key) => median(runs[name].map((r) => r[key]));
+        const row = {
+          file: label,
+          connections,
+          rps: Object.fromEntries(Object.keys(targets).map((name) => [name, pick(name, "rps")])),
+          p99ms: Object.fromEntries(
+            Object.keys(targets).map((name) => [name, pick(name, "p99ms")]),
+          ),
+        };
+        row.rpsVsNginx = median(runs.tokengate.map((r, i) => r.rps / runs.nginx[i].rps));
+        row.p99VsNginx = median(runs.tokengate.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
+        row.rpsVsOrigin = median(runs.tokengate.map((r, i) => r.rps / runs.origin[i].rps));
+        row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
+        row.rpsVsNodeFloor = median(
+          runs.tokengate.map((r, i) => r.rps / runs["node floor"][i].rps),
+        );
+        rows.push(row);
+        log(
+          `${label}, ${connections} conns: tokengate ${row.rps.tokengate.toFixed(0)} req/s (p99 ${row.p99ms.tokengate.toFixed(1)} ms), ` +
+            `nginx ${row.rps.nginx.toFixed(0)} (p99 ${row.p99ms.nginx.toFixed(1)} ms), origin ${row.rps.origin.toFixed(0)}`,
+        );
+      }
+    }
+    log(
+      `\nGate on loopback (tokengate WORKERS=${workers}, nginx worker_processes ${nginxWorkers}, ${duration} s runs, ${has("wrk") ? "wrk" : "autocannon"})`,
+    );
+    log(
+      "| file | conns | tokengate req/s | nginx req/s | node floor req/s | origin req/s | req/s vs nginx | vs node floor | p99 tokengate | p99 nginx | p99 vs nginx | tokengate vs origin | nginx vs origin |",
+    );
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const r of rows) {
+      log(
+        `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.rps["node floor"].toFixed(0)} | ${r.rps.origin.toFixed(0)} | ` +
+          `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeFloor.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
+          `${r.rpsVsOrigin.toFixed(2)} | ${r.nginxRpsVsOrigin.toFixed(2)} |`,
+      );
+    }
+    return {
+      tool: has("wrk") ? "wrk" : "autocannon",
+      duration,
+      rounds,
+      workers,
+      nginxWorkers,
+      rows,
+    };
+  } finally {
+    for (const child of children) child.kill("SIGTERM");
+    await sleep(300);
+    if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await benchGate();
+}
