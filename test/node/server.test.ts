@@ -89,7 +89,10 @@ describe("tokengate serve in front of a real origin", () => {
     expect(res.status).toBe(200);
     expect(res.bytes).toBe(total);
     expect(res.md5).toBe(md5Of(total));
-    expect(peak - before).toBeLessThan(64 * MiB);
+    // Node 24's V8 collects spent socket buffers later: measured 89-97 MB of growth there for
+    // 200 MB and 600 MB bodies alike (bounded, not buffering), 37-44 MB on Node 20 and 22.
+    const limit = Number(process.versions.node.split(".")[0]) >= 24 ? 128 : 64;
+    expect(peak - before).toBeLessThan(limit * MiB);
   });
 
   it("keeps serving a slow reader after the origin has finished and closed", async () => {
