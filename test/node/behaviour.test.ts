@@ -2,7 +2,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROWS, TRAVERSALS } from "./behaviour.js";
 import { rawRequest } from "./http-raw.js";
-import { SECRET } from "./links.js";
+import { SECRET } from "../links.js";
 import { startOrigin, type Origin } from "./origin.js";
 import { serve, type Served } from "./serve.js";
 

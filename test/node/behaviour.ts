@@ -2,7 +2,7 @@
  * The behaviour table of the README as data, run against every way the gate is served from
  * Node tests (the Worker in Miniflare, the Node server), each with a real origin behind it.
  */
-import { signedPath } from "./links.js";
+import { signedPath } from "../links.js";
 
 export interface Row {
   name: string;

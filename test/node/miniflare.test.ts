@@ -3,7 +3,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bigChunk, startOrigin, type Origin } from "./origin.js";
 import { download, get } from "./http.js";
-import { SECRET, signedPath } from "./links.js";
+import { SECRET, signedPath } from "../links.js";
 
 const BIG = 100 * 1024 * 1024;
 

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { download, get } from "./http.js";
-import { SECRET, signedPath } from "./links.js";
+import { SECRET, signedPath } from "../links.js";
 import { bigChunk, startOrigin, type Origin } from "./origin.js";
 import { run, serve, type Served } from "./serve.js";
 

@@ -17,22 +17,12 @@ const randomText = (min: number, max: number, alphabet = ALPHABET) =>
   );
 
 describe("signToken", () => {
-  it("equals the committed vectors of Gcore's Python snippet", () => {
-    expect(pythonVectors.length).toBeGreaterThan(200);
-    for (const v of pythonVectors) {
-      const token = signToken({
-        clientId: v.client_id,
-        videoId: v.video_id,
-        secret: v.secret,
-        expires: v.expires,
-      });
-      expect(token, JSON.stringify(v)).toBe(v.token);
-    }
-  });
-
-  it("equals the committed vectors of Gcore's Go snippet", () => {
-    expect(goVectors.length).toBeGreaterThan(300);
-    for (const v of goVectors) {
+  it.each([
+    ["Python", pythonVectors],
+    ["Go", goVectors],
+  ])("equals the committed vectors of Gcore's %s snippet", (_, vectors) => {
+    expect(vectors.length).toBeGreaterThan(200);
+    for (const v of vectors) {
       const token = signToken({
         clientId: v.client_id,
         videoId: v.video_id,

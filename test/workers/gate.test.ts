@@ -1,21 +1,14 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { signToken } from "../../src/token.js";
+import { signedPath } from "../links.js";
 import { TEST_SECRET } from "./fake-origin.js";
 
 const NOW = 1_800_000_000;
 const BASE = "https://gate.test";
 
 function link(options: { expires?: number; file?: string; video?: string; secret?: string } = {}) {
-  const expires = options.expires ?? NOW + 3600;
-  const video = options.video ?? "3dk4NsRt6vWsffEr";
-  const token = signToken({
-    clientId: "2675",
-    videoId: video,
-    secret: options.secret ?? TEST_SECRET,
-    expires,
-  });
-  return `/videos/2675_${video}/${token}/${expires}/${options.file ?? "720/seg-1.ts"}`;
+  const { file = "720/seg-1.ts", expires = NOW + 3600, secret = TEST_SECRET, video } = options;
+  return signedPath(file, { expires, secret, video });
 }
 
 type Echo = { method: string; path: string; query: string; headers: Record<string, string> };

@@ -1,4 +1,4 @@
-import { signToken } from "../../src/token.js";
+import { signToken } from "../src/token.js";
 
 export const SECRET = "node-test-secret";
 
