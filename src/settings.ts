@@ -48,7 +48,7 @@ export function parseOrigin(text: string | undefined): string {
   if (text === undefined || text.trim() === "") {
     throw new SettingError(
       "ORIGIN_URL",
-      "is not set: give the origin's base URL, e.g. https://origin.example.com",
+      "not set; give the origin's base URL, e.g. https://origin.example.com",
     );
   }
   let url: URL;
@@ -120,14 +120,15 @@ export function parseInteger(
  */
 export function readSettings(env: GateEnv, now?: () => number): Settings {
   if (typeof env.SECRET !== "string" || env.SECRET === "") {
-    throw new SettingError("SECRET", "is not set: the gate refuses to serve without a secret");
+    throw new SettingError("SECRET", "not set; the gate refuses to serve without a secret");
   }
   const origin = parseOrigin(env.ORIGIN_URL);
   let gate: GateSettings;
   try {
     gate = gateSettings({ secret: env.SECRET, prefixes: parsePrefixes(env.PREFIXES), now });
   } catch (error) {
-    throw new SettingError("PREFIXES", (error as Error).message);
+    // gateSettings names its option "prefixes"; here the setting is PREFIXES.
+    throw new SettingError("PREFIXES", (error as Error).message.replace(/^prefixes:? */, ""));
   }
   const originTimeoutMs = parseInteger(
     "ORIGIN_TIMEOUT_MS",
