@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readServerConfig, type ServerConfig, type ServerEnv } from "./config.js";
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "./demo.js";
-import { decide, gateSettings } from "./gate.js";
+import { decide } from "./gate.js";
 import { parseLink, splitTarget } from "./link.js";
 import { messageLine } from "./log.js";
 import { startGateServer } from "./node.js";
