@@ -14,7 +14,7 @@ import {
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { rejection, type Reason } from "./gate.js";
-import { isForwarded } from "./proxy.js";
+import { connectionTokens, isForwarded } from "./proxy.js";
 
 /** Response headers that describe the origin connection, not the resource. */
 const HOP_BY_HOP_RESPONSE = new Set([
@@ -106,10 +106,10 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
     on: Handlers,
   ): ClientRequest {
     const raw = incoming.rawHeaders;
-    const connection = String(incoming.headers.connection ?? "").toLowerCase();
+    const named = connectionTokens(String(incoming.headers.connection ?? ""));
     const headers: string[] = ["host", hostHeader];
     for (let i = 0; i < raw.length; i += 2) {
-      if (isForwarded(raw[i]!.toLowerCase(), connection)) headers.push(raw[i]!, raw[i + 1]!);
+      if (isForwarded(raw[i]!.toLowerCase(), named)) headers.push(raw[i]!, raw[i + 1]!);
     }
     let settled = false;
     let timedOut = false;

@@ -28,21 +28,38 @@ const DROPPED = new Set([
 ]);
 
 /**
+ * The header names a `Connection` header lists (RFC 9110 §7.6.1): hop-by-hop for this request.
+ * Parsed once per request; most clients send only `keep-alive`, which is dropped anyway.
+ *
+ * @param connection - The request's `Connection` header value, or "".
+ * @example
+ * ```ts
+ * connectionTokens("keep-alive, X-Hop"); // ["keep-alive", "x-hop"]
+ * ```
+ */
+export function connectionTokens(connection: string): readonly string[] {
+  if (connection === "" || connection.toLowerCase() === "keep-alive") return NO_TOKENS;
+  return connection
+    .toLowerCase()
+    .split(",")
+    .map((token) => token.trim());
+}
+const NO_TOKENS: readonly string[] = [];
+
+/**
  * Whether a request header goes on to the origin: end-to-end headers (`Range`,
  * `If-None-Match`, `Accept*`, …) do; hop-by-hop ones, `Cookie`, `Authorization`, `Host` and
  * any header the `Connection` header names do not.
  *
  * @param name - Lower-case header name.
- * @param connection - The lower-case value of the request's `Connection` header, or "".
+ * @param named - {@link connectionTokens} of the request.
  * @example
  * ```ts
- * isForwarded("range", ""); // true
+ * isForwarded("range", []); // true
  * ```
  */
-export function isForwarded(name: string, connection: string): boolean {
-  if (DROPPED.has(name)) return false;
-  if (connection === "") return true;
-  return !connection.split(",").some((token) => token.trim() === name);
+export function isForwarded(name: string, named: readonly string[]): boolean {
+  return !DROPPED.has(name) && (named.length === 0 || !named.includes(name));
 }
 
 /**
@@ -54,10 +71,10 @@ export function isForwarded(name: string, connection: string): boolean {
  * ```
  */
 export function forwardHeaders(headers: Headers): Headers {
-  const connection = (headers.get("connection") ?? "").toLowerCase();
+  const named = connectionTokens(headers.get("connection") ?? "");
   const out = new Headers();
   headers.forEach((value, name) => {
-    if (isForwarded(name, connection)) out.append(name, value);
+    if (isForwarded(name, named)) out.append(name, value);
   });
   return out;
 }
