@@ -28,7 +28,14 @@ export interface AppOptions {
   routes?: (app: Hono) => void;
 }
 
-/** Answers a request with one of the gate's plain-text refusals. */
+/**
+ * Answers a request with one of the gate's plain-text refusals (no body for HEAD).
+ *
+ * @example
+ * ```ts
+ * app.notFound((c) => plain(c, 404, "not-found"));
+ * ```
+ */
 export function plain(c: Context, status: number, reason: Reason, body?: string): Response {
   const answer = rejection(status, reason, body);
   return new Response(c.req.method === "HEAD" ? null : answer.body, {
@@ -56,7 +63,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     ((c, grant) =>
       proxyFetch(c.req.raw, settings.origin + grant.target, {
         timeoutMs: settings.originTimeoutMs,
-        onError: (reason, error) => log({ reason, message: describe(error) }),
+        onError: (reason, error) => log({ reason, message: errorLine(error) }),
       }));
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
   for (const middleware of options.use ?? []) app.use(middleware);
@@ -77,7 +84,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   app.notFound((c) => plain(c, 404, "not-found"));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
-    log({ reason: "internal", message: describe(error) });
+    log({ reason: "internal", message: errorLine(error) });
     return plain(c, 500, "misconfigured", "Internal Server Error\n");
   });
   return app;
@@ -86,6 +93,11 @@ export function createApp<E extends HonoEnv = HonoEnv>(
 /**
  * A failing setting's app: every request is refused with 500 naming the setting (its value,
  * which may be an internal address, stays in the log).
+ *
+ * @example
+ * ```ts
+ * const app = misconfiguredApp("SECRET"); // 500 "… the gate is misconfigured (SECRET) …"
+ * ```
  */
 export function misconfiguredApp(setting: string): Hono {
   const body = `Internal Server Error: the gate is misconfigured (${setting}); see its log\n`;
@@ -94,8 +106,16 @@ export function misconfiguredApp(setting: string): Hono {
   return app;
 }
 
-/** An error as one short line, without a stack. */
-export function describe(error: unknown): string {
+/**
+ * An error as one short line for the log: its message and, for network errors, the cause's
+ * code; never a stack.
+ *
+ * @example
+ * ```ts
+ * errorLine(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
+ * ```
+ */
+export function errorLine(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
     const code = (cause as { code?: string } | undefined)?.code;

@@ -6,7 +6,15 @@
  */
 import { DEFAULT_PREFIXES, gateSettings, type GateSettings } from "./gate.js";
 
-/** A setting that is missing or invalid; `setting` is its environment name. */
+/**
+ * A setting that is missing or invalid; `setting` is its environment name and the message
+ * starts with it.
+ *
+ * @example
+ * ```ts
+ * throw new SettingError("PORT", "must be a whole number from 0 to 65535");
+ * ```
+ */
 export class SettingError extends Error {
   override name = "SettingError";
   constructor(
