@@ -268,6 +268,11 @@ describe("graceful shutdown", () => {
       expect(res.status).toBe(200);
       expect(res.bytes).toBe(20 * 3277);
       expect(await gate.exited).toBe(0);
+      // The access log is written in batches: the last line must not be lost at exit.
+      const last = gate.lines
+        .map((line) => JSON.parse(line))
+        .find((e) => /drip\.ts$/.test(e.path ?? ""));
+      expect(last).toMatchObject({ status: 200, bytes: 20 * 3277 });
     } finally {
       await gate.stop();
       await origin.close();
