@@ -59,7 +59,8 @@ export function splitTarget(target: string): { path: string; query: string } {
 /**
  * Why `path` could reach outside its folder or confuse the origin, or `undefined` when it is
  * safe. Checked on the raw path: `//`, `\`, an encoded `/` `\` NUL or control byte, any byte
- * outside printable ASCII, a broken `%` escape, and `.`/`..` segments, also spelled `%2e`.
+ * outside printable ASCII, a broken `%` escape, escaped bytes that are not valid UTF-8 (overlong
+ * forms like `%c0%ae`), and `.`/`..` segments, also spelled `%2e`.
  *
  * @example
  * ```ts
@@ -72,8 +73,42 @@ export function unsafePathDetail(path: string): string | undefined {
   // Per segment: how many dots it has, and whether it has anything else.
   let dots = 0;
   let other = false;
+  // Percent-escaped bytes >= 0x80 must spell valid UTF-8: an overlong form such as %c0%ae
+  // ("." to an old or careless decoder) would otherwise slip a dot segment past this check.
+  let pending = 0; // continuation bytes still expected
+  let low = 0x80; // allowed range of the next continuation byte
+  let high = 0xbf;
   for (let i = 0; i <= length; i++) {
     const c = i < length ? path.charCodeAt(i) : 0x2f;
+    if (c === 0x25) {
+      const byte = hexByte(path, i + 1);
+      if (byte < 0) return "broken percent escape";
+      i += 2;
+      if (pending > 0) {
+        if (byte < low || byte > high) return "encoded bytes are not UTF-8";
+        pending--;
+        low = 0x80;
+        high = 0xbf;
+        other = true;
+        continue;
+      }
+      if (byte >= 0x80) {
+        pending = utf8Lead(byte);
+        if (pending === 0) return "encoded bytes are not UTF-8";
+        // Bounds for the second byte that rule out overlong forms and surrogates (RFC 3629 §4).
+        low = byte === 0xe0 ? 0xa0 : byte === 0xf0 ? 0x90 : 0x80;
+        high = byte === 0xed ? 0x9f : byte === 0xf4 ? 0x8f : 0xbf;
+        other = true;
+      } else if (byte === 0x2e) {
+        dots++;
+      } else {
+        if (byte === 0x2f || byte === 0x5c) return "encoded slash or backslash";
+        if (byte < 0x20 || byte === 0x7f) return "encoded control byte";
+        other = true;
+      }
+      continue;
+    }
+    if (pending > 0) return "encoded bytes are not UTF-8";
     if (c === 0x2f) {
       if (!other && (dots === 1 || dots === 2)) return "dot segment";
       if (i > 0 && i < length && path.charCodeAt(i - 1) === 0x2f) return "empty segment (//)";
@@ -81,17 +116,6 @@ export function unsafePathDetail(path: string): string | undefined {
       other = false;
     } else if (c === 0x2e) {
       dots++;
-    } else if (c === 0x25) {
-      const byte = hexByte(path, i + 1);
-      if (byte < 0) return "broken percent escape";
-      if (byte === 0x2e) {
-        dots++;
-      } else {
-        if (byte === 0x2f || byte === 0x5c) return "encoded slash or backslash";
-        if (byte < 0x20 || byte === 0x7f) return "encoded control byte";
-        other = true;
-      }
-      i += 2;
     } else if (c === 0x5c) {
       return "backslash";
     } else if (c <= 0x20 || c >= 0x7f) {
@@ -101,6 +125,14 @@ export function unsafePathDetail(path: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Continuation bytes a UTF-8 lead byte announces, or 0 when it cannot lead (RFC 3629). */
+function utf8Lead(byte: number): number {
+  if (byte >= 0xc2 && byte <= 0xdf) return 1;
+  if (byte >= 0xe0 && byte <= 0xef) return 2;
+  if (byte >= 0xf0 && byte <= 0xf4) return 3;
+  return 0;
 }
 
 /** The byte of the two hex digits at `path[i]`, or -1. */

@@ -41,6 +41,11 @@ export const ROWS: Row[] = [
   { name: "an encoded backslash", path: swap("720/seg-1.ts", "720/", "720%5c"), status: 403 },
   { name: "an encoded NUL", path: swap("720/seg-1.ts", "seg-1", "seg%00"), status: 403 },
   { name: "an encoded control byte", path: swap("720/seg-1.ts", "seg-1", "seg%1b"), status: 403 },
+  {
+    name: "an overlong UTF-8 dot segment",
+    path: swap("720/seg-1.ts", "720/", "%c0%ae%c0%ae/"),
+    status: 403,
+  },
   { name: "an empty file", path: swap("720/seg-1.ts", "/720/seg-1.ts", "/"), status: 403 },
   { name: "no underscore in the id", path: swap("720/seg-1.ts", "2675_", "2675"), status: 403 },
   {

@@ -80,6 +80,15 @@ describe("unsafePathDetail", () => {
     ["/videos/1_a/t/1/a%", "broken percent escape"],
     ["/videos/1_a/t/1/a%4", "broken percent escape"],
     ["/videos/1_a/t/1/a%g0", "broken percent escape"],
+    ["/videos/1_a/t/1/%c0%ae%c0%ae/x", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c0%af", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%e0%80%ae", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%ed%a0%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%f4%90%80%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c3", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c3x", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%ff", "encoded bytes are not UTF-8"],
   ])("refuses %j: %s", (path, detail) => {
     expect(unsafePathDetail(path)).toBe(detail);
   });
@@ -91,6 +100,8 @@ describe("unsafePathDetail", () => {
     "/videos/1_a/t/1/a..b",
     "/videos/1_a/t/1/my%20clip.ts",
     "/videos/1_a/t/1/%252e%252e/x",
+    "/videos/1_a/t/1/vid%C3%A9o.ts",
+    "/videos/1_a/t/1/%E8%A7%86%E9%A2%91/%F0%9F%8E%AC.ts",
     "/videos/1_a/t/1/dir/",
   ])("accepts %j", (path) => {
     expect(unsafePathDetail(path)).toBeUndefined();
