@@ -6,7 +6,7 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
-import { rejection, type Reason } from "./gate.js";
+import { rejectionResponse, type Reason } from "./gate.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { proxyFetch } from "./proxy.js";
 import type { Settings } from "./settings.js";
@@ -33,15 +33,11 @@ export interface AppOptions {
  *
  * @example
  * ```ts
- * app.notFound((c) => plain(c, 404, "not-found"));
+ * app.notFound((c) => plain(c, "not-found"));
  * ```
  */
-export function plain(c: Context, status: number, reason: Reason, body?: string): Response {
-  const answer = rejection(status, reason, body);
-  return new Response(c.req.method === "HEAD" ? null : answer.body, {
-    status: answer.status,
-    headers: answer.headers,
-  });
+export function plain(c: Context, reason: Reason, body?: string): Response {
+  return rejectionResponse(reason, c.req.method === "HEAD", body);
 }
 
 /**
@@ -78,14 +74,14 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   options.routes?.(app as unknown as Hono);
   app.on(["GET", "HEAD"], "*", async function proxyToOrigin(c) {
     const grant = c.get("secureLink");
-    if (grant?.action !== "proxy") return plain(c, 404, "not-found");
+    if (grant?.action !== "proxy") return plain(c, "not-found");
     return proxy(c, grant, settings);
   });
-  app.notFound((c) => plain(c, 404, "not-found"));
+  app.notFound((c) => plain(c, "not-found"));
   app.onError((error, c) => {
     if (error instanceof HTTPException) return error.getResponse();
     log({ reason: "internal", message: errorLine(error) });
-    return plain(c, 500, "misconfigured", "Internal Server Error\n");
+    return plain(c, "misconfigured", "Internal Server Error\n");
   });
   return app;
 }
@@ -102,7 +98,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
 export function misconfiguredApp(setting: string): Hono {
   const body = `Internal Server Error: the gate is misconfigured (${setting}); see its log\n`;
   const app = new Hono();
-  app.all("*", (c) => plain(c, 500, "misconfigured", body));
+  app.all("*", (c) => plain(c, "misconfigured", body));
   return app;
 }
 

@@ -31,6 +31,7 @@ export {
   DEFAULT_PREFIXES,
   gateSettings,
   rejection,
+  rejectionResponse,
   type Decision,
   type GateOptions,
   type GateSettings,

@@ -5,7 +5,13 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { decide, gateSettings, rejection, type Decision, type GateOptions } from "./gate.js";
+import {
+  decide,
+  gateSettings,
+  rejectionResponse,
+  type Decision,
+  type GateOptions,
+} from "./gate.js";
 
 /** A refusal: what `onReject` receives. */
 export type Refusal = Extract<Decision, { action: "reject" }>;
@@ -74,8 +80,7 @@ export function secureLink(
     if (onReject !== undefined) {
       res = await onReject(c, decision);
     } else {
-      const { status, headers, body } = rejection(decision.status, decision.reason);
-      res = new Response(c.req.method === "HEAD" ? null : body, { status, headers });
+      res = rejectionResponse(decision.reason, c.req.method === "HEAD");
     }
     throw new HTTPException(decision.status, { res });
   };

@@ -13,7 +13,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { rejection, type Reason } from "./gate.js";
+import { rejection, rejectionResponse, type Reason } from "./gate.js";
 import { connectionTokens, isForwarded } from "./proxy.js";
 
 /** Response headers that describe the origin connection, not the resource. */
@@ -157,7 +157,7 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
       fail(reason) {
         outcome.reason = reason;
         if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
-        const answer = rejection(reason === "origin-timeout" ? 504 : 502, reason);
+        const answer = rejection(reason);
         outgoing.writeHead(answer.status, answer.headers);
         outgoing.end(answer.body);
         outcome.bytes = answer.body.length;
@@ -202,8 +202,7 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
       send(incoming, "HEAD", target, {
         fail(reason) {
           outcome.reason = reason;
-          const answer = rejection(reason === "origin-timeout" ? 504 : 502, reason);
-          resolve(new Response(null, { status: answer.status, headers: answer.headers }));
+          resolve(rejectionResponse(reason, true));
         },
         response(originRes, headers) {
           originRes.resume();

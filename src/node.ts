@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
 import type { LogFormat } from "./config.js";
-import { decide, rejection } from "./gate.js";
+import { decide, rejectionResponse } from "./gate.js";
 import { accessLine, messageLine } from "./log.js";
 import type { SecureLinkVariables } from "./middleware.js";
 import { createNodeProxy, type ProxyOutcome } from "./node-proxy.js";
@@ -96,10 +96,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   const listener = getRequestListener(app.fetch, {
     // Targets @hono/node-server cannot turn into a URL (a backslash, a bad Host) never reach
     // the app: answer like the gate would for an unsafe path.
-    errorHandler: () => {
-      const answer = rejection(403, "unsafe-path");
-      return new Response(answer.body, { status: answer.status, headers: answer.headers });
-    },
+    errorHandler: () => rejectionResponse("unsafe-path"),
   });
 
   const gate = settings.gate;

@@ -4,7 +4,7 @@
  * Workers, Node, Deno and Bun.
  * @module
  */
-import { rejection, type Reason } from "./gate.js";
+import { rejectionResponse, type Reason } from "./gate.js";
 
 /**
  * Request headers never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), the client's
@@ -123,8 +123,7 @@ export async function proxyFetch(
   } catch (error) {
     const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
     options.onError?.(reason, error);
-    const { status, headers, body } = rejection(timedOut ? 504 : 502, reason);
-    return new Response(request.method === "HEAD" ? null : body, { status, headers });
+    return rejectionResponse(reason, request.method === "HEAD");
   } finally {
     // Headers have arrived (or failed): the body streams on without a deadline.
     clearTimeout(timer);
