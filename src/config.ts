@@ -3,13 +3,7 @@
  * flags, checked once at start-up. Pure: reads no file and no environment by itself.
  * @module
  */
-import {
-  parseInteger,
-  parseOrigin,
-  readSettings,
-  SettingError,
-  type Settings,
-} from "./settings.js";
+import { parseInteger, readSettings, SettingError } from "./settings.js";
 
 /** Environment variables `tokengate serve` reads. */
 export interface ServerEnv {
@@ -27,14 +21,10 @@ export type LogFormat = "json" | "pretty";
 
 /** Everything the Node server needs, checked. */
 export interface ServerConfig {
-  /** Gate settings; in demo mode the origin is filled in once the sample origin listens. */
-  readonly settings: Settings | undefined;
   /** True when ORIGIN_URL is unset: serve the bundled sample with a generated secret. */
   readonly demo: boolean;
   /** The secret to use in demo mode, when SECRET was given. */
   readonly demoSecret: string | undefined;
-  readonly prefixes: string | undefined;
-  readonly originTimeoutMs: string | undefined;
   readonly host: string;
   readonly port: number;
   /** Worker processes; 1 serves from the primary process itself. */
@@ -69,21 +59,14 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
   }
   const demo = (env.ORIGIN_URL ?? "").trim() === "";
-  let settings: Settings | undefined;
-  if (demo) {
-    // Check the other gate settings now, against a placeholder origin, so demo mode fails
-    // on a bad PREFIXES or ORIGIN_TIMEOUT_MS exactly as the real thing would.
-    readSettings({ ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo" });
-  } else {
-    parseOrigin(env.ORIGIN_URL);
-    settings = readSettings(env);
-  }
+  // Check every gate setting now, so a bad one stops start-up in demo mode too; demo mode
+  // brings its own origin, and a secret unless SECRET is set.
+  readSettings(
+    demo ? { ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo" } : env,
+  );
   return {
-    settings,
     demo,
     demoSecret: env.SECRET || undefined,
-    prefixes: env.PREFIXES,
-    originTimeoutMs: env.ORIGIN_TIMEOUT_MS,
     host,
     port,
     workers,

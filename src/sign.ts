@@ -3,7 +3,7 @@
  * just the token. No Hono, no Node built-ins: runs in Workers, Node, Deno, Bun and browsers.
  * @module
  */
-import { isExpires, signToken } from "./token.js";
+import { expiresText, signToken } from "./token.js";
 
 export { signToken } from "./token.js";
 
@@ -75,31 +75,18 @@ export function resolveExpires(options: {
   if ((expires === undefined) === (ttlSeconds === undefined)) {
     throw new TypeError("give exactly one of expires (unix seconds or a Date) and ttlSeconds");
   }
-  let text: string;
   if (ttlSeconds !== undefined) {
     if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) {
       throw new RangeError(`ttlSeconds must be a positive whole number, got ${ttlSeconds}`);
     }
-    const now = options.now?.() ?? Math.floor(Date.now() / 1000);
-    text = String(now + ttlSeconds);
-  } else if (expires instanceof Date) {
+    return expiresText((options.now?.() ?? Math.floor(Date.now() / 1000)) + ttlSeconds);
+  }
+  if (expires instanceof Date) {
     const ms = expires.getTime();
     if (!Number.isFinite(ms)) throw new RangeError("expires is an invalid Date");
-    text = String(Math.floor(ms / 1000));
-  } else if (typeof expires === "number") {
-    if (!Number.isSafeInteger(expires)) {
-      throw new RangeError(`expires must be whole unix seconds, got ${expires}`);
-    }
-    text = String(expires);
-  } else {
-    text = String(expires);
+    return expiresText(Math.floor(ms / 1000));
   }
-  if (!isExpires(text)) {
-    throw new RangeError(
-      `expires must be a positive integer of unix seconds up to int64 max, got ${text}`,
-    );
-  }
-  return text;
+  return expiresText(expires!);
 }
 
 /**

@@ -158,8 +158,16 @@ export function timingSafeEqual(a: string, b: string): boolean {
   return difference === 0;
 }
 
-/** `expires` as the decimal text the token hashes; throws RangeError when out of range. */
-function expiresText(expires: number | bigint | string): string {
+/**
+ * `expires` as the decimal text a token hashes and a link carries.
+ *
+ * @throws RangeError unless it is a positive whole number of unix seconds up to int64 max.
+ * @example
+ * ```ts
+ * expiresText(1861919999n); // "1861919999"
+ * ```
+ */
+export function expiresText(expires: number | bigint | string): string {
   let text: string;
   if (typeof expires === "number") {
     if (!Number.isSafeInteger(expires)) {
