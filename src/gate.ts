@@ -124,72 +124,121 @@ const EXPIRED: Decision = { action: "reject", status: 410, reason: "expired", de
  * ```
  */
 export function decide(method: string, target: string, settings: GateSettings): Decision {
-  // Path bounds within the target, without slicing: [start, end).
-  // A fragment has no business in a request target; the detailed path drops it.
-  if (target.indexOf("#") >= 0) return decideInDetail(method, target, settings);
   let start = 0;
-  let end = target.indexOf("?");
   if (target.charCodeAt(0) !== 0x2f) {
-    // Absolute URL (Workers): the path starts at the first "/" after the authority.
+    // Absolute URL (Workers): the path starts at the first "/" after the authority, and a "?"
+    // or "#" before it is odd enough for the detailed path.
     const scheme = target.indexOf("://");
     start = scheme < 0 ? -1 : target.indexOf("/", scheme + 3);
-    if (start < 0 || (end >= 0 && end < start)) return decideInDetail(method, target, settings);
+    if (start < 0 || /[?#]/.test(target.slice(0, start))) {
+      return decideInDetail(method, target, settings);
+    }
   }
-  if (end < 0) end = target.length;
   const kindEnd = target.indexOf("/", start + 1);
-  if (kindEnd < 0 || kindEnd > end || !hasPrefix(settings, target, start + 1, kindEnd)) {
+  // A prefix is plain characters only, so a match also rules out "?" and "#" before kindEnd.
+  if (kindEnd < 0 || !hasPrefix(settings, target, start + 1, kindEnd)) {
     return decideInDetail(method, target, settings);
   }
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
-  const idEnd = target.indexOf("/", kindEnd + 1);
-  const tokenEnd = idEnd < 0 ? -1 : target.indexOf("/", idEnd + 1);
-  const expiresEnd = tokenEnd < 0 ? -1 : target.indexOf("/", tokenEnd + 1);
-  if (expiresEnd < 0 || expiresEnd >= end - 1 || tokenEnd - idEnd !== 23) {
-    return decideInDetail(method, target, settings);
-  }
-  // The path's bytes, encoded once by native code: reading a typed array is much cheaper than
-  // charCodeAt per character. Non-ASCII shifts byte offsets from string offsets, but its first
-  // byte (>= 0x80) fails every check below before any shifted byte is trusted.
-  if (target.length * 3 > pathBytes.length) pathBytes = new Uint8Array(target.length * 3 + 256);
+  // From here one pass over the path's bytes, encoded once by native code (reading a typed
+  // array is much cheaper than charCodeAt or indexOf per segment). It finds the segments,
+  // checks each byte, and writes the token body "{client}_{video}_{secret}_{expires}_" straight
+  // into the MD5 buffer: no slices, no concatenation, no string to hash. Anything unusual (a
+  // percent-escape, a dot segment, an odd shape) goes to decideInDetail.
+  // Non-ASCII shifts byte offsets from string offsets, but the first such byte (>= 0x80) fails
+  // a check at its own offset, or makes the token differ, before any shifted byte is trusted.
+  const length = target.length;
+  if (length * 3 > pathBytes.length) pathBytes = new Uint8Array(length * 3 + 256);
   const bytes = pathBytes;
   encoder.encodeInto(target, bytes);
-  // One pass writes the token body "{client}_{video}_{secret}_{expires}_" straight into the
-  // MD5 buffer while checking each byte: no slices, no concatenation, no string to hash.
-  // Anything unusual (a percent-escape, a dot segment, an odd shape) goes to decideInDetail.
   const secretBytes = settings.secretBytes;
-  const buffer = md5Buffer(idEnd - kindEnd + secretBytes.length + 20);
+  const buffer = md5Buffer(length + secretBytes.length);
   let n = 0;
+  // {client}_{video}: plain characters, split at the first "_", neither side empty.
   let underscore = -1;
-  for (let i = kindEnd + 1; i < idEnd; i++) {
-    const c = bytes[i];
-    if (PLAIN[c] === 0) return decideInDetail(method, target, settings);
-    if (c === 0x5f && underscore < 0) underscore = i;
+  let i = kindEnd + 1;
+  for (; i < length; i++) {
+    const c = bytes[i]!;
+    const kind = BYTE_KIND[c];
+    if (kind !== PLAIN) {
+      if (kind === SLASH) break;
+      if (kind === UNDERSCORE) {
+        if (underscore < 0) underscore = i;
+      } else if (kind !== DOT) {
+        if (n > placedAt) placedAt = -1; // this id ran over the secret left in place
+        return decideInDetail(method, target, settings);
+      }
+    }
     buffer[n++] = c;
   }
-  if (underscore <= kindEnd + 1 || underscore >= idEnd - 1) {
-    return decideInDetail(method, target, settings);
+  const idEnd = i;
+  // The secret follows the id. It stays in the buffer between calls (nothing else writes
+  // there), so it is copied only when the id's length, the buffer or the settings change.
+  if (n !== placedAt || buffer !== placedIn || secretBytes !== placedSecret) {
+    buffer.set(secretBytes, n);
+    placedAt = n;
+    placedIn = buffer;
+    placedSecret = secretBytes;
   }
-  buffer.set(secretBytes, n);
   n += secretBytes.length;
-  const digits = expiresEnd - tokenEnd - 1;
-  if (digits < 1 || digits > 18 || bytes[tokenEnd + 1] === 0x30) {
-    // 19 digits may pass int64 max: rare enough to check in detail.
+  // The token's 22 bytes are not read here: the comparison below proves or refutes them.
+  const tokenEnd = idEnd + 23;
+  if (
+    underscore <= kindEnd + 1 ||
+    underscore >= idEnd - 1 ||
+    tokenEnd >= length ||
+    bytes[tokenEnd] !== 0x2f
+  ) {
     return decideInDetail(method, target, settings);
   }
+  // {expires}: 1 to 18 digits without a leading zero (19 may pass int64 max: rare enough to
+  // check in detail).
   let expires = 0;
-  for (let i = tokenEnd + 1; i < expiresEnd; i++) {
-    const c = bytes[i];
+  i = tokenEnd + 1;
+  if (bytes[i] === 0x30) return decideInDetail(method, target, settings);
+  for (; i < length; i++) {
+    const c = bytes[i]!;
+    if (c === 0x2f) break;
     if (c < 0x30 || c > 0x39) return decideInDetail(method, target, settings);
     expires = expires * 10 + (c - 0x30);
     buffer[n++] = c;
   }
+  const expiresEnd = i;
+  const digits = expiresEnd - tokenEnd - 1;
+  if (digits < 1 || digits > 18 || expiresEnd >= length - 1) {
+    return decideInDetail(method, target, settings);
+  }
   buffer[n++] = 0x5f;
-  if (!isPlainFile(bytes, expiresEnd + 1, end)) return decideInDetail(method, target, settings);
+  // The file: plain characters and "/", no empty segment but a trailing one, no "." or ".."
+  // segment; it ends at "?" or the end. A "#" anywhere is for the detailed path.
+  let segmentStart = expiresEnd + 1;
+  let dots = 0;
+  for (i = segmentStart; i < length; i++) {
+    const kind = BYTE_KIND[bytes[i]!];
+    if (kind === PLAIN || kind === UNDERSCORE) continue;
+    if (kind === SLASH) {
+      if (i === segmentStart || (dots > 0 && dots === i - segmentStart && dots <= 2)) {
+        return decideInDetail(method, target, settings);
+      }
+      segmentStart = i + 1;
+      dots = 0;
+    } else if (kind === DOT) {
+      dots++;
+    } else {
+      if (kind === QUERY && i > expiresEnd + 1) break;
+      return decideInDetail(method, target, settings);
+    }
+  }
+  const end = i;
+  const last = end - segmentStart;
+  if ((last > 0 && dots === last && dots <= 2) || (end < length && target.indexOf("#", end) >= 0)) {
+    return decideInDetail(method, target, settings);
+  }
   const expected = EXPECTED;
   md5Base64urlCodesOf(n, expected);
   // Constant time: XOR over all 22 characters, no early exit.
   let difference = 0;
-  for (let i = 0; i < 22; i++) difference |= bytes[idEnd + 1 + i]! ^ expected[i]!;
+  for (let k = 0; k < 22; k++) difference |= bytes[idEnd + 1 + k]! ^ expected[k]!;
   if (difference !== 0) {
     // A token of the wrong shape is malformed rather than wrong; both are 403.
     if (!isTokenShape(target.slice(idEnd + 1, tokenEnd))) {
@@ -198,7 +247,7 @@ export function decide(method: string, target: string, settings: GateSettings): 
     return BAD_TOKEN;
   }
   if (expires < settings.now()) return EXPIRED;
-  return new ProxyGrant(target, start, kindEnd, underscore, idEnd, tokenEnd, expiresEnd, end);
+  return new ProxyGrant(target, start, idEnd, expiresEnd, end);
 }
 
 /**
@@ -209,33 +258,26 @@ class ProxyGrant {
   readonly action = "proxy";
   /** The link without its token and expires segments, query kept. */
   readonly target: string;
+  readonly #source: string;
+  readonly #start: number;
+  readonly #end: number;
   #link: Link | undefined;
 
-  constructor(
-    private readonly source: string,
-    private readonly start: number,
-    private readonly kindEnd: number,
-    private readonly underscore: number,
-    private readonly idEnd: number,
-    private readonly tokenEnd: number,
-    private readonly expiresEnd: number,
-    private readonly end: number,
-  ) {
+  /** `source[start, end)` is the link's path; idEnd and expiresEnd end those segments. */
+  constructor(source: string, start: number, idEnd: number, expiresEnd: number, end: number) {
     // An empty query ("…/seg.ts?") is dropped, as splitTarget does.
     const queryEnd = end === source.length - 1 ? end : source.length;
     this.target = source.slice(start, idEnd) + source.slice(expiresEnd, queryEnd);
+    this.#source = source;
+    this.#start = start;
+    this.#end = end;
   }
 
   get link(): Link {
-    const s = this.source;
-    return (this.#link ??= {
-      kind: s.slice(this.start + 1, this.kindEnd),
-      clientId: s.slice(this.kindEnd + 1, this.underscore),
-      videoId: s.slice(this.underscore + 1, this.idEnd),
-      token: s.slice(this.idEnd + 1, this.tokenEnd),
-      expires: s.slice(this.tokenEnd + 1, this.expiresEnd),
-      file: s.slice(this.expiresEnd + 1, this.end),
-    });
+    // The fast path accepted this path, so the reference parser does too, with the same parts.
+    return (this.#link ??= (
+      parseLink(this.#source.slice(this.#start, this.#end)) as { link: Link }
+    ).link);
   }
 }
 
@@ -246,34 +288,26 @@ let pathBytes = new Uint8Array(2048);
 /** Where the fast path's expected token is written; reused, as MD5's own buffers are. */
 const EXPECTED = new Uint8Array(22);
 
-/** Bytes a path segment may hold on the fast path: RFC 3986 pchar without `%`; 0 elsewhere. */
-const PLAIN = new Uint8Array(256);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@") {
-  PLAIN[c.charCodeAt(0)] = 1;
-}
+/** Where the secret was last written into the MD5 buffer, so it need not be written again. */
+let placedAt = -1;
+let placedIn: Uint8Array | undefined;
+let placedSecret: Uint8Array | undefined;
 
-/**
- * Whether bytes[from, to) is a file part the fast path may pass: plain characters and `/`,
- * no empty segment but a trailing one, no `.` or `..` segment.
- */
-function isPlainFile(bytes: Uint8Array, from: number, to: number): boolean {
-  let segmentStart = from;
-  let dots = 0;
-  for (let i = from; i < to; i++) {
-    const c = bytes[i]!;
-    if (c === 0x2f) {
-      if (i === segmentStart || (dots > 0 && dots === i - segmentStart && dots <= 2)) return false;
-      segmentStart = i + 1;
-      dots = 0;
-    } else if (c === 0x2e) {
-      dots++;
-    } else if (PLAIN[c] === 0) {
-      return false;
-    }
-  }
-  const last = to - segmentStart;
-  return !(last > 0 && dots === last && dots <= 2);
+// What each byte is to the fast path, so that one table load and one comparison settle the
+// common byte. PLAIN: RFC 3986 pchar but "%", "." and "_"; 0: anything for decideInDetail.
+const PLAIN = 1;
+const SLASH = 2;
+const DOT = 3;
+const UNDERSCORE = 4;
+const QUERY = 5;
+const BYTE_KIND = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-~!$&'()*+,;=:@") {
+  BYTE_KIND[c.charCodeAt(0)] = PLAIN;
 }
+BYTE_KIND[0x2f] = SLASH;
+BYTE_KIND[0x2e] = DOT;
+BYTE_KIND[0x5f] = UNDERSCORE;
+BYTE_KIND[0x3f] = QUERY;
 
 /** Whether target[from, to) is one of the guarded prefixes, without slicing it. */
 function hasPrefix(settings: GateSettings, target: string, from: number, to: number): boolean {

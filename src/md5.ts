@@ -38,6 +38,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Scratch space for short messages and the final padded block(s). Grows on demand. */
 let scratch = new Uint8Array(1024);
 let scratchWords = new Int32Array(scratch.buffer);
+/**
+ * The buffer {@link md5Buffer} lends out. Separate from `scratch` so that what a caller leaves
+ * in it survives other calls here: the gate keeps the secret in place between requests.
+ */
+let message = new Uint8Array(1024);
+let messageWords = new Int32Array(message.buffer);
 
 const encoder = new TextEncoder();
 
@@ -217,23 +223,26 @@ function compress(x: Int32Array, o: number): void {
   state[3] = (state[3] + d) | 0;
 }
 
-/** Makes `scratch` hold at least `bytes` bytes (a whole number of 64-byte blocks). */
+/** A buffer of at least `bytes` bytes, twice `old` at least, a whole number of blocks. */
+function grown(old: Uint8Array, bytes: number): Uint8Array<ArrayBuffer> {
+  const wanted = Math.max(bytes, old.length * 2);
+  return new Uint8Array(wanted + ((64 - (wanted % 64)) % 64));
+}
+
+/** Makes `scratch` hold at least `bytes` bytes. */
 function reserve(bytes: number): void {
   if (bytes <= scratch.length) return;
-  const wanted = Math.max(bytes, scratch.length * 2);
-  const size = wanted + ((64 - (wanted % 64)) % 64);
-  scratch = new Uint8Array(size);
+  scratch = grown(scratch, bytes);
   scratchWords = new Int32Array(scratch.buffer);
 }
 
 /**
- * Pads and hashes the last `n` bytes of a `total`-byte message, which sit at `scratch[0, n)`
- * (RFC 1321 §3.1–3.2: a 1 bit, zeros to 56 mod 64, the bit length as 64-bit little-endian).
- * `n` may span several blocks, so a short message is hashed in place without a copy.
+ * Pads and hashes the last `n` bytes of a `total`-byte message, which sit at `bytes[0, n)`
+ * (`words` views the same memory) (RFC 1321 §3.1–3.2: a 1 bit, zeros to 56 mod 64, the bit
+ * length as 64-bit little-endian). `n` may span several blocks, so a short message is hashed
+ * in place without a copy. Writes nothing before `bytes[n]`.
  */
-function digestScratch(n: number, total: number): void {
-  const bytes = scratch;
-  const words = scratchWords;
+function digestTail(bytes: Uint8Array, words: Int32Array, n: number, total: number): void {
   // Bytes in the padded message: the next multiple of 64 with 9 bytes to spare.
   const end = (((n + 8) >> 6) + 1) << 6;
   bytes[n] = 0x80;
@@ -294,7 +303,7 @@ export function md5(data: Uint8Array): Uint8Array {
   }
   const tail = length - full;
   for (let j = 0; j < tail; j++) scratch[j] = data[full + j];
-  digestScratch(tail, length);
+  digestTail(scratch, scratchWords, tail, length);
   if (!LITTLE_ENDIAN) swapWords(state, 4);
   return stateBytes.slice();
 }
@@ -318,7 +327,7 @@ export function md5Base64url(text: string): string {
   // encodeInto measured ~3x faster here than a charCodeAt loop, and is correct for non-ASCII.
   const n = encoder.encodeInto(text, scratch).written;
   const c = codes;
-  md5Base64urlCodesOf(n, c);
+  codesOf(scratch, scratchWords, n, c);
   // One call with 22 arguments: measured faster than building the string piece by piece.
   // prettier-ignore
   return String.fromCharCode(
@@ -331,9 +340,11 @@ export function md5Base64url(text: string): string {
 const codes = new Uint8Array(22);
 
 /**
- * For zero-copy callers (the gate's hot path): the module's reusable message buffer, with
- * room for a message of `bytes` bytes plus padding. Write the message at offset 0, then call
- * {@link md5Base64urlCodesOf}. The buffer is shared: use it before any other call here.
+ * For zero-copy callers (the gate's hot path): a message buffer with room for `bytes` bytes
+ * plus padding. Write the message at offset 0, then call {@link md5Base64urlCodesOf}. The
+ * buffer is the caller's to keep: nothing else here writes to it, and hashing writes only
+ * after the message, so bytes left in it stay until a call asks for more room and gets a new
+ * buffer.
  *
  * @example
  * ```ts
@@ -343,8 +354,11 @@ const codes = new Uint8Array(22);
  * ```
  */
 export function md5Buffer(bytes: number): Uint8Array {
-  reserve(bytes + 72);
-  return scratch;
+  if (bytes + 72 > message.length) {
+    message = grown(message, bytes + 72);
+    messageWords = new Int32Array(message.buffer);
+  }
+  return message;
 }
 
 /**
@@ -358,8 +372,13 @@ export function md5Buffer(bytes: number): Uint8Array {
  * ```
  */
 export function md5Base64urlCodesOf(length: number, out: Uint8Array): void {
+  codesOf(message, messageWords, length, out);
+}
+
+/** MD5 of `bytes[0, length)` as base64url char codes in `out`. */
+function codesOf(bytes: Uint8Array, words: Int32Array, length: number, out: Uint8Array): void {
   resetState();
-  digestScratch(length, length);
+  digestTail(bytes, words, length, length);
   if (!LITTLE_ENDIAN) swapWords(state, 4);
   const digest = stateBytes;
   const T = B64URL;

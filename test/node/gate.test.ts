@@ -1,6 +1,13 @@
 import { randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decide, decideInDetail, gateSettings, type Decision } from "../../src/gate.js";
+import {
+  decide,
+  decideInDetail,
+  gateSettings,
+  type Decision,
+  type GateSettings,
+} from "../../src/gate.js";
+import { md5, md5Base64url } from "../../src/md5.js";
 import { signToken } from "../../src/token.js";
 
 const SECRET = "gate-secret-é";
@@ -93,6 +100,38 @@ describe("decide()", () => {
           summary(decideInDetail(method, target, settings)),
         );
       }
+    }
+  });
+
+  it("keeps the secret it leaves in the MD5 buffer right across ids, refusals and settings", () => {
+    const other = gateSettings({ secret: "another-secret", now: () => NOW });
+    const otherLink = (video: string) => {
+      const token = signToken({
+        clientId: "2675",
+        videoId: video,
+        secret: "another-secret",
+        expires: NOW,
+      });
+      return `/videos/2675_${video}/${token}/${NOW}/f.ts`;
+    };
+    const steps: [string, GateSettings, string][] = [
+      [link("abc"), settings, "proxy"],
+      // A longer id refused half-way writes over where the secret sat for "abc".
+      [link("abcdefghijklmnopqrstuvwxyz").replace("xyz", "x%79z"), settings, "reject"],
+      [link("abc"), settings, "proxy"],
+      [link("abcdefghijklmnopqrstuvwxyz"), settings, "proxy"],
+      [link("abc"), settings, "proxy"],
+      [otherLink("abc"), other, "proxy"],
+      [link("abc"), settings, "proxy"],
+      [link("abc"), other, "reject"],
+      // Long enough to make the MD5 buffer grow.
+      [link("v".repeat(3000)), settings, "proxy"],
+      [link("abc"), settings, "proxy"],
+    ];
+    for (const [target, gate, expected] of steps) {
+      md5Base64url("x".repeat(5000)); // other users of the module hash in between
+      md5(new Uint8Array(100));
+      expect(decide("GET", target, gate).action, target).toBe(expected);
     }
   });
 
