@@ -1,30 +1,15 @@
 /**
- * The Node server's way to the origin: `node:http`/`node:https` with a keep-alive agent,
- * bodies piped with back-pressure. It replaces `fetch` on Node because undici's fetch adds
- * per-request cost and, on Node ≥ 22.19, can crash the process when a slow reader is still
- * draining a body whose origin connection closed (nodejs/undici#5360).
+ * The Node server's way to the origin: {@link createOriginClient}'s pooled HTTP/1.1
+ * connections, bodies streamed to the client with back-pressure. It replaces `fetch` on Node
+ * because undici's fetch adds per-request cost and, on Node ≥ 22.19, can crash the process
+ * when a slow reader is still draining a body whose origin connection closed
+ * (nodejs/undici#5360); and `node:http`'s client, which cost more than half the gate's CPU.
  * @module
  */
-import {
-  Agent as HttpAgent,
-  request as httpRequest,
-  type ClientRequest,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { rejection, rejectionResponse, type Reason } from "./gate.js";
+import { createOriginClient, type OriginHead } from "./origin-client.js";
 import { connectionTokens, isForwarded } from "./proxy.js";
-
-/** Response headers that describe the origin connection, not the resource. */
-const HOP_BY_HOP_RESPONSE = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "trailer",
-]);
 
 /** What happened to one proxied request, for the access log. */
 export interface ProxyOutcome {
@@ -66,11 +51,8 @@ export interface NodeProxyOptions {
   onError?: (reason: Reason, message: string) => void;
 }
 
-/** What {@link createNodeProxy}'s request helper reports back. */
-interface Handlers {
-  response(originRes: IncomingMessage, headers: string[]): void;
-  fail(reason: Reason): void;
-}
+/** Header values a request line may carry on: what node:http's parser let in already. */
+const BAD_VALUE = /[\0\r\n]/;
 
 /**
  * Builds the proxy once at start-up: the origin URL is parsed here, not per request.
@@ -83,66 +65,23 @@ interface Handlers {
  */
 export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
   const base = new URL(options.origin);
-  const secure = base.protocol === "https:";
-  const request = secure ? httpsRequest : httpRequest;
-  const agent = new (secure ? HttpsAgent : HttpAgent)({
-    keepAlive: true,
-    // Segments are requested in bursts by many players; keep enough warm sockets around.
-    maxFreeSockets: 256,
-    scheduling: "lifo",
-  });
-  const hostname = base.hostname.replace(/^\[|\]$/g, "");
-  const port = base.port === "" ? (secure ? 443 : 80) : Number(base.port);
-  const hostHeader = base.host;
+  const client = createOriginClient({ origin: base, timeoutMs: options.timeoutMs });
   const basePath = base.pathname === "/" ? "" : base.pathname;
-  const timeoutMs = options.timeoutMs;
   const onError = options.onError ?? (() => {});
 
-  /** Starts the origin request; exactly one of the handlers is called. */
-  function send(
-    incoming: IncomingMessage,
-    method: "GET" | "HEAD",
-    target: string,
-    on: Handlers,
-  ): ClientRequest {
+  /** The client's end-to-end request headers as header lines for the origin. */
+  function headerLines(incoming: IncomingMessage): string {
     const raw = incoming.rawHeaders;
     const named = connectionTokens(String(incoming.headers.connection ?? ""));
-    const headers: string[] = ["host", hostHeader];
+    let lines = "";
     for (let i = 0; i < raw.length; i += 2) {
-      if (isForwarded(raw[i]!.toLowerCase(), named)) headers.push(raw[i]!, raw[i + 1]!);
-    }
-    let settled = false;
-    let timedOut = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const originReq = request({ hostname, port, path: basePath + target, method, headers, agent });
-    originReq.on("error", (error) => {
-      clearTimeout(timer);
-      if (settled) return;
-      settled = true;
-      const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
-      onError(reason, error.message);
-      on.fail(reason);
-    });
-    if (timeoutMs > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        originReq.destroy(new Error(`no response headers within ${timeoutMs} ms`));
-      }, timeoutMs);
-    }
-    originReq.on("response", (originRes) => {
-      clearTimeout(timer);
-      if (settled) return void originRes.destroy();
-      settled = true;
-      const out: string[] = [];
-      const rawOut = originRes.rawHeaders;
-      for (let i = 0; i < rawOut.length; i += 2) {
-        if (!HOP_BY_HOP_RESPONSE.has(rawOut[i]!.toLowerCase()))
-          out.push(rawOut[i]!, rawOut[i + 1]!);
+      const name = raw[i]!;
+      const value = raw[i + 1]!;
+      if (isForwarded(name.toLowerCase(), named) && !BAD_VALUE.test(value)) {
+        lines += `${name}: ${value}\r\n`;
       }
-      on.response(originRes, out);
-    });
-    originReq.end();
-    return originReq;
+    }
+    return lines;
   }
 
   function forward(
@@ -152,43 +91,38 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
     outcome: ProxyOutcome,
   ): void {
     outcome.bytes = 0;
-    let clientGone = false;
-    const originReq = send(incoming, "GET", target, {
-      fail(reason) {
+    let finished = false;
+    const exchange = client.request("GET", basePath + target, headerLines(incoming), {
+      onHead(head: OriginHead) {
+        if (head.statusText === "") outgoing.writeHead(head.status, head.headers);
+        else outgoing.writeHead(head.status, head.statusText, head.headers);
+      },
+      onData(chunk) {
+        outcome.bytes += chunk.length;
+        if (outgoing.write(chunk)) return true;
+        outgoing.once("drain", exchange.resume);
+        return false;
+      },
+      onEnd() {
+        finished = true;
+        outgoing.end();
+      },
+      onError(timeout, message) {
+        finished = true;
+        const reason: Reason = timeout ? "origin-timeout" : "origin-error";
         outcome.reason = reason;
+        onError(reason, message);
+        // After the head the body is short: cut the client too, so it knows.
         if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
         const answer = rejection(reason);
         outgoing.writeHead(answer.status, answer.headers);
         outgoing.end(answer.body);
         outcome.bytes = answer.body.length;
       },
-      response(originRes, headers) {
-        if (outgoing.headersSent || outgoing.destroyed) return void originRes.destroy();
-        const status = originRes.statusCode ?? 502;
-        outgoing.writeHead(status, originRes.statusMessage, headers);
-        if (status === 204 || status === 304) {
-          originRes.resume();
-          return void outgoing.end();
-        }
-        originRes.on("data", (chunk: Buffer) => {
-          outcome.bytes += chunk.length;
-        });
-        originRes.on("error", () => {
-          if (clientGone) return; // we destroyed it because the client left
-          // The origin cut the body short: cut the client too, so it knows the body is short.
-          outcome.reason = "origin-error";
-          onError("origin-error", "origin closed the connection mid-body");
-          outgoing.destroy();
-        });
-        // pipe(), not pipeline(): the same back-pressure without an AbortController (and the
-        // DOMException its abort builds) per response, which profiling showed at ~7% of CPU.
-        originRes.pipe(outgoing);
-      },
     });
     outgoing.once("close", () => {
-      clientGone = !outgoing.writableFinished;
       // The client went away first: stop the origin transfer too.
-      if (clientGone && !originReq.destroyed) originReq.destroy();
+      if (!finished) exchange.abort();
     });
   }
 
@@ -199,20 +133,30 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
   ): Promise<Response> {
     outcome.bytes = 0;
     return new Promise((resolve) => {
-      send(incoming, "HEAD", target, {
-        fail(reason) {
-          outcome.reason = reason;
-          resolve(rejectionResponse(reason, true));
-        },
-        response(originRes, headers) {
-          originRes.resume();
+      const fail = (reason: Reason, message: string) => {
+        outcome.reason = reason;
+        onError(reason, message);
+        resolve(rejectionResponse(reason, true));
+      };
+      let answer: Response | undefined;
+      client.request("HEAD", basePath + target, headerLines(incoming), {
+        onHead(head) {
           const pairs: [string, string][] = [];
-          for (let i = 0; i < headers.length; i += 2) pairs.push([headers[i]!, headers[i + 1]!]);
-          resolve(new Response(null, { status: originRes.statusCode ?? 502, headers: pairs }));
+          for (let i = 0; i < head.headers.length; i += 2) {
+            pairs.push([head.headers[i]!, head.headers[i + 1]!]);
+          }
+          try {
+            answer = new Response(null, { status: head.status, headers: pairs });
+          } catch (error) {
+            fail("origin-error", `origin answer not passed on: ${(error as Error).message}`);
+          }
         },
+        onData: () => true,
+        onEnd: () => answer !== undefined && resolve(answer),
+        onError: (timeout, message) => fail(timeout ? "origin-timeout" : "origin-error", message),
       });
     });
   }
 
-  return { forward, head, close: () => agent.destroy() };
+  return { forward, head, close: () => client.close() };
 }

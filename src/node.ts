@@ -1,6 +1,6 @@
 /**
  * The self-hosted gate: the same Hono app as the Worker, served by `@hono/node-server`, with
- * the origin reached through `node:http` (see `node-proxy.ts`), an access log, `/healthz`
+ * the origin reached through pooled HTTP/1.1 connections (see `node-proxy.ts`), an access log, `/healthz`
  * and graceful shutdown. `tokengate serve` (cli.ts) starts it from settings.
  * @module
  */
