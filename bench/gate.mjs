@@ -121,7 +121,7 @@ export async function benchGate(options = {}) {
       for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
       writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
     }
-    const [originPort, nginxPort, gatePort, floorPort] = await freePorts(4);
+    const [originPort, nginxPort, gatePort, proxyPort] = await freePorts(4);
     const originConf = nginxConf(
       dir,
       "origin",
@@ -167,11 +167,11 @@ export async function benchGate(options = {}) {
       }),
     );
     children.push(
-      spawn(process.execPath, [join(ROOT, "bench/node-floor.mjs")], {
+      spawn(process.execPath, [join(ROOT, "bench/node-http-proxy.mjs")], {
         env: {
           ...process.env,
           ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-          PORT: String(floorPort),
+          PORT: String(proxyPort),
         },
         stdio: "ignore",
       }),
@@ -179,7 +179,7 @@ export async function benchGate(options = {}) {
     const base = (port) => `http://127.0.0.1:${port}`;
     await Promise.all([originPort, nginxPort].map((p) => waitFor(base(p) + "/")));
     await waitFor(base(gatePort) + "/healthz");
-    await waitFor(base(floorPort) + "/");
+    await waitFor(base(proxyPort) + "/");
 
     const { signLink } = await import("../dist/sign.js");
     const link = (file, ttlSeconds = 3600) =>
@@ -211,7 +211,7 @@ export async function benchGate(options = {}) {
       origin: (file) => `${base(originPort)}/videos/2675_bench/${file}`,
       nginx: (file) => base(nginxPort) + link(file),
       tokengate: (file) => base(gatePort) + link(file),
-      "node floor": (file) => `${base(floorPort)}/videos/2675_bench/${file}`,
+      "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
     const rows = [];
     for (const [label, [file]] of Object.entries(files)) {
@@ -239,8 +239,8 @@ export async function benchGate(options = {}) {
         row.p99VsNginx = median(runs.tokengate.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         row.rpsVsOrigin = median(runs.tokengate.map((r, i) => r.rps / runs.origin[i].rps));
         row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
-        row.rpsVsNodeFloor = median(
-          runs.tokengate.map((r, i) => r.rps / runs["node floor"][i].rps),
+        row.rpsVsNodeHttpProxy = median(
+          runs.tokengate.map((r, i) => r.rps / runs["node:http proxy"][i].rps),
         );
         rows.push(row);
         log(
@@ -253,13 +253,13 @@ export async function benchGate(options = {}) {
       `\nGate on loopback (tokengate WORKERS=${workers}, nginx worker_processes ${nginxWorkers}, ${duration} s runs, ${has("wrk") ? "wrk" : "autocannon"})`,
     );
     log(
-      "| file | conns | tokengate req/s | nginx req/s | node floor req/s | origin req/s | req/s vs nginx | vs node floor | p99 tokengate | p99 nginx | p99 vs nginx | tokengate vs origin | nginx vs origin |",
+      "| file | conns | tokengate req/s | nginx req/s | node:http proxy req/s | origin req/s | req/s vs nginx | vs node:http proxy | p99 tokengate | p99 nginx | p99 vs nginx | tokengate vs origin | nginx vs origin |",
     );
     log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
-        `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.rps["node floor"].toFixed(0)} | ${r.rps.origin.toFixed(0)} | ` +
-          `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeFloor.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
+        `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.rps["node:http proxy"].toFixed(0)} | ${r.rps.origin.toFixed(0)} | ` +
+          `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeHttpProxy.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
           `${r.rpsVsOrigin.toFixed(2)} | ${r.nginxRpsVsOrigin.toFixed(2)} |`,
       );
     }

@@ -1,6 +1,7 @@
-// The floor for any Node gate: a bare node:http proxy with a keep-alive agent that checks
-// nothing, forwarding every request to ORIGIN_URL + the path. bench/gate.mjs runs it beside
-// tokengate so the table shows what Node itself costs on this machine.
+// A bare node:http proxy with a keep-alive agent that checks nothing, forwarding every
+// request to ORIGIN_URL + the path: what a Node gate built on node:http's client and server
+// costs on this machine. bench/gate.mjs runs it beside tokengate (whose origin leg is its own
+// HTTP/1.1 client, src/origin-client.ts).
 import { Agent, createServer, request } from "node:http";
 
 const origin = new URL(process.env.ORIGIN_URL);
