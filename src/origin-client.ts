@@ -371,7 +371,13 @@ class Connection {
       this.state = UNTIL_CLOSE;
       this.keepAlive = false;
     }
-    this.handlers!.onHead({ status: code, statusText: text.slice(13, statusEnd), headers });
+    try {
+      this.handlers!.onHead({ status: code, statusText: text.slice(13, statusEnd), headers });
+    } catch (error) {
+      // A head the caller could not pass on (its own checks differ): fail the exchange here
+      // rather than throw out of the socket's event handler and take the process down.
+      return `origin answer not passed on: ${(error as Error).message}`;
+    }
     return undefined;
   }
 

@@ -312,6 +312,24 @@ describe("origin client", () => {
     expect((await exchange(client(origin))).error?.message).toBe("origin sent a head over 64 KiB");
   });
 
+  it("fails the exchange, not the process, when the caller cannot take the head", async () => {
+    const origin = await scriptedOrigin({
+      answer: () => ({ pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] }),
+    });
+    const made = client(origin);
+    const outcome = await new Promise<string>((resolve) => {
+      made.request("GET", "/x", "", {
+        onHead: () => {
+          throw new TypeError("bad header");
+        },
+        onData: () => true,
+        onEnd: () => resolve("ended"),
+        onError: (_, message) => resolve(message),
+      });
+    });
+    expect(outcome).toBe("origin answer not passed on: bad header");
+  });
+
   it("fails after the head when the origin cuts the body short", async () => {
     const origin = await scriptedOrigin({
       answer: () => ({ pieces: [`${OK_HEAD}Content-Length: 100\r\n\r\nonly this`], close: true }),
