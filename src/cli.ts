@@ -46,7 +46,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --host HOST             HOST               address to listen on [127.0.0.1]
   --port N                PORT               port to listen on, 0 = any free one [8787]
   --workers N|auto        WORKERS            processes; auto = one per core [1]
-  --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  time to origin response headers, then 504 [30000]
+  --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  time to origin response headers (then 504) and
+                                             most quiet between body reads (then cut) [30000]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
   -h, --help
 `,

@@ -45,7 +45,7 @@ export interface NodeProxy {
 export interface NodeProxyOptions {
   /** Origin base URL without trailing slash (as `readSettings` returns it). */
   origin: string;
-  /** Time until origin response headers; 0 means none. */
+  /** Time until origin response headers, and at most between two body reads; 0 means none. */
   timeoutMs: number;
   /** Told about origin failures, as one line without a stack. */
   onError?: (reason: Reason, message: string) => void;

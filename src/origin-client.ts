@@ -54,7 +54,10 @@ export interface Exchange {
 export interface OriginClientOptions {
   /** `http:` or `https:` origin; its path is not used here. */
   origin: URL;
-  /** Time until the response head; 0 means no limit. */
+  /**
+   * Time until the response head, and at most between two reads of the body (a body that
+   * stops is cut short); 0 means no limit.
+   */
   timeoutMs: number;
   /** Idle connections kept for reuse. Default 256. */
   maxIdle?: number;
@@ -134,6 +137,9 @@ class Connection {
   private line = "";
   private trailerBytes = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private timeoutMs = 0;
+  /** Reading stopped because the caller pushed back: a quiet origin is not to blame then. */
+  private paused = false;
   private requestText = "";
   private error = "";
 
@@ -161,12 +167,9 @@ class Connection {
     this.received = false;
     this.keepAlive = true;
     this.requestText = text;
-    if (timeoutMs > 0) {
-      this.timer = setTimeout(
-        () => this.fail(`no response headers within ${timeoutMs} ms`, true),
-        timeoutMs,
-      );
-    }
+    this.paused = false;
+    this.timeoutMs = timeoutMs;
+    this.timer = timeoutMs > 0 ? setTimeout(() => this.onTimeout(), timeoutMs) : undefined;
     // A connection may have gone idle paused (its last reader pushed back): read again.
     this.socket.resume();
     this.socket.write(text, "latin1");
@@ -174,7 +177,28 @@ class Connection {
 
   /** Reads on for `handlers`, if the exchange is still theirs. */
   resume(handlers: ExchangeHandlers): void {
-    if (this.handlers === handlers) this.socket.resume();
+    if (this.handlers !== handlers) return;
+    this.paused = false;
+    this.timer?.refresh();
+    this.socket.resume();
+  }
+
+  /**
+   * The origin kept quiet for `timeoutMs`: before the head (the 504 case), or between two
+   * reads of the body, as nginx's proxy_read_timeout (the body is cut short then).
+   */
+  private onTimeout(): void {
+    if (this.handlers === null) return;
+    if (this.state === HEAD)
+      return this.fail(`no response headers within ${this.timeoutMs} ms`, true);
+    if (this.paused) return void this.timer!.refresh();
+    this.fail(`origin sent no body bytes for ${this.timeoutMs} ms`, true);
+  }
+
+  /** Stops reading until {@link resume}. */
+  private pause(): void {
+    this.paused = true;
+    this.socket.pause();
   }
 
   /** Stops the exchange without telling its handlers. */
@@ -197,6 +221,7 @@ class Connection {
   private complete(extra: boolean): void {
     const handlers = this.handlers!;
     this.handlers = null;
+    clearTimeout(this.timer);
     this.state = IDLE;
     this.reused = true;
     if (extra || !this.keepAlive) this.socket.destroy();
@@ -209,6 +234,8 @@ class Connection {
     // Bytes nobody asked for: the origin and this client disagree on framing; drop it.
     if (handlers === null) return void this.socket.destroy();
     this.received = true;
+    // Body bytes: the origin is alive, its read timeout starts again (a head's does not).
+    if (this.state !== HEAD) this.timer?.refresh();
     let at = 0;
     while (this.handlers === handlers && at < chunk.length) {
       if (this.state === HEAD) {
@@ -226,14 +253,14 @@ class Connection {
         this.remaining -= n;
         const more = handlers.onData(piece);
         if (this.handlers !== handlers) return;
-        if (!more) this.socket.pause();
+        if (!more) this.pause();
         if (this.remaining === 0) {
           if (this.state === LENGTH) return this.complete(at < chunk.length);
           this.state = CHUNK_END;
         }
       } else if (this.state === UNTIL_CLOSE) {
         const more = handlers.onData(at === 0 ? chunk : chunk.subarray(at));
-        if (this.handlers === handlers && !more) this.socket.pause();
+        if (this.handlers === handlers && !more) this.pause();
         return;
       } else {
         // CHUNK_SIZE, CHUNK_END, TRAILERS: line by line.
@@ -356,7 +383,8 @@ class Connection {
     if (transferEncoding !== undefined && contentLength >= 0) {
       return "origin sent both Transfer-Encoding and Content-Length";
     }
-    clearTimeout(this.timer);
+    // The head is in: from now on the timeout measures the quiet between body reads.
+    this.timer?.refresh();
     if (this.headOnly || code === 204 || code === 304) {
       this.state = NO_BODY;
     } else if (transferEncoding !== undefined) {

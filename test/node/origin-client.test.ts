@@ -370,6 +370,62 @@ describe("origin client", () => {
     expect(outcome.error).toEqual({ timeout: true, message: "no response headers within 100 ms" });
   });
 
+  it("cuts a body the origin stops sending for longer than the timeout", async () => {
+    const origin = await scriptedOrigin({
+      answer: () => ({ pieces: [`${OK_HEAD}Content-Length: 100\r\n\r\nfirst bytes`] }),
+    });
+    const outcome = await exchange(client(origin, 150));
+    expect(outcome.head?.status).toBe(200);
+    expect(outcome.body.toString()).toBe("first bytes");
+    expect(outcome.error).toEqual({
+      timeout: true,
+      message: "origin sent no body bytes for 150 ms",
+    });
+  });
+
+  it("lets a slow but steady body run past the timeout, which counts between reads", async () => {
+    const slices = Array.from({ length: 8 }, (_, i) => `part ${i};`);
+    const origin = await scriptedOrigin({
+      answer: () => ({ pieces: [`${OK_HEAD}Content-Length: ${slices.join("").length}\r\n\r\n`] }),
+    });
+    // The scripted pieces come 2 ms apart; these come 60 ms apart, 480 ms in all.
+    const made = client(origin, 150);
+    const pending = exchange(made);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const socket = [...origin.sockets][0]!;
+    for (const slice of slices) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      socket.write(slice);
+    }
+    const outcome = await pending;
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.body.toString()).toBe(slices.join(""));
+  });
+
+  it("does not time out an origin while its reader is the one pushing back", async () => {
+    const body = Buffer.alloc(256 * 1024, 1);
+    const origin = await scriptedOrigin({
+      answer: () => ({ pieces: [`${OK_HEAD}Content-Length: ${body.length}\r\n\r\n`, body] }),
+    });
+    const made = client(origin, 100);
+    let received = 0;
+    const result = await new Promise<string>((resolve) => {
+      const exchange = made.request("GET", "/big", "", {
+        onHead: () => {},
+        onData: (chunk) => {
+          received += chunk.length;
+          // Hold every read for longer than the timeout before asking for more.
+          setTimeout(() => exchange.resume(), 250);
+          return false;
+        },
+        onEnd: () => resolve("ended"),
+        onError: (_, message) => resolve(message),
+      });
+    });
+    expect(result).toBe("ended");
+    expect(received).toBe(body.length);
+  });
+
   it("fails without sending when the target has characters a request line cannot carry", async () => {
     const origin = await scriptedOrigin({ answer: () => ({ pieces: [] }) });
     const outcome = await exchange(client(origin), "GET", "/videos/a b");

@@ -6,6 +6,7 @@
  * - `…/slow-headers.ts`: headers only after `slowHeadersMs`;
  * - `…/drip.ts`: 64 KiB bodies in 20 writes 50 ms apart, for abort tests;
  * - `…/cut.ts`: announces 1 MiB, sends 64 KiB, then destroys the socket;
+ * - `…/stall.ts`: announces 1 MiB, sends 64 KiB, then nothing until the client goes away;
  * - anything else: `content of <path>` with ETag, Range and HEAD support.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -94,6 +95,14 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
         }
       }, 50);
       res.on("close", () => clearInterval(timer));
+      return;
+    }
+    if (path.endsWith("/stall.ts")) {
+      res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(CHUNK) });
+      res.write(Buffer.alloc(64 * 1024, 0x63));
+      res.on("close", () => {
+        if (!res.writableFinished) origin.aborted.push(path);
+      });
       return;
     }
     if (path.endsWith("/cut.ts")) {

@@ -135,6 +135,30 @@ describe("tokengate serve in front of a real origin", () => {
     expect((await get(gate.url + "/healthz")).status).toBe(200);
   });
 
+  it("cuts the client's connection when the origin goes quiet mid-body for ORIGIN_TIMEOUT_MS", async () => {
+    const started = Date.now();
+    const outcome = await new Promise<{ how: string; bytes: number }>((resolve) => {
+      let bytes = 0;
+      request(gate.url + signedPath("stall.ts"), (res) => {
+        res.on("data", (chunk: Buffer) => (bytes += chunk.length));
+        res.on("end", () => resolve({ how: "end", bytes }));
+        res.on("error", () => resolve({ how: "error", bytes }));
+        res.on("aborted", () => resolve({ how: "aborted", bytes }));
+      })
+        .on("error", () => resolve({ how: "error", bytes }))
+        .end();
+    });
+    expect(outcome.how).not.toBe("end");
+    expect(outcome.bytes).toBe(64 * 1024);
+    expect(Date.now() - started).toBeLessThan(4000);
+    const originPath = "/videos/2675_3dk4NsRt6vWsffEr/stall.ts";
+    for (let i = 0; i < 50 && !origin.aborted.includes(originPath); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(origin.aborted).toContain(originPath);
+    const line = JSON.parse(await gate.waitFor(/stall\.ts"/)) as { reason?: string };
+    expect(line.reason).toBe("origin-timeout");
+  });
+
   it("aborts the origin request when the client goes away", async () => {
     const path = signedPath("drip.ts");
     await new Promise<void>((resolve) => {
