@@ -547,6 +547,8 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
   const hostHeader = url.host;
+  // TCP keep-alive probes, as node:http's keep-alive agent sets them: a pooled connection whose
+  // peer vanished (a NAT or load balancer forgot it) is found out instead of waited on.
   const connect = secure
     ? () =>
         tlsConnect({
@@ -556,8 +558,10 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
           servername: /^[\d.]+$|:/.test(host) ? undefined : host,
           ALPNProtocols: ["http/1.1"],
           ca: options.ca,
-        }).setNoDelay(true)
-    : () => netConnect({ host, port, noDelay: true });
+        })
+          .setNoDelay(true)
+          .setKeepAlive(true, 1000)
+    : () => netConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
   const pool = new Pool(connect, options.maxIdle ?? 256, options.timeoutMs);
 
   return {
