@@ -167,6 +167,9 @@ class Connection {
     this.received = false;
     this.keepAlive = true;
     this.requestText = text;
+    this.pending = null;
+    this.line = "";
+    this.trailerBytes = 0;
     this.paused = false;
     this.timeoutMs = timeoutMs;
     this.timer = timeoutMs > 0 ? setTimeout(() => this.onTimeout(), timeoutMs) : undefined;
@@ -204,24 +207,32 @@ class Connection {
   /** Stops the exchange without telling its handlers. */
   abort(handlers: ExchangeHandlers): void {
     if (this.handlers !== handlers) return;
-    this.handlers = null;
-    clearTimeout(this.timer);
+    this.detach();
     this.socket.destroy();
   }
 
-  private fail(message: string, timeout = false): void {
+  /**
+   * Ends the exchange on this connection and returns its handlers. Nothing of it is kept: an
+   * idle connection would otherwise hold the last client's request and response.
+   */
+  private detach(): ExchangeHandlers | null {
     const handlers = this.handlers;
     this.handlers = null;
+    this.ticket = undefined;
+    this.requestText = "";
     clearTimeout(this.timer);
+    return handlers;
+  }
+
+  private fail(message: string, timeout = false): void {
+    const handlers = this.detach();
     this.socket.destroy();
     handlers?.onError(timeout, message);
   }
 
   /** The response ended where its framing said; `extra`: bytes followed it. */
   private complete(extra: boolean): void {
-    const handlers = this.handlers!;
-    this.handlers = null;
-    clearTimeout(this.timer);
+    const handlers = this.detach()!;
     this.state = IDLE;
     this.reused = true;
     if (extra || !this.keepAlive) this.socket.destroy();
@@ -424,17 +435,17 @@ class Connection {
     if (this.state === UNTIL_CLOSE && this.error === "") return this.complete(false);
     if (this.state === HEAD && !this.received && this.reused) {
       // A kept-alive connection the origin closed as we sent on it: try once on a new one.
-      this.handlers = null;
-      clearTimeout(this.timer);
-      this.pool.send(this.headOnly ? "HEAD" : "GET", this.requestText, this.ticket!, false);
+      const ticket = this.ticket!;
+      const text = this.requestText;
+      this.detach();
+      this.pool.send(this.headOnly ? "HEAD" : "GET", text, ticket, false);
       return;
     }
     const message =
       this.state === HEAD
         ? `origin closed the connection${this.error === "" ? "" : ` (${this.error})`}`
         : "origin closed the connection mid-body";
-    this.handlers = null;
-    clearTimeout(this.timer);
+    this.detach();
     handlers.onError(false, message);
   }
 }

@@ -159,6 +159,25 @@ describe("origin client", () => {
     expect(origin.connections).toBe(1);
   });
 
+  it("keeps reusing a connection over many chunked answers with trailers", async () => {
+    const trailer = `X-Checksum: ${"c".repeat(2000)}\r\n`;
+    const origin = await scriptedOrigin({
+      answer: () => ({
+        pieces: [
+          `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n${trailer}\r\n`,
+        ],
+      }),
+    });
+    const made = client(origin);
+    // 40 answers carry 80 KB of trailers in all, more than one head may hold.
+    for (let i = 0; i < 40; i++) {
+      const outcome = await exchange(made);
+      expect(outcome.error, `answer ${i}`).toBeUndefined();
+      expect(outcome.body.toString()).toBe("ok");
+    }
+    expect(origin.connections).toBe(1);
+  });
+
   it("reads a body without length to the end of the connection and does not reuse it", async () => {
     const origin = await scriptedOrigin({
       answer: () => ({ pieces: [OK_HEAD + "\r\n", "part one, ", "part two"], close: true }),
