@@ -133,7 +133,9 @@ class Connection {
   private keepAlive = true;
   private received = false;
   private remaining = 0;
-  private pending: Buffer | null = null;
+  /** A head that came in pieces, gathered; `headLength` bytes of it are in use. */
+  private headBuffer: Buffer | null = null;
+  private headLength = 0;
   private line = "";
   private trailerBytes = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -167,7 +169,7 @@ class Connection {
     this.received = false;
     this.keepAlive = true;
     this.requestText = text;
-    this.pending = null;
+    this.headLength = 0;
     this.line = "";
     this.trailerBytes = 0;
     this.paused = false;
@@ -311,19 +313,37 @@ class Connection {
 
   /** Reads the response head from chunk[at…]; the offset after it, or -1 when it failed. */
   private readHead(chunk: Buffer, at: number): number {
-    let buffer = at === 0 ? chunk : chunk.subarray(at);
-    const before = this.pending === null ? 0 : this.pending.length;
-    if (this.pending !== null) buffer = Buffer.concat([this.pending, buffer]);
-    const end = buffer.indexOf(HEAD_END, Math.max(0, before - 3));
+    if (this.headLength === 0) {
+      // The common case: the whole head in one read, parsed straight from the socket's buffer.
+      const end = chunk.indexOf(HEAD_END, at);
+      if (end >= 0) {
+        if (end - at > MAX_HEAD) return (this.fail("origin sent a head over 64 KiB"), -1);
+        const failure = this.parseHead(chunk.toString("latin1", at, end));
+        if (failure !== undefined) return (this.fail(failure), -1);
+        return end + 4;
+      }
+    }
+    // A head in pieces: gathered in a buffer that grows by doubling, so a head trickling in
+    // a byte at a time costs linear, not quadratic, copying.
+    const before = this.headLength;
+    const wanted = before + chunk.length - at;
+    if (this.headBuffer === null || this.headBuffer.length < wanted) {
+      const grown = Buffer.allocUnsafe(Math.max(wanted, 2 * (this.headBuffer?.length ?? 2048)));
+      this.headBuffer?.copy(grown, 0, 0, before);
+      this.headBuffer = grown;
+    }
+    chunk.copy(this.headBuffer, before, at);
+    this.headLength = wanted;
+    const end = this.headBuffer.subarray(0, wanted).indexOf(HEAD_END, Math.max(0, before - 3));
     if (end < 0) {
-      if (buffer.length > MAX_HEAD) return (this.fail("origin sent a head over 64 KiB"), -1);
-      // Keep a copy: the socket may reuse its buffer.
-      this.pending = Buffer.from(buffer);
+      if (wanted > MAX_HEAD) return (this.fail("origin sent a head over 64 KiB"), -1);
       return chunk.length;
     }
-    this.pending = null;
+    this.headLength = 0;
     if (end > MAX_HEAD) return (this.fail("origin sent a head over 64 KiB"), -1);
-    const failure = this.parseHead(buffer.toString("latin1", 0, end));
+    const text = this.headBuffer.toString("latin1", 0, end);
+    if (this.headBuffer.length > 16_384) this.headBuffer = null; // do not keep a big one idle
+    const failure = this.parseHead(text);
     if (failure !== undefined) return (this.fail(failure), -1);
     return at + end + 4 - before;
   }

@@ -136,6 +136,19 @@ describe("origin client", () => {
     expect(origin.connections).toBe(1);
   });
 
+  it.each([
+    ["\r\n\r", "\nok"],
+    ["\r\n", "\r\nok"],
+    ["\r", "\n\r\nok"],
+  ])("finds the end of a head split as %j + %j", async (first, second) => {
+    const origin = await scriptedOrigin({
+      answer: () => ({ pieces: [`${OK_HEAD}Content-Length: 2${first}`, second] }),
+    });
+    const outcome = await exchange(client(origin));
+    expect(outcome.head?.headers).toEqual(["Content-Type", "video/mp2t", "Content-Length", "2"]);
+    expect(outcome.body.toString()).toBe("ok");
+  });
+
   it("sends one request line, Host and the given header lines", async () => {
     const origin = await scriptedOrigin({
       answer: () => ({ pieces: [`${OK_HEAD}Content-Length: 0\r\n\r\n`] }),
