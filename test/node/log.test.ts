@@ -40,6 +40,16 @@ describe("accessLine", () => {
     });
   });
 
+  it("stamps every line with its own millisecond, as toISOString would", () => {
+    const base = Date.UTC(2026, 10, 28, 23, 59, 58);
+    for (const offset of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 86_400_000 + 7]) {
+      for (const now of [base + offset, offset]) {
+        const entry = JSON.parse(accessLine("json", record, now)) as { time: string };
+        expect(entry.time).toBe(new Date(now).toISOString());
+      }
+    }
+  });
+
   it("writes a readable line in pretty format", () => {
     expect(accessLine("pretty", record, Date.UTC(2026, 0, 2, 3, 4, 5))).toBe(
       '2026-01-02T03:04:05.000Z GET /videos/1_a/…/1/x".ts 403 (bad-token) 25 B 1.2 ms',
