@@ -7,7 +7,8 @@
  *
  * Why not `node:http`: on this project's gate bench its client cost more than half of the
  * gate's CPU per playlist request (ClientRequest, IncomingMessage, Readable and agent
- * bookkeeping); this client measured ~2.2× the requests/s of a node:http proxy there.
+ * bookkeeping). With this client the gate serves ~1.35× the playlist requests/s of a bare
+ * node:http proxy that checks nothing, and ~1.8× what it served through node:http.
  * It speaks only what the gate needs (GET and HEAD without a body, one request at a time per
  * connection) and refuses, as a failed exchange, any response it cannot frame with certainty:
  * a malformed head, both Transfer-Encoding and Content-Length, differing Content-Lengths, bare
