@@ -7,13 +7,13 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const reference = (data: Uint8Array | string) => createHash("md5").update(data).digest();
 
 describe("md5's unrolled steps", () => {
-  // Each step of compress() as written: `a = (F + a + x0 + K[0]) | 0; a = (((a << s) | …) + b) | 0;`
+  // Each step of compress() as written: `a = (x0 + K[0] + a + F) | 0; a = (((a << s) | …) + b) | 0;`
   const source = readFileSync(new URL("../../src/md5.ts", import.meta.url), "utf8");
   const steps = [
     ...source.matchAll(
-      /([abcd]) = \((.+?) \+ \1 \+ x(\d+) \+ K\[(\d+)\]\) \| 0;\s+\1 = \(\(\(\1 << (\d+)\) \| \(\1 >>> (\d+)\)\) \+ ([abcd])\) \| 0;/g,
+      /([abcd]) = \(x(\d+) \+ K\[(\d+)\] \+ \1 \+ (.+?)\) \| 0;\s+\1 = \(\(\(\1 << (\d+)\) \| \(\1 >>> (\d+)\)\) \+ ([abcd])\) \| 0;/g,
     ),
-  ];
+  ].map((m) => [m[0], m[1], m[4], m[2], m[3], m[5], m[6], m[7]] as const);
   const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
   it("has all 64 steps", () => expect(steps).toHaveLength(64));
