@@ -51,7 +51,10 @@ export interface NodeProxyOptions {
   onError?: (reason: Reason, message: string) => void;
 }
 
-/** Header values a request line may carry on: what node:http's parser let in already. */
+/**
+ * Bytes that would end a header line early. node:http's parser refuses them (400) unless
+ * started with --insecure-http-parser, so this is the last guard against request splitting.
+ */
 const BAD_VALUE = /[\0\r\n]/;
 
 /**
@@ -100,7 +103,7 @@ export function createNodeProxy(options: NodeProxyOptions): NodeProxy {
       onData(chunk) {
         outcome.bytes += chunk.length;
         if (outgoing.write(chunk)) return true;
-        outgoing.once("drain", exchange.resume);
+        outgoing.once("drain", () => exchange.resume());
         return false;
       },
       onEnd() {

@@ -18,6 +18,7 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
+import { connectionTokens } from "./proxy.js";
 
 /** The head of an origin response, as the client's caller passes it on. */
 export interface OriginHead {
@@ -116,10 +117,26 @@ const HOP_BY_HOP = new Set([
   "trailer",
 ]);
 
-/** Where an exchange runs: a retry moves it to another connection. */
-interface Ticket {
-  connection: Connection;
-  readonly handlers: ExchangeHandlers;
+/**
+ * One request: what it sends, who hears the answer, and the connection it runs on (a retry
+ * moves it to another). It is the caller's {@link Exchange}.
+ */
+class PendingExchange implements Exchange {
+  connection: Connection | undefined;
+
+  constructor(
+    readonly headOnly: boolean,
+    readonly text: string,
+    readonly handlers: ExchangeHandlers,
+  ) {}
+
+  resume(): void {
+    this.connection?.resume(this);
+  }
+
+  abort(): void {
+    this.connection?.abort(this);
+  }
 }
 
 /** One socket to the origin and the parser of the response on it. */
@@ -127,10 +144,9 @@ class Connection {
   readonly socket: Socket;
   /** Whether an exchange has completed on it before (a stale keep-alive may be retried). */
   reused = false;
-  handlers: ExchangeHandlers | null = null;
-  private ticket: Ticket | undefined;
+  /** The exchange in progress; null while idle. */
+  private exchange: PendingExchange | null = null;
   private state: number = IDLE;
-  private headOnly = false;
   private keepAlive = true;
   private received = false;
   private remaining = 0;
@@ -140,15 +156,14 @@ class Connection {
   private line = "";
   private trailerBytes = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private timeoutMs = 0;
   /** Reading stopped because the caller pushed back: a quiet origin is not to blame then. */
   private paused = false;
-  private requestText = "";
   private error = "";
 
   constructor(
     private readonly pool: Pool,
     socket: Socket,
+    private readonly timeoutMs: number,
   ) {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -160,30 +175,26 @@ class Connection {
   }
 
   /** Starts an exchange on this (idle) connection. */
-  send(method: string, text: string, ticket: Ticket, timeoutMs: number): void {
-    ticket.connection = this;
-    this.ticket = ticket;
-    this.handlers = ticket.handlers;
+  send(exchange: PendingExchange): void {
+    exchange.connection = this;
+    this.exchange = exchange;
     this.error = "";
-    this.headOnly = method === "HEAD";
     this.state = HEAD;
     this.received = false;
     this.keepAlive = true;
-    this.requestText = text;
     this.headLength = 0;
     this.line = "";
     this.trailerBytes = 0;
     this.paused = false;
-    this.timeoutMs = timeoutMs;
-    this.timer = timeoutMs > 0 ? setTimeout(() => this.onTimeout(), timeoutMs) : undefined;
+    if (this.timeoutMs > 0) this.timer = setTimeout(this.onTimeout, this.timeoutMs);
     // A connection may have gone idle paused (its last reader pushed back): read again.
     this.socket.resume();
-    this.socket.write(text, "latin1");
+    this.socket.write(exchange.text, "latin1");
   }
 
-  /** Reads on for `handlers`, if the exchange is still theirs. */
-  resume(handlers: ExchangeHandlers): void {
-    if (this.handlers !== handlers) return;
+  /** Reads on for `exchange`, if it still runs here. */
+  resume(exchange: PendingExchange): void {
+    if (this.exchange !== exchange) return;
     this.paused = false;
     this.timer?.refresh();
     this.socket.resume();
@@ -193,13 +204,14 @@ class Connection {
    * The origin kept quiet for `timeoutMs`: before the head (the 504 case), or between two
    * reads of the body, as nginx's proxy_read_timeout (the body is cut short then).
    */
-  private onTimeout(): void {
-    if (this.handlers === null) return;
-    if (this.state === HEAD)
+  private readonly onTimeout = (): void => {
+    if (this.exchange === null) return;
+    if (this.state === HEAD) {
       return this.fail(`no response headers within ${this.timeoutMs} ms`, true);
+    }
     if (this.paused) return void this.timer!.refresh();
     this.fail(`origin sent no body bytes for ${this.timeoutMs} ms`, true);
-  }
+  };
 
   /** Stops reading until {@link resume}. */
   private pause(): void {
@@ -207,54 +219,53 @@ class Connection {
     this.socket.pause();
   }
 
-  /** Stops the exchange without telling its handlers. */
-  abort(handlers: ExchangeHandlers): void {
-    if (this.handlers !== handlers) return;
+  /** Stops `exchange` without telling its handlers. */
+  abort(exchange: PendingExchange): void {
+    if (this.exchange !== exchange) return;
     this.detach();
     this.socket.destroy();
   }
 
   /**
-   * Ends the exchange on this connection and returns its handlers. Nothing of it is kept: an
-   * idle connection would otherwise hold the last client's request and response.
+   * Ends the exchange on this connection and returns it. Nothing of it is kept: an idle
+   * connection would otherwise hold the last client's request and response.
    */
-  private detach(): ExchangeHandlers | null {
-    const handlers = this.handlers;
-    this.handlers = null;
-    this.ticket = undefined;
-    this.requestText = "";
+  private detach(): PendingExchange | null {
+    const exchange = this.exchange;
+    this.exchange = null;
     clearTimeout(this.timer);
-    return handlers;
+    return exchange;
   }
 
   private fail(message: string, timeout = false): void {
-    const handlers = this.detach();
+    const exchange = this.detach();
     this.socket.destroy();
-    handlers?.onError(timeout, message);
+    exchange?.handlers.onError(timeout, message);
   }
 
   /** The response ended where its framing said; `extra`: bytes followed it. */
   private complete(extra: boolean): void {
-    const handlers = this.detach()!;
+    const exchange = this.detach()!;
     this.state = IDLE;
     this.reused = true;
     if (extra || !this.keepAlive) this.socket.destroy();
     else this.pool.release(this);
-    handlers.onEnd();
+    exchange.handlers.onEnd();
   }
 
   private onData(chunk: Buffer): void {
-    const handlers = this.handlers;
+    const exchange = this.exchange;
     // Bytes nobody asked for: the origin and this client disagree on framing; drop it.
-    if (handlers === null) return void this.socket.destroy();
+    if (exchange === null) return void this.socket.destroy();
+    const handlers = exchange.handlers;
     this.received = true;
     // Body bytes: the origin is alive, its read timeout starts again (a head's does not).
     if (this.state !== HEAD) this.timer?.refresh();
     let at = 0;
-    while (this.handlers === handlers && at < chunk.length) {
+    while (this.exchange === exchange && at < chunk.length) {
       if (this.state === HEAD) {
         at = this.readHead(chunk, at);
-        if (at < 0 || this.handlers !== handlers) return;
+        if (at < 0 || this.exchange !== exchange) return;
         if (this.state === NO_BODY || (this.state === LENGTH && this.remaining === 0)) {
           return this.complete(at < chunk.length);
         }
@@ -266,7 +277,7 @@ class Connection {
         at += n;
         this.remaining -= n;
         const more = handlers.onData(piece);
-        if (this.handlers !== handlers) return;
+        if (this.exchange !== exchange) return;
         if (!more) this.pause();
         if (this.remaining === 0) {
           if (this.state === LENGTH) return this.complete(at < chunk.length);
@@ -274,7 +285,7 @@ class Connection {
         }
       } else if (this.state === UNTIL_CLOSE) {
         const more = handlers.onData(at === 0 ? chunk : chunk.subarray(at));
-        if (this.handlers === handlers && !more) this.pause();
+        if (this.exchange === exchange && !more) this.pause();
         return;
       } else {
         // CHUNK_SIZE, CHUNK_END, TRAILERS: line by line.
@@ -396,11 +407,9 @@ class Connection {
         transferEncoding = (transferEncoding === undefined ? "" : `${transferEncoding},`) + value;
         continue;
       } else if (lower === "connection") {
-        for (const token of value.toLowerCase().split(",")) {
-          const option = token.trim();
-          if (option === "close") this.keepAlive = false;
-          else if (option !== "keep-alive") (named ??= []).push(option);
-        }
+        const tokens = connectionTokens(value);
+        if (tokens.includes("close")) this.keepAlive = false;
+        if (tokens.length > 0) (named ??= []).push(...tokens);
         continue;
       } else if (HOP_BY_HOP.has(lower)) {
         continue;
@@ -417,7 +426,7 @@ class Connection {
     }
     // The head is in: from now on the timeout measures the quiet between body reads.
     this.timer?.refresh();
-    if (this.headOnly || code === 204 || code === 304) {
+    if (this.exchange!.headOnly || code === 204 || code === 304) {
       this.state = NO_BODY;
     } else if (transferEncoding !== undefined) {
       // Chunked must be the last coding; anything else runs to the end of the connection.
@@ -432,7 +441,11 @@ class Connection {
       this.keepAlive = false;
     }
     try {
-      this.handlers!.onHead({ status: code, statusText: text.slice(13, statusEnd), headers });
+      this.exchange!.handlers.onHead({
+        status: code,
+        statusText: text.slice(13, statusEnd),
+        headers,
+      });
     } catch (error) {
       // A head the caller could not pass on (its own checks differ): fail the exchange here
       // rather than throw out of the socket's event handler and take the process down.
@@ -443,7 +456,7 @@ class Connection {
 
   private onEnd(): void {
     // allowHalfOpen is off, so "close" follows; a body running to the end is complete here.
-    if (this.handlers !== null && this.state === UNTIL_CLOSE) {
+    if (this.exchange !== null && this.state === UNTIL_CLOSE) {
       this.keepAlive = false;
       this.complete(false);
     }
@@ -451,23 +464,18 @@ class Connection {
 
   private onClose(): void {
     this.pool.forget(this);
-    const handlers = this.handlers;
-    if (handlers === null) return;
+    if (this.exchange === null) return;
     if (this.state === UNTIL_CLOSE && this.error === "") return this.complete(false);
     if (this.state === HEAD && !this.received && this.reused) {
       // A kept-alive connection the origin closed as we sent on it: try once on a new one.
-      const ticket = this.ticket!;
-      const text = this.requestText;
-      this.detach();
-      this.pool.send(this.headOnly ? "HEAD" : "GET", text, ticket, false);
+      this.pool.send(this.detach()!, false);
       return;
     }
     const message =
       this.state === HEAD
         ? `origin closed the connection${this.error === "" ? "" : ` (${this.error})`}`
         : "origin closed the connection mid-body";
-    this.detach();
-    handlers.onError(false, message);
+    this.detach()!.handlers.onError(false, message);
   }
 }
 
@@ -533,14 +541,14 @@ class Pool {
     private readonly timeoutMs: number,
   ) {}
 
-  send(method: string, text: string, ticket: Ticket, mayReuse: boolean): void {
+  send(exchange: PendingExchange, mayReuse: boolean): void {
     let connection: Connection | undefined;
     while (mayReuse && connection === undefined && this.idle.length > 0) {
       const candidate = this.idle.pop()!;
       if (!candidate.socket.destroyed) connection = candidate;
     }
-    connection ??= new Connection(this, this.connect());
-    connection.send(method, text, ticket, this.timeoutMs);
+    connection ??= new Connection(this, this.connect(), this.timeoutMs);
+    connection.send(exchange);
   }
 
   release(connection: Connection): void {
@@ -602,15 +610,12 @@ export function createOriginClient(options: OriginClientOptions): OriginClient {
         queueMicrotask(() =>
           handlers.onError(false, "request target has characters HTTP/1.1 cannot carry"),
         );
-        return { resume() {}, abort() {} };
+        return new PendingExchange(false, "", handlers); // never sent: resume, abort do nothing
       }
       const text = `${method} ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${headerLines}\r\n`;
-      const ticket = { handlers } as Ticket;
-      pool.send(method, text, ticket, true);
-      return {
-        resume: () => ticket.connection.resume(handlers),
-        abort: () => ticket.connection.abort(handlers),
-      };
+      const exchange = new PendingExchange(method === "HEAD", text, handlers);
+      pool.send(exchange, true);
+      return exchange;
     },
     close: () => pool.close(),
   };
