@@ -130,8 +130,10 @@ export function decide(method: string, target: string, settings: GateSettings): 
     // or "#" before it is odd enough for the detailed path.
     const scheme = target.indexOf("://");
     start = scheme < 0 ? -1 : target.indexOf("/", scheme + 3);
-    if (start < 0 || /[?#]/.test(target.slice(0, start))) {
-      return decideInDetail(method, target, settings);
+    if (start < 0) return decideInDetail(method, target, settings);
+    for (let i = scheme + 3; i < start; i++) {
+      const c = target.charCodeAt(i);
+      if (c === 0x3f || c === 0x23) return decideInDetail(method, target, settings);
     }
   }
   const kindEnd = target.indexOf("/", start + 1);
