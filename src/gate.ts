@@ -33,8 +33,8 @@ export type Decision =
 export interface GateSettings {
   readonly secret: string;
   readonly prefixes: ReadonlySet<string>;
-  /** The same prefixes as a list, for comparing in place without slicing the path. */
-  readonly prefixList: readonly string[];
+  /** The same prefixes as ASCII bytes, for comparing in place with the encoded path. */
+  readonly prefixBytes: readonly Uint8Array[];
   /** `_{secret}_` as UTF-8, the middle of every token body, encoded once. */
   readonly secretBytes: Uint8Array;
   /** Unix seconds now. */
@@ -85,7 +85,7 @@ export function gateSettings(options: GateOptions): GateSettings {
   return {
     secret: options.secret,
     prefixes: new Set(prefixes),
-    prefixList: [...new Set(prefixes)],
+    prefixBytes: [...new Set(prefixes)].map((prefix) => encoder.encode(prefix)),
     secretBytes: encoder.encode(`_${options.secret}_`),
     now: options.now ?? systemClock,
   };
@@ -136,23 +136,27 @@ export function decide(method: string, target: string, settings: GateSettings): 
       if (c === 0x3f || c === 0x23) return decideInDetail(method, target, settings);
     }
   }
-  const kindEnd = target.indexOf("/", start + 1);
-  // A prefix is plain characters only, so a match also rules out "?" and "#" before kindEnd.
-  if (kindEnd < 0 || !hasPrefix(settings, target, start + 1, kindEnd)) {
-    return decideInDetail(method, target, settings);
-  }
-  if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   // From here one pass over the path's bytes, encoded once by native code (reading a typed
   // array is much cheaper than charCodeAt or indexOf per segment). It finds the segments,
   // checks each byte, and writes the token body "{client}_{video}_{secret}_{expires}_" straight
   // into the MD5 buffer: no slices, no concatenation, no string to hash. Anything unusual (a
   // percent-escape, a dot segment, an odd shape) goes to decideInDetail.
-  // Non-ASCII shifts byte offsets from string offsets, but the first such byte (>= 0x80) fails
-  // a check at its own offset, or makes the token differ, before any shifted byte is trusted.
   const length = target.length;
-  if (length * 3 > pathBytes.length) pathBytes = new Uint8Array(length * 3 + 256);
+  if (length * 3 >= pathBytes.length) {
+    pathBytes = new Uint8Array(length * 3 + 256);
+    pathView = new DataView(pathBytes.buffer);
+  }
   const bytes = pathBytes;
+  // Only an all-ASCII target, whose byte offsets are its string offsets, takes the fast path.
+  // 0xff is never a UTF-8 byte, so it survives at bytes[length] exactly when the encoding is
+  // `length` bytes long, i.e. every character was ASCII.
+  bytes[length] = 0xff;
   encoder.encodeInto(target, bytes);
+  if (bytes[length] !== 0xff) return decideInDetail(method, target, settings);
+  // A prefix is plain characters only, so a match also rules out "?" and "#" before kindEnd.
+  const kindEnd = prefixEnd(settings, bytes, start + 1);
+  if (kindEnd < 0) return decideInDetail(method, target, settings);
+  if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   const secretBytes = settings.secretBytes;
   const buffer = md5Buffer(length + secretBytes.length);
   let n = 0;
@@ -236,11 +240,14 @@ export function decide(method: string, target: string, settings: GateSettings): 
   if ((last > 0 && dots === last && dots <= 2) || (end < length && target.indexOf("#", end) >= 0)) {
     return decideInDetail(method, target, settings);
   }
-  const expected = EXPECTED;
-  md5Base64urlCodesOf(n, expected);
-  // Constant time: XOR over all 22 characters, no early exit.
-  let difference = 0;
-  for (let k = 0; k < 22; k++) difference |= bytes[idEnd + 1 + k]! ^ expected[k]!;
+  md5Base64urlCodesOf(n, EXPECTED);
+  // Constant time: XOR over all 22 characters, no early exit. Read four at a time through
+  // DataViews (one unaligned load each once compiled): ~60 ns faster than byte by byte.
+  const view = pathView;
+  const e = EXPECTED_VIEW;
+  const t = idEnd + 1;
+  let difference = view.getUint16(t + 20, true) ^ e.getUint16(20, true);
+  for (let w = 0; w < 20; w += 4) difference |= view.getInt32(t + w, true) ^ e.getInt32(w, true);
   if (difference !== 0) {
     // A token of the wrong shape is malformed rather than wrong; both are 403.
     if (!isTokenShape(target.slice(idEnd + 1, tokenEnd))) {
@@ -286,9 +293,11 @@ class ProxyGrant {
 const encoder = new TextEncoder();
 /** Where the fast path encodes the request target; grows on demand. */
 let pathBytes = new Uint8Array(2048);
+let pathView = new DataView(pathBytes.buffer);
 
 /** Where the fast path's expected token is written; reused, as MD5's own buffers are. */
 const EXPECTED = new Uint8Array(22);
+const EXPECTED_VIEW = new DataView(EXPECTED.buffer);
 
 /** Where the secret was last written into the MD5 buffer, so it need not be written again. */
 let placedAt = -1;
@@ -311,12 +320,19 @@ BYTE_KIND[0x2e] = DOT;
 BYTE_KIND[0x5f] = UNDERSCORE;
 BYTE_KIND[0x3f] = QUERY;
 
-/** Whether target[from, to) is one of the guarded prefixes, without slicing it. */
-function hasPrefix(settings: GateSettings, target: string, from: number, to: number): boolean {
-  for (const prefix of settings.prefixList) {
-    if (prefix.length === to - from && target.startsWith(prefix, from)) return true;
+/**
+ * Where the guarded prefix at `bytes[from]` ends (the offset of the "/" after it), or -1.
+ * Reading past the target is safe: the 0xff after it matches no prefix byte and no "/".
+ */
+function prefixEnd(settings: GateSettings, bytes: Uint8Array, from: number): number {
+  const list = settings.prefixBytes;
+  next: for (let p = 0; p < list.length; p++) {
+    const prefix = list[p]!;
+    const end = from + prefix.length;
+    for (let k = 0; k < prefix.length; k++) if (prefix[k] !== bytes[from + k]) continue next;
+    if (bytes[end] === 0x2f) return end;
   }
-  return false;
+  return -1;
 }
 
 /**

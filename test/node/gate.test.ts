@@ -91,6 +91,7 @@ describe("decide()", () => {
       link("id", 999999999999999999n, "f.ts"),
       link("id", NOW, "f.ts") + "?part=4",
       "https://gate.test" + link(),
+      "https://gaté.test" + link(),
     ];
     for (let i = 0; i < 20_000; i++) {
       const base = bases[i % bases.length]!;
@@ -146,5 +147,36 @@ describe("decide()", () => {
     const fast = decide("GET", target, settings);
     expect(summary(fast)).toEqual(summary(decideInDetail("GET", target, settings)));
     expect(fast.action === "reject" ? fast.status : fast.action).toBe(expected);
+  });
+
+  it("refuses every token that differs from the right one in a single character", () => {
+    const target = link();
+    const at = target.indexOf("/", "/videos/".length) + 1;
+    for (let k = 0; k < 22; k++) {
+      const c = target[at + k] === "A" ? "B" : "A";
+      const wrong = target.slice(0, at + k) + c + target.slice(at + k + 1);
+      expect(summary(decide("GET", wrong, settings)), wrong).toEqual({
+        action: "reject",
+        status: 403,
+        reason: "bad-token",
+      });
+    }
+  });
+
+  it("does not read a link out of place when non-ASCII before the path shifts its bytes", () => {
+    // "ÿ" is two bytes in UTF-8: four of them would move the encoded path four bytes to the
+    // right of its string offsets, so that "b_c" at the end of the prefix looked like the id
+    // and the real id segment like a token signed for it.
+    const gate = gateSettings({ secret: SECRET, prefixes: ["a_b_c"], now: () => NOW });
+    const token = signToken({ clientId: "b", videoId: "c", secret: SECRET, expires: NOW });
+    for (const target of [
+      `http://ÿÿÿÿ/a_b_c/${token}/${NOW}/f.ts`,
+      `http://ÿÿÿÿ/a_b_c/${token}/${NOW}/f.ts?part=4`,
+    ]) {
+      expect(summary(decide("GET", target, gate)), target).toEqual(
+        summary(decideInDetail("GET", target, gate)),
+      );
+      expect(decide("GET", target, gate).action, target).toBe("reject");
+    }
   });
 });
