@@ -387,32 +387,15 @@ function codesOf(bytes: Uint8Array, words: Int32Array, length: number, out: Uint
   const digest = stateBytes;
   const T = B64URL;
   // Five 3-byte groups make 20 characters; the last byte makes two more (RFC 4648 §5).
-  // Written out: a loop measured ~5 % slower on the token.
-  const v0 = (digest[0] << 16) | (digest[1] << 8) | digest[2];
-  out[0] = T[v0 >>> 18];
-  out[1] = T[(v0 >>> 12) & 63];
-  out[2] = T[(v0 >>> 6) & 63];
-  out[3] = T[v0 & 63];
-  const v1 = (digest[3] << 16) | (digest[4] << 8) | digest[5];
-  out[4] = T[v1 >>> 18];
-  out[5] = T[(v1 >>> 12) & 63];
-  out[6] = T[(v1 >>> 6) & 63];
-  out[7] = T[v1 & 63];
-  const v2 = (digest[6] << 16) | (digest[7] << 8) | digest[8];
-  out[8] = T[v2 >>> 18];
-  out[9] = T[(v2 >>> 12) & 63];
-  out[10] = T[(v2 >>> 6) & 63];
-  out[11] = T[v2 & 63];
-  const v3 = (digest[9] << 16) | (digest[10] << 8) | digest[11];
-  out[12] = T[v3 >>> 18];
-  out[13] = T[(v3 >>> 12) & 63];
-  out[14] = T[(v3 >>> 6) & 63];
-  out[15] = T[v3 & 63];
-  const v4 = (digest[12] << 16) | (digest[13] << 8) | digest[14];
-  out[16] = T[v4 >>> 18];
-  out[17] = T[(v4 >>> 12) & 63];
-  out[18] = T[(v4 >>> 6) & 63];
-  out[19] = T[v4 & 63];
+  // A loop rather than the 22 stores written out: ~6 % slower on a bare token (~25 ns, not
+  // measurable on a whole verification) but ~100 bytes smaller in the gzipped Worker bundle.
+  for (let i = 0, o = 0; i < 15; i += 3, o += 4) {
+    const v = (digest[i] << 16) | (digest[i + 1] << 8) | digest[i + 2];
+    out[o] = T[v >>> 18];
+    out[o + 1] = T[(v >>> 12) & 63];
+    out[o + 2] = T[(v >>> 6) & 63];
+    out[o + 3] = T[v & 63];
+  }
   out[20] = T[digest[15] >>> 2];
   out[21] = T[(digest[15] << 4) & 63];
 }
