@@ -46,6 +46,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --host HOST             HOST               address to listen on [127.0.0.1]
   --port N                PORT               port to listen on, 0 = any free one [8787]
   --workers N|auto        WORKERS            processes; auto = one per core [1]
+  --listen-sockets N|auto LISTEN_SOCKETS     sockets listening on the port (SO_REUSEPORT) in
+                                             one process; auto = 64 where Node 22.12+ on
+                                             Linux allows it, else 1 [auto]
   --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  time to origin response headers (then 504) and
                                              most quiet between body reads (then cut) [30000]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
@@ -275,6 +278,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
         host: { type: "string" },
         port: { type: "string" },
         workers: { type: "string" },
+        "listen-sockets": { type: "string" },
         "origin-timeout-ms": { type: "string" },
         "log-format": { type: "string" },
         help: HELP_FLAG,
@@ -289,6 +293,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     HOST: values.host ?? env.HOST,
     PORT: values.port ?? env.PORT,
     WORKERS: values.workers ?? env.WORKERS,
+    LISTEN_SOCKETS: values["listen-sockets"] ?? env.LISTEN_SOCKETS,
     ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
   };
@@ -352,6 +357,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       settings: readSettings(runEnv),
       host: config.host,
       port: config.port,
+      listenSockets: config.listenSockets,
       logFormat: config.logFormat,
     });
   } catch (error) {
@@ -450,6 +456,7 @@ async function serveWorker(): Promise<number> {
       settings: readSettings(process.env as ServerEnv),
       host: config.host,
       port: config.port,
+      listenSockets: config.listenSockets,
       logFormat: config.logFormat,
     });
   } catch (error) {

@@ -13,6 +13,7 @@ export interface ServerEnv {
   HOST?: string;
   PORT?: string;
   WORKERS?: string;
+  LISTEN_SOCKETS?: string;
   ORIGIN_TIMEOUT_MS?: string;
   LOG_FORMAT?: string;
 }
@@ -29,6 +30,8 @@ export interface ServerConfig {
   readonly port: number;
   /** Worker processes; 1 serves from the primary process itself. */
   readonly workers: number;
+  /** Listening sockets on the port; undefined = as many as the runtime allows (see node.ts). */
+  readonly listenSockets: number | undefined;
   readonly logFormat: LogFormat;
 }
 
@@ -54,6 +57,11 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   const workersText = (env.WORKERS ?? "").trim();
   const workers =
     workersText === "auto" ? Math.max(1, cpus) : parseInteger("WORKERS", workersText, 1, 1, 256);
+  const listenSocketsText = (env.LISTEN_SOCKETS ?? "").trim();
+  const listenSockets =
+    listenSocketsText === "" || listenSocketsText === "auto"
+      ? undefined
+      : parseInteger("LISTEN_SOCKETS", listenSocketsText, 1, 1, 1024);
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
   if (logFormat !== "json" && logFormat !== "pretty") {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
@@ -70,6 +78,7 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     host,
     port,
     workers,
+    listenSockets,
     logFormat,
   };
 }

@@ -7,8 +7,13 @@
 import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { MiddlewareHandler } from "hono";
+import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+} from "node:net";
 import { createApp } from "./app.js";
 import type { LogFormat } from "./config.js";
 import { decide, rejectionResponse } from "./gate.js";
@@ -30,6 +35,13 @@ export interface GateServerOptions {
   log?: (line: string) => void;
   /** How long shutdown waits for in-flight responses before cutting them; default 10 s. */
   shutdownMs?: number;
+  /**
+   * Listening sockets on the port, shared with SO_REUSEPORT, each accepting for the same
+   * server. Default {@link DEFAULT_LISTEN_SOCKETS} where Node and the platform allow it (Node
+   * 22.12+ or 23.1+ on Linux), else 1; always 1 in a cluster worker. Why: Node accepts one
+   * connection per listening socket per turn of its event loop (see `listen` in node.ts).
+   */
+  listenSockets?: number;
 }
 
 /** A running gate. */
@@ -38,6 +50,8 @@ export interface GateServer {
   url: string;
   port: number;
   server: Server;
+  /** How many sockets listen on the port (see {@link GateServerOptions.listenSockets}). */
+  listenSockets: number;
   /** Stops accepting, lets in-flight responses finish (up to `shutdownMs`), then resolves. */
   close(): Promise<void>;
 }
@@ -61,6 +75,10 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   const stdout = options.log === undefined ? batchedStdout() : undefined;
   const write = options.log ?? stdout!.write;
   const shutdownMs = options.shutdownMs ?? 10_000;
+  const sockets = options.listenSockets ?? (reusePortWorks() ? DEFAULT_LISTEN_SOCKETS : 1);
+  if (!Number.isInteger(sockets) || sockets < 1 || sockets > 1024) {
+    throw new Error("listenSockets must be a whole number from 1 to 1024");
+  }
   const outcomes = new WeakMap<IncomingMessage, ProxyOutcome>();
   const proxy = createNodeProxy({
     origin: settings.origin,
@@ -135,20 +153,24 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     listener(req, res);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 8787, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const acceptors = await listen(
+    server,
+    options.port ?? 8787,
+    options.host ?? "127.0.0.1",
+    // A cluster worker's listening goes through the primary: one socket there.
+    cluster.isWorker ? 1 : sockets,
+  );
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
-      server.close(() => {
+      // Each listening socket counts the connections it accepted; all must drain.
+      const closed = [server, ...acceptors].map(
+        (listener) => new Promise<void>((done) => listener.close(() => done())),
+      );
+      void Promise.all(closed).then(() => {
         clearInterval(idleSweep);
         clearTimeout(deadline);
         proxy.close();
@@ -164,7 +186,74 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     return closing;
   }
 
-  return { url: `http://${host}:${address.port}`, port: address.port, server, close };
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    server,
+    listenSockets: 1 + acceptors.length,
+    close,
+  };
+}
+
+/** Listening sockets opened where SO_REUSEPORT can be used (see `listenSockets`). */
+export const DEFAULT_LISTEN_SOCKETS = 64;
+
+/**
+ * Whether `listen({ reusePort })` works here: Node 22.12+ or 23.1+ (older versions ignore the
+ * option) on Linux, where the kernel spreads new connections across the sockets.
+ */
+function reusePortWorks(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const supported = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  return supported && process.platform === "linux";
+}
+
+function listenOn(listener: NetServer, port: number, host: string, reusePort: boolean) {
+  return new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen({ port, host, reusePort }, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Makes `server` listen on host:port with `sockets` listening sockets. Why more than one: Node
+ * (libuv since 1.45) accepts one connection per listening socket per turn of the event loop,
+ * and under load a turn takes milliseconds, so a burst of new connections waited in the
+ * kernel's queue for up to a second or two; each extra socket takes one more per turn. The
+ * extra ones hand what they accept to `server`, which treats it as its own (timeouts, keep-
+ * alive, closeIdleConnections). Returns the extra sockets, for closing.
+ */
+async function listen(server: Server, port: number, host: string, sockets: number) {
+  if (sockets <= 1) {
+    await listenOn(server, port, host, false);
+    return [];
+  }
+  if (port !== 0) {
+    // SO_REUSEPORT would let this process join another one already serving the port (e.g. a
+    // second `tokengate serve` by mistake); a plain bind first makes that EADDRINUSE again.
+    const probe = createNetServer();
+    await listenOn(probe, port, host, false);
+    await new Promise<void>((done) => probe.close(() => done()));
+  }
+  await listenOn(server, port, host, true);
+  const actualPort = (server.address() as AddressInfo).port;
+  const acceptors: NetServer[] = [];
+  for (let k = 1; k < sockets; k++) {
+    // The same socket options node:http gives its own connections.
+    const acceptor = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      server.emit("connection", socket),
+    );
+    try {
+      await listenOn(acceptor, actualPort, host, true);
+    } catch {
+      break; // the platform took fewer sockets than asked: serve with those it took
+    }
+    acceptors.push(acceptor);
+  }
+  return acceptors;
 }
 
 /**

@@ -2,11 +2,14 @@ import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { download, get } from "./http.js";
 import { SECRET, signedPath } from "../links.js";
 import { bigChunk, startOrigin, type Origin } from "./origin.js";
 import { run, serve, type Served } from "./serve.js";
+import { startGateServer } from "../../src/node.js";
+import { readSettings } from "../../src/settings.js";
 
 const MiB = 1024 * 1024;
 
@@ -229,6 +232,7 @@ describe("tokengate serve start-up", () => {
     ["PORT", { PORT: "http" }],
     ["PORT", { PORT: "70000" }],
     ["WORKERS", { WORKERS: "many" }],
+    ["LISTEN_SOCKETS", { LISTEN_SOCKETS: "0" }],
     ["LOG_FORMAT", { LOG_FORMAT: "xml" }],
     ["ORIGIN_URL", { ORIGIN_URL: "origin:8080" }],
     ["ORIGIN_TIMEOUT_MS", { ORIGIN_TIMEOUT_MS: "-1" }],
@@ -255,6 +259,28 @@ describe("tokengate serve start-up", () => {
       expect(second.stderr.join("")).toMatch(/PORT: \d+ is already in use/);
     } finally {
       await first.stop();
+    }
+  });
+
+  it("listens on as many sockets as LISTEN_SOCKETS or --listen-sockets asks", async () => {
+    const origin = await startOrigin();
+    const gate = await serve({ ORIGIN_URL: origin.url, SECRET, LISTEN_SOCKETS: "1" }, [
+      "--listen-sockets",
+      "3",
+    ]);
+    try {
+      expect((await get(gate.url + signedPath("f.ts"))).status).toBe(200);
+      // Count the sockets the process has listening on its port (Linux /proc).
+      const hex = gate.port.toString(16).toUpperCase().padStart(4, "0");
+      const listening = readFileSync("/proc/net/tcp", "utf8")
+        .split("\n")
+        .filter((line) => line.includes(`:${hex} 00000000:0000 0A`)).length;
+      const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+      const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+      expect(listening).toBe(reusePort ? 3 : 1);
+    } finally {
+      await gate.stop();
+      await origin.close();
     }
   });
 
@@ -356,6 +382,64 @@ describe("WORKERS=2", () => {
     } finally {
       expect(await gate.stop()).toBe(0);
       await origin.close();
+    }
+  });
+});
+
+describe("listening sockets", () => {
+  // Node 22.12+ / 23.1+ on Linux honour SO_REUSEPORT; older versions ignore the option, and the
+  // gate falls back to one socket.
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const reusePort =
+    process.platform === "linux" &&
+    (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
+
+  it("opens several sockets on one port where SO_REUSEPORT works, serves from all, and frees the port on close", async () => {
+    const origin = await startOrigin();
+    const gate = await startGateServer({
+      settings: readSettings({ ORIGIN_URL: origin.url, SECRET }),
+      port: 0,
+      log: () => {},
+      listenSockets: 8,
+    });
+    try {
+      expect(gate.listenSockets).toBe(reusePort ? 8 : 1);
+      // A new connection each: the kernel spreads them over the sockets.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          get(gate.url + (i % 2 ? "/healthz" : signedPath("f.ts")), {
+            headers: { connection: "close" },
+          }),
+        ),
+      );
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    } finally {
+      await gate.close();
+      await origin.close();
+    }
+    // Every socket is closed: a plain bind to the same port succeeds.
+    const probe = createNetServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen(gate.port, "127.0.0.1", resolve);
+    });
+    await new Promise((resolve) => probe.close(resolve));
+  });
+
+  it("still refuses a port another server holds", async () => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      await expect(
+        startGateServer({
+          settings: readSettings({ ORIGIN_URL: "http://127.0.0.1:9", SECRET }),
+          port,
+          log: () => {},
+        }),
+      ).rejects.toMatchObject({ code: "EADDRINUSE" });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
     }
   });
 });
