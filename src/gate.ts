@@ -82,10 +82,11 @@ export function gateSettings(options: GateOptions): GateSettings {
   if (options.now !== undefined && typeof options.now !== "function") {
     throw new Error("now must be a function returning unix seconds");
   }
+  const unique = new Set(prefixes);
   return {
     secret: options.secret,
-    prefixes: new Set(prefixes),
-    prefixBytes: [...new Set(prefixes)].map((prefix) => encoder.encode(prefix)),
+    prefixes: unique,
+    prefixBytes: [...unique].map((prefix) => encoder.encode(prefix)),
     secretBytes: encoder.encode(`_${options.secret}_`),
     now: options.now ?? systemClock,
   };

@@ -314,8 +314,9 @@ export function md5(data: Uint8Array): Uint8Array {
 
 /**
  * MD5 of the UTF-8 bytes of `text`, as unpadded base64url (RFC 4648 §5): the 22-character form
- * that Gcore protected links and nginx `secure_link` use. This is the hot path of the gate;
- * it allocates nothing but the returned string.
+ * that Gcore protected links and nginx `secure_link` use, for signing and the gate's detailed
+ * check (its fast path hashes in place with {@link md5Base64urlCodesOf}). It allocates nothing
+ * but the returned string.
  *
  * @param text - Any string; lone surrogates are encoded as U+FFFD, like `TextEncoder`.
  * @returns 22 characters of `[A-Za-z0-9_-]`.

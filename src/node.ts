@@ -1,7 +1,8 @@
 /**
  * The self-hosted gate: the same Hono app as the Worker, served by `@hono/node-server`, with
- * the origin reached through pooled HTTP/1.1 connections (see `node-proxy.ts`), an access log, `/healthz`
- * and graceful shutdown. `tokengate serve` (cli.ts) starts it from settings.
+ * the origin reached through pooled HTTP/1.1 connections (see `node-proxy.ts`), an access
+ * log, `/healthz`, graceful shutdown and one or many listening sockets. `tokengate serve`
+ * (cli.ts) starts it from settings.
  * @module
  */
 import { getRequestListener, type HttpBindings } from "@hono/node-server";

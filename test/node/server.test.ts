@@ -13,6 +13,13 @@ import { readSettings } from "../../src/settings.js";
 
 const MiB = 1024 * 1024;
 
+// Node 22.12+ / 23.1+ on Linux honour SO_REUSEPORT; older versions ignore the option, and the
+// gate falls back to one listening socket.
+const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+const REUSE_PORT =
+  process.platform === "linux" &&
+  (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
+
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
@@ -275,9 +282,7 @@ describe("tokengate serve start-up", () => {
       const listening = readFileSync("/proc/net/tcp", "utf8")
         .split("\n")
         .filter((line) => line.includes(`:${hex} 00000000:0000 0A`)).length;
-      const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-      const reusePort = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-      expect(listening).toBe(reusePort ? 3 : 1);
+      expect(listening).toBe(REUSE_PORT ? 3 : 1);
     } finally {
       await gate.stop();
       await origin.close();
@@ -387,13 +392,6 @@ describe("WORKERS=2", () => {
 });
 
 describe("listening sockets", () => {
-  // Node 22.12+ / 23.1+ on Linux honour SO_REUSEPORT; older versions ignore the option, and the
-  // gate falls back to one socket.
-  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
-  const reusePort =
-    process.platform === "linux" &&
-    (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12));
-
   it("opens several sockets on one port where SO_REUSEPORT works, serves from all, and frees the port on close", async () => {
     const origin = await startOrigin();
     const gate = await startGateServer({
@@ -403,7 +401,7 @@ describe("listening sockets", () => {
       listenSockets: 8,
     });
     try {
-      expect(gate.listenSockets).toBe(reusePort ? 8 : 1);
+      expect(gate.listenSockets).toBe(REUSE_PORT ? 8 : 1);
       // A new connection each: the kernel spreads them over the sockets.
       const answers = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
