@@ -1,7 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { fakeOrigin, TEST_SECRET } from "./test/workers/fake-origin.js";
+import { fakeOrigin, TEST_SECRET } from "./test/helpers/fake-origin.js";
 
+// Tests are grouped by subject (test/core, test/http, test/adapter/…, test/cli); the runner is
+// chosen by name: `*.workerd.test.ts` run inside workerd, everything else on Node.
 export default defineConfig({
   test: {
     projects: [
@@ -16,13 +18,15 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/workers/**/*.test.ts"] },
+        test: { name: "workerd", include: ["test/**/*.workerd.test.ts"] },
       },
       {
-        // Pure code, the Node server, the CLI and Miniflare against real 127.0.0.1 servers.
+        // Pure code, the Node server, the CLI, and Miniflare/wrangler dev against real
+        // 127.0.0.1 servers.
         test: {
           name: "node",
-          include: ["test/node/**/*.test.ts"],
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*.workerd.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

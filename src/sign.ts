@@ -3,9 +3,15 @@
  * just the token. No Hono, no Node built-ins: runs in Workers, Node, Deno, Bun and browsers.
  * @module
  */
-import { expiresText, signToken } from "./token.js";
+import { expiresText, signToken } from "./core/token.js";
 
-export { signToken } from "./token.js";
+export {
+  signToken,
+  verifyToken,
+  type TokenInput,
+  type Verdict,
+  type VerifyInput,
+} from "./core/token.js";
 
 /** Options of {@link signLink}. */
 export interface SignLinkOptions {

@@ -1,0 +1,106 @@
+/**
+ * The Node server's configuration: environment variables overridden by `tokengate serve`
+ * flags, checked once at start-up. Reads no file and no environment by itself.
+ * @module
+ */
+import { parseInteger, readSettings, SettingError } from "../../core/settings.js";
+import type { LogFormat } from "./access-log.js";
+import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_ORIGIN_CONNECTIONS } from "./server.js";
+
+/** Environment variables `tokengate serve` reads. */
+export interface ServerEnv {
+  ORIGIN_URL?: string;
+  SECRET?: string;
+  PREFIXES?: string;
+  HOST?: string;
+  PORT?: string;
+  WORKERS?: string;
+  LISTEN_SOCKETS?: string;
+  ORIGIN_TIMEOUT_MS?: string;
+  CLIENT_TIMEOUT_MS?: string;
+  ORIGIN_CONNECTIONS?: string;
+  LOG_FORMAT?: string;
+}
+
+/** Everything the Node server needs, checked. */
+export interface ServerConfig {
+  /** True when ORIGIN_URL is unset: serve the bundled sample with a generated secret. */
+  readonly demo: boolean;
+  /** The secret to use in demo mode, when SECRET was given. */
+  readonly demoSecret: string | undefined;
+  readonly host: string;
+  readonly port: number;
+  /** Worker processes; 1 serves from the primary process itself. */
+  readonly workers: number;
+  /** Listening sockets on the port; undefined = as many as the runtime allows (see node.ts). */
+  readonly listenSockets: number | undefined;
+  /** See `GateServerOptions.clientTimeoutMs`. */
+  readonly clientTimeoutMs: number;
+  /** See `GateServerOptions.originConnections`. */
+  readonly originConnections: number;
+  readonly logFormat: LogFormat;
+}
+
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
+
+/**
+ * Reads the server configuration.
+ *
+ * @param env - Environment variables (flags already merged in, flags winning).
+ * @param cpus - Cores on this machine, for `WORKERS=auto`.
+ * @throws SettingError naming the first bad setting.
+ * @example
+ * ```ts
+ * const config = readServerConfig({ ...process.env, PORT: "9000" }, availableParallelism());
+ * ```
+ */
+export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
+  const host = (env.HOST ?? "").trim() || "127.0.0.1";
+  if (!HOST_SHAPE.test(host)) {
+    throw new SettingError("HOST", `"${host}" is not an IP address or host name`);
+  }
+  const port = parseInteger("PORT", env.PORT, 8787, 0, 65535);
+  const workersText = (env.WORKERS ?? "").trim();
+  const workers =
+    workersText === "auto" ? Math.max(1, cpus) : parseInteger("WORKERS", workersText, 1, 1, 256);
+  const listenSocketsText = (env.LISTEN_SOCKETS ?? "").trim();
+  const listenSockets =
+    listenSocketsText === "" || listenSocketsText === "auto"
+      ? undefined
+      : parseInteger("LISTEN_SOCKETS", listenSocketsText, 1, 1, 1024);
+  const clientTimeoutMs = parseInteger(
+    "CLIENT_TIMEOUT_MS",
+    env.CLIENT_TIMEOUT_MS,
+    DEFAULT_CLIENT_TIMEOUT_MS,
+    0,
+    3_600_000,
+  );
+  const originConnections = parseInteger(
+    "ORIGIN_CONNECTIONS",
+    env.ORIGIN_CONNECTIONS,
+    DEFAULT_ORIGIN_CONNECTIONS,
+    1,
+    65_536,
+  );
+  const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
+  if (logFormat !== "json" && logFormat !== "pretty") {
+    throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
+  }
+  const demo = (env.ORIGIN_URL ?? "").trim() === "";
+  // Check every gate setting now, so a bad one stops start-up in demo mode too; demo mode
+  // brings its own origin, and a secret unless SECRET is set.
+  readSettings(
+    demo ? { ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo" } : env,
+  );
+  return {
+    demo,
+    demoSecret: env.SECRET || undefined,
+    host,
+    port,
+    workers,
+    listenSockets,
+    clientTimeoutMs,
+    originConnections,
+    logFormat,
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * `tokengate/node`: the self-hosted gate on Node.
+ * @module
+ */
+export {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_LISTEN_SOCKETS,
+  DEFAULT_ORIGIN_CONNECTIONS,
+  startGateServer,
+  type GateServer,
+  type GateServerOptions,
+} from "./server.js";
+export { readSettings, SettingError, type Settings } from "../../core/settings.js";

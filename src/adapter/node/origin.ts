@@ -1,0 +1,272 @@
+/**
+ * The Node server's way to the origin: an undici `Pool` (llhttp, the parser node:http uses)
+ * with bodies streamed to the client under back-pressure. Not `fetch`: on Node it can crash
+ * the process when a slow reader is still draining a body whose origin connection closed
+ * (nodejs/undici#5360). GET and HEAD take this one path.
+ * @module
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { Pool, type Dispatcher } from "undici";
+import {
+  connectionTokens,
+  headerPairs,
+  isReturned,
+  originRequestHeaders,
+  type ClientInfo,
+} from "../../http/headers.js";
+import { rejection, type Reason } from "../../http/refusal.js";
+
+/** What happened to one proxied request, for the access log. */
+export interface ProxyOutcome {
+  /** Body bytes sent to the client. */
+  bytes: number;
+  /** Set when the gate, not the origin, chose the status or cut the answer. */
+  reason?: Reason | "client-timeout";
+}
+
+/** Options of {@link createOriginLeg}. */
+export interface OriginLegOptions {
+  /** Origin base URL without a trailing slash (as `readSettings` returns it). */
+  origin: string;
+  /**
+   * Time from the request to the origin's response headers (then 504), and the longest quiet
+   * between two body reads while the client keeps up (then the answer is cut); 0 means none.
+   */
+  timeoutMs: number;
+  /**
+   * Time a client may take no bytes while the gate has some for it (nginx's `send_timeout`);
+   * then its connection is cut and its origin request ended. 0 means none.
+   */
+  clientTimeoutMs: number;
+  /** Most connections open to the origin at once; further requests wait for one. */
+  connections: number;
+  /** CA certificates to trust for an https origin instead of Node's (private CAs, tests). */
+  ca?: string | Buffer;
+  /** Told about origin failures, as one line without a stack. */
+  onError?: (reason: Reason, message: string) => void;
+}
+
+/** A configured way to the origin. */
+export interface OriginLeg {
+  /**
+   * Sends the client's GET or HEAD for `target` (path and query) to the origin and streams
+   * the answer to `outgoing`, keeping `outcome` up to date. Never throws: a failure before the
+   * origin's headers becomes 502/504, a failure after them a cut connection, which the client
+   * sees as a short answer, never a complete one.
+   */
+  forward(
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    target: string,
+    client: ClientInfo,
+    outcome: ProxyOutcome,
+  ): void;
+  /** Closes the origin connections. */
+  close(): Promise<void>;
+}
+
+/** undici's codes for an origin that took too long. */
+const TIMEOUT_CODES = new Set([
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+const LENGTH_MISMATCH = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
+
+/** Ends an exchange the gate gave up on; its message goes to the log. */
+class GateAbort extends Error {
+  constructor(
+    readonly reason: Reason | "client-timeout" | "client-gone",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Builds the origin leg once at start-up: the origin URL is parsed and the pool made here,
+ * not per request.
+ *
+ * @example
+ * ```ts
+ * const leg = createOriginLeg({ origin: "http://127.0.0.1:8080", timeoutMs: 30_000, clientTimeoutMs: 60_000, connections: 512 });
+ * leg.forward(req, res, "/videos/2675_abc/master.m3u8", { address: "127.0.0.1", proto: "http" }, { bytes: 0 });
+ * ```
+ */
+export function createOriginLeg(options: OriginLegOptions): OriginLeg {
+  const base = new URL(options.origin);
+  const basePath = base.pathname === "/" ? "" : base.pathname;
+  const { timeoutMs, clientTimeoutMs } = options;
+  const pool = new Pool(base.origin, {
+    connections: options.connections,
+    pipelining: 1,
+    // undici's own timers stand behind the gate's: headers within timeoutMs of being sent,
+    // body reads at most timeoutMs apart (not counted while a slow client has the body paused).
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connect: {
+      timeout: timeoutMs === 0 ? 10_000 : Math.min(timeoutMs, 10_000),
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+    },
+  });
+  const onError = options.onError ?? (() => {});
+
+  function forward(
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    target: string,
+    client: ClientInfo,
+    outcome: ProxyOutcome,
+  ): void {
+    outcome.bytes = 0;
+    const method = incoming.method === "HEAD" ? "HEAD" : "GET";
+    let controller: Dispatcher.DispatchController | undefined;
+    let pendingAbort: GateAbort | undefined;
+    let done = false;
+    let status = 0;
+    let clientTimer: ReturnType<typeof setTimeout> | undefined;
+
+    /** Ends this exchange at the gate's wish: the origin request is aborted once it exists. */
+    const abort = (why: GateAbort) => {
+      if (done) return;
+      if (controller === undefined) pendingAbort = why;
+      else controller.abort(why);
+    };
+
+    // Time to headers counts from now, so a request waiting for a free connection is bounded too.
+    const headersTimer =
+      timeoutMs > 0
+        ? setTimeout(
+            () => abort(new GateAbort("origin-timeout", `no response headers in ${timeoutMs} ms`)),
+            timeoutMs,
+          )
+        : undefined;
+
+    const finish = () => {
+      done = true;
+      clearTimeout(headersTimer);
+      clearTimeout(clientTimer);
+    };
+
+    const onDrain = () => {
+      clearTimeout(clientTimer);
+      clientTimer = undefined;
+      controller?.resume();
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(started) {
+        controller = started;
+        if (pendingAbort !== undefined) started.abort(pendingAbort);
+      },
+      onResponseStart(started, code, headers, statusMessage) {
+        if (code < 200) return; // 1xx: the final answer follows
+        status = code;
+        clearTimeout(headersTimer);
+        const head = responseHead(headers);
+        if (typeof head === "string") return started.abort(new GateAbort("origin-error", head));
+        try {
+          if (statusMessage) outgoing.writeHead(code, statusMessage, head);
+          else outgoing.writeHead(code, head);
+        } catch (error) {
+          started.abort(
+            new GateAbort(
+              "origin-error",
+              `origin answer not passed on: ${(error as Error).message}`,
+            ),
+          );
+        }
+      },
+      onResponseData(started, chunk) {
+        outcome.bytes += chunk.length;
+        if (outgoing.write(chunk)) return;
+        started.pause();
+        outgoing.once("drain", onDrain);
+        if (clientTimeoutMs > 0 && clientTimer === undefined) {
+          clientTimer = setTimeout(() => {
+            outcome.reason = "client-timeout";
+            abort(new GateAbort("client-timeout", `client took no bytes in ${clientTimeoutMs} ms`));
+            outgoing.destroy();
+          }, clientTimeoutMs);
+        }
+      },
+      onResponseEnd() {
+        finish();
+        outgoing.end();
+      },
+      onResponseError(_started, error) {
+        finish();
+        outgoing.off("drain", onDrain);
+        const gate = error instanceof GateAbort ? error : undefined;
+        if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
+        // A 304 may state the length of the representation it stands for (RFC 9110 §8.6);
+        // undici counts that as a short body, but a 304 never has one: it is complete.
+        if (status === 304 && (error as { code?: string }).code === LENGTH_MISMATCH) {
+          return void outgoing.end();
+        }
+        const reason: Reason =
+          gate?.reason === "origin-timeout" ||
+          TIMEOUT_CODES.has((error as { code?: string }).code ?? "")
+            ? "origin-timeout"
+            : "origin-error";
+        outcome.reason = reason;
+        onError(reason, errorText(error));
+        // After the head, the answer is short: cut the client's connection so it knows.
+        if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
+        const answer = rejection(reason);
+        outgoing.writeHead(answer.status, answer.headers);
+        if (method === "HEAD") return void outgoing.end();
+        outgoing.end(answer.body);
+        outcome.bytes = answer.body.length;
+      },
+    };
+
+    outgoing.once("close", () => {
+      // The client went away first (or was cut): stop the origin transfer too.
+      if (!done) abort(new GateAbort("client-gone", "client went away"));
+    });
+
+    pool.dispatch(
+      {
+        origin: base.origin,
+        path: basePath + target,
+        method,
+        // undici takes a flat [name, value, …] list.
+        headers: originRequestHeaders(headerPairs(incoming.rawHeaders), client).flat(),
+      },
+      handler,
+    );
+  }
+
+  return { forward, close: () => pool.close() };
+}
+
+/**
+ * The origin's response headers as the client gets them, or why they cannot be passed on.
+ * A transfer coding other than `chunked` is refused, as nginx refuses it: llhttp undoes the
+ * chunking only, so the client would get, say, gzip bytes with no header saying so.
+ */
+function responseHead(
+  headers: Record<string, string | string[] | undefined>,
+): OutgoingHttpHeaders | string {
+  const coding = headers["transfer-encoding"];
+  if (coding !== undefined && String(coding).trim().toLowerCase() !== "chunked") {
+    return `origin sent Transfer-Encoding: ${String(coding)}, which the gate does not pass on`;
+  }
+  const connection = headers.connection;
+  const named = connectionTokens(
+    Array.isArray(connection) ? connection.join(",") : (connection ?? ""),
+  );
+  const head: OutgoingHttpHeaders = {};
+  for (const name of Object.keys(headers)) {
+    if (isReturned(name, named)) head[name] = headers[name];
+  }
+  return head;
+}
+
+/** An error as one short log line: message and, for network errors, the code. */
+function errorText(error: Error): string {
+  const code = (error as { code?: string }).code;
+  return code ? `${error.message} (${code})` : error.message;
+}

@@ -1,0 +1,314 @@
+/**
+ * The self-hosted gate: the same decision and refusals as the Worker, served by node:http.
+ * A granted GET or HEAD streams from the origin through the origin leg (`origin.ts`); every
+ * other request (refusals, 404, `/healthz`) goes through the Hono app via
+ * `@hono/node-server`. Also: an access log, graceful shutdown, one or many listening sockets.
+ * `tokengate serve` (src/cli) starts it from settings.
+ * @module
+ */
+import { getRequestListener, type HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import type { MiddlewareHandler } from "hono";
+import cluster from "node:cluster";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server as NetServer,
+} from "node:net";
+import { decide } from "../../core/decide.js";
+import type { Settings } from "../../core/settings.js";
+import { createApp } from "../../http/app.js";
+import type { ClientInfo } from "../../http/headers.js";
+import type { SecureLinkVariables } from "../../http/middleware.js";
+import { rejectionResponse } from "../../http/refusal.js";
+import { accessLine, messageLine, type LogFormat } from "./access-log.js";
+import { createOriginLeg, type ProxyOutcome } from "./origin.js";
+
+/** Options of {@link startGateServer}. */
+export interface GateServerOptions {
+  settings: Settings;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Default `json`. */
+  logFormat?: LogFormat;
+  /** Where log lines go; default stdout. */
+  log?: (line: string) => void;
+  /** How long shutdown waits for in-flight responses before cutting them; default 10 s. */
+  shutdownMs?: number;
+  /**
+   * Time a client may take no bytes of an answer before its connection is cut and its origin
+   * request ended (nginx's `send_timeout`); 0 = none. Default {@link DEFAULT_CLIENT_TIMEOUT_MS}.
+   */
+  clientTimeoutMs?: number;
+  /** Most connections open to the origin at once. Default {@link DEFAULT_ORIGIN_CONNECTIONS}. */
+  originConnections?: number;
+  /** CA certificates to trust for an https origin instead of Node's (private CAs). */
+  originCa?: string | Buffer;
+  /**
+   * Listening sockets on the port, shared with SO_REUSEPORT, each accepting for the same
+   * server. Default {@link DEFAULT_LISTEN_SOCKETS} where Node and the platform allow it (Node
+   * 22.12+ or 23.1+ on Linux), else 1; always 1 in a cluster worker. Why: Node accepts one
+   * connection per listening socket per turn of its event loop (see `listen` below).
+   */
+  listenSockets?: number;
+}
+
+/** A running gate. */
+export interface GateServer {
+  /** `http://host:port` */
+  url: string;
+  port: number;
+  server: Server;
+  /** How many sockets listen on the port (see {@link GateServerOptions.listenSockets}). */
+  listenSockets: number;
+  /** Stops accepting, lets in-flight responses finish (up to `shutdownMs`), then resolves. */
+  close(): Promise<void>;
+}
+
+/** nginx's `send_timeout` is 60 s too. */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
+/** Enough for a few hundred players fetching at once; each waits for a free connection beyond. */
+export const DEFAULT_ORIGIN_CONNECTIONS = 512;
+
+type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
+
+/** Who the gate saw on this socket: the peer address (an IPv4-mapped IPv6 one as IPv4). */
+export function clientOf(req: IncomingMessage): ClientInfo {
+  const address = req.socket.remoteAddress;
+  return {
+    address: address?.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address,
+    proto: "http",
+  };
+}
+
+/**
+ * Starts the gate on Node.
+ *
+ * @example
+ * ```ts
+ * import { readSettings, startGateServer } from "tokengate/node";
+ * const gate = await startGateServer({ settings: readSettings(process.env), port: 8787 });
+ * process.on("SIGTERM", () => gate.close());
+ * ```
+ */
+export async function startGateServer(options: GateServerOptions): Promise<GateServer> {
+  const { settings } = options;
+  const format = options.logFormat ?? "json";
+  const stdout = options.log === undefined ? batchedStdout() : undefined;
+  const write = options.log ?? stdout!.write;
+  const shutdownMs = options.shutdownMs ?? 10_000;
+  const sockets = options.listenSockets ?? (reusePortWorks() ? DEFAULT_LISTEN_SOCKETS : 1);
+  if (!Number.isInteger(sockets) || sockets < 1 || sockets > 1024) {
+    throw new Error("listenSockets must be a whole number from 1 to 1024");
+  }
+  const outcomes = new WeakMap<IncomingMessage, ProxyOutcome>();
+  const origin = createOriginLeg({
+    origin: settings.origin,
+    timeoutMs: settings.originTimeoutMs,
+    clientTimeoutMs: options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
+    connections: options.originConnections ?? DEFAULT_ORIGIN_CONNECTIONS,
+    ca: options.originCa,
+    onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
+  });
+
+  // Copies the gate's decision into the request's log record once the app has answered.
+  const recordDecision: MiddlewareHandler<NodeEnv> = async function recordDecision(c, next) {
+    await next();
+    const decision = c.get("secureLink");
+    const outcome = outcomes.get(c.env.incoming);
+    if (outcome !== undefined && decision?.action === "reject") outcome.reason = decision.reason;
+  };
+
+  const app = createApp<NodeEnv>(settings, {
+    // @hono/node-server resolves `..` and `%2e` in c.req.url; judge what the client sent.
+    target: (c) => (c.env as HttpBindings).incoming.url ?? "/",
+    use: [recordDecision as MiddlewareHandler],
+    routes: (app) => app.get("/healthz", (c) => c.text("ok")),
+    // Grants are streamed before the app is reached (below); should one get here, it takes
+    // the same origin leg.
+    proxy: async (c, grant) => {
+      const { incoming, outgoing } = c.env as HttpBindings;
+      const outcome = outcomes.get(incoming) ?? { bytes: 0 };
+      origin.forward(incoming, outgoing, grant.target, clientOf(incoming), outcome);
+      return RESPONSE_ALREADY_SENT;
+    },
+    log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
+  });
+
+  const listener = getRequestListener(app.fetch, {
+    // Targets @hono/node-server cannot turn into a URL (a backslash, a bad Host) never reach
+    // the app: answer like the gate would for an unsafe path.
+    errorHandler: () => rejectionResponse("unsafe-path"),
+  });
+
+  const gate = settings.gate;
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+    const started = performance.now();
+    const outcome: ProxyOutcome = { bytes: -1 };
+    res.once("close", () => {
+      // Closed before an answer was sent: the client went away (nginx logs such a request 499).
+      const status = res.headersSent || res.writableFinished ? res.statusCode : 499;
+      const bytes =
+        outcome.bytes >= 0
+          ? outcome.bytes
+          : req.method === "HEAD"
+            ? 0
+            : Number(res.getHeader("content-length") ?? 0);
+      const reason = outcome.reason ?? (status === 404 ? "not-found" : undefined);
+      write(
+        accessLine(format, {
+          method: req.method ?? "",
+          target: req.url ?? "",
+          status,
+          reason,
+          bytes,
+          ms: performance.now() - started,
+        }),
+      );
+    });
+    // A granted GET or HEAD streams straight from the origin, without a Request, a Hono
+    // Context and a Response (profiling put them at a third of the CPU). Everything else goes
+    // through the app, whose middleware runs the same decide() on the same raw target.
+    const method = req.method;
+    if (method === "GET" || method === "HEAD") {
+      const decision = decide(method, req.url ?? "/", gate);
+      if (decision.action === "proxy") {
+        return origin.forward(req, res, decision.target, clientOf(req), outcome);
+      }
+    }
+    outcomes.set(req, outcome);
+    listener(req, res);
+  });
+
+  const acceptors = await listen(
+    server,
+    options.port ?? 8787,
+    options.host ?? "127.0.0.1",
+    // A cluster worker's listening goes through the primary: one socket there.
+    cluster.isWorker ? 1 : sockets,
+  );
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= new Promise<void>((resolve) => {
+      // Each listening socket counts the connections it accepted; all must drain.
+      const closed = [server, ...acceptors].map(
+        (listener) => new Promise<void>((done) => listener.close(() => done())),
+      );
+      void Promise.all(closed).then(async () => {
+        clearInterval(idleSweep);
+        clearTimeout(deadline);
+        await origin.close();
+        stdout?.flush();
+        resolve();
+      });
+      // Keep-alive connections become idle as their responses finish: close them as they do.
+      server.closeIdleConnections();
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = setTimeout(() => server.closeAllConnections(), shutdownMs);
+      deadline.unref();
+    });
+    return closing;
+  }
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    server,
+    listenSockets: 1 + acceptors.length,
+    close,
+  };
+}
+
+/** Listening sockets opened where SO_REUSEPORT can be used (see `listenSockets`). */
+export const DEFAULT_LISTEN_SOCKETS = 64;
+
+/**
+ * Whether `listen({ reusePort })` works here: Node 22.12+ or 23.1+ (older versions ignore the
+ * option) on Linux, where the kernel spreads new connections across the sockets.
+ */
+function reusePortWorks(): boolean {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const supported = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+  return supported && process.platform === "linux";
+}
+
+function listenOn(listener: NetServer, port: number, host: string, reusePort: boolean) {
+  return new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen({ port, host, reusePort }, () => {
+      listener.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Makes `server` listen on host:port with `sockets` listening sockets. Why more than one: Node
+ * (libuv since 1.45) accepts one connection per listening socket per turn of the event loop,
+ * and under load a turn takes milliseconds, so a burst of new connections waited in the
+ * kernel's queue for up to a second or two; each extra socket takes one more per turn. The
+ * extra ones hand what they accept to `server`, which treats it as its own (timeouts, keep-
+ * alive, closeIdleConnections). Returns the extra sockets, for closing.
+ */
+async function listen(server: Server, port: number, host: string, sockets: number) {
+  if (sockets <= 1) {
+    await listenOn(server, port, host, false);
+    return [];
+  }
+  if (port !== 0) {
+    // SO_REUSEPORT would let this process join another one already serving the port (e.g. a
+    // second `tokengate serve` by mistake); a plain bind first makes that EADDRINUSE again.
+    const probe = createNetServer();
+    await listenOn(probe, port, host, false);
+    await new Promise<void>((done) => probe.close(() => done()));
+  }
+  await listenOn(server, port, host, true);
+  const actualPort = (server.address() as AddressInfo).port;
+  const acceptors: NetServer[] = [];
+  for (let k = 1; k < sockets; k++) {
+    // The same socket options node:http gives its own connections.
+    const acceptor = createNetServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+      server.emit("connection", socket),
+    );
+    try {
+      await listenOn(acceptor, actualPort, host, true);
+    } catch {
+      break; // the platform took fewer sockets than asked: serve with those it took
+    }
+    acceptors.push(acceptor);
+  }
+  return acceptors;
+}
+
+/**
+ * Log lines to stdout, gathered per turn of the event loop: one write system call for many
+ * lines instead of one each (stdout to a file or pipe is synchronous in Node).
+ */
+function batchedStdout(): { write: (line: string) => void; flush: () => void } {
+  let pending = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === "") return;
+    const text = pending;
+    pending = "";
+    process.stdout.write(text);
+  };
+  return {
+    write(line) {
+      pending += line + "\n";
+      if (pending.length > 65_536) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

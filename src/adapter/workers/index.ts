@@ -1,0 +1,46 @@
+/// <reference path="./worker-configuration.d.ts" />
+/**
+ * The Cloudflare Workers entry: `wrangler deploy` / `wrangler dev`. Settings come from
+ * bindings (`ORIGIN_URL`, `PREFIXES`, `ORIGIN_TIMEOUT_MS` in `[vars]`, `SECRET` as a secret;
+ * `Env` is generated from wrangler.toml by `npm run cf-typegen`) and are checked once per set
+ * of values; a bad setting makes every request a 500 that names it.
+ * @module
+ */
+import type { Hono } from "hono";
+import { readSettings, SettingError } from "../../core/settings.js";
+import { createApp, misconfiguredApp } from "../../http/app.js";
+
+/** The Worker's bindings, as `wrangler types` generates them from wrangler.toml. */
+export type WorkerEnv = Env;
+
+/** The binding names the settings are read from: the app is rebuilt when any of them changes. */
+const SETTING_NAMES = ["SECRET", "ORIGIN_URL", "PREFIXES", "ORIGIN_TIMEOUT_MS"] as const;
+
+let cachedFor: readonly (string | undefined)[] | undefined;
+let cachedApp: Hono | undefined;
+
+/** The app for these bindings, built once and reused while the values stay the same. */
+function appFor(env: Env): Hono {
+  const values = SETTING_NAMES.map((name) => (env as Partial<Env>)[name]);
+  if (cachedApp !== undefined && cachedFor?.every((value, i) => value === values[i])) {
+    return cachedApp;
+  }
+  cachedFor = values;
+  try {
+    cachedApp = createApp(readSettings(env), {
+      log: (event) => console.error(`tokengate: ${event.reason}: ${event.message}`),
+    }) as unknown as Hono;
+  } catch (error) {
+    const setting = error instanceof SettingError ? error.setting : "settings";
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`tokengate: refusing to serve: ${message}`);
+    cachedApp = misconfiguredApp(setting);
+  }
+  return cachedApp;
+}
+
+export default {
+  fetch(request, env, ctx) {
+    return appFor(env).fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

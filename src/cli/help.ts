@@ -1,0 +1,64 @@
+/** The `--help` texts of `tokengate` and its commands. @module */
+export const HELP = {
+  main: `tokengate: verify Gcore-style protected temporary links in front of a video origin
+
+Usage:
+  tokengate serve [options]     run the gate on Node (demo mode without ORIGIN_URL)
+  tokengate sign [options]      print a signed link
+  tokengate check <url>         say whether the gate would serve a link, and why
+  tokengate <command> --help    options of a command
+
+Exit codes: 0 ok, 1 the link would be refused, 2 usage or configuration error.
+`,
+  serve: `Usage: tokengate serve [options]
+
+Runs the gate on Node. Each option overrides the environment variable named beside it.
+Without ORIGIN_URL it runs in demo mode: a bundled HLS sample as the origin, a generated
+secret (unless SECRET is set), and a ready signed link printed at start.
+
+  --origin-url URL        ORIGIN_URL         origin base URL (http or https)
+  --secret-file PATH      SECRET             file holding the secret (there is no --secret:
+                                             it would land in shell history and ps)
+  --prefixes LIST         PREFIXES           guarded first path segments [videos,cmaf]
+  --host HOST             HOST               address to listen on [127.0.0.1]
+  --port N                PORT               port to listen on, 0 = any free one [8787]
+  --workers N|auto        WORKERS            processes; auto = one per core [1]
+  --listen-sockets N|auto LISTEN_SOCKETS     sockets listening on the port (SO_REUSEPORT) in
+                                             one process; auto = 64 where Node 22.12+ on
+                                             Linux allows it, else 1 [auto]
+  --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  time to origin response headers (then 504) and
+                                             most quiet between body reads (then cut) [30000]
+  --client-timeout-ms N   CLIENT_TIMEOUT_MS  longest a client may take no bytes of an answer
+                                             before it is cut, its origin request ended;
+                                             0 = none [60000]
+  --origin-connections N  ORIGIN_CONNECTIONS most connections open to the origin at once;
+                                             further requests wait for one [512]
+  --log-format FORMAT     LOG_FORMAT         json or pretty [json]
+  -h, --help
+`,
+  sign: `Usage: tokengate sign --client ID --video ID [options]
+
+Prints a protected link. The secret comes from --secret-file or the SECRET environment
+variable; there is deliberately no --secret flag (shell history, ps).
+
+  --client ID          client id (no '_')
+  --video ID           video id
+  --kind KIND          first path segment [videos]
+  --ttl TTL            lifetime: 90s, 15m, 24h, 7d [24h]
+  --expires SECONDS    absolute expiry in unix seconds (instead of --ttl)
+  --file PATH          file under the video [master.m3u8]
+  --base URL           gate URL to prefix, e.g. https://cdn.example.com
+  --secret-file PATH   file holding the secret
+  -h, --help
+`,
+  check: `Usage: tokengate check <url> [options]
+
+Says in one line what the gate would answer for a link (200, 403 or 410) and why. With no
+secret (--secret-file or SECRET) it can only check the link's shape and shows its parts.
+
+  --secret-file PATH   file holding the secret
+  --prefixes LIST      guarded first path segments [PREFIXES or videos,cmaf]
+  --now SECONDS        judge as of this unix time instead of now
+  -h, --help
+`,
+};

@@ -1,0 +1,177 @@
+/**
+ * `tokengate serve`: the gate on Node until SIGTERM/SIGINT, in one process or a cluster.
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readSettings, SettingError } from "../core/settings.js";
+import { messageLine } from "../adapter/node/access-log.js";
+import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
+import { readServerConfig, type ServerConfig, type ServerEnv } from "../adapter/node/config.js";
+import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
+import { startGateServer } from "../adapter/node/server.js";
+import { signLink } from "../sign.js";
+import { HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
+import { HELP } from "./help.js";
+
+/** Flags of `serve`, as the environment variables they override. */
+function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; help: boolean } {
+  const { values } = parsedArgs(() =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        "origin-url": { type: "string" },
+        "secret-file": { type: "string" },
+        prefixes: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        workers: { type: "string" },
+        "listen-sockets": { type: "string" },
+        "origin-timeout-ms": { type: "string" },
+        "client-timeout-ms": { type: "string" },
+        "origin-connections": { type: "string" },
+        "log-format": { type: "string" },
+        help: HELP_FLAG,
+      },
+    }),
+  );
+  const merged: ServerEnv = {
+    ORIGIN_URL: values["origin-url"] ?? env.ORIGIN_URL,
+    SECRET:
+      values["secret-file"] !== undefined ? readSecretFile(values["secret-file"]) : env.SECRET,
+    PREFIXES: values.prefixes ?? env.PREFIXES,
+    HOST: values.host ?? env.HOST,
+    PORT: values.port ?? env.PORT,
+    WORKERS: values.workers ?? env.WORKERS,
+    LISTEN_SOCKETS: values["listen-sockets"] ?? env.LISTEN_SOCKETS,
+    ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
+    CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
+    ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
+    LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
+  };
+  return { env: merged, help: values.help === true };
+}
+
+function randomSecret(): string {
+  const bytes = new Uint8Array(18);
+  crypto.getRandomValues(bytes);
+  return Buffer.from(bytes).toString("base64url");
+}
+
+function demoBanner(url: string, secret: string): string {
+  const link =
+    url +
+    signLink({
+      clientId: DEMO_CLIENT,
+      videoId: DEMO_VIDEO,
+      secret,
+      ttlSeconds: 24 * 3600,
+      file: "master.m3u8",
+    });
+  const lines = [
+    "",
+    "  tokengate is running in DEMO MODE: ORIGIN_URL is not set, so it serves a bundled",
+    "  6-second HLS sample with a generated secret. Set ORIGIN_URL and SECRET for real use.",
+    "",
+    `  Signed link (valid 24 h):  ${link}`,
+    "",
+    `  curl -i '${link}'`,
+    `  ffplay '${link}'      (or open it in VLC: Media > Open Network Stream)`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** Runs `tokengate serve` until SIGTERM/SIGINT; returns the exit code. */
+export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const flags = serveEnv(args, env);
+  if (flags.help) return (process.stdout.write(HELP.serve), 0);
+  const config = readServerConfig(flags.env, availableParallelism());
+  const say = (line: string) => process.stdout.write(line + "\n");
+  const info = (message: string) => say(messageLine(config.logFormat, "info", message));
+
+  let demoOrigin: Awaited<ReturnType<typeof startDemoOrigin>> | undefined;
+  let runEnv: ServerEnv = flags.env;
+  if (config.demo) {
+    demoOrigin = await startDemoOrigin();
+    runEnv = {
+      ...flags.env,
+      ORIGIN_URL: demoOrigin.url,
+      SECRET: config.demoSecret ?? randomSecret(),
+    };
+  }
+
+  if (config.workers > 1) {
+    const code = await servePrimary(CLI, [WORKER_COMMAND], config, runEnv, {
+      info,
+      onListening(url) {
+        info(`tokengate listening on ${url} with ${config.workers} workers`);
+        if (config.demo) say(demoBanner(url, runEnv.SECRET!));
+      },
+      untilStop: untilSignal(),
+    });
+    await demoOrigin?.close();
+    return code;
+  }
+
+  let gate;
+  try {
+    gate = await startGateServer({
+      settings: readSettings(runEnv),
+      host: config.host,
+      port: config.port,
+      listenSockets: config.listenSockets,
+      clientTimeoutMs: config.clientTimeoutMs,
+      originConnections: config.originConnections,
+      logFormat: config.logFormat,
+    });
+  } catch (error) {
+    await demoOrigin?.close();
+    throw listenError(error, config);
+  }
+  info(
+    `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
+  );
+  if (config.demo) say(demoBanner(gate.url, runEnv.SECRET!));
+  await untilSignal();
+  info("shutting down: no new connections, finishing in-flight responses");
+  await gate.close();
+  await demoOrigin?.close();
+  return 0;
+}
+
+/** The hidden command a cluster worker runs. */
+export const WORKER_COMMAND = "__worker";
+/** This CLI's script: what cluster workers run. */
+const CLI = fileURLToPath(new URL("./index.js", import.meta.url));
+
+/** A cluster worker's life (`tokengate __worker`, started by the primary only). */
+export function worker(): Promise<number> {
+  return serveWorker((env) => readServerConfig(env, 1), listenError, untilSignal());
+}
+
+/** A start-up error in the words of the setting that caused it. */
+function listenError(error: unknown, config: ServerConfig): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE")
+    return new SettingError("PORT", `${config.port} is already in use on ${config.host}`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+    return new SettingError("HOST", `cannot listen on ${config.host} (${code})`);
+  }
+  if (code === "EACCES") return new SettingError("PORT", `not allowed to listen on ${config.port}`);
+  return error as Error;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      resolve();
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}

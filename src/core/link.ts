@@ -1,0 +1,240 @@
+/**
+ * Protected-link URLs: `/<kind>/<client_id>_<video_id>/<token>/<expires>/<file…>[?query]`.
+ * Parsing works on the raw request path, before any percent-decoding, so what is checked is
+ * exactly what the origin will be asked for. Pure: no Hono, no Node, no Workers APIs.
+ * @module
+ */
+import { isExpires, isTokenShape } from "./token.js";
+
+/** The parts of a protected link, each exactly as written in the URL (still percent-encoded). */
+export interface Link {
+  /** First segment: `videos`, `cmaf`, … */
+  kind: string;
+  /** Before the first `_` of the second segment. */
+  clientId: string;
+  /** After the first `_` of the second segment; may contain `_`. */
+  videoId: string;
+  token: string;
+  expires: string;
+  /** Everything after the expires segment, without its leading `/`; never empty. */
+  file: string;
+}
+
+/** Why a path is not a usable link. */
+export type LinkProblem =
+  /** `//`, `\`, `%2f`, `%5c`, `%00`, a control or non-ASCII byte, a `.`/`..` segment (also `..;x`). */
+  | "unsafe-path"
+  /** Not `/<kind>/<client>_<video>/<token>/<expires>/<file…>`, or a bad token/expires shape. */
+  | "malformed";
+
+export type ParsedLink =
+  { ok: true; link: Link } | { ok: false; problem: LinkProblem; detail: string };
+
+/**
+ * Splits a request target (`/path?query`, or an absolute URL) into its raw path and query,
+ * without decoding either. The query excludes the `?`; a fragment, if any, is dropped.
+ *
+ * @example
+ * ```ts
+ * splitTarget("https://cdn.example.com/videos/a_b/t/1/x.ts?part=4"); // { path: "/videos/a_b/t/1/x.ts", query: "part=4" }
+ * ```
+ */
+export function splitTarget(target: string): { path: string; query: string } {
+  let start = 0;
+  if (target.charCodeAt(0) !== 0x2f) {
+    // Absolute URL: the path starts at the first "/", "?" or "#" after the authority.
+    const scheme = target.indexOf("://");
+    start = scheme < 0 ? 0 : scheme + 3;
+    while (start < target.length && !"/?#".includes(target[start]!)) start++;
+  }
+  let end = target.indexOf("#", start);
+  if (end < 0) end = target.length;
+  const question = target.indexOf("?", start);
+  if (question >= 0 && question < end) {
+    return { path: target.slice(start, question) || "/", query: target.slice(question + 1, end) };
+  }
+  return { path: target.slice(start, end) || "/", query: "" };
+}
+
+/**
+ * Why `path` could reach outside its folder or confuse the origin, or `undefined` when it is
+ * safe. Checked on the raw path: `//`, `\`, an encoded `/` `\` NUL or control byte, any byte
+ * outside printable ASCII, a broken `%` escape, escaped bytes that are not valid UTF-8 (overlong
+ * forms like `%c0%ae`), and `.`/`..` segments, also spelled `%2e`, also with a `;…` suffix
+ * (`..;`, `.%3bx`), and a segment that is empty before its `;`.
+ *
+ * @example
+ * ```ts
+ * unsafePathDetail("/videos/1_a/t/1/%2e%2e/x"); // "dot segment"
+ * unsafePathDetail("/videos/1_a/t/1/720/seg-1.ts"); // undefined
+ * ```
+ */
+export function unsafePathDetail(path: string): string | undefined {
+  const length = path.length;
+  // Per segment: how many dots it has, and whether it has anything else, counted up to its
+  // first ";" only: Tomcat, Jetty and Spring drop ";params" before they resolve dot segments,
+  // so to them "..;x" is "..".
+  let dots = 0;
+  let other = false;
+  let params = false;
+  // Percent-escaped bytes >= 0x80 must spell valid UTF-8: an overlong form such as %c0%ae
+  // ("." to an old or careless decoder) would otherwise slip a dot segment past this check.
+  let pending = 0; // continuation bytes still expected
+  let low = 0x80; // allowed range of the next continuation byte
+  let high = 0xbf;
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? path.charCodeAt(i) : 0x2f;
+    if (c === 0x25) {
+      const byte = hexByte(path, i + 1);
+      if (byte < 0) return "broken percent escape";
+      i += 2;
+      if (pending > 0) {
+        if (byte < low || byte > high) return "encoded bytes are not UTF-8";
+        pending--;
+        low = 0x80;
+        high = 0xbf;
+        continue;
+      }
+      if (byte === 0x2f || byte === 0x5c) return "encoded slash or backslash";
+      if (byte < 0x20 || byte === 0x7f) return "encoded control byte";
+      if (byte >= 0x80) {
+        pending = utf8Lead(byte);
+        if (pending === 0) return "encoded bytes are not UTF-8";
+        // Bounds for the second byte that rule out overlong forms and surrogates (RFC 3629 §4).
+        low = byte === 0xe0 ? 0xa0 : byte === 0xf0 ? 0x90 : 0x80;
+        high = byte === 0xed ? 0x9f : byte === 0xf4 ? 0x8f : 0xbf;
+        if (!params) other = true;
+      } else if (params) {
+        // after ";": not part of the name the origin resolves
+      } else if (byte === 0x2e) {
+        dots++;
+      } else if (byte === 0x3b) {
+        params = true;
+      } else {
+        other = true;
+      }
+      continue;
+    }
+    if (pending > 0) return "encoded bytes are not UTF-8";
+    if (c === 0x2f) {
+      if (!other && (dots === 1 || dots === 2))
+        return params ? "dot segment before ;" : "dot segment";
+      if (params && !other && dots === 0) return "empty segment before ;";
+      if (i > 0 && i < length && path.charCodeAt(i - 1) === 0x2f) return "empty segment (//)";
+      dots = 0;
+      other = false;
+      params = false;
+    } else if (c === 0x5c) {
+      return "backslash";
+    } else if (c <= 0x20 || c >= 0x7f) {
+      return "control, space or non-ASCII byte";
+    } else if (params) {
+      // after ";": not part of the name the origin resolves
+    } else if (c === 0x3b) {
+      params = true;
+    } else if (c === 0x2e) {
+      dots++;
+    } else {
+      other = true;
+    }
+  }
+  return undefined;
+}
+
+/** Continuation bytes a UTF-8 lead byte announces, or 0 when it cannot lead (RFC 3629). */
+function utf8Lead(byte: number): number {
+  if (byte >= 0xc2 && byte <= 0xdf) return 1;
+  if (byte >= 0xe0 && byte <= 0xef) return 2;
+  if (byte >= 0xf0 && byte <= 0xf4) return 3;
+  return 0;
+}
+
+/** The byte of the two hex digits at `path[i]`, or -1. */
+function hexByte(path: string, i: number): number {
+  const high = hexDigit(path.charCodeAt(i));
+  const low = hexDigit(path.charCodeAt(i + 1));
+  return high < 0 || low < 0 ? -1 : (high << 4) | low;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Parses a raw request path (no query) as a protected link. It checks shape only (safe path,
+ * five parts, token and expires syntax); the token itself is checked by `verifyToken`.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseLink("/videos/2675_abc/v_dyZ60YkifNIDjqZTVFDg/1861919999/720/seg-1.ts");
+ * if (parsed.ok) parsed.link.file; // "720/seg-1.ts"
+ * ```
+ */
+export function parseLink(path: string): ParsedLink {
+  const unsafe = unsafePathDetail(path);
+  if (unsafe !== undefined) return { ok: false, problem: "unsafe-path", detail: unsafe };
+  if (path.charCodeAt(0) !== 0x2f) return malformed("path does not start with /");
+  const kindEnd = path.indexOf("/", 1);
+  if (kindEnd < 0) return malformed("no client_video segment");
+  if (kindEnd === path.length - 1) return malformed("no client_video segment");
+  const idEnd = path.indexOf("/", kindEnd + 1);
+  if (idEnd < 0) return malformed("no token segment");
+  const tokenEnd = path.indexOf("/", idEnd + 1);
+  if (tokenEnd < 0) return malformed("no expires segment");
+  const expiresEnd = path.indexOf("/", tokenEnd + 1);
+  if (expiresEnd < 0 || expiresEnd === path.length - 1) return malformed("no file after expires");
+  const underscore = path.indexOf("_", kindEnd + 1);
+  if (underscore < 0 || underscore > idEnd) {
+    return malformed("second segment is not client_video");
+  }
+  if (underscore === kindEnd + 1) return malformed("client id is empty");
+  if (underscore === idEnd - 1) return malformed("video id is empty");
+  const token = path.slice(idEnd + 1, tokenEnd);
+  if (!isTokenShape(token)) return malformed("token is not 22 characters of [A-Za-z0-9_-]");
+  const expires = path.slice(tokenEnd + 1, expiresEnd);
+  if (!isExpires(expires)) return malformed("expires is not a number of unix seconds");
+  return {
+    ok: true,
+    link: {
+      kind: path.slice(1, kindEnd),
+      clientId: path.slice(kindEnd + 1, underscore),
+      videoId: path.slice(underscore + 1, idEnd),
+      token,
+      expires,
+      file: path.slice(expiresEnd + 1),
+    },
+  };
+}
+
+function malformed(detail: string): ParsedLink {
+  return { ok: false, problem: "malformed", detail };
+}
+
+/**
+ * The path the origin is asked for: the link without its token and expires segments.
+ *
+ * @example
+ * ```ts
+ * originPath({ kind: "videos", clientId: "2675", videoId: "abc", token, expires, file: "720/seg-1.ts" });
+ * // "/videos/2675_abc/720/seg-1.ts"
+ * ```
+ */
+export function originPath(link: Link): string {
+  return `/${link.kind}/${link.clientId}_${link.videoId}/${link.file}`;
+}
+
+/**
+ * The path of a protected link from its parts (no escaping: pass parts as they should appear).
+ *
+ * @example
+ * ```ts
+ * buildLinkPath({ kind: "videos", clientId: "2675", videoId: "abc", token, expires: "1861919999", file: "master.m3u8" });
+ * // "/videos/2675_abc/<token>/1861919999/master.m3u8"
+ * ```
+ */
+export function buildLinkPath(link: Link): string {
+  return `/${link.kind}/${link.clientId}_${link.videoId}/${link.token}/${link.expires}/${link.file}`;
+}

@@ -1,0 +1,214 @@
+/**
+ * Tokens of Gcore-style protected temporary links:
+ * `base64url(md5("{client_id}_{video_id}_{secret}_{expires}_"))`, unpadded, 22 characters.
+ * Pure: no Hono, no Node, no Workers APIs.
+ * @module
+ */
+import { md5Base64url } from "./md5.js";
+
+/** The largest `expires` a link may carry: int64 max, as Gcore's Go snippet formats it. */
+export const MAX_EXPIRES = 9223372036854775807n;
+const MAX_EXPIRES_TEXT = "9223372036854775807";
+
+/** A token is unpadded base64url of a 16-byte digest. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}$/;
+/** Unix seconds as the gate accepts them: no sign, no leading zero, at most 19 digits. */
+const EXPIRES_SHAPE = /^[1-9][0-9]{0,18}$/;
+
+/** What {@link signToken} hashes. */
+export interface TokenInput {
+  /**
+   * Client id as written in the link: not empty, no `_` (the link splits `client_video` at its
+   * first `_`), no `/`, printable ASCII only (percent-encode anything else first).
+   */
+  clientId: string;
+  /** Video id as written in the link: not empty, no `/`, printable ASCII; may contain `_`. */
+  videoId: string;
+  /** The shared secret; never empty. */
+  secret: string;
+  /** Expiry in unix seconds: a positive integer up to int64 max, as number, bigint or digits. */
+  expires: number | bigint | string;
+}
+
+/** Why {@link verifyToken} accepts or refuses a link: the gate answers 2xx, 403, 403 and 410. */
+export type Verdict = "valid" | "malformed" | "bad-token" | "expired";
+
+/** What {@link verifyToken} checks: the parts as written in the link, plus the secret. */
+export interface VerifyInput {
+  clientId: string;
+  videoId: string;
+  secret: string;
+  /** The expires segment exactly as written in the link. */
+  expires: string;
+  /** The token segment as written in the link. */
+  token: string;
+  /** Current unix time in seconds; defaults to the clock. */
+  now?: number;
+}
+
+/**
+ * Whether `text` is an expires segment the gate accepts: `[1-9][0-9]{0,18}`, at most int64 max.
+ *
+ * @example
+ * ```ts
+ * isExpires("1861919999"); // true
+ * isExpires("01861919999"); // false: leading zero
+ * ```
+ */
+export function isExpires(text: string): boolean {
+  if (!EXPIRES_SHAPE.test(text)) return false;
+  // Same-length decimal strings compare like their numbers.
+  return text.length < 19 || text <= MAX_EXPIRES_TEXT;
+}
+
+/**
+ * Whether `text` has the shape of a token: exactly 22 characters of `[A-Za-z0-9_-]`.
+ *
+ * @example
+ * ```ts
+ * isTokenShape("v_dyZ60YkifNIDjqZTVFDg"); // true
+ * ```
+ */
+export function isTokenShape(text: string): boolean {
+  return TOKEN_SHAPE.test(text);
+}
+
+/**
+ * The token for a link, exactly as Gcore's Python and Go snippets compute it.
+ *
+ * @param input - Client id, video id, secret and expiry; see {@link TokenInput}.
+ * @returns The 22-character token.
+ * @throws TypeError when an id or the secret is not a string or breaks the rules above, or an
+ *   id has a character a URL cannot carry as written (space, control, non-ASCII).
+ * @throws RangeError when `expires` is not a positive integer up to int64 max.
+ * @example
+ * ```ts
+ * import { signToken } from "tokengate";
+ * signToken({ clientId: "2675", videoId: "3dk4NsRt6vWsffEr", secret: "s3cret", expires: 1861919999 });
+ * ```
+ */
+export function signToken(input: TokenInput): string {
+  const { clientId, videoId, secret } = input;
+  if (typeof clientId !== "string" || clientId === "" || /[_/]/.test(clientId)) {
+    throw new TypeError("clientId must be a non-empty string without '_' or '/'");
+  }
+  if (typeof videoId !== "string" || videoId === "" || videoId.includes("/")) {
+    throw new TypeError("videoId must be a non-empty string without '/'");
+  }
+  // The gate hashes ids exactly as written in the URL and refuses raw non-ASCII there, so a
+  // token over such an id could never verify.
+  notAsWritten("clientId", clientId);
+  notAsWritten("videoId", videoId);
+  if (typeof secret !== "string" || secret === "") {
+    throw new TypeError("secret must be a non-empty string");
+  }
+  const expires = expiresText(input.expires);
+  return md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_`);
+}
+
+/** Printable ASCII but space: what a URL carries as written. */
+const AS_WRITTEN = /^[\x21-\x7e]*$/;
+
+/** Throws a TypeError naming the id unless it can stand in a link as written. */
+function notAsWritten(name: string, id: string): void {
+  if (AS_WRITTEN.test(id)) return;
+  let encoded: string;
+  try {
+    encoded = ` (${encodeURIComponent(id)})`;
+  } catch {
+    encoded = ""; // a lone surrogate has no UTF-8 form
+  }
+  throw new TypeError(
+    `${name} ${JSON.stringify(id)} has a space, control or non-ASCII character: the gate ` +
+      `hashes ids exactly as written in the URL, so sign the percent-encoded form${encoded}`,
+  );
+}
+
+/**
+ * Checks a link's token and expiry. Never throws: any input that is not a well-formed link part
+ * is `"malformed"`. The token comparison takes the same time wherever the strings differ, and a
+ * wrong token is reported as `"bad-token"` even when the link has also expired, so an expired
+ * answer (410) proves the token was right.
+ *
+ * @param input - The parts as written in the link; see {@link VerifyInput}.
+ * @returns `"valid"`, `"malformed"`, `"bad-token"` or `"expired"` (`expires < now`: a link is
+ *   still valid during its last second).
+ * @example
+ * ```ts
+ * import { verifyToken } from "tokengate";
+ * const verdict = verifyToken({ clientId: "2675", videoId: "abc", secret, expires: "1861919999", token });
+ * if (verdict !== "valid") console.log(verdict);
+ * ```
+ */
+export function verifyToken(input: VerifyInput): Verdict {
+  if (typeof input !== "object" || input === null) return "malformed";
+  const { clientId, videoId, secret, expires, token } = input;
+  if (
+    typeof clientId !== "string" ||
+    typeof videoId !== "string" ||
+    typeof secret !== "string" ||
+    typeof expires !== "string" ||
+    typeof token !== "string" ||
+    clientId === "" ||
+    videoId === "" ||
+    secret === "" ||
+    clientId.includes("_") ||
+    !isTokenShape(token) ||
+    !isExpires(expires)
+  ) {
+    return "malformed";
+  }
+  const expected = md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_`);
+  if (!timingSafeEqual(expected, token)) return "bad-token";
+  const now = input.now ?? Math.floor(Date.now() / 1000);
+  // Both are integers and `now` is far below 2^53, so the float compare is exact where it matters.
+  return Number(expires) < now ? "expired" : "valid";
+}
+
+/**
+ * Compares two strings in time that depends only on their lengths: XOR differences are
+ * accumulated over the longer length instead of returning at the first mismatch.
+ *
+ * @example
+ * ```ts
+ * timingSafeEqual(expectedToken, givenToken);
+ * ```
+ */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const length = Math.max(a.length, b.length);
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < length; i++) {
+    // charCodeAt past the end is NaN; `| 0` makes it 0 so the loop still runs to the end.
+    difference |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  }
+  return difference === 0;
+}
+
+/**
+ * `expires` as the decimal text a token hashes and a link carries.
+ *
+ * @throws RangeError unless it is a positive whole number of unix seconds up to int64 max.
+ * @example
+ * ```ts
+ * expiresText(1861919999n); // "1861919999"
+ * ```
+ */
+export function expiresText(expires: number | bigint | string): string {
+  let text: string;
+  if (typeof expires === "number") {
+    if (!Number.isSafeInteger(expires)) {
+      throw new RangeError("expires must be a whole number of unix seconds (a safe integer)");
+    }
+    text = String(expires);
+  } else if (typeof expires === "bigint") {
+    text = expires.toString();
+  } else if (typeof expires === "string") {
+    text = expires;
+  } else {
+    throw new RangeError("expires must be unix seconds as a number, bigint or string of digits");
+  }
+  if (!isExpires(text)) {
+    throw new RangeError(`expires must be a positive integer up to ${MAX_EXPIRES}, got ${text}`);
+  }
+  return text;
+}

@@ -1,0 +1,127 @@
+/**
+ * The gate as a Hono app: `secureLink()` in front, an origin-fetching handler behind, plain
+ * 404 and 500 answers. The Worker serves it; the Node server sends refusals, 404s and
+ * `/healthz` through it and streams grants itself.
+ * @module
+ */
+import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
+import { HTTPException } from "hono/http-exception";
+import type { Settings } from "../core/settings.js";
+import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
+import { proxyFetch } from "./proxy-fetch.js";
+import { rejectionResponse, type Reason } from "./refusal.js";
+
+/** How a granted request reaches the origin: returns the response to send. */
+export type ProxyStep = (c: Context, grant: Grant, settings: Settings) => Promise<Response>;
+
+/** Options of {@link createApp}. */
+export interface AppOptions {
+  /** Raw request target, when the runtime normalises `c.req.url`; see `secureLink`. */
+  target?: (c: Context) => string;
+  /** Default: `proxyFetch` with the global fetch. */
+  proxy?: ProxyStep;
+  /** Told about origin failures and unexpected errors (never with the secret). */
+  log?: (event: { reason: Reason | "internal"; message: string }) => void;
+  /** Middleware that runs before the gate (and sees its decision after `next()`). */
+  use?: MiddlewareHandler[];
+  /** Adds routes outside the guarded prefixes, e.g. a health check. */
+  routes?: (app: Hono) => void;
+}
+
+/**
+ * Answers a request with one of the gate's plain-text refusals (no body for HEAD).
+ *
+ * @example
+ * ```ts
+ * app.notFound((c) => plain(c, "not-found"));
+ * ```
+ */
+export function plain(c: Context, reason: Reason, body?: string): Response {
+  return rejectionResponse(reason, c.req.method === "HEAD", body);
+}
+
+/**
+ * Builds the gate app for checked settings.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(readSettings(env));
+ * export default app;
+ * ```
+ */
+export function createApp<E extends HonoEnv = HonoEnv>(
+  settings: Settings,
+  options: AppOptions = {},
+): Hono<E & { Variables: SecureLinkVariables }> {
+  const log = options.log ?? (() => {});
+  const proxy: ProxyStep =
+    options.proxy ??
+    ((c, grant) =>
+      proxyFetch(c.req.raw, settings.origin + grant.target, {
+        timeoutMs: settings.originTimeoutMs,
+        client: {
+          // Set by Cloudflare's edge (a client's own is replaced there).
+          address: c.req.header("cf-connecting-ip"),
+          proto: new URL(c.req.url).protocol === "https:" ? "https" : "http",
+        },
+        onError: (reason, error) => log({ reason, message: errorLine(error) }),
+      }));
+  const app = new Hono<E & { Variables: SecureLinkVariables }>();
+  for (const middleware of options.use ?? []) app.use(middleware);
+  app.use(
+    secureLink({
+      secret: settings.gate.secret,
+      prefixes: [...settings.gate.prefixes],
+      now: settings.gate.now,
+      target: options.target,
+    }),
+  );
+  options.routes?.(app as unknown as Hono);
+  app.on(["GET", "HEAD"], "*", async function proxyToOrigin(c) {
+    const grant = c.get("secureLink");
+    if (grant?.action !== "proxy") return plain(c, "not-found");
+    return proxy(c, grant, settings);
+  });
+  app.notFound((c) => plain(c, "not-found"));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return error.getResponse();
+    log({ reason: "internal", message: errorLine(error) });
+    return plain(c, "misconfigured", "Internal Server Error\n");
+  });
+  return app;
+}
+
+/**
+ * A failing setting's app: every request is refused with 500 naming the setting (its value,
+ * which may be an internal address, stays in the log).
+ *
+ * @example
+ * ```ts
+ * const app = misconfiguredApp("SECRET"); // 500 "… the gate is misconfigured (SECRET) …"
+ * ```
+ */
+export function misconfiguredApp(setting: string): Hono {
+  const body = `Internal Server Error: the gate is misconfigured (${setting}); see its log\n`;
+  const app = new Hono();
+  app.all("*", (c) => plain(c, "misconfigured", body));
+  return app;
+}
+
+/**
+ * An error as one short line for the log: its message and, for network errors, the cause's
+ * code; never a stack.
+ *
+ * @example
+ * ```ts
+ * errorLine(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
+ * ```
+ */
+export function errorLine(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (cause as { code?: string } | undefined)?.code;
+    return code ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}

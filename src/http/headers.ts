@@ -1,0 +1,172 @@
+/**
+ * The header policy between client, gate and origin, one for every runtime: which request
+ * headers the origin gets, what the gate adds, and which response headers come back. The token
+ * signs client and video only, so no client header may re-route, re-method or impersonate the
+ * request at the origin. The README's "Headers" table documents this file.
+ * @module
+ */
+
+/**
+ * Request headers never forwarded to the origin:
+ * - hop-by-hop (RFC 9110 §7.6.1), and the framing of a body the gate never forwards;
+ * - `Host`, which must name the origin;
+ * - the client's credentials for the gate's own host;
+ * - headers that origins, frameworks and proxies read to re-route or re-method a request
+ *   (`X-Original-URL` on IIS/Symfony, `X-HTTP-Method-Override` on Express/Rails,
+ *   `X-Middleware-Subrequest` on Next.js, …);
+ * - headers that claim a client address or scheme: the gate sets its own.
+ */
+const DROPPED: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "expect",
+  "host",
+  "cookie",
+  "authorization",
+  "x-original-url",
+  "x-original-uri",
+  "x-rewrite-url",
+  "x-original-host",
+  "x-host",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+  "x-middleware-subrequest",
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-forwarded-server",
+  "x-forwarded-scheme",
+  "x-real-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "cf-connecting-ipv6",
+  "fastly-client-ip",
+]);
+
+/** Response headers that describe the origin's connection, not the answer. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+]);
+
+/**
+ * Bytes that would end a header line early. HTTP parsers refuse them in requests, so this only
+ * matters behind a lenient one; it is the last guard against header injection at the origin.
+ */
+const BAD_VALUE = /[\0\r\n]/;
+
+/** Who the gate saw: the source of `X-Forwarded-For` and `X-Forwarded-Proto`. */
+export interface ClientInfo {
+  /** The client's address as the gate saw it (socket peer, or `CF-Connecting-IP` on Workers). */
+  address: string | undefined;
+  /** The scheme the client used to reach the gate. */
+  proto: "http" | "https";
+}
+
+/**
+ * The header names a `Connection` header lists (RFC 9110 §7.6.1): hop-by-hop for this message.
+ *
+ * @param connection - The `Connection` header value(s), joined with commas, or "".
+ * @example
+ * ```ts
+ * connectionTokens("keep-alive, X-Hop"); // ["keep-alive", "x-hop"]
+ * ```
+ */
+export function connectionTokens(connection: string): readonly string[] {
+  if (connection === "" || connection.toLowerCase() === "keep-alive") return NO_TOKENS;
+  return connection
+    .toLowerCase()
+    .split(",")
+    .map((token) => token.trim());
+}
+const NO_TOKENS: readonly string[] = [];
+
+/** All values of `name` in `pairs`, joined with ", " as RFC 9110 §5.3 allows. */
+function joined(pairs: Iterable<readonly [string, string]>, name: string): string {
+  let value = "";
+  for (const [key, item] of pairs) {
+    if (key.toLowerCase() === name) value = value === "" ? item : `${value}, ${item}`;
+  }
+  return value;
+}
+
+/**
+ * The headers the origin gets for a client's request headers: the client's end-to-end headers
+ * (`Range`, `If-*`, `Accept*`, `User-Agent`, `Referer`, …) in their order and casing, then
+ * `X-Forwarded-For` with the address the gate saw and `X-Forwarded-Proto`. Everything in
+ * the dropped list above, and any header the `Connection` header names, stays behind.
+ *
+ * @param headers - The client's request headers as name/value pairs (a `Headers` object is
+ *   such an iterable; on Node pair up `rawHeaders`).
+ * @param client - See {@link ClientInfo}.
+ * @example
+ * ```ts
+ * fetch(url, { headers: originRequestHeaders(request.headers, { address: "203.0.113.7", proto: "https" }) });
+ * ```
+ */
+export function originRequestHeaders(
+  headers: Iterable<readonly [string, string]>,
+  client: ClientInfo,
+): [string, string][] {
+  const named = connectionTokens(joined(headers, "connection"));
+  const out: [string, string][] = [];
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (DROPPED.has(lower) || named.includes(lower) || BAD_VALUE.test(value)) continue;
+    out.push([name, value]);
+  }
+  if (client.address !== undefined && client.address !== "") {
+    out.push(["x-forwarded-for", client.address]);
+  }
+  out.push(["x-forwarded-proto", client.proto]);
+  return out;
+}
+
+/**
+ * Whether an origin response header goes back to the client: everything but hop-by-hop headers
+ * and those the origin's `Connection` header names.
+ *
+ * @param name - Lower-case header name.
+ * @param named - {@link connectionTokens} of the response.
+ * @example
+ * ```ts
+ * isReturned("content-range", []); // true
+ * ```
+ */
+export function isReturned(name: string, named: readonly string[]): boolean {
+  return !HOP_BY_HOP.has(name) && !named.includes(name);
+}
+
+/**
+ * Pairs `rawHeaders`-style flat lists (`[name, value, name, value, …]`, as node:http and undici
+ * give them) into name/value pairs.
+ *
+ * @example
+ * ```ts
+ * headerPairs(["Range", "bytes=0-1"]); // [["Range", "bytes=0-1"]]
+ * ```
+ */
+export function headerPairs(flat: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
+}

@@ -1,0 +1,82 @@
+/**
+ * `secureLink()`: the gate as Hono middleware, for the Worker, the Node server and anyone's
+ * Hono app.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { decide, gateSettings, type Decision, type GateOptions } from "../core/decide.js";
+import { rejectionResponse } from "./refusal.js";
+
+/** A refusal: what `onReject` receives. */
+export type Refusal = Extract<Decision, { action: "reject" }>;
+/** A granted request: the link and the origin target (path and query, token removed). */
+export type Grant = Extract<Decision, { action: "proxy" }>;
+
+/** Context variables set by {@link secureLink}. */
+export interface SecureLinkVariables {
+  /** The gate's decision for this request: a grant, or the refusal being answered. */
+  secureLink: Grant | Refusal;
+}
+
+/** Options of {@link secureLink}. */
+export interface SecureLinkOptions extends GateOptions {
+  /**
+   * The raw request target (`/path?query`) to judge. Default: the request URL. Runtimes that
+   * normalise URLs before your code runs (workerd, `@hono/node-server`) resolve `..` and `%2e`;
+   * pass the raw target where you have it, e.g. `(c) => c.env.incoming.url` on Node.
+   */
+  target?: (c: Context) => string;
+  /** Builds the answer to a refusal instead of the default plain-text one. */
+  onReject?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
+}
+
+const requestUrl = (c: Context): string => c.req.url;
+
+/**
+ * Verifies protected temporary links. Requests under a guarded prefix with a valid, unexpired
+ * link go on to the next handler with `c.get("secureLink")` set to the grant (use its `target`
+ * to reach the origin); every other request under a prefix is refused with an `HTTPException`
+ * carrying a ready response: 405 (method), 403 (unsafe path, malformed link, wrong token) or
+ * 410 (expired). Requests outside the prefixes pass through untouched.
+ *
+ * @param options - `secret` (required), `prefixes` (default `["videos", "cmaf"]`), `now`,
+ *   `target`, `onReject`; checked once, here.
+ * @returns The middleware.
+ * @throws Error naming the option when the secret is empty or a prefix is invalid.
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { secureLink, type SecureLinkVariables } from "tokengate";
+ *
+ * const app = new Hono<{ Variables: SecureLinkVariables }>();
+ * app.use(secureLink({ secret: "s3cret", prefixes: ["videos"] }));
+ * app.get("/videos/*", (c) => {
+ *   const grant = c.get("secureLink");
+ *   return fetch(`https://origin.example.com${grant.action === "proxy" ? grant.target : ""}`);
+ * });
+ * ```
+ */
+export function secureLink(
+  options: SecureLinkOptions,
+): MiddlewareHandler<{ Variables: SecureLinkVariables }> {
+  const settings = gateSettings(options);
+  const target = options.target ?? requestUrl;
+  const onReject = options.onReject;
+  if (onReject !== undefined && typeof onReject !== "function") {
+    throw new Error("onReject must be a function (c, refusal) => Response");
+  }
+  return async function secureLink(c, next) {
+    const decision = decide(c.req.method, target(c), settings);
+    if (decision.action === "pass") return next();
+    c.set("secureLink", decision);
+    if (decision.action === "proxy") return next();
+    let res: Response;
+    if (onReject !== undefined) {
+      res = await onReject(c, decision);
+    } else {
+      res = rejectionResponse(decision.reason, c.req.method === "HEAD");
+    }
+    throw new HTTPException(decision.status, { res });
+  };
+}

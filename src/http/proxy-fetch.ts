@@ -1,0 +1,66 @@
+/**
+ * Forwarding a granted request to the origin with `fetch` and streaming the answer back
+ * unchanged: the Worker's origin leg. Uses only web-standard APIs (fetch, AbortController), so
+ * it also runs on Deno and Bun. Not used on Node (see `src/adapter/node/origin.ts`).
+ * @module
+ */
+import { originRequestHeaders, type ClientInfo } from "./headers.js";
+import { rejectionResponse, type Reason } from "./refusal.js";
+
+/** How {@link proxyFetch} reaches the origin. */
+export interface ProxyOptions {
+  /** Time until the origin's response headers; 0 means no limit. */
+  timeoutMs: number;
+  /** Who the gate saw, for `X-Forwarded-For` / `X-Forwarded-Proto`. */
+  client: ClientInfo;
+  /** The fetch to use (default: global fetch); tests and service bindings pass their own. */
+  fetch?: typeof fetch;
+  /** Called when the origin fails, with the reason; the gate's log hook. */
+  onError?: (reason: Reason, error: unknown) => void;
+}
+
+/**
+ * Fetches `url` from the origin for a granted request and returns the origin's response as is:
+ * status, headers and a streamed body (redirects are passed back, not followed). The request
+ * carries the headers of the gate's policy (`src/http/headers.ts`) and never a body. Failures
+ * turn into 502 (unreachable, reset) or 504 (no response headers within `timeoutMs`); it never
+ * throws.
+ *
+ * @example
+ * ```ts
+ * return proxyFetch(request, "https://origin.example.com/videos/2675_abc/master.m3u8", {
+ *   timeoutMs: 30_000,
+ *   client: { address: request.headers.get("cf-connecting-ip") ?? undefined, proto: "https" },
+ * });
+ * ```
+ */
+export async function proxyFetch(
+  request: Request,
+  url: string,
+  options: ProxyOptions,
+): Promise<Response> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer =
+    options.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, options.timeoutMs)
+      : undefined;
+  try {
+    return await (options.fetch ?? fetch)(url, {
+      method: request.method,
+      headers: originRequestHeaders(request.headers, options.client),
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch (error) {
+    const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
+    options.onError?.(reason, error);
+    return rejectionResponse(reason, request.method === "HEAD");
+  } finally {
+    // Headers have arrived (or failed): the body streams on without a deadline.
+    clearTimeout(timer);
+  }
+}

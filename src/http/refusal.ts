@@ -1,0 +1,79 @@
+/**
+ * The gate's refusals as HTTP answers: one status, fixed headers and a one-line body for each
+ * reason, the same from the Worker, the Node server and the middleware.
+ * @module
+ */
+import type { RefusalReason } from "../core/decide.js";
+
+/** Why the gate, not the origin, chose the status: a refusal of the link, or of the request. */
+export type Reason =
+  RefusalReason | "not-found" | "misconfigured" | "origin-error" | "origin-timeout";
+
+/** Plain-text bodies: short, fixed, and never carrying a token or the secret. */
+const MESSAGES: Record<Reason, string> = {
+  "not-found": "Not Found\n",
+  method: "Method Not Allowed\n",
+  "unsafe-path": "Forbidden: unsafe path\n",
+  malformed: "Forbidden: malformed link\n",
+  "bad-token": "Forbidden: invalid token\n",
+  expired: "Gone: link expired\n",
+  misconfigured: "Internal Server Error: the gate is misconfigured\n",
+  "origin-error": "Bad Gateway: the origin could not be reached\n",
+  "origin-timeout": "Gateway Timeout: the origin did not answer in time\n",
+};
+
+/** The status each refusal is answered with. */
+const STATUS: Record<Reason, number> = {
+  "not-found": 404,
+  method: 405,
+  "unsafe-path": 403,
+  malformed: 403,
+  "bad-token": 403,
+  expired: 410,
+  misconfigured: 500,
+  "origin-error": 502,
+  "origin-timeout": 504,
+};
+
+// Every refusal carries `Cache-Control: no-store` so no cache keeps it; 405 also `Allow`.
+// Built once: Response and node:http copy headers, they never change these.
+const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": "text/plain; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+});
+const METHOD_HEADERS = Object.freeze({ ...PLAIN_HEADERS, allow: "GET, HEAD" });
+
+/**
+ * The status, headers and body the gate answers a refusal with.
+ *
+ * @param reason - Why; it decides the status (403, 404, 405, 410, 500, 502 or 504).
+ * @param body - Replaces the fixed one-line body (e.g. to name a bad setting).
+ * @example
+ * ```ts
+ * const { status, headers, body } = rejection("not-found"); // 404
+ * ```
+ */
+export function rejection(
+  reason: Reason,
+  body: string = MESSAGES[reason],
+): { status: number; headers: Readonly<Record<string, string>>; body: string } {
+  const headers = reason === "method" ? METHOD_HEADERS : PLAIN_HEADERS;
+  return { status: STATUS[reason], headers, body };
+}
+
+/**
+ * A refusal as a `Response`; without a body when it answers a HEAD request.
+ *
+ * @example
+ * ```ts
+ * return rejectionResponse("origin-error", request.method === "HEAD"); // 502
+ * ```
+ */
+export function rejectionResponse(reason: Reason, head = false, body?: string): Response {
+  const answer = rejection(reason, body);
+  return new Response(head ? null : answer.body, {
+    status: answer.status,
+    headers: answer.headers,
+  });
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { accessLine, redactTarget } from "../../../src/adapter/node/access-log.js";
+
+const TOKEN = "bzvFjnpBFskO6M4eg9hriw";
+
+describe("redactTarget", () => {
+  it.each([
+    [
+      `/videos/2675_abc/${TOKEN}/1861919999/720/seg-1.ts?part=4`,
+      "/videos/2675_abc/…/1861919999/720/seg-1.ts",
+    ],
+    // Forms a client may send that are still served or still carry a usable token:
+    [
+      `http://gate.test/videos/2675_abc/${TOKEN}/1861919999/a.ts`,
+      "/videos/2675_abc/…/1861919999/a.ts",
+    ],
+    [
+      `https://gate.test:8443/videos/2675_abc/${TOKEN}/1861919999/a.ts?x=1#f`,
+      "/videos/2675_abc/…/1861919999/a.ts",
+    ],
+    [`//videos/2675_abc/${TOKEN}/1861919999/a.ts`, "//videos/2675_abc/…/1861919999/a.ts"],
+    [
+      `/videos%2f2675_abc%2f${TOKEN}%2f1861919999%2fa.ts`,
+      "/videos%2f2675_abc%2f…%2f1861919999%2fa.ts",
+    ],
+    [`/videos%252f2675_abc%252f${TOKEN}%252f1/a.ts`, "/videos%252f2675_abc%25…%252f1/a.ts"],
+    [`/videos/2675_abc/${TOKEN}/1861919999/../${TOKEN}`, "/videos/2675_abc/…/1861919999/../…"],
+    [`/videos\\2675_abc\\${TOKEN}\\1/a.ts`, "/videos\\2675_abc\\…\\1/a.ts"],
+    [
+      `/videos/2675_abc/${TOKEN}/1861919999/dir/${TOKEN}.ts`,
+      "/videos/2675_abc/…/1861919999/dir/….ts",
+    ],
+    [`/x/${TOKEN}xyz/1`, "/x/…/1"],
+    ["/videos/2675_abc/short/x?y=/a/b/c", "/videos/2675_abc/short/x"],
+    ["/healthz", "/healthz"],
+    ["/", "/"],
+  ])("logs %j as %j", (target, path) => {
+    expect(redactTarget(target)).toBe(path);
+    expect(redactTarget(target)).not.toContain(TOKEN);
+  });
+});
+
+describe("accessLine", () => {
+  const record = {
+    method: "GET",
+    target: `/videos/1_a/${TOKEN}/1/x".ts?q`,
+    status: 403,
+    reason: "bad-token",
+    bytes: 25,
+    ms: 1.234,
+  };
+
+  it("writes one JSON object with the token redacted and quotes escaped", () => {
+    const entry = JSON.parse(accessLine("json", record, Date.UTC(2026, 0, 2, 3, 4, 5)));
+    expect(entry).toEqual({
+      time: "2026-01-02T03:04:05.000Z",
+      pid: process.pid,
+      method: "GET",
+      path: '/videos/1_a/…/1/x".ts',
+      status: 403,
+      reason: "bad-token",
+      bytes: 25,
+      ms: 1.2,
+    });
+  });
+
+  it("stamps every line with its own millisecond, as toISOString would", () => {
+    const base = Date.UTC(2026, 10, 28, 23, 59, 58);
+    for (const offset of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 86_400_000 + 7]) {
+      for (const now of [base + offset, offset]) {
+        const entry = JSON.parse(accessLine("json", record, now)) as { time: string };
+        expect(entry.time).toBe(new Date(now).toISOString());
+      }
+    }
+  });
+
+  it("writes a readable line in pretty format", () => {
+    expect(accessLine("pretty", record, Date.UTC(2026, 0, 2, 3, 4, 5))).toBe(
+      '2026-01-02T03:04:05.000Z GET /videos/1_a/…/1/x".ts 403 (bad-token) 25 B 1.2 ms',
+    );
+  });
+});

@@ -1,0 +1,221 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "../helpers/http.js";
+import { startOrigin, type Origin } from "../helpers/origin.js";
+import { CLI, serve, type Served } from "../helpers/serve.js";
+
+const SECRET = "cli-secret";
+const secretFile = join(mkdtempSync(join(tmpdir(), "tokengate-")), "secret");
+writeFileSync(secretFile, SECRET + "\n");
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const run = spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: "utf8",
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe("tokengate sign", () => {
+  it("prints the link Gcore's snippet makes, reading the secret from a file", () => {
+    const run = cli([
+      "sign",
+      "--client",
+      "2675",
+      "--video",
+      "3dk4NsRt6vWsffEr",
+      "--expires",
+      "1861919999",
+      "--secret-file",
+      secretFile,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(
+      /^\/videos\/2675_3dk4NsRt6vWsffEr\/[A-Za-z0-9_-]{22}\/1861919999\/master\.m3u8$/,
+    );
+  });
+
+  it("reads the secret from SECRET and honours --base, --kind, --file and --ttl", () => {
+    const before = Math.floor(Date.now() / 1000);
+    const run = cli(
+      [
+        "sign",
+        "--client",
+        "7",
+        "--video",
+        "v_1",
+        "--kind",
+        "cmaf",
+        "--file",
+        "720/init.mp4",
+        "--ttl",
+        "15m",
+        "--base",
+        "https://cdn.example.com",
+      ],
+      { SECRET },
+    );
+    expect(run.code).toBe(0);
+    const match =
+      /^https:\/\/cdn\.example\.com\/cmaf\/7_v_1\/[A-Za-z0-9_-]{22}\/(\d+)\/720\/init\.mp4\n$/.exec(
+        run.stdout,
+      );
+    expect(match).not.toBeNull();
+    expect(Number(match![1]) - before).toBeGreaterThanOrEqual(900);
+    expect(Number(match![1]) - before).toBeLessThanOrEqual(902);
+  });
+
+  it.each([
+    ["no secret", ["sign", "--client", "1", "--video", "a"], /no secret/],
+    ["no client", ["sign", "--video", "a", "--secret-file", secretFile], /--client is required/],
+    [
+      "a --secret flag",
+      ["sign", "--client", "1", "--video", "a", "--secret", "x"],
+      /Unknown option '--secret'/,
+    ],
+    [
+      "both ttl and expires",
+      [
+        "sign",
+        "--client",
+        "1",
+        "--video",
+        "a",
+        "--ttl",
+        "1h",
+        "--expires",
+        "5",
+        "--secret-file",
+        secretFile,
+      ],
+      /not both/,
+    ],
+    [
+      "a bad ttl",
+      ["sign", "--client", "1", "--video", "a", "--ttl", "1w", "--secret-file", secretFile],
+      /ttl/,
+    ],
+    [
+      "a client with _",
+      ["sign", "--client", "1_2", "--video", "a", "--secret-file", secretFile],
+      /clientId/,
+    ],
+    [
+      "a missing secret file",
+      ["sign", "--client", "1", "--video", "a", "--secret-file", "/nonexistent"],
+      /cannot read/,
+    ],
+    ["an unknown command", ["frobnicate"], /unknown command/],
+  ])("exits 2 with one line for %s", (_, args, message) => {
+    const run = cli(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("says in --help that there is no --secret flag, and why", () => {
+    const run = cli(["sign", "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/no --secret flag \(shell history, ps\)/);
+  });
+
+  it.each(["serve", "check"])("has --help for %s", (command) => {
+    const run = cli([command, "--help"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^Usage: tokengate ${command}`));
+  });
+});
+
+describe("tokengate check", () => {
+  const NOW = 1_800_000_000;
+  const sign = (expires: number, extra: string[] = []) =>
+    cli(
+      [
+        "sign",
+        "--client",
+        "2675",
+        "--video",
+        "abc",
+        "--expires",
+        String(expires),
+        "--base",
+        "https://cdn.example.com",
+        ...extra,
+      ],
+      { SECRET },
+    ).stdout.trim();
+
+  it("says 200 and until when for a valid link", () => {
+    const run = cli(["check", sign(NOW + 2 * 365 * 86_400), "--now", String(NOW)], { SECRET });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe("200 valid until 2029-01-14T08:00:00Z (in 2 years)\n");
+  });
+
+  it("says 410 and how long ago for an expired link", () => {
+    const run = cli(["check", sign(NOW - 3 * 3600), "--now", String(NOW)], { SECRET });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^410 expired 3 h ago/);
+  });
+
+  it("says 403 and what to check for a token that does not match", () => {
+    const run = cli(["check", sign(NOW + 60), "--now", String(NOW)], { SECRET: "another-secret" });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe(
+      "403 token does not match: check client id, video id, expires and secret\n",
+    );
+  });
+
+  it.each([
+    [
+      "/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/soon/x.ts",
+      "403 malformed: expires is not a number of unix seconds",
+    ],
+    [
+      "/videos/2675_abc/short/1861919999/x.ts",
+      "403 malformed: token is not 22 characters of [A-Za-z0-9_-]",
+    ],
+    ["/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/../x.ts", "403 unsafe path: dot segment"],
+    [
+      "/images/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/x.ts",
+      "404 not a protected link: the path is not under videos, cmaf",
+    ],
+  ])("explains %s", (link, line) => {
+    const run = cli(["check", link], { SECRET });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe(line + "\n");
+  });
+
+  it("reports the parts of a well-formed link when it has no secret", () => {
+    const run = cli(["check", sign(NOW + 60), "--now", String(NOW)]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/no secret given/);
+    expect(run.stdout).toMatch(/client {3}2675/);
+    expect(run.stdout).toMatch(/expires {2}1800000060 \(2027-01-15T08:01:00Z, in 1 min\)/);
+  });
+});
+
+describe("links from tokengate sign through the gate", () => {
+  let origin: Origin;
+  let gate: Served;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    gate = await serve({ ORIGIN_URL: origin.url, SECRET });
+  });
+  afterAll(async () => {
+    await gate?.stop();
+    await origin?.close();
+  });
+
+  it("are served with 200 by the Node server", async () => {
+    const link = cli(
+      ["sign", "--client", "2675", "--video", "abc", "--file", "720/seg-1.ts", "--base", gate.url],
+      { SECRET },
+    ).stdout.trim();
+    const res = await get(link);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe("content of /videos/2675_abc/720/seg-1.ts");
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import {
+  buildLinkPath,
+  originPath,
+  parseLink,
+  splitTarget,
+  unsafePathDetail,
+} from "../../src/core/link.js";
+
+const TOKEN = "bzvFjnpBFskO6M4eg9hriw";
+const VALID = `/videos/2675_3dk4NsRt6vWsffEr/${TOKEN}/1861919999/720/seg-1.ts`;
+
+describe("parseLink", () => {
+  it("splits a link into its parts as written", () => {
+    const parsed = parseLink(VALID);
+    expect(parsed).toEqual({
+      ok: true,
+      link: {
+        kind: "videos",
+        clientId: "2675",
+        videoId: "3dk4NsRt6vWsffEr",
+        token: TOKEN,
+        expires: "1861919999",
+        file: "720/seg-1.ts",
+      },
+    });
+    if (parsed.ok) {
+      expect(originPath(parsed.link)).toBe("/videos/2675_3dk4NsRt6vWsffEr/720/seg-1.ts");
+      expect(buildLinkPath(parsed.link)).toBe(VALID);
+    }
+  });
+
+  it("splits client and video at the first underscore", () => {
+    const parsed = parseLink(`/cmaf/12_a_b_c/${TOKEN}/1/f.mp4`);
+    expect(parsed.ok && [parsed.link.clientId, parsed.link.videoId]).toEqual(["12", "a_b_c"]);
+  });
+
+  it("keeps percent-escapes in the file as they were sent", () => {
+    const parsed = parseLink(`/videos/1_a/${TOKEN}/1/my%20clip.ts`);
+    expect(parsed.ok && parsed.link.file).toBe("my%20clip.ts");
+  });
+
+  it.each([
+    ["/videos/", "no client_video segment"],
+    ["/videos/1_a", "no token segment"],
+    [`/videos/1_a/${TOKEN}`, "no expires segment"],
+    [`/videos/1_a/${TOKEN}/1`, "no file after expires"],
+    [`/videos/1_a/${TOKEN}/1/`, "no file after expires"],
+    [`/videos/1a/${TOKEN}/1/f`, "second segment is not client_video"],
+    [`/videos/_a/${TOKEN}/1/f`, "client id is empty"],
+    [`/videos/1_/${TOKEN}/1/f`, "video id is empty"],
+    [`/videos/1_a/${TOKEN}x/1/f`, "token is not 22 characters of [A-Za-z0-9_-]"],
+    [`/videos/1_a/${TOKEN.slice(2)}+/=/1/f`, "token is not 22 characters of [A-Za-z0-9_-]"],
+    [`/videos/1_a/${TOKEN}/-1/f`, "expires is not a number of unix seconds"],
+  ])("calls %j malformed: %s", (path, detail) => {
+    expect(parseLink(path)).toEqual({ ok: false, problem: "malformed", detail });
+  });
+});
+
+describe("unsafePathDetail", () => {
+  it.each([
+    ["/videos/1_a/t/1/../x", "dot segment"],
+    ["/videos/1_a/t/1/./x", "dot segment"],
+    ["/videos/1_a/t/1/x/..", "dot segment"],
+    ["/videos/1_a/t/1/%2e%2e/x", "dot segment"],
+    ["/videos/1_a/t/1/%2E./x", "dot segment"],
+    ["/videos/1_a/t/1/.%2E/x", "dot segment"],
+    ["/videos/1_a/t/1/%2e/x", "dot segment"],
+    ["/videos/1_a/t/1//x", "empty segment (//)"],
+    ["/videos/1_a/t/1/a\\b", "backslash"],
+    ["/videos/1_a/t/1/a%2fb", "encoded slash or backslash"],
+    ["/videos/1_a/t/1/a%2Fb", "encoded slash or backslash"],
+    ["/videos/1_a/t/1/a%5cb", "encoded slash or backslash"],
+    ["/videos/1_a/t/1/a%00", "encoded control byte"],
+    ["/videos/1_a/t/1/a%1F", "encoded control byte"],
+    ["/videos/1_a/t/1/a%7f", "encoded control byte"],
+    ["/videos/1_a/t/1/a\u0000", "control, space or non-ASCII byte"],
+    ["/videos/1_a/t/1/a b", "control, space or non-ASCII byte"],
+    ["/videos/1_a/t/1/vidé", "control, space or non-ASCII byte"],
+    ["/videos/1_a/t/1/a%", "broken percent escape"],
+    ["/videos/1_a/t/1/a%4", "broken percent escape"],
+    ["/videos/1_a/t/1/a%g0", "broken percent escape"],
+    ["/videos/1_a/t/1/%c0%ae%c0%ae/x", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c0%af", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%e0%80%ae", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%ed%a0%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%f4%90%80%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c3", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%c3x", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%80", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/%ff", "encoded bytes are not UTF-8"],
+  ])("refuses %j: %s", (path, detail) => {
+    expect(unsafePathDetail(path)).toBe(detail);
+  });
+
+  it.each([
+    "/videos/1_a/t/1/seg-1.ts",
+    "/videos/1_a/t/1/.hidden",
+    "/videos/1_a/t/1/.../x",
+    "/videos/1_a/t/1/a..b",
+    "/videos/1_a/t/1/my%20clip.ts",
+    "/videos/1_a/t/1/%252e%252e/x",
+    "/videos/1_a/t/1/vid%C3%A9o.ts",
+    "/videos/1_a/t/1/%E8%A7%86%E9%A2%91/%F0%9F%8E%AC.ts",
+    "/videos/1_a/t/1/dir/",
+  ])("accepts %j", (path) => {
+    expect(unsafePathDetail(path)).toBeUndefined();
+  });
+});
+
+describe("splitTarget", () => {
+  it.each([
+    ["/a/b?c=d", "/a/b", "c=d"],
+    ["/a/b", "/a/b", ""],
+    ["/a?", "/a", ""],
+    ["https://h.test/a/b?part=4", "/a/b", "part=4"],
+    ["https://h.test", "/", ""],
+    ["https://h.test?x", "/", "x"],
+    ["/a#frag", "/a", ""],
+    ["/a?q=1#frag", "/a", "q=1"],
+  ])("splits %j", (target, path, query) => {
+    expect(splitTarget(target)).toEqual({ path, query });
+  });
+});

@@ -1,0 +1,89 @@
+/** Starts `tokengate serve` (the built CLI) as a child process, the way users run it. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../dist/cli/index.js", import.meta.url));
+
+export interface Served {
+  proc: ChildProcess;
+  url: string;
+  port: number;
+  lines: string[];
+  stderr: string[];
+  /** Resolves with the first stdout line (seen or coming) that matches. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function run(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Omit<Served, "url" | "port"> {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  let buffer = "";
+  proc.stdout!.setEncoding("utf8").on("data", (text: string) => {
+    buffer += text;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  proc.stderr!.setEncoding("utf8").on("data", (text: string) => stderr.push(text));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once("exit", (code) => resolve(code)),
+  );
+  const waitFor = (pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const seen = lines.find((line) => pattern.test(line));
+      if (seen) return resolve(seen);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no line matching ${pattern} in ${timeoutMs} ms; stdout: ${lines.join("\n")}; stderr: ${stderr.join("")}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      waiters.push({
+        pattern,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+      void exited.then(() =>
+        setTimeout(() => reject(new Error(`exited; stderr: ${stderr.join("")}`)), 50),
+      );
+    });
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+    return exited;
+  };
+  return { proc, lines, stderr, waitFor, stop, exited };
+}
+
+/** Starts the server on a free port and waits until it listens. */
+export async function serve(
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): Promise<Served> {
+  const child = run(["serve", "--port", "0", ...args], env);
+  const line = await child.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/);
+  const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
+  return { ...child, url, port: Number(url.split(":").at(-1)) };
+}

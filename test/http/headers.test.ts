@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import {
+  connectionTokens,
+  headerPairs,
+  isReturned,
+  originRequestHeaders,
+} from "../../src/http/headers.js";
+
+const client = { address: "203.0.113.7", proto: "http" } as const;
+const names = (pairs: [string, string][]) => pairs.map(([name]) => name.toLowerCase());
+
+describe("the header policy towards the origin", () => {
+  it.each([
+    "X-Original-URL",
+    "X-Original-URI",
+    "X-Rewrite-URL",
+    "X-HTTP-Method-Override",
+    "X-HTTP-Method",
+    "X-Method-Override",
+    "X-Middleware-Subrequest",
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "X-Real-IP",
+    "True-Client-IP",
+    "CF-Connecting-IP",
+    "Cookie",
+    "Authorization",
+    "Host",
+    "Connection",
+    "Keep-Alive",
+    "TE",
+    "Trailer",
+    "Transfer-Encoding",
+    "Upgrade",
+    "Proxy-Authorization",
+    "Content-Length",
+    "Expect",
+  ])("drops the client's %s", (name) => {
+    const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client);
+    expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
+    expect(out.find(([, value]) => value.includes("9999_other"))).toBeUndefined();
+  });
+
+  it.each([
+    "Range",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Range",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "User-Agent",
+    "Referer",
+    "Origin",
+  ])("passes %s as sent", (name) => {
+    expect(originRequestHeaders([[name, "v"]], client)[0]).toEqual([name, "v"]);
+  });
+
+  it("sets X-Forwarded-For to the address the gate saw and X-Forwarded-Proto", () => {
+    const out = originRequestHeaders(
+      [
+        ["X-Forwarded-For", "10.0.0.1"],
+        ["x-forwarded-for", "10.0.0.2"],
+      ],
+      { address: "198.51.100.4", proto: "https" },
+    );
+    expect(out).toEqual([
+      ["x-forwarded-for", "198.51.100.4"],
+      ["x-forwarded-proto", "https"],
+    ]);
+  });
+
+  it("drops headers any Connection header names, however many there are", () => {
+    const out = originRequestHeaders(
+      [
+        ["Connection", "keep-alive, X-Hop"],
+        ["connection", "X-Other"],
+        ["X-Hop", "1"],
+        ["X-Other", "1"],
+        ["X-Kept", "1"],
+      ],
+      client,
+    );
+    expect(names(out)).toEqual(["x-kept", "x-forwarded-for", "x-forwarded-proto"]);
+  });
+
+  it("drops a value that could end a header line early", () => {
+    const out = originRequestHeaders([["X-Note", "a\r\nX-Original-URL: /x"]], client);
+    expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
+  });
+});
+
+describe("the header policy towards the client", () => {
+  it("returns end-to-end headers and drops hop-by-hop ones and those Connection names", () => {
+    const named = connectionTokens("close, X-Origin-Hop");
+    expect(isReturned("content-range", named)).toBe(true);
+    expect(isReturned("set-cookie", named)).toBe(true);
+    for (const name of [
+      "connection",
+      "keep-alive",
+      "transfer-encoding",
+      "upgrade",
+      "x-origin-hop",
+    ]) {
+      expect(isReturned(name, named), name).toBe(false);
+    }
+  });
+
+  it("pairs a flat raw header list", () => {
+    expect(headerPairs(["A", "1", "b", "2"])).toEqual([
+      ["A", "1"],
+      ["b", "2"],
+    ]);
+  });
+});
