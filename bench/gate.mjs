@@ -3,9 +3,10 @@
 // Loads with wrk (Debian `wrk`) or, without it, autocannon. Every server is started here on
 // 127.0.0.1 and stopped at the end. Settings (environment): DURATION (s, default 5),
 // GATE_ROUNDS (default 1), CONNECTIONS (default 10,50,200), WORKERS (tokengate processes, default 1),
-// NGINX_WORKERS (default 1).
+// NGINX_WORKERS (default 1), BASELINE (another tokengate checkout, built, measured beside this
+// one as "baseline": a before/after in one run).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,7 +122,8 @@ export async function benchGate(options = {}) {
       for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
       writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
     }
-    const [originPort, nginxPort, gatePort, proxyPort] = await freePorts(4);
+    const [originPort, nginxPort, gatePort, proxyPort, baselinePort] = await freePorts(5);
+    const baseline = process.env.BASELINE;
     const originConf = nginxConf(
       dir,
       "origin",
@@ -154,7 +156,7 @@ export async function benchGate(options = {}) {
       );
     }
     children.push(
-      spawn(process.execPath, [join(ROOT, "dist/cli.js"), "serve"], {
+      spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
         env: {
           ...process.env,
           ORIGIN_URL: `http://127.0.0.1:${originPort}`,
@@ -166,6 +168,25 @@ export async function benchGate(options = {}) {
         stdio: "ignore",
       }),
     );
+    if (baseline) {
+      const cli = ["dist/cli/index.js", "dist/cli.js"]
+        .map((path) => join(baseline, path))
+        .find((path) => existsSync(path));
+      if (!cli) throw new Error(`BASELINE: no built CLI under ${baseline}`);
+      children.push(
+        spawn(process.execPath, [cli, "serve"], {
+          env: {
+            ...process.env,
+            ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+            SECRET,
+            PORT: String(baselinePort),
+            WORKERS: workers,
+            LOG_FORMAT: "json",
+          },
+          stdio: "ignore",
+        }),
+      );
+    }
     children.push(
       spawn(process.execPath, [join(ROOT, "bench/node-http-proxy.mjs")], {
         env: {
@@ -179,6 +200,7 @@ export async function benchGate(options = {}) {
     const base = (port) => `http://127.0.0.1:${port}`;
     await Promise.all([originPort, nginxPort].map((p) => waitFor(base(p) + "/")));
     await waitFor(base(gatePort) + "/healthz");
+    if (baseline) await waitFor(base(baselinePort) + "/healthz");
     await waitFor(base(proxyPort) + "/");
 
     const { signLink } = await import("../dist/sign.js");
@@ -213,6 +235,7 @@ export async function benchGate(options = {}) {
       tokengate: (file) => base(gatePort) + link(file),
       "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
+    if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
     const rows = [];
     for (const [label, [file]] of Object.entries(files)) {
       for (const connections of connectionsList) {
@@ -239,6 +262,12 @@ export async function benchGate(options = {}) {
         row.p99VsNginx = median(runs.tokengate.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         row.rpsVsOrigin = median(runs.tokengate.map((r, i) => r.rps / runs.origin[i].rps));
         row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
+        if (baseline) {
+          row.rpsVsBaseline = median(runs.tokengate.map((r, i) => r.rps / runs.baseline[i].rps));
+          row.p99VsBaseline = median(
+            runs.tokengate.map((r, i) => r.p99ms / runs.baseline[i].p99ms),
+          );
+        }
         row.rpsVsNodeHttpProxy = median(
           runs.tokengate.map((r, i) => r.rps / runs["node:http proxy"][i].rps),
         );
@@ -262,6 +291,19 @@ export async function benchGate(options = {}) {
           `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeHttpProxy.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
           `${r.rpsVsOrigin.toFixed(2)} | ${r.nginxRpsVsOrigin.toFixed(2)} |`,
       );
+    }
+    if (baseline) {
+      log(`\nAgainst BASELINE (${baseline}), same run:`);
+      log(
+        "| file | conns | tokengate req/s | baseline req/s | req/s ratio | p99 tokengate | p99 baseline | p99 ratio |",
+      );
+      log("|---|---|---|---|---|---|---|---|");
+      for (const r of rows) {
+        log(
+          `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.baseline.toFixed(0)} | ${r.rpsVsBaseline.toFixed(2)} | ` +
+            `${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.baseline.toFixed(1)} ms | ${r.p99VsBaseline.toFixed(2)} |`,
+        );
+      }
     }
     return {
       tool: has("wrk") ? "wrk" : "autocannon",

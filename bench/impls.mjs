@@ -32,7 +32,7 @@ const utf8 = new TextEncoder();
 /** name → async () => ({ token(text), digest(bytes) | undefined, note }) */
 export const IMPLS = {
   tokengate: async () => {
-    const { md5Base64url, md5 } = await import("../dist/md5.js");
+    const { md5Base64url, md5 } = await import("../dist/core/md5.js");
     return { token: md5Base64url, digest: md5, note: "this project, pure TypeScript" };
   },
   createHash: async () => ({

@@ -80,8 +80,8 @@ if (workload === "token") {
   result.mbPerSecond = ((1024 * 1024) / result.nsPerOp) * 1e3;
 } else if (workload === "verify") {
   if (name !== "tokengate") throw new Error("verify is measured for tokengate only");
-  const { decide, gateSettings } = await import("../dist/gate.js");
-  const { signToken } = await import("../dist/token.js");
+  const { decide, gateSettings } = await import("../dist/core/decide.js");
+  const { signToken } = await import("../dist/core/token.js");
   const settings = gateSettings({
     secret: "k3yF0rT0k3nGateS3cr3tV4lue0000",
     now: () => 1861000000,

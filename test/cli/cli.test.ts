@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../helpers/http.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
@@ -10,6 +10,7 @@ import { CLI, serve, type Served } from "../helpers/serve.js";
 const SECRET = "cli-secret";
 const secretFile = join(mkdtempSync(join(tmpdir(), "tokengate-")), "secret");
 writeFileSync(secretFile, SECRET + "\n");
+afterAll(() => rmSync(dirname(secretFile), { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
   const run = spawnSync(process.execPath, [CLI, ...args], {

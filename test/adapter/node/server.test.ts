@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "node:http";
@@ -438,6 +438,7 @@ describe("WORKERS=2", () => {
     } finally {
       expect(await gate.stop()).toBe(0);
       await origin.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
