@@ -26,8 +26,16 @@ for (let i = 0; i < 64; i++) K[i] = Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 
  */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Base64url alphabet (RFC 4648 §5). */
-const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Stateless; made once because making one costs more than hashing a token. */
+const encoder = new TextEncoder();
+/** Strings that need no encoding: every character is its own UTF-8 byte. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Base64url alphabet (RFC 4648 §5) as char codes. Read-only after load. */
+const B64URL = new Uint8Array(64);
+for (let i = 0; i < 64; i++) {
+  B64URL[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charCodeAt(i);
+}
 
 /**
  * One MD5 compression (RFC 1321 §3.4) of the 16 words at `x[o…o+15]` into `state`. Each step
@@ -204,51 +212,79 @@ function compress(state: Int32Array, x: Int32Array, o: number): void {
   state[3] = (state[3] + d) | 0;
 }
 
-/** The message word at `bytes[q…q+3]`, assembled little-endian by shifts. */
-function wordAt(bytes: Uint8Array, q: number): number {
-  return bytes[q]! | (bytes[q + 1]! << 8) | (bytes[q + 2]! << 16) | (bytes[q + 3]! << 24);
+/** The message bytes: an array, or a string whose characters are all below 0x80. */
+type Message = Uint8Array | string;
+
+/** Byte `i` of the message. */
+function byteAt(data: Message, i: number): number {
+  return typeof data === "string" ? data.charCodeAt(i) : data[i]!;
+}
+
+/** The message word at bytes `q…q+3`, assembled little-endian by shifts. */
+function wordAt(data: Message, q: number): number {
+  return (
+    byteAt(data, q) |
+    (byteAt(data, q + 1) << 8) |
+    (byteAt(data, q + 2) << 16) |
+    (byteAt(data, q + 3) << 24)
+  );
 }
 
 /**
- * The MD5 state after hashing `data`: four words A, B, C, D.
+ * The MD5 state after hashing `data`: words A, B, C, D. The call's only scratch is that state
+ * and one 16-word block, each small enough for V8 to keep on its own heap (a larger typed
+ * array, or a string encoded to bytes, costs an allocation outside it: more than hashing a
+ * token).
  *
  * @param wordView - Whether whole blocks may be read through an `Int32Array` view of `data`
  *   (little-endian engines, 4-byte-aligned input). `false` is the portable path a big-endian
  *   engine always takes.
  */
-function hash(data: Uint8Array, wordView: boolean): Int32Array {
-  const state = new Int32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
+function hash(data: Message, wordView: boolean): Int32Array {
+  const state = new Int32Array(4);
+  state[0] = 0x67452301;
+  state[1] = 0xefcdab89;
+  state[2] = 0x98badcfe;
+  state[3] = 0x10325476;
+  const block = new Int32Array(16);
   const length = data.length;
   const full = length - (length % 64);
-  if (wordView && LITTLE_ENDIAN && (data.byteOffset & 3) === 0) {
+  if (
+    wordView &&
+    LITTLE_ENDIAN &&
+    typeof data !== "string" &&
+    (data.byteOffset & 3) === 0 &&
+    full > 0
+  ) {
     const view = new Int32Array(data.buffer, data.byteOffset, full >> 2);
     for (let o = 0; o < view.length; o += 16) compress(state, view, o);
   } else {
-    const words = new Int32Array(16);
     for (let p = 0; p < full; p += 64) {
-      for (let j = 0; j < 16; j++) words[j] = wordAt(data, p + 4 * j);
-      compress(state, words, 0);
+      for (let j = 0; j < 16; j++) block[j] = wordAt(data, p + 4 * j);
+      compress(state, block, 0);
     }
   }
   // The tail and its padding (RFC 1321 §3.1–3.2): a 1 bit, zeros to 56 mod 64, then the
-  // message length in bits as a 64-bit little-endian number. One or two blocks.
+  // message length in bits as a 64-bit little-endian number; a second block when the tail
+  // leaves no room for the length.
   const tail = length - full;
-  const blocks = tail < 56 ? 1 : 2;
-  const last = new Uint8Array(blocks * 64);
-  last.set(data.subarray(full));
-  last[tail] = 0x80;
-  const words = new Int32Array(blocks * 16);
-  for (let j = 0; j < words.length; j++) words[j] = wordAt(last, 4 * j);
-  words[words.length - 2] = length << 3; // low 32 bits of the bit length (ToInt32 wraps)
-  words[words.length - 1] = (length / 0x20000000) | 0; // high 32 bits
-  for (let o = 0; o < words.length; o += 16) compress(state, words, o);
+  block.fill(0);
+  for (let j = 0; j < tail; j++) block[j >> 2]! |= byteAt(data, full + j) << ((j & 3) << 3);
+  block[tail >> 2]! |= 0x80 << ((tail & 3) << 3);
+  if (tail >= 56) {
+    compress(state, block, 0);
+    block.fill(0);
+  }
+  block[14] = length << 3; // low 32 bits of the bit length (ToInt32 wraps)
+  block[15] = (length / 0x20000000) | 0; // high 32 bits
+  compress(state, block, 0);
   return state;
 }
 
 /** The digest bytes of a state: each word little-endian, split by shifts. */
 function digestBytes(state: Int32Array): Uint8Array {
   const out = new Uint8Array(16);
-  for (let i = 0; i < 16; i++) out[i] = (state[i >> 2]! >>> ((i & 3) * 8)) & 0xff;
+  for (let i = 0; i < 16; i++) out[i] = (state[i >> 2]! >>> ((i & 3) << 3)) & 0xff;
   return out;
 }
 
@@ -291,13 +327,25 @@ export function md5Portable(data: Uint8Array): Uint8Array {
  * ```
  */
 export function md5Base64url(data: Uint8Array | string): string {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = md5(bytes);
-  let out = "";
+  // An ASCII string is its own UTF-8: hashed from its characters, with no bytes to allocate.
+  const digest = digestBytes(
+    hash(typeof data === "string" && !ASCII.test(data) ? encoder.encode(data) : data, true),
+  );
+  const c = new Uint8Array(22);
   // Five 3-byte groups make 20 characters; the last byte makes two more.
-  for (let i = 0; i < 15; i += 3) {
+  for (let i = 0, o = 0; i < 15; i += 3, o += 4) {
     const v = (digest[i]! << 16) | (digest[i + 1]! << 8) | digest[i + 2]!;
-    out += B64URL[v >>> 18]! + B64URL[(v >>> 12) & 63]! + B64URL[(v >>> 6) & 63]! + B64URL[v & 63]!;
+    c[o] = B64URL[v >>> 18]!;
+    c[o + 1] = B64URL[(v >>> 12) & 63]!;
+    c[o + 2] = B64URL[(v >>> 6) & 63]!;
+    c[o + 3] = B64URL[v & 63]!;
   }
-  return out + B64URL[digest[15]! >>> 2]! + B64URL[(digest[15]! << 4) & 63]!;
+  c[20] = B64URL[digest[15]! >>> 2]!;
+  c[21] = B64URL[(digest[15]! << 4) & 63]!;
+  // One call with 22 arguments: a flat string at once, where `+=` would build a rope.
+  // prettier-ignore
+  return String.fromCharCode(
+    c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!,
+    c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!,
+  );
 }
