@@ -5,7 +5,7 @@
  * (nodejs/undici#5360). GET and HEAD take this one path.
  * @module
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import {
   connectionTokens,
@@ -121,7 +121,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
   ): void {
     outcome.bytes = 0;
     const method = incoming.method === "HEAD" ? "HEAD" : "GET";
-    let controller: Dispatcher.DispatchController | undefined;
+    let abortOrigin: ((reason: Error) => void) | undefined;
+    let resumeOrigin: (() => void) | undefined;
     let pendingAbort: GateAbort | undefined;
     let done = false;
     let status = 0;
@@ -130,8 +131,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     /** Ends this exchange at the gate's wish: the origin request is aborted once it exists. */
     const abort = (why: GateAbort) => {
       if (done) return;
-      if (controller === undefined) pendingAbort = why;
-      else controller.abort(why);
+      if (abortOrigin === undefined) pendingAbort = why;
+      else abortOrigin(why);
     };
 
     // Time to headers counts from now, so a request waiting for a free connection is bounded too.
@@ -152,36 +153,43 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     const onDrain = () => {
       clearTimeout(clientTimer);
       clientTimer = undefined;
-      controller?.resume();
+      resumeOrigin?.();
     };
 
+    // undici's own handler protocol (onConnect … onComplete): its core speaks it, so the raw
+    // header list comes as the parser made it, without a parsed copy per response.
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (pendingAbort !== undefined) started.abort(pendingAbort);
+      onConnect(abortRequest) {
+        abortOrigin = abortRequest as (reason: Error) => void;
+        if (pendingAbort !== undefined) abortRequest(pendingAbort);
       },
-      onResponseStart(started, code, headers, statusMessage) {
-        if (code < 200) return; // 1xx: the final answer follows
+      onHeaders(code, rawHeaders, resume, statusMessage) {
+        if (code < 200) return true; // 1xx: the final answer follows
         status = code;
+        resumeOrigin = resume;
         clearTimeout(headersTimer);
-        const head = responseHead(headers);
-        if (typeof head === "string") return started.abort(new GateAbort("origin-error", head));
+        const head = responseHead(rawHeaders as Buffer[]);
+        if (typeof head === "string") {
+          abort(new GateAbort("origin-error", head));
+          return false;
+        }
         try {
           if (statusMessage) outgoing.writeHead(code, statusMessage, head);
           else outgoing.writeHead(code, head);
         } catch (error) {
-          started.abort(
+          abort(
             new GateAbort(
               "origin-error",
               `origin answer not passed on: ${(error as Error).message}`,
             ),
           );
+          return false;
         }
+        return true;
       },
-      onResponseData(started, chunk) {
+      onData(chunk) {
         outcome.bytes += chunk.length;
-        if (outgoing.write(chunk)) return;
-        started.pause();
+        if (outgoing.write(chunk)) return true;
         outgoing.once("drain", onDrain);
         if (clientTimeoutMs > 0 && clientTimer === undefined) {
           clientTimer = setTimeout(() => {
@@ -190,12 +198,13 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             outgoing.destroy();
           }, clientTimeoutMs);
         }
+        return false;
       },
-      onResponseEnd() {
+      onComplete() {
         finish();
         outgoing.end();
       },
-      onResponseError(_started, error) {
+      onError(error) {
         finish();
         outgoing.off("drain", onDrain);
         const gate = error instanceof GateAbort ? error : undefined;
@@ -243,24 +252,29 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
 }
 
 /**
- * The origin's response headers as the client gets them, or why they cannot be passed on.
- * A transfer coding other than `chunked` is refused, as nginx refuses it: llhttp undoes the
- * chunking only, so the client would get, say, gzip bytes with no header saying so.
+ * The origin's response headers as the client gets them (a flat name/value list, as
+ * `writeHead` takes it), or why they cannot be passed on. A transfer coding other than
+ * `chunked` is refused, as nginx refuses it: llhttp undoes the chunking only, so the client
+ * would get, say, gzip bytes with no header saying so.
  */
-function responseHead(
-  headers: Record<string, string | string[] | undefined>,
-): OutgoingHttpHeaders | string {
-  const coding = headers["transfer-encoding"];
-  if (coding !== undefined && String(coding).trim().toLowerCase() !== "chunked") {
-    return `origin sent Transfer-Encoding: ${String(coding)}, which the gate does not pass on`;
+function responseHead(raw: Buffer[]): string[] | string {
+  let connection = "";
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1").toLowerCase();
+    if (name === "transfer-encoding") {
+      const coding = raw[i + 1]!.toString("latin1");
+      if (coding.trim().toLowerCase() !== "chunked") {
+        return `origin sent Transfer-Encoding: ${coding}, which the gate does not pass on`;
+      }
+    } else if (name === "connection") {
+      connection += `${raw[i + 1]!.toString("latin1")},`;
+    }
   }
-  const connection = headers.connection;
-  const named = connectionTokens(
-    Array.isArray(connection) ? connection.join(",") : (connection ?? ""),
-  );
-  const head: OutgoingHttpHeaders = {};
-  for (const name of Object.keys(headers)) {
-    if (isReturned(name, named)) head[name] = headers[name];
+  const named = connectionTokens(connection === "" ? "" : connection.slice(0, -1));
+  const head: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1");
+    if (isReturned(name.toLowerCase(), named)) head.push(name, raw[i + 1]!.toString("latin1"));
   }
   return head;
 }
