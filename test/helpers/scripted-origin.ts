@@ -6,10 +6,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 
 export interface Scripted {
-  /** What to write, in pieces; then `close` ends the connection, `reset` destroys it at once. */
+  /**
+   * What to write, in pieces; then `close` ends the connection, `resetAfter` resets it (RST);
+   * `reset` resets it at once, writing nothing.
+   */
   pieces?: (string | Buffer)[];
   close?: boolean;
   reset?: boolean;
+  resetAfter?: boolean;
   /** Write nothing at all (the connection stays open until the client leaves). */
   silent?: boolean;
 }
@@ -63,6 +67,10 @@ export async function scriptedOrigin(
           if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
         }
         if (script.close) socket.end();
+        if (script.resetAfter) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          socket.resetAndDestroy();
+        }
       }
     });
   });

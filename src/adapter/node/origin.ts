@@ -5,7 +5,7 @@
  * (nodejs/undici#5360). GET and HEAD take this one path.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import {
   connectionTokens,
@@ -73,6 +73,8 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 const LENGTH_MISMATCH = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
+/** Bytes Node refuses in a reason phrase. */
+const BAD_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** Ends an exchange the gate gave up on; its message goes to the log. */
 class GateAbort extends Error {
@@ -124,15 +126,67 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     let abortOrigin: ((reason: Error) => void) | undefined;
     let resumeOrigin: (() => void) | undefined;
     let pendingAbort: GateAbort | undefined;
-    let done = false;
+    /** The client's side is decided: answered, failed or gone. */
+    let settled = false;
     let status = 0;
+    /** The origin's head, held until the first body byte or the end, so a failure before either is still a 502. */
+    let head: { message: string; list: string[] } | undefined;
     let clientTimer: ReturnType<typeof setTimeout> | undefined;
 
-    /** Ends this exchange at the gate's wish: the origin request is aborted once it exists. */
+    const settle = () => {
+      settled = true;
+      clearTimeout(headersTimer);
+      clearTimeout(clientTimer);
+      outgoing.off("drain", onDrain);
+    };
+
+    /** What the client gets when the exchange fails: 502/504, a cut connection, or nothing. */
+    const fail = (error: Error) => {
+      if (settled) return;
+      settle();
+      const gate = error instanceof GateAbort ? error : undefined;
+      if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
+      const code = (error as { code?: string }).code ?? "";
+      // A 204 or 304 has no body whatever length it states (RFC 9110 §6.4.1, §8.6); undici
+      // counts a stated length as a short body, but the answer is complete.
+      if ((status === 204 || status === 304) && code === LENGTH_MISMATCH && sendHead()) {
+        return void outgoing.end();
+      }
+      const reason: Reason =
+        gate?.reason === "origin-timeout" || TIMEOUT_CODES.has(code)
+          ? "origin-timeout"
+          : "origin-error";
+      outcome.reason = reason;
+      onError(reason, errorText(error));
+      // After the head, the answer is short: cut the client's connection so it knows.
+      if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
+      const answer = rejection(reason);
+      outgoing.writeHead(answer.status, STATUS_CODES[answer.status]!, answer.headers);
+      if (method === "HEAD") return void outgoing.end();
+      outgoing.end(answer.body);
+      outcome.bytes = answer.body.length;
+    };
+
+    /** Ends this exchange at the gate's wish, also while it still waits for a connection. */
     const abort = (why: GateAbort) => {
-      if (done) return;
-      if (abortOrigin === undefined) pendingAbort = why;
-      else abortOrigin(why);
+      if (abortOrigin !== undefined) return void abortOrigin(why); // undici reports it back
+      pendingAbort = why;
+      fail(why);
+    };
+
+    /** Writes the held head; false (and the exchange aborted) when Node refuses it. */
+    const sendHead = (): boolean => {
+      if (head === undefined || outgoing.headersSent) return true;
+      try {
+        if (head.message === "") outgoing.writeHead(status, head.list);
+        else outgoing.writeHead(status, head.message, head.list);
+        return true;
+      } catch (error) {
+        abort(
+          new GateAbort("origin-error", `origin answer not passed on: ${(error as Error).message}`),
+        );
+        return false;
+      }
     };
 
     // Time to headers counts from now, so a request waiting for a free connection is bounded too.
@@ -143,12 +197,6 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             timeoutMs,
           )
         : undefined;
-
-    const finish = () => {
-      done = true;
-      clearTimeout(headersTimer);
-      clearTimeout(clientTimer);
-    };
 
     const onDrain = () => {
       clearTimeout(clientTimer);
@@ -164,30 +212,22 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         if (pendingAbort !== undefined) abortRequest(pendingAbort);
       },
       onHeaders(code, rawHeaders, resume, statusMessage) {
-        if (code < 200) return true; // 1xx: the final answer follows
+        if (code < 200 || settled) return !settled; // 1xx: the final answer follows
         status = code;
         resumeOrigin = resume;
         clearTimeout(headersTimer);
-        const head = responseHead(rawHeaders as Buffer[]);
-        if (typeof head === "string") {
-          abort(new GateAbort("origin-error", head));
+        const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
+        const list = responseHead(rawHeaders as Buffer[], bodyExpected);
+        if (typeof list === "string") {
+          abort(new GateAbort("origin-error", list));
           return false;
         }
-        try {
-          if (statusMessage) outgoing.writeHead(code, statusMessage, head);
-          else outgoing.writeHead(code, head);
-        } catch (error) {
-          abort(
-            new GateAbort(
-              "origin-error",
-              `origin answer not passed on: ${(error as Error).message}`,
-            ),
-          );
-          return false;
-        }
+        // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
+        head = { message: BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? ""), list };
         return true;
       },
       onData(chunk) {
+        if (settled || !sendHead()) return false;
         outcome.bytes += chunk.length;
         if (outgoing.write(chunk)) return true;
         outgoing.once("drain", onDrain);
@@ -201,39 +241,16 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         return false;
       },
       onComplete() {
-        finish();
+        if (settled || !sendHead()) return;
+        settle();
         outgoing.end();
       },
-      onError(error) {
-        finish();
-        outgoing.off("drain", onDrain);
-        const gate = error instanceof GateAbort ? error : undefined;
-        if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
-        // A 304 may state the length of the representation it stands for (RFC 9110 §8.6);
-        // undici counts that as a short body, but a 304 never has one: it is complete.
-        if (status === 304 && (error as { code?: string }).code === LENGTH_MISMATCH) {
-          return void outgoing.end();
-        }
-        const reason: Reason =
-          gate?.reason === "origin-timeout" ||
-          TIMEOUT_CODES.has((error as { code?: string }).code ?? "")
-            ? "origin-timeout"
-            : "origin-error";
-        outcome.reason = reason;
-        onError(reason, errorText(error));
-        // After the head, the answer is short: cut the client's connection so it knows.
-        if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
-        const answer = rejection(reason);
-        outgoing.writeHead(answer.status, answer.headers);
-        if (method === "HEAD") return void outgoing.end();
-        outgoing.end(answer.body);
-        outcome.bytes = answer.body.length;
-      },
+      onError: fail,
     };
 
     outgoing.once("close", () => {
       // The client went away first (or was cut): stop the origin transfer too.
-      if (!done) abort(new GateAbort("client-gone", "client went away"));
+      if (!settled) abort(new GateAbort("client-gone", "client went away"));
     });
 
     pool.dispatch(
@@ -255,13 +272,16 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
  * The origin's response headers as the client gets them (a flat name/value list, as
  * `writeHead` takes it), or why they cannot be passed on. A transfer coding other than
  * `chunked` is refused, as nginx refuses it: llhttp undoes the chunking only, so the client
- * would get, say, gzip bytes with no header saying so.
+ * would get, say, gzip bytes with no header saying so; and so is a body with no framing.
  */
-function responseHead(raw: Buffer[]): string[] | string {
+function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
   let connection = "";
+  let framed = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1").toLowerCase();
+    if (name === "content-length") framed = true;
     if (name === "transfer-encoding") {
+      framed = true;
       const coding = raw[i + 1]!.toString("latin1");
       if (coding.trim().toLowerCase() !== "chunked") {
         return `origin sent Transfer-Encoding: ${coding}, which the gate does not pass on`;
@@ -269,6 +289,11 @@ function responseHead(raw: Buffer[]): string[] | string {
     } else if (name === "connection") {
       connection += `${raw[i + 1]!.toString("latin1")},`;
     }
+  }
+  // A body that ends only when the connection closes cannot be told from one cut short
+  // (undici takes a reset there for the end), so it is not passed on as if whole.
+  if (bodyExpected && !framed) {
+    return "origin sent a body framed by neither Content-Length nor chunked";
   }
   const named = connectionTokens(connection === "" ? "" : connection.slice(0, -1));
   const head: string[] = [];

@@ -249,40 +249,80 @@ describe("the Node origin leg, answers the origin gets wrong", () => {
     [
       "fewer bytes than Content-Length, then a close",
       `${OK_HEAD}Content-Length: 100\r\n\r\nonly this`,
-    ],
-    [
-      "a malformed chunk size",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
-    ],
-    [
-      "a chunk extension holding a CR",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\rb\r\nhello\r\n0\r\n\r\n",
-    ],
-    [
-      "a chunk extension holding a NUL",
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\x00\r\nhello\r\n0\r\n\r\n",
+      "cut",
     ],
     [
       "a trailer line without a colon",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nNoColonHere\r\n\r\n",
+      "cut",
     ],
     [
       "a chunked body that stops before its last chunk",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+      "cut",
     ],
-    ["a reset mid-body", `${OK_HEAD}Content-Length: 100\r\n\r\nsome`],
-  ])("cuts the client's connection after the head on %s, and keeps serving", async (name, text) => {
-    let calls = 0;
-    const origin = await scripted(() =>
-      calls++ === 0
-        ? { pieces: [text], close: !name.includes("reset"), reset: false }
-        : { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] },
-    );
-    const gate = await gateFor(origin.url, { timeoutMs: 1000 });
-    const first = await outcome(gate);
-    expect(first.cut, JSON.stringify(first)).toBe(true);
-    expect(await outcome(gate)).toEqual({ status: 200, body: "ok", cut: false });
+    ["a reset mid-body", `${OK_HEAD}Content-Length: 100\r\n\r\nsome`, "cut"],
+    [
+      "a malformed first chunk size",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      502,
+    ],
+    [
+      "a first chunk extension holding a CR",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\rb\r\nhello\r\n0\r\n\r\n",
+      502,
+    ],
+    [
+      "a first chunk extension holding a NUL",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=\x00\r\nhello\r\n0\r\n\r\n",
+      502,
+    ],
+    [
+      "a first chunk line ending in a bare LF",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+      502,
+    ],
+    [
+      "a body framed by neither length nor chunks, cut by a reset",
+      `HTTP/1.0 200 OK\r\nContent-Type: video/mp2t\r\n\r\n${"x".repeat(1000)}`,
+      502,
+    ],
+    ["a body framed by neither, ended by a close", `${OK_HEAD}\r\nwhole?`, 502],
+  ])(
+    "on %s: a 502 if no body byte was passed on yet, else a cut connection; and keeps serving",
+    async (name, text, expected) => {
+      let calls = 0;
+      const origin = await scripted((): Scripted => {
+        if (calls++ > 0) return { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] };
+        return name.includes("reset")
+          ? { pieces: [text], resetAfter: true }
+          : { pieces: [text], close: true };
+      });
+      const gate = await gateFor(origin.url, { timeoutMs: 1000 });
+      const first = await outcome(gate);
+      if (expected === "cut") expect(first.cut, JSON.stringify(first)).toBe(true);
+      else expect(first.status, JSON.stringify(first)).toBe(expected);
+      expect(await outcome(gate)).toEqual({ status: 200, body: "ok", cut: false });
+    },
+  );
+
+  it("passes a 204 that states a length as a 204", async () => {
+    const origin = await scripted(() => ({
+      pieces: ["HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"],
+    }));
+    expect(await outcome(await gateFor(origin.url))).toEqual({ status: 204, body: "", cut: false });
   });
+
+  it.each(["O\x7fK", "O\x01K", "O\x0bK"])(
+    "passes an answer whose reason phrase %j Node would refuse, with the standard phrase",
+    async (reason) => {
+      const origin = await scripted(() => ({
+        pieces: [`HTTP/1.1 200 ${reason}\r\nContent-Length: 5\r\n\r\nHELLO`],
+      }));
+      const gate = await gateFor(origin.url, { timeoutMs: 1000 });
+      expect(await outcome(gate)).toEqual({ status: 200, body: "HELLO", cut: false });
+    },
+  );
 
   it("never answers one request with bytes an origin sent after another's complete body", async () => {
     // The origin appends a whole second response after each body: on a connection kept for
@@ -325,6 +365,28 @@ describe("the Node origin leg, answers the origin gets wrong", () => {
 });
 
 describe("the Node origin leg, time and clients", () => {
+  it("bounds a wait for a free origin connection by ORIGIN_TIMEOUT_MS", async () => {
+    // One connection, held by a client that reads nothing of a big body: the next request
+    // waits for a connection and must have its 504 at the timeout, not when the first ends.
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const origin = await scripted(
+      (request) =>
+        request.includes("hog.ts")
+          ? { pieces: [`${OK_HEAD}Content-Length: ${big.length}\r\n\r\n`, big] }
+          : { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] },
+      0,
+    );
+    const gate = await gateFor(origin.url, { timeoutMs: 300, connections: 1 });
+    const hog = connect(Number(new URL(gate.url).port), "127.0.0.1");
+    hog.write(`GET ${signedPath("hog.ts")} HTTP/1.1\r\nHost: gate\r\n\r\n`);
+    hog.pause();
+    await until(() => origin.requests.length === 1);
+    const started = Date.now();
+    expect((await outcome(gate, "victim.ts")).status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2000);
+    hog.destroy();
+  });
+
   it("answers 504 when no head comes within the timeout, counting a wait for a connection", async () => {
     const origin = await scripted(() => ({ silent: true }));
     const gate = await gateFor(origin.url, { timeoutMs: 200, connections: 1 });
