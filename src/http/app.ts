@@ -23,6 +23,12 @@ export interface AppOptions {
   proxy?: ProxyStep;
   /** Told about origin failures and unexpected errors (never with the secret). */
   log?: (event: { reason: Reason | "internal"; message: string }) => void;
+  /**
+   * The client's address, for `X-Forwarded-For` at the origin; default none. The Worker reads
+   * `CF-Connecting-IP`, which Cloudflare's edge sets; elsewhere that header is the client's
+   * own claim, so it is not read by default.
+   */
+  clientAddress?: (c: Context) => string | undefined;
   /** Middleware that runs before the gate (and sees its decision after `next()`). */
   use?: MiddlewareHandler[];
   /** Adds routes outside the guarded prefixes, e.g. a health check. */
@@ -61,8 +67,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       proxyFetch(c.req.raw, settings.origin + grant.target, {
         timeoutMs: settings.originTimeoutMs,
         client: {
-          // Set by Cloudflare's edge (a client's own is replaced there).
-          address: c.req.header("cf-connecting-ip"),
+          address: options.clientAddress?.(c),
           proto: new URL(c.req.url).protocol === "https:" ? "https" : "http",
         },
         onError: (reason, error) => log({ reason, message: errorLine(error) }),

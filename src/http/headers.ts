@@ -55,7 +55,21 @@ const DROPPED: ReadonlySet<string> = new Set([
   "cf-connecting-ip",
   "cf-connecting-ipv6",
   "fastly-client-ip",
+  "via",
+  "front-end-https",
+  "x-url-scheme",
+  "x-scheme",
+  "http2-settings",
 ]);
+
+/**
+ * Name patterns never forwarded, beyond the list above: every spelling of forwarding, address,
+ * rewrite and override headers a framework or proxy may read (`X-Forwarded-Ssl`,
+ * `Forwarded-For`, `Max-Forwards`, `X-Original-Forwarded-For`, `Client-IP`,
+ * `WL-Proxy-Client-IP`, `X-Remote-Addr`, `X-Envoy-Original-Path`, …).
+ */
+const DROPPED_PATTERN =
+  /forward|original|rewrite|override|-ip$|-ipv6$|-addr$|^x-envoy-|^x-invoke-|^proxy-/;
 
 /** Response headers that describe the origin's connection, not the answer. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -131,7 +145,7 @@ export function originRequestHeaders(
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
-    if (DROPPED.has(lower) || named.includes(lower) || BAD_VALUE.test(value)) continue;
+    if (!isForwardedName(lower, named) || BAD_VALUE.test(value)) continue;
     out.push([name, value]);
   }
   if (client.address !== undefined && client.address !== "") {
@@ -139,6 +153,27 @@ export function originRequestHeaders(
   }
   out.push(["x-forwarded-proto", client.proto]);
   return out;
+}
+
+/**
+ * Whether a client's request header (lower-case name) may go on to the origin. Names with `_`
+ * never do: CGI, WSGI, PHP and others read `X_Forwarded_For` as `X-Forwarded-For`, so an
+ * underscore would slip any name past this list (nginx ignores such names by default too).
+ *
+ * @param named - {@link connectionTokens} of the request.
+ * @example
+ * ```ts
+ * isForwardedName("range", []); // true
+ * isForwardedName("x_forwarded_for", []); // false
+ * ```
+ */
+export function isForwardedName(name: string, named: readonly string[]): boolean {
+  return (
+    !name.includes("_") &&
+    !DROPPED.has(name) &&
+    !DROPPED_PATTERN.test(name) &&
+    !named.includes(name)
+  );
 }
 
 /**

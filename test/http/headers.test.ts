@@ -37,6 +37,33 @@ describe("the header policy towards the origin", () => {
     "Proxy-Authorization",
     "Content-Length",
     "Expect",
+    // Underscore spellings, which CGI/WSGI/PHP origins read as the dashed name:
+    "X_Forwarded_For",
+    "X_Forwarded_Host",
+    "X_Original_URL",
+    "X_HTTP_Method_Override",
+    "X_Real_IP",
+    "Range_",
+    // Other spellings of forwarding, address and rewrite headers:
+    "Client-IP",
+    "X-Originating-IP",
+    "X-Remote-IP",
+    "X-Remote-Addr",
+    "X-ProxyUser-Ip",
+    "WL-Proxy-Client-IP",
+    "Proxy-Client-IP",
+    "X-Forwarded",
+    "Forwarded-For",
+    "X-Original-Forwarded-For",
+    "X-Forwarded-Ssl",
+    "Front-End-Https",
+    "X-Url-Scheme",
+    "X-Forwarded-Uri",
+    "X-Forwarded-Path",
+    "X-Envoy-Original-Path",
+    "Via",
+    "Max-Forwards",
+    "HTTP2-Settings",
   ])("drops the client's %s", (name) => {
     const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
@@ -54,6 +81,10 @@ describe("the header policy towards the origin", () => {
     "User-Agent",
     "Referer",
     "Origin",
+    "If-Match",
+    "If-Unmodified-Since",
+    "Cache-Control",
+    "X-Playback-Session-Id",
   ])("passes %s as sent", (name) => {
     expect(originRequestHeaders([[name, "v"]], client)[0]).toEqual([name, "v"]);
   });

@@ -28,6 +28,8 @@ function appFor(env: Env): Hono {
   cachedFor = values;
   try {
     cachedApp = createApp(readSettings(env), {
+      // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`).
+      clientAddress: (c) => c.req.header("cf-connecting-ip"),
       log: (event) => console.error(`tokengate: ${event.reason}: ${event.message}`),
     }) as unknown as Hono;
   } catch (error) {

@@ -1,0 +1,37 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { readSettings } from "../../src/core/settings.js";
+import { createApp } from "../../src/http/app.js";
+import { SECRET, signedPath } from "../helpers/links.js";
+
+const settings = readSettings({ ORIGIN_URL: "http://origin.test", SECRET });
+
+/** The headers the origin got for one granted request through `createApp`. */
+async function originHeaders(options: Parameters<typeof createApp>[1] = {}) {
+  let sent: Headers | undefined;
+  vi.stubGlobal("fetch", async (_: string, init: RequestInit) => {
+    sent = new Headers(init.headers);
+    return new Response("ok");
+  });
+  const app = createApp(settings, options);
+  const res = await app.request(signedPath("a.ts"), {
+    headers: { "cf-connecting-ip": "6.6.6.6", "x-forwarded-for": "7.7.7.7" },
+  });
+  expect(res.status).toBe(200);
+  return sent!;
+}
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("createApp's origin request", () => {
+  it("does not take a client's CF-Connecting-IP for its address by default", async () => {
+    const sent = await originHeaders();
+    expect(sent.get("x-forwarded-for")).toBeNull();
+    expect(sent.get("cf-connecting-ip")).toBeNull();
+    expect(sent.get("x-forwarded-proto")).toBe("http");
+  });
+
+  it("sends the address clientAddress gives", async () => {
+    const sent = await originHeaders({ clientAddress: () => "203.0.113.9" });
+    expect(sent.get("x-forwarded-for")).toBe("203.0.113.9");
+  });
+});
