@@ -44,14 +44,41 @@ export function redactTarget(target: string): string {
   return buildLinkPath({ ...parsed.link, token: "…", file: redactRuns(parsed.link.file) });
 }
 
-/** Token characters (base64url); a percent escape breaks a run like any other character. */
-const TOKEN_RUN = /(?:%[0-9A-Fa-f]{2})|([A-Za-z0-9_-]{22,})/g;
+/** Token characters (base64url). */
+const TOKEN_CHAR = /^[A-Za-z0-9_-]$/;
 
-/** `text` with every run of 22 or more token characters replaced by `…`. */
+/**
+ * `text` with every run of 22 or more token characters replaced by `…`. A percent escape of a
+ * token character (`%5F` for `_`) counts as that character, so escaping one character of a
+ * token does not hide the rest of it from this.
+ */
 function redactRuns(text: string): string {
-  return text.replace(TOKEN_RUN, (match, run: string | undefined) =>
-    run === undefined ? match : "…",
-  );
+  let out = "";
+  let runStart = 0;
+  let count = 0;
+  let i = 0;
+  const close = (end: number) => {
+    out += count >= 22 ? "…" : text.slice(runStart, end);
+    count = 0;
+  };
+  while (i < text.length) {
+    let width = 1;
+    let char = text[i]!;
+    if (char === "%" && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      char = String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
+      width = 3;
+    }
+    if (TOKEN_CHAR.test(char)) {
+      if (count === 0) runStart = i;
+      count++;
+    } else {
+      if (count > 0) close(i);
+      out += text.slice(i, i + width);
+    }
+    i += width;
+  }
+  if (count > 0) close(text.length);
+  return out;
 }
 
 /**
