@@ -3,6 +3,7 @@
  * just the token. No Hono, no Node built-ins: runs in Workers, Node, Deno, Bun and browsers.
  * @module
  */
+import { parseLink } from "./core/link.js";
 import { expiresText, signToken } from "./core/token.js";
 
 export {
@@ -121,6 +122,12 @@ export function signLink(options: SignLinkOptions): string {
   if (typeof kind !== "string" || !KIND_SHAPE.test(kind) || /^\.+$/.test(kind)) {
     throw new TypeError(`kind must be a single path segment such as videos or cmaf, got "${kind}"`);
   }
+  if (
+    typeof options.clientId === "number" &&
+    !(Number.isSafeInteger(options.clientId) && options.clientId >= 0)
+  ) {
+    throw new TypeError(`clientId as a number must be a whole number >= 0, got ${options.clientId}`);
+  }
   const clientId =
     typeof options.clientId === "number" ? String(options.clientId) : options.clientId;
   if (typeof clientId !== "string" || !SEGMENT_SAFE.test(clientId) || clientId.includes("_")) {
@@ -136,6 +143,9 @@ export function signLink(options: SignLinkOptions): string {
   const expires = resolveExpires(options);
   const token = signToken({ clientId, videoId, secret: options.secret, expires });
   const path = `/${kind}/${clientId}_${videoId}/${token}/${expires}/${file}`;
+  // Whatever the parts, never hand out a link the gate would refuse for its shape.
+  const parsed = parseLink(path);
+  if (!parsed.ok) throw new TypeError(`the link would be refused: ${parsed.detail}`);
   return baseOf(options.baseUrl) + path;
 }
 
@@ -154,7 +164,11 @@ function encodeFile(file: unknown): string {
         throw new TypeError(`file must not contain '.' or '..' segments, got "${file}"`);
       if (segment === "" && i !== last)
         throw new TypeError(`file must not contain '//', got "${file}"`);
-      return encodeURIComponent(segment);
+      try {
+        return encodeURIComponent(segment);
+      } catch {
+        throw new TypeError(`file has a lone surrogate, which no URL can carry: "${file}"`);
+      }
     })
     .join("/");
 }

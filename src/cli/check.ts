@@ -81,10 +81,12 @@ export async function check(
   }
   if (!parsed.ok) {
     out(`403 ${parsed.problem === "unsafe-path" ? "unsafe path" : "malformed"}: ${parsed.detail}`);
-    if (/non-ASCII/.test(parsed.detail)) {
+    // Only a raw non-ASCII id comes from signing it unencoded; a bad file is the caller's URL.
+    const idSegment = path.split("/")[2] ?? "";
+    if (/non-ASCII/.test(parsed.detail) && /[^\x21-\x7e]/.test(idSegment)) {
       out(
-        "  the gate hashes ids exactly as written in the URL and refuses raw non-ASCII: sign the " +
-          "percent-encoded id (tokengate sign and signToken refuse the raw one)",
+        "  the gate hashes ids exactly as written in the URL and refuses raw non-ASCII: sign " +
+          "the percent-encoded id with signToken() from tokengate/sign",
       );
     }
     return 1;

@@ -4,7 +4,14 @@
  * exactly what the origin will be asked for. Pure: no Hono, no Node, no Workers APIs.
  * @module
  */
-import { isExpires, isTokenShape } from "./token.js";
+/** The largest `expires` a link may carry: int64 max, as Gcore's Go snippet formats it. */
+export const MAX_EXPIRES = 9223372036854775807n;
+const MAX_EXPIRES_TEXT = "9223372036854775807";
+
+/** A token is unpadded base64url of a 16-byte digest. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}$/;
+/** Unix seconds as the gate accepts them: no sign, no leading zero, at most 19 digits. */
+const EXPIRES_SHAPE = /^[1-9][0-9]{0,18}$/;
 
 /** The parts of a protected link, each exactly as written in the URL (still percent-encoded). */
 export interface Link {
@@ -161,6 +168,50 @@ function hexDigit(c: number): number {
   const lower = c | 0x20;
   if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
   return -1;
+}
+
+/**
+ * Whether `text` is an expires segment the gate accepts: `[1-9][0-9]{0,18}`, at most int64 max.
+ *
+ * @example
+ * ```ts
+ * isExpires("1861919999"); // true
+ * isExpires("01861919999"); // false: leading zero
+ * ```
+ */
+export function isExpires(text: string): boolean {
+  if (!EXPIRES_SHAPE.test(text)) return false;
+  // Same-length decimal strings compare like their numbers.
+  return text.length < 19 || text <= MAX_EXPIRES_TEXT;
+}
+
+/**
+ * Whether `text` has the shape of a token: exactly 22 characters of `[A-Za-z0-9_-]`.
+ *
+ * @example
+ * ```ts
+ * isTokenShape("v_dyZ60YkifNIDjqZTVFDg"); // true
+ * ```
+ */
+export function isTokenShape(text: string): boolean {
+  return TOKEN_SHAPE.test(text);
+}
+
+/**
+ * Why `clientId_videoId`, as written in a link, would make a link the gate refuses, or
+ * `undefined`: a `/`, `?`, `#` or `\\`, or anything {@link unsafePathDetail} refuses in a
+ * segment (`%2f`, `%00`, a broken escape, overlong UTF-8, a dot segment, an empty one before
+ * `;`).
+ *
+ * @example
+ * ```ts
+ * idProblem("2675_abc"); // undefined
+ * idProblem("2675_a?b"); // "has /, ?, # or \\"
+ * ```
+ */
+export function idProblem(segment: string): string | undefined {
+  if (/[/?#\\]/.test(segment)) return "has /, ?, # or \\";
+  return unsafePathDetail(`/${segment}/`);
 }
 
 /**

@@ -4,16 +4,8 @@
  * Pure: no Hono, no Node, no Workers APIs.
  * @module
  */
+import { idProblem, isExpires, isTokenShape, MAX_EXPIRES } from "./link.js";
 import { md5Base64url } from "./md5.js";
-
-/** The largest `expires` a link may carry: int64 max, as Gcore's Go snippet formats it. */
-export const MAX_EXPIRES = 9223372036854775807n;
-const MAX_EXPIRES_TEXT = "9223372036854775807";
-
-/** A token is unpadded base64url of a 16-byte digest. */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}$/;
-/** Unix seconds as the gate accepts them: no sign, no leading zero, at most 19 digits. */
-const EXPIRES_SHAPE = /^[1-9][0-9]{0,18}$/;
 
 /** What {@link signToken} hashes. */
 export interface TokenInput {
@@ -47,33 +39,6 @@ export interface VerifyInput {
 }
 
 /**
- * Whether `text` is an expires segment the gate accepts: `[1-9][0-9]{0,18}`, at most int64 max.
- *
- * @example
- * ```ts
- * isExpires("1861919999"); // true
- * isExpires("01861919999"); // false: leading zero
- * ```
- */
-export function isExpires(text: string): boolean {
-  if (!EXPIRES_SHAPE.test(text)) return false;
-  // Same-length decimal strings compare like their numbers.
-  return text.length < 19 || text <= MAX_EXPIRES_TEXT;
-}
-
-/**
- * Whether `text` has the shape of a token: exactly 22 characters of `[A-Za-z0-9_-]`.
- *
- * @example
- * ```ts
- * isTokenShape("v_dyZ60YkifNIDjqZTVFDg"); // true
- * ```
- */
-export function isTokenShape(text: string): boolean {
-  return TOKEN_SHAPE.test(text);
-}
-
-/**
  * The token for a link, exactly as Gcore's Python and Go snippets compute it.
  *
  * @param input - Client id, video id, secret and expiry; see {@link TokenInput}.
@@ -99,6 +64,12 @@ export function signToken(input: TokenInput): string {
   // token over such an id could never verify.
   notAsWritten("clientId", clientId);
   notAsWritten("videoId", videoId);
+  const problem = idProblem(`${clientId}_${videoId}`);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `clientId_videoId "${clientId}_${videoId}" cannot stand in a link: ${problem}`,
+    );
+  }
   if (typeof secret !== "string" || secret === "") {
     throw new TypeError("secret must be a non-empty string");
   }

@@ -180,6 +180,20 @@ describe("tokengate check", () => {
     ],
     ["/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/../x.ts", "403 unsafe path: dot segment"],
     [
+      "/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/..;/x.ts",
+      "403 unsafe path: dot segment before ;",
+    ],
+    [
+      "/videos/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/clip é.ts",
+      "403 unsafe path: control, space or non-ASCII byte",
+    ],
+    [
+      "/videos/2675_vidéo/bzvFjnpBFskO6M4eg9hriw/1861919999/x.ts",
+      "403 unsafe path: control, space or non-ASCII byte\n" +
+        "  the gate hashes ids exactly as written in the URL and refuses raw non-ASCII: sign " +
+        "the percent-encoded id with signToken() from tokengate/sign",
+    ],
+    [
       "/images/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/x.ts",
       "404 not a protected link: the path is not under videos, cmaf",
     ],

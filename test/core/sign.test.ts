@@ -62,6 +62,18 @@ describe("signLink", () => {
     ["an absolute file", { file: "/etc/passwd" }, TypeError],
     ["a file with \\", { file: "a\\b.ts" }, TypeError],
     ["an empty file", { file: "" }, TypeError],
+    ["a client id starting with ;", { clientId: ";x" }, TypeError],
+    ["a file segment empty before ;", { file: ";x.ts" }, TypeError],
+    ["a file dot segment with ;params", { file: "..;x/y.ts" }, TypeError],
+    ["a file dot segment with a ;", { file: ".;x" }, TypeError],
+    ["a file with a tab", { file: "a\tb.ts" }, TypeError],
+    ["a file with CR LF", { file: "a\r\nb.ts" }, TypeError],
+    ["a file with NUL", { file: "a\u0000b.ts" }, TypeError],
+    ["a file with a lone surrogate", { file: "a\ud800.ts" }, TypeError],
+    ["a client id of NaN", { clientId: Number.NaN }, TypeError],
+    ["a client id of Infinity", { clientId: Number.POSITIVE_INFINITY }, TypeError],
+    ["a client id of 1e21", { clientId: 1e21 }, TypeError],
+    ["a fractional client id", { clientId: 26.75 }, TypeError],
     ["a relative baseUrl", { baseUrl: "cdn.example.com" }, TypeError],
     ["expires of 0", { expires: 0 }, RangeError],
     ["fractional expires", { expires: 1.5 }, RangeError],
@@ -99,5 +111,14 @@ describe("parseTtl", () => {
 describe("resolveExpires", () => {
   it("adds a ttl to the clock", () => {
     expect(resolveExpires({ ttlSeconds: 90, now: () => 1000 })).toBe("1090");
+  });
+});
+
+describe("signLink and the gate", () => {
+  it("never hands out a link the gate would refuse for its shape", () => {
+    for (const file of ["a;b.ts", "x;.ts", "seg%.ts", "é.ts", "a b/c.ts", "~!$&'()*+,=:@.ts"]) {
+      const link = signLink({ ...base, expires: 1861919999, file });
+      expect(parseLink(link).ok, link).toBe(true);
+    }
   });
 });

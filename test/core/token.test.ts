@@ -2,7 +2,8 @@ import { randomBytes, randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { md5Base64url } from "../../src/core/md5.js";
-import { isExpires, signToken, timingSafeEqual, verifyToken } from "../../src/core/token.js";
+import { isExpires } from "../../src/core/link.js";
+import { signToken, timingSafeEqual, verifyToken } from "../../src/core/token.js";
 import { pythonTokens, type SnippetCase } from "../helpers/python.js";
 
 type Vector = SnippetCase & { token: string };
@@ -75,6 +76,14 @@ describe("signToken", () => {
     ["a video id with a space", { videoId: "my clip" }, TypeError],
     ["a video id with a control byte", { videoId: "a\u0000b" }, TypeError],
     ["a lone surrogate", { videoId: "a\ud800" }, TypeError],
+    ["a video id with ?", { videoId: "a?b" }, TypeError],
+    ["a video id with #", { videoId: "a#b" }, TypeError],
+    ["a video id with \\", { videoId: "a\\b" }, TypeError],
+    ["a video id with an encoded slash", { videoId: "a%2fb" }, TypeError],
+    ["a video id with an encoded NUL", { videoId: "a%00b" }, TypeError],
+    ["a video id with a broken escape", { videoId: "a%zz" }, TypeError],
+    ["a video id with overlong UTF-8", { videoId: "%c0%ae" }, TypeError],
+    ["a client id starting with ;", { clientId: ";x" }, TypeError],
     ["expires of 0", { expires: 0 }, RangeError],
     ["negative expires", { expires: -5 }, RangeError],
     ["fractional expires", { expires: 1.5 }, RangeError],
