@@ -126,7 +126,9 @@ export function signLink(options: SignLinkOptions): string {
     typeof options.clientId === "number" &&
     !(Number.isSafeInteger(options.clientId) && options.clientId >= 0)
   ) {
-    throw new TypeError(`clientId as a number must be a whole number >= 0, got ${options.clientId}`);
+    throw new TypeError(
+      `clientId as a number must be a whole number >= 0, got ${options.clientId}`,
+    );
   }
   const clientId =
     typeof options.clientId === "number" ? String(options.clientId) : options.clientId;

@@ -89,6 +89,7 @@ export function unsafePathDetail(path: string): string | undefined {
   let pending = 0; // continuation bytes still expected
   let low = 0x80; // allowed range of the next continuation byte
   let high = 0xbf;
+  let codePoint = 0; // the escaped character being read
   for (let i = 0; i <= length; i++) {
     const c = i < length ? path.charCodeAt(i) : 0x2f;
     if (c === 0x25) {
@@ -100,6 +101,10 @@ export function unsafePathDetail(path: string): string | undefined {
         pending--;
         low = 0x80;
         high = 0xbf;
+        codePoint = (codePoint << 6) | (byte & 0x3f);
+        if (pending === 0 && NORMALISED_SEPARATORS.has(codePoint)) {
+          return "encoded character an origin may normalise to . / or \\";
+        }
         continue;
       }
       if (byte === 0x2f || byte === 0x5c) return "encoded slash or backslash";
@@ -107,6 +112,7 @@ export function unsafePathDetail(path: string): string | undefined {
       if (byte >= 0x80) {
         pending = utf8Lead(byte);
         if (pending === 0) return "encoded bytes are not UTF-8";
+        codePoint = byte & (0x3f >> pending);
         // Bounds for the second byte that rule out overlong forms and surrogates (RFC 3629 §4).
         low = byte === 0xe0 ? 0xa0 : byte === 0xf0 ? 0x90 : 0x80;
         high = byte === 0xed ? 0x9f : byte === 0xf4 ? 0x8f : 0xbf;
@@ -147,6 +153,16 @@ export function unsafePathDetail(path: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Characters that Unicode compatibility normalisation (NFKC), which some origins apply after
+ * decoding, turns into `.`, `..`, `...`, `/` or `\\`: one dot leader, two dot leader,
+ * ellipsis, small full stop, fullwidth full stop, fullwidth solidus, fullwidth and small
+ * reverse solidus.
+ */
+const NORMALISED_SEPARATORS: ReadonlySet<number> = new Set([
+  0x2024, 0x2025, 0x2026, 0xfe52, 0xff0e, 0xff0f, 0xff3c, 0xfe68,
+]);
 
 /** Continuation bytes a UTF-8 lead byte announces, or 0 when it cannot lead (RFC 3629). */
 function utf8Lead(byte: number): number {

@@ -89,6 +89,21 @@ describe("unsafePathDetail", () => {
     ["/videos/1_a/t/1/%c3x", "encoded bytes are not UTF-8"],
     ["/videos/1_a/t/1/%80", "encoded bytes are not UTF-8"],
     ["/videos/1_a/t/1/%ff", "encoded bytes are not UTF-8"],
+    ["/videos/1_a/t/1/..;/x", "dot segment before ;"],
+    ["/videos/1_a/t/1/.;jsessionid=1/x", "dot segment before ;"],
+    ["/videos/1_a/t/1/..%3b/x", "dot segment before ;"],
+    ["/videos/1_a/t/1/%2e%2e%3Bx/x", "dot segment before ;"],
+    ["/videos/1_a/t/1/..;%c3%a9/x", "dot segment before ;"],
+    ["/videos/1_a/t/1/;x/y", "empty segment before ;"],
+    ["/videos/1_a/t/1/..;%2f/x", "encoded slash or backslash"],
+    // What NFKC, after decoding, turns into dots and slashes:
+    [
+      "/videos/1_a/t/1/%ef%bc%8e%ef%bc%8e/x",
+      "encoded character an origin may normalise to . / or \\",
+    ],
+    ["/videos/1_a/t/1/%e2%80%a5/x", "encoded character an origin may normalise to . / or \\"],
+    ["/videos/1_a/t/1/a%ef%bc%8fb", "encoded character an origin may normalise to . / or \\"],
+    ["/videos/1_a/t/1/a%EF%BC%BCb", "encoded character an origin may normalise to . / or \\"],
   ])("refuses %j: %s", (path, detail) => {
     expect(unsafePathDetail(path)).toBe(detail);
   });
@@ -98,6 +113,9 @@ describe("unsafePathDetail", () => {
     "/videos/1_a/t/1/.hidden",
     "/videos/1_a/t/1/.../x",
     "/videos/1_a/t/1/a..b",
+    "/videos/1_a/t/1/seg;1.ts",
+    "/videos/1_a/t/1/x;..",
+    "/videos/1_a/t/1/%c3%a9t%c3%a9.ts",
     "/videos/1_a/t/1/my%20clip.ts",
     "/videos/1_a/t/1/%252e%252e/x",
     "/videos/1_a/t/1/vid%C3%A9o.ts",
