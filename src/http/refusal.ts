@@ -36,13 +36,13 @@ const STATUS: Record<Reason, number> = {
 };
 
 // Every refusal carries `Cache-Control: no-store` so no cache keeps it; 405 also `Allow`.
-// Built once: Response and node:http copy headers, they never change these.
 const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "content-type": "text/plain; charset=utf-8",
   "cache-control": "no-store",
   "x-content-type-options": "nosniff",
 });
 const METHOD_HEADERS = Object.freeze({ ...PLAIN_HEADERS, allow: "GET, HEAD" });
+const encoder = new TextEncoder();
 
 /**
  * The status, headers and body the gate answers a refusal with.
@@ -58,7 +58,9 @@ export function rejection(
   reason: Reason,
   body: string = MESSAGES[reason],
 ): { status: number; headers: Readonly<Record<string, string>>; body: string } {
-  const headers = reason === "method" ? METHOD_HEADERS : PLAIN_HEADERS;
+  const base = reason === "method" ? METHOD_HEADERS : PLAIN_HEADERS;
+  // A stated length lets a client (and the access log) tell the whole answer from a cut one.
+  const headers = { ...base, "content-length": String(encoder.encode(body).length) };
   return { status: STATUS[reason], headers, body };
 }
 

@@ -1,6 +1,6 @@
 /**
  * A scripted origin on raw TCP, for origins that misbehave on purpose: each request (up to its
- * blank line) is answered by `answer(requestText, index)`, written as the pieces it returns,
+ * blank line) is answered by `answer(requestText, index, indexOnItsConnection)`, written as the pieces it returns,
  * one write per piece with a short pause between, so answers arrive split in awkward places.
  */
 import { createServer, type Server, type Socket } from "node:net";
@@ -34,7 +34,7 @@ export interface ScriptedOrigin {
 }
 
 export async function scriptedOrigin(
-  answer: (request: string, index: number) => Scripted,
+  answer: (request: string, index: number, onConnection: number) => Scripted,
   pauseMs = 2,
 ): Promise<ScriptedOrigin> {
   let connections = 0;
@@ -52,13 +52,14 @@ export async function scriptedOrigin(
     });
     socket.on("error", () => {});
     let buffered = "";
+    let onConnection = 0;
     socket.on("data", async (data) => {
       buffered += data.toString("latin1");
       let end: number;
       while ((end = buffered.indexOf("\r\n\r\n")) >= 0) {
         const request = buffered.slice(0, end + 4);
         buffered = buffered.slice(end + 4);
-        const script = answer(request, requests.push(request) - 1);
+        const script = answer(request, requests.push(request) - 1, onConnection++);
         if (script.reset) return void socket.resetAndDestroy();
         if (script.silent) return;
         for (const piece of script.pieces ?? []) {

@@ -73,6 +73,8 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 const LENGTH_MISMATCH = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
+/** How a connection the origin closed before answering shows: "other side closed", a reset. */
+const STALE_CODES = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 /** Bytes Node refuses in a reason phrase. */
 const BAD_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -133,6 +135,20 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     let head: { message: string; list: string[] } | undefined;
     let clientTimer: ReturnType<typeof setTimeout> | undefined;
 
+    const request: Dispatcher.DispatchOptions = {
+      origin: base.origin,
+      path: basePath + target,
+      method,
+      // undici takes a flat [name, value, …] list.
+      headers: originRequestHeaders(headerPairs(incoming.rawHeaders), client).flat(),
+    };
+    let attempts = 0;
+    const send = () => {
+      attempts++;
+      abortOrigin = undefined;
+      pool.dispatch(request, handler);
+    };
+
     const settle = () => {
       settled = true;
       clearTimeout(headersTimer);
@@ -143,10 +159,15 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     /** What the client gets when the exchange fails: 502/504, a cut connection, or nothing. */
     const fail = (error: Error) => {
       if (settled) return;
-      settle();
       const gate = error instanceof GateAbort ? error : undefined;
-      if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
       const code = (error as { code?: string }).code ?? "";
+      // A kept-alive connection the origin closed as the request went out: GET and HEAD are
+      // safe to send again, once, while nothing of an answer has come.
+      if (gate === undefined && status === 0 && attempts === 1 && STALE_CODES.has(code)) {
+        return send();
+      }
+      settle();
+      if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
       // A 204 or 304 has no body whatever length it states (RFC 9110 §6.4.1, §8.6); undici
       // counts a stated length as a short body, but the answer is complete.
       if ((status === 204 || status === 304) && code === LENGTH_MISMATCH && sendHead()) {
@@ -253,16 +274,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       if (!settled) abort(new GateAbort("client-gone", "client went away"));
     });
 
-    pool.dispatch(
-      {
-        origin: base.origin,
-        path: basePath + target,
-        method,
-        // undici takes a flat [name, value, …] list.
-        headers: originRequestHeaders(headerPairs(incoming.rawHeaders), client).flat(),
-      },
-      handler,
-    );
+    send();
   }
 
   return { forward, close: () => pool.close() };

@@ -114,12 +114,18 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
   });
 
-  // Copies the gate's decision into the request's log record once the app has answered.
+  // Copies the gate's decision and the answer's length into the request's log record once the
+  // app has answered.
   const recordDecision: MiddlewareHandler<NodeEnv> = async function recordDecision(c, next) {
     await next();
     const decision = c.get("secureLink");
     const outcome = outcomes.get(c.env.incoming);
-    if (outcome !== undefined && decision?.action === "reject") outcome.reason = decision.reason;
+    if (outcome === undefined) return;
+    if (decision?.action === "reject") outcome.reason = decision.reason;
+    // The app's answers state their length (node-server writes them in one go).
+    if (outcome.bytes < 0 && c.req.method !== "HEAD") {
+      outcome.bytes = Number(c.res.headers.get("content-length") ?? 0);
+    }
   };
 
   const app = createApp<NodeEnv>(settings, {

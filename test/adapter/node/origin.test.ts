@@ -54,7 +54,7 @@ async function gateFor(
 }
 
 async function scripted(
-  answer: (request: string, index: number) => Scripted,
+  answer: (request: string, index: number, onConnection: number) => Scripted,
   pauseMs?: number,
 ): Promise<ScriptedOrigin> {
   const origin = await scriptedOrigin(answer, pauseMs);
@@ -411,6 +411,27 @@ describe("the Node origin leg, time and clients", () => {
     );
     const gate = await gateFor(origin.url, { timeoutMs: 200 });
     expect(await outcome(gate)).toEqual({ status: 200, body: parts.join(""), cut: false });
+  });
+
+  it("sends a GET or HEAD again, once, when a kept-alive connection turns out closed", async () => {
+    // Each connection answers its first request; the origin closes it, unanswered, as the next
+    // one arrives, as when an origin's keep-alive timeout races a request.
+    const origin = await scripted((_, __, onConnection) =>
+      onConnection === 0 ? { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] } : { reset: true },
+    );
+    const gate = await gateFor(origin.url);
+    for (let i = 0; i < 6; i++) {
+      const method = i % 2 === 0 ? "GET" : "HEAD";
+      expect((await fetchVia(gate, `s${i}.ts`, method)).status, `${i} ${method}`).toBe(200);
+    }
+    expect(gate.log.join("\n")).not.toMatch(/origin-error/);
+  });
+
+  it("sends again only once when the next connection fails the same way", async () => {
+    const origin = await scripted(() => ({ reset: true }));
+    const gate = await gateFor(origin.url);
+    expect((await outcome(gate)).status).toBe(502);
+    expect(origin.requests.length).toBe(2);
   });
 
   it("answers 502 when the origin refuses connections", async () => {

@@ -214,6 +214,7 @@ describe("tokengate serve in front of a real origin", () => {
     expect(typeof entry.time).toBe("string");
     const expired = JSON.parse(await gate.waitFor(/"status":410/));
     expect(expired.reason).toBe("expired");
+    expect(expired.bytes).toBe("Gone: link expired\n".length);
     const all = gate.lines.join("\n");
     expect(all).not.toContain(token);
     expect(all).not.toContain(SECRET);
