@@ -5,10 +5,15 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { readSettings, SettingError } from "../core/settings.js";
+import { SettingError } from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
 import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
-import { readServerConfig, type ServerConfig, type ServerEnv } from "../adapter/node/config.js";
+import {
+  gateServerOptions,
+  readServerConfig,
+  type ServerConfig,
+  type ServerEnv,
+} from "../adapter/node/config.js";
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
@@ -118,15 +123,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
 
   let gate;
   try {
-    gate = await startGateServer({
-      settings: readSettings(runEnv),
-      host: config.host,
-      port: config.port,
-      listenSockets: config.listenSockets,
-      clientTimeoutMs: config.clientTimeoutMs,
-      originConnections: config.originConnections,
-      logFormat: config.logFormat,
-    });
+    gate = await startGateServer(gateServerOptions(config, runEnv));
   } catch (error) {
     await demoOrigin?.close();
     throw listenError(error, config);

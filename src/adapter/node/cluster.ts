@@ -6,8 +6,7 @@
  * @module
  */
 import cluster from "node:cluster";
-import { readSettings } from "../../core/settings.js";
-import type { ServerConfig, ServerEnv } from "./config.js";
+import { gateServerOptions, type ServerConfig, type ServerEnv } from "./config.js";
 import { startGateServer } from "./server.js";
 
 /**
@@ -111,15 +110,7 @@ export async function serveWorker(
   const config = readConfig(env);
   let gate;
   try {
-    gate = await startGateServer({
-      settings: readSettings(env),
-      host: config.host,
-      port: config.port,
-      listenSockets: config.listenSockets,
-      clientTimeoutMs: config.clientTimeoutMs,
-      originConnections: config.originConnections,
-      logFormat: config.logFormat,
-    });
+    gate = await startGateServer(gateServerOptions(config, env));
   } catch (error) {
     process.send?.({ error: describe(error, config).message } satisfies WorkerMessage);
     return 2;

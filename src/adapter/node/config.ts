@@ -5,7 +5,11 @@
  */
 import { parseInteger, readSettings, SettingError } from "../../core/settings.js";
 import type { LogFormat } from "./access-log.js";
-import { DEFAULT_CLIENT_TIMEOUT_MS, DEFAULT_ORIGIN_CONNECTIONS } from "./server.js";
+import {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_ORIGIN_CONNECTIONS,
+  type GateServerOptions,
+} from "./server.js";
 
 /** Environment variables `tokengate serve` reads. */
 export interface ServerEnv {
@@ -102,5 +106,26 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     clientTimeoutMs,
     originConnections,
     logFormat,
+  };
+}
+
+/**
+ * The options `startGateServer` takes for a checked configuration and the environment it came
+ * from (whose gate settings are read here, once).
+ *
+ * @example
+ * ```ts
+ * const gate = await startGateServer(gateServerOptions(config, env));
+ * ```
+ */
+export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateServerOptions {
+  return {
+    settings: readSettings(env),
+    host: config.host,
+    port: config.port,
+    listenSockets: config.listenSockets,
+    clientTimeoutMs: config.clientTimeoutMs,
+    originConnections: config.originConnections,
+    logFormat: config.logFormat,
   };
 }
