@@ -11,16 +11,5 @@ export {
   type SecureLinkOptions,
   type SecureLinkVariables,
 } from "./http/middleware.js";
-export {
-  decide,
-  DEFAULT_PREFIXES,
-  gateSettings,
-  type Decision,
-  type GateOptions,
-  type GateSettings,
-  type RefusalReason,
-} from "./core/decide.js";
+export type { Decision, GateOptions, RefusalReason } from "./core/decide.js";
 export type { Link } from "./core/link.js";
-export { rejectionResponse, type Reason } from "./http/refusal.js";
-export { createApp, type AppOptions } from "./http/app.js";
-export { readSettings, SettingError, type GateEnv, type Settings } from "./core/settings.js";
