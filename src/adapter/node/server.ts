@@ -10,11 +10,12 @@ import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { MiddlewareHandler } from "hono";
 import cluster from "node:cluster";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
   createServer as createNetServer,
   type AddressInfo,
   type Server as NetServer,
+  type Socket,
 } from "node:net";
 import { decide } from "../../core/decide.js";
 import type { Settings } from "../../core/settings.js";
@@ -154,7 +155,10 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
     const started = performance.now();
     const outcome: ProxyOutcome = { bytes: -1 };
-    res.once("close", () => {
+    let logged = false;
+    const log = () => {
+      if (logged) return;
+      logged = true;
       // Closed before an answer was sent: the client went away (nginx logs such a request 499).
       const status = res.headersSent || res.writableFinished ? res.statusCode : 499;
       const bytes =
@@ -174,19 +178,27 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           ms: performance.now() - started,
         }),
       );
-    });
-    // A granted GET or HEAD streams straight from the origin, without a Request, a Hono
-    // Context and a Response (profiling put them at a third of the CPU). Everything else goes
-    // through the app, whose middleware runs the same decide() on the same raw target.
-    const method = req.method;
-    if (method === "GET" || method === "HEAD") {
-      const decision = decide(method, req.url ?? "/", gate);
-      if (decision.action === "proxy") {
-        return origin.forward(req, res, decision.target, clientOf(req), outcome);
-      }
-    }
-    outcomes.set(req, outcome);
-    listener(req, res);
+    };
+    res.once("close", log);
+    inTurn(
+      req.socket,
+      res,
+      () => {
+        // A granted GET or HEAD streams straight from the origin, without a Request, a Hono
+        // Context and a Response (profiling put them at a third of the CPU). Everything else
+        // goes through the app, whose middleware runs the same decide() on the same raw target.
+        const method = req.method;
+        if (method === "GET" || method === "HEAD") {
+          const decision = decide(method, req.url ?? "/", gate);
+          if (decision.action === "proxy") {
+            return origin.forward(req, res, decision.target, clientOf(req), outcome);
+          }
+        }
+        outcomes.set(req, outcome);
+        listener(req, res);
+      },
+      log,
+    );
   });
 
   const acceptors = await listen(
@@ -229,6 +241,49 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     listenSockets: 1 + acceptors.length,
     close,
   };
+}
+
+/** Requests a client pipelined on one connection, waiting for the one before to be answered. */
+interface Turns {
+  busy: boolean;
+  waiting: { run: () => void; drop: () => void }[];
+}
+const turns = new WeakMap<Socket, Turns>();
+
+/**
+ * Runs `run` for a response once every earlier response on its connection is done. Node hands
+ * the server every pipelined request at once (and answers them in order), so without this one
+ * connection could hold as many origin requests as it pipelined, and keep them after it left.
+ * nginx, too, handles one request of a connection at a time. When the connection closes, the
+ * requests still waiting are never started; `drop` logs each.
+ */
+function inTurn(socket: Socket, res: ServerResponse, run: () => void, drop: () => void): void {
+  let line = turns.get(socket);
+  if (line === undefined) {
+    const created: Turns = { busy: false, waiting: [] };
+    turns.set(socket, created);
+    socket.once("close", () => {
+      for (const request of created.waiting.splice(0)) request.drop();
+    });
+    line = created;
+  }
+  const turn = line;
+  const start = () => {
+    turn.busy = true;
+    res.once("close", () => {
+      // A connection that closed starts nothing more: its waiting requests are dropped.
+      if (socket.destroyed) {
+        for (const request of turn.waiting.splice(0)) request.drop();
+        return;
+      }
+      const next = turn.waiting.shift();
+      if (next === undefined) turn.busy = false;
+      else next.run();
+    });
+    run();
+  };
+  if (turn.busy) turn.waiting.push({ run: start, drop });
+  else start();
 }
 
 /** Listening sockets opened where SO_REUSEPORT can be used (see `listenSockets`). */

@@ -476,6 +476,52 @@ describe("the Node origin leg, time and clients", () => {
     expect(origin.maxOpen).toBe(3);
   });
 
+  it("handles a connection's pipelined requests one at a time, and drops the rest when it leaves", async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const origin = await scripted(
+      () => ({ pieces: [`${OK_HEAD}Content-Length: ${big.length}\r\n\r\n`, big] }),
+      0,
+    );
+    const gate = await gateFor(origin.url, { connections: 8 });
+    const socket = connect(Number(new URL(gate.url).port), "127.0.0.1");
+    let pipelined = "";
+    for (let i = 0; i < 50; i++)
+      pipelined += `GET ${signedPath(`p${i}.ts`)} HTTP/1.1\r\nHost: gate\r\n\r\n`;
+    socket.write(pipelined);
+    socket.pause(); // reads nothing
+    await until(() => origin.requests.length >= 1);
+    await sleep(300);
+    expect(origin.requests.length).toBe(1);
+    socket.destroy();
+    await until(() => origin.closed >= 1, 1000);
+    // Every request the server had read is logged; none but the first reached the origin.
+    await sleep(300);
+    const logged = gate.log.filter((line) => line.includes('"method":"GET"'));
+    expect(logged.length).toBeGreaterThan(40);
+    expect(logged.slice(1).every((line) => line.includes('"status":499'))).toBe(true);
+    expect(origin.requests.length).toBe(1);
+    // A connection that does read gets each answer in order.
+    const reader = await scripted((request) => {
+      const file = /GET \S+\/(\S+) HTTP/.exec(request)![1]!;
+      return { pieces: [`${OK_HEAD}Content-Length: ${file.length}\r\n\r\n${file}`] };
+    });
+    const inOrder = await gateFor(reader.url);
+    const client = connect(Number(new URL(inOrder.url).port), "127.0.0.1");
+    let text = "";
+    client.setEncoding("latin1").on("data", (chunk: string) => (text += chunk));
+    let three = "";
+    for (const file of ["a.ts", "bb.ts", "ccc.ts"])
+      three += `GET ${signedPath(file)} HTTP/1.1\r\nHost: gate\r\n\r\n`;
+    client.write(three);
+    await until(() => text.includes("ccc.ts"));
+    expect(text.match(/\r\n\r\n(a\.ts|bb\.ts|ccc\.ts)/g)?.map((m) => m.slice(4))).toEqual([
+      "a.ts",
+      "bb.ts",
+      "ccc.ts",
+    ]);
+    client.destroy();
+  });
+
   it.each(["GET", "HEAD"])(
     "ends the origin request of a %s whose client goes away",
     async (method) => {
