@@ -102,8 +102,11 @@ export function unsafePathDetail(path: string): string | undefined {
         low = 0x80;
         high = 0xbf;
         codePoint = (codePoint << 6) | (byte & 0x3f);
-        if (pending === 0 && NORMALISED_SEPARATORS.has(codePoint)) {
-          return "encoded character an origin may normalise to . / or \\";
+        if (
+          pending === 0 &&
+          NORMALISED_SPECIAL.test(String.fromCodePoint(codePoint).normalize("NFKC"))
+        ) {
+          return "encoded character an origin may normalise to . / \\ ; % ? or #";
         }
         continue;
       }
@@ -155,14 +158,12 @@ export function unsafePathDetail(path: string): string | undefined {
 }
 
 /**
- * Characters that Unicode compatibility normalisation (NFKC), which some origins apply after
- * decoding, turns into `.`, `..`, `...`, `/` or `\\`: one dot leader, two dot leader,
- * ellipsis, small full stop, fullwidth full stop, fullwidth solidus, fullwidth and small
- * reverse solidus.
+ * What an escaped non-ASCII character must not become under Unicode compatibility
+ * normalisation (NFKC), which some origins apply after decoding: fullwidth `．`, the two dot
+ * leader `‥` and `︰` become dots, `℀` becomes `a/c`, `％` a percent sign, `;` (U+037E) a
+ * semicolon. Checked by normalising, not by a list, so no such character is forgotten.
  */
-const NORMALISED_SEPARATORS: ReadonlySet<number> = new Set([
-  0x2024, 0x2025, 0x2026, 0xfe52, 0xff0e, 0xff0f, 0xff3c, 0xfe68,
-]);
+const NORMALISED_SPECIAL = /[./\\;%?#]/;
 
 /** Continuation bytes a UTF-8 lead byte announces, or 0 when it cannot lead (RFC 3629). */
 function utf8Lead(byte: number): number {

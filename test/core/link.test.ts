@@ -8,6 +8,7 @@ import {
 } from "../../src/core/link.js";
 
 const TOKEN = "bzvFjnpBFskO6M4eg9hriw";
+const NFKC_DETAIL = "encoded character an origin may normalise to . / \\ ; % ? or #";
 const VALID = `/videos/2675_3dk4NsRt6vWsffEr/${TOKEN}/1861919999/720/seg-1.ts`;
 
 describe("parseLink", () => {
@@ -57,6 +58,23 @@ describe("parseLink", () => {
   });
 });
 
+describe("unsafePathDetail and Unicode normalisation", () => {
+  it("refuses every escaped character whose NFKC form holds . / \\ ; % ? or #, and only those", () => {
+    const escaped = (char: string) =>
+      [...Buffer.from(char, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+    let refused = 0;
+    for (let cp = 0x80; cp <= 0x2ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const char = String.fromCodePoint(cp);
+      const special = /[./\\;%?#]/.test(char.normalize("NFKC"));
+      const detail = unsafePathDetail(`/videos/1_a/t/1/x${escaped(char)}y`);
+      expect(detail === NFKC_DETAIL, `U+${cp.toString(16)}`).toBe(special);
+      if (special) refused++;
+    }
+    expect(refused).toBeGreaterThan(20);
+  });
+});
+
 describe("unsafePathDetail", () => {
   it.each([
     ["/videos/1_a/t/1/../x", "dot segment"],
@@ -97,13 +115,16 @@ describe("unsafePathDetail", () => {
     ["/videos/1_a/t/1/;x/y", "empty segment before ;"],
     ["/videos/1_a/t/1/..;%2f/x", "encoded slash or backslash"],
     // What NFKC, after decoding, turns into dots and slashes:
-    [
-      "/videos/1_a/t/1/%ef%bc%8e%ef%bc%8e/x",
-      "encoded character an origin may normalise to . / or \\",
-    ],
-    ["/videos/1_a/t/1/%e2%80%a5/x", "encoded character an origin may normalise to . / or \\"],
-    ["/videos/1_a/t/1/a%ef%bc%8fb", "encoded character an origin may normalise to . / or \\"],
-    ["/videos/1_a/t/1/a%EF%BC%BCb", "encoded character an origin may normalise to . / or \\"],
+    ["/videos/1_a/t/1/%ef%bc%8e%ef%bc%8e/x", NFKC_DETAIL],
+    ["/videos/1_a/t/1/%e2%80%a5/x", NFKC_DETAIL],
+    ["/videos/1_a/t/1/a%ef%bc%8fb", NFKC_DETAIL],
+    ["/videos/1_a/t/1/a%EF%BC%BCb", NFKC_DETAIL],
+    ["/videos/1_a/t/1/%ef%b8%b0/x", NFKC_DETAIL],
+    ["/videos/1_a/t/1/%EF%B8%B0/x", NFKC_DETAIL],
+    ["/videos/1_a/t/1/a%e2%84%80b", NFKC_DETAIL],
+    ["/videos/1_a/t/1/%ef%bc%85%ef%bc%92e", NFKC_DETAIL],
+    ["/videos/1_a/t/1/..%cd%be/x", NFKC_DETAIL],
+    ["/videos/1_a/t/1/a%ef%bc%9fb", NFKC_DETAIL],
   ])("refuses %j: %s", (path, detail) => {
     expect(unsafePathDetail(path)).toBe(detail);
   });
