@@ -33,6 +33,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              0 = none [60000]
   --origin-connections N  ORIGIN_CONNECTIONS most connections open to the origin at once;
                                              further requests wait for one [512]
+  --origin-keepalive on|off ORIGIN_KEEPALIVE reuse origin connections; off for an origin
+                                             that may send bytes after a response [on]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
   -h, --help
 `,

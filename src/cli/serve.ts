@@ -37,6 +37,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
         "origin-timeout-ms": { type: "string" },
         "client-timeout-ms": { type: "string" },
         "origin-connections": { type: "string" },
+        "origin-keepalive": { type: "string" },
         "log-format": { type: "string" },
         help: HELP_FLAG,
       },
@@ -54,6 +55,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
     CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
     ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
+    ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
   };
   return { env: merged, help: values.help === true };

@@ -23,6 +23,7 @@ export interface ServerEnv {
   ORIGIN_TIMEOUT_MS?: string;
   CLIENT_TIMEOUT_MS?: string;
   ORIGIN_CONNECTIONS?: string;
+  ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
 }
 
@@ -42,6 +43,8 @@ export interface ServerConfig {
   readonly clientTimeoutMs: number;
   /** See `GateServerOptions.originConnections`. */
   readonly originConnections: number;
+  /** See `GateServerOptions.originKeepAlive`. */
+  readonly originKeepAlive: boolean;
   readonly logFormat: LogFormat;
 }
 
@@ -86,6 +89,10 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     1,
     65_536,
   );
+  const keepAliveText = (env.ORIGIN_KEEPALIVE ?? "").trim() || "on";
+  if (keepAliveText !== "on" && keepAliveText !== "off") {
+    throw new SettingError("ORIGIN_KEEPALIVE", `must be on or off, got "${keepAliveText}"`);
+  }
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
   if (logFormat !== "json" && logFormat !== "pretty") {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
@@ -105,6 +112,7 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     listenSockets,
     clientTimeoutMs,
     originConnections,
+    originKeepAlive: keepAliveText === "on",
     logFormat,
   };
 }
@@ -126,6 +134,7 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     listenSockets: config.listenSockets,
     clientTimeoutMs: config.clientTimeoutMs,
     originConnections: config.originConnections,
+    originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,
   };
 }

@@ -40,6 +40,12 @@ export interface OriginLegOptions {
   clientTimeoutMs: number;
   /** Most connections open to the origin at once; further requests wait for one. */
   connections: number;
+  /**
+   * Reuse origin connections (default). Off, each request has a connection of its own: for an
+   * origin that may send bytes after a response, which no HTTP/1.1 client can tell from the
+   * next answer once the connection is reused.
+   */
+  keepAlive?: boolean;
   /** CA certificates to trust for an https origin instead of Node's (private CAs, tests). */
   ca?: string | Buffer;
   /** Told about origin failures, as one line without a stack. */
@@ -139,6 +145,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       origin: base.origin,
       path: basePath + target,
       method,
+      reset: options.keepAlive === false,
       // undici takes a flat [name, value, …] list.
       headers: originRequestHeaders(headerPairs(incoming.rawHeaders), client).flat(),
     };

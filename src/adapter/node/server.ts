@@ -46,6 +46,8 @@ export interface GateServerOptions {
   clientTimeoutMs?: number;
   /** Most connections open to the origin at once. Default {@link DEFAULT_ORIGIN_CONNECTIONS}. */
   originConnections?: number;
+  /** Reuse origin connections; default true (see `OriginLegOptions.keepAlive`). */
+  originKeepAlive?: boolean;
   /** CA certificates to trust for an https origin instead of Node's (private CAs). */
   originCa?: string | Buffer;
   /**
@@ -111,6 +113,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     timeoutMs: settings.originTimeoutMs,
     clientTimeoutMs: options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
     connections: options.originConnections ?? DEFAULT_ORIGIN_CONNECTIONS,
+    keepAlive: options.originKeepAlive ?? true,
     ca: options.originCa,
     onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
   });

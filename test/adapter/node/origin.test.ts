@@ -32,7 +32,13 @@ interface Gate extends GateServer {
 
 async function gateFor(
   origin: string,
-  options: { timeoutMs?: number; clientTimeoutMs?: number; connections?: number; ca?: Buffer } = {},
+  options: {
+    timeoutMs?: number;
+    clientTimeoutMs?: number;
+    connections?: number;
+    keepAlive?: boolean;
+    ca?: Buffer;
+  } = {},
 ): Promise<Gate> {
   const log: string[] = [];
   const gate = await startGateServer({
@@ -45,6 +51,7 @@ async function gateFor(
     log: (line) => log.push(line),
     clientTimeoutMs: options.clientTimeoutMs ?? 0,
     originConnections: options.connections,
+    originKeepAlive: options.keepAlive,
     originCa: options.ca,
     listenSockets: 1,
     shutdownMs: 100,
@@ -305,6 +312,28 @@ describe("the Node origin leg, answers the origin gets wrong", () => {
       expect(await outcome(gate)).toEqual({ status: 200, body: "ok", cut: false });
     },
   );
+
+  it("with ORIGIN_KEEPALIVE off, never lets bytes an origin sends after an answer reach another request", async () => {
+    // The origin sends a whole second answer a moment after each first one. Once a kept-alive
+    // connection is reused, no HTTP/1.1 client can tell it from the next answer; with a
+    // connection per request there is no next answer on it.
+    const POISON = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED";
+    const origin = await scripted((request) => {
+      const file = /GET \S+\/(\S+) HTTP/.exec(request)![1]!;
+      return { pieces: [`${OK_HEAD}Content-Length: ${file.length}\r\n\r\n${file}`, POISON] };
+    }, 1);
+    const gate = await gateFor(origin.url, { connections: 1, keepAlive: false });
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => outcome(gate, `v${i}.ts`)),
+    );
+    answers.forEach((answer, i) =>
+      expect(answer).toEqual({ status: 200, body: `v${i}.ts`, cut: false }),
+    );
+    expect(origin.connections).toBe(30);
+    expect(origin.requests.every((request) => /\r\nconnection: close\r\n/i.test(request))).toBe(
+      true,
+    );
+  });
 
   it("passes a 204 that states a length as a 204", async () => {
     const origin = await scripted(() => ({

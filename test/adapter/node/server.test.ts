@@ -286,6 +286,7 @@ describe("tokengate serve start-up", () => {
     ["ORIGIN_TIMEOUT_MS", { ORIGIN_TIMEOUT_MS: "-1" }],
     ["CLIENT_TIMEOUT_MS", { CLIENT_TIMEOUT_MS: "soon" }],
     ["ORIGIN_CONNECTIONS", { ORIGIN_CONNECTIONS: "0" }],
+    ["ORIGIN_KEEPALIVE", { ORIGIN_KEEPALIVE: "maybe" }],
     ["PREFIXES", { PREFIXES: "a/b" }],
     ["SECRET", { SECRET: "" }],
     ["HOST", { HOST: "not a host" }],
