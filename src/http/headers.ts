@@ -64,12 +64,45 @@ const DROPPED: ReadonlySet<string> = new Set([
 
 /**
  * Name patterns never forwarded, beyond the list above: every spelling of forwarding, address,
- * rewrite and override headers a framework or proxy may read (`X-Forwarded-Ssl`,
- * `Forwarded-For`, `Max-Forwards`, `X-Original-Forwarded-For`, `Client-IP`,
- * `WL-Proxy-Client-IP`, `X-Remote-Addr`, `X-Envoy-Original-Path`, …).
+ * scheme, rewrite, override and identity headers that a framework, proxy or cloud front may
+ * read (`X-Forwarded-Ssl`, `Forwarded-For`, `Max-Forwards`, `Client-IP`, `X-Azure-ClientIP`,
+ * `CloudFront-Viewer-Address`, `X-Proxied-Https`, `X-ARR-SSL`, `CF-Visitor`, `Remote-User`,
+ * `X-Auth-Request-Email`, `X-MS-Client-Principal`, `X-SSL-Client-Cert`, `X-Envoy-*`, …).
  */
-const DROPPED_PATTERN =
-  /forward|original|rewrite|override|-ip$|-ipv6$|-addr$|^x-envoy-|^x-invoke-|^proxy-/;
+const DROPPED_PATTERN = new RegExp(
+  [
+    "forward",
+    "original",
+    "rewrite",
+    "override",
+    "-ip$",
+    "-ipv6$",
+    "-addr$",
+    "-address$",
+    "clientip",
+    "socketip",
+    "-ssl$",
+    "-https$",
+    "-user$",
+    "-cert$",
+    "principal",
+    "^proxy(-|$)",
+    "^remote-",
+    "^cf-",
+    "^x-client-",
+    "^x-envoy-",
+    "^x-invoke-",
+    "^x-azure-",
+    "^x-arr-",
+    "^x-sucuri-",
+    "^x-proxied-",
+    "^x-ssl-",
+    "^x-auth-request-",
+    "^x-webauth-",
+    "^x-goog-authenticated-",
+    "^x-amzn-",
+  ].join("|"),
+);
 
 /** Response headers that describe the origin's connection, not the answer. */
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -83,10 +116,11 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Bytes that would end a header line early. HTTP parsers refuse them in requests, so this only
- * matters behind a lenient one; it is the last guard against header injection at the origin.
+ * Values not forwarded: bytes that would end a header line early (HTTP parsers refuse them in
+ * requests, so this is the last guard against header injection behind a lenient one), and
+ * bytes past ASCII, which the origin leg would send re-encoded rather than as received.
  */
-const BAD_VALUE = /[\0\r\n]/;
+const BAD_VALUE = /[\0\r\n\u0080-\uffff]/;
 
 /** Who the gate saw: the source of `X-Forwarded-For` and `X-Forwarded-Proto`. */
 export interface ClientInfo {
@@ -157,8 +191,9 @@ export function originRequestHeaders(
 
 /**
  * Whether a client's request header (lower-case name) may go on to the origin. Names with `_`
- * never do: CGI, WSGI, PHP and others read `X_Forwarded_For` as `X-Forwarded-For`, so an
- * underscore would slip any name past this list (nginx ignores such names by default too).
+ * or `.` never do: CGI, WSGI, PHP and others read `X_Forwarded_For`, and PHP `X.Forwarded.For`,
+ * as `X-Forwarded-For`, so either would slip any name past these lists (nginx ignores names
+ * with `_` by default too).
  *
  * @param named - {@link connectionTokens} of the request.
  * @example
@@ -170,6 +205,7 @@ export function originRequestHeaders(
 export function isForwardedName(name: string, named: readonly string[]): boolean {
   return (
     !name.includes("_") &&
+    !name.includes(".") &&
     !DROPPED.has(name) &&
     !DROPPED_PATTERN.test(name) &&
     !named.includes(name)

@@ -64,6 +64,33 @@ describe("the header policy towards the origin", () => {
     "Via",
     "Max-Forwards",
     "HTTP2-Settings",
+    // Dotted spellings, which PHP reads as underscores, and more claims and identities:
+    "Client.IP",
+    "X.Real.IP",
+    "True.Client.IP",
+    "X.Host",
+    "X.HTTP.Method",
+    "Proxy",
+    "X-Azure-ClientIP",
+    "X-Azure-SocketIP",
+    "X-Sucuri-ClientIP",
+    "CloudFront-Viewer-Address",
+    "X-Proxied-Https",
+    "X-ARR-SSL",
+    "CF-Visitor",
+    "CF-IPCountry",
+    "Remote-User",
+    "X-Remote-User",
+    "X-Auth-Request-User",
+    "X-Auth-Request-Email",
+    "X-WEBAUTH-USER",
+    "X-MS-CLIENT-PRINCIPAL",
+    "X-MS-CLIENT-PRINCIPAL-NAME",
+    "X-Goog-Authenticated-User-Email",
+    "X-Amzn-Oidc-Identity",
+    "X-SSL-Client-Cert",
+    "X-SSL-Client-Verify",
+    "X-ARR-ClientCert",
   ])("drops the client's %s", (name) => {
     const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
@@ -85,6 +112,10 @@ describe("the header policy towards the origin", () => {
     "If-Unmodified-Since",
     "Cache-Control",
     "X-Playback-Session-Id",
+    "Sec-Fetch-Mode",
+    "Sec-CH-UA",
+    "Priority",
+    "DNT",
   ])("passes %s as sent", (name) => {
     expect(originRequestHeaders([[name, "v"]], client)[0]).toEqual([name, "v"]);
   });
@@ -115,6 +146,11 @@ describe("the header policy towards the origin", () => {
       client,
     );
     expect(names(out)).toEqual(["x-kept", "x-forwarded-for", "x-forwarded-proto"]);
+  });
+
+  it("drops a value with bytes past ASCII, which would reach the origin re-encoded", () => {
+    const out = originRequestHeaders([["X-Note", "\u00ff\u00fe"]], client);
+    expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
   });
 
   it("drops a value that could end a header line early", () => {
