@@ -41,7 +41,10 @@ export function redactTarget(target: string): string {
   const { path } = splitTarget(target);
   const parsed = parseLink(path);
   if (!parsed.ok) return redactRuns(path);
-  return buildLinkPath({ ...parsed.link, token: "…", file: redactRuns(parsed.link.file) });
+  const link = parsed.link;
+  const logged = buildLinkPath({ ...link, token: "…", file: redactRuns(link.file) });
+  // The token may stand elsewhere too, e.g. as a client id a client wrote there.
+  return logged.split(link.token).join("…");
 }
 
 /** Token characters (base64url). */
@@ -49,8 +52,8 @@ const TOKEN_CHAR = /^[A-Za-z0-9_-]$/;
 
 /**
  * `text` with every run of 22 or more token characters replaced by `…`. A percent escape of a
- * token character (`%5F` for `_`) counts as that character, so escaping one character of a
- * token does not hide the rest of it from this.
+ * token character (`%5F` for `_`) counts as that character and an escaped `%` inside a run is
+ * skipped, so neither hides a token from this.
  */
 function redactRuns(text: string): string {
   let out = "";
@@ -67,6 +70,11 @@ function redactRuns(text: string): string {
     if (char === "%" && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
       char = String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
       width = 3;
+    }
+    if (char === "%" && count > 0) {
+      // An escaped "%" inside a run is skipped: a reader drops it to rebuild the token.
+      i += width;
+      continue;
     }
     if (TOKEN_CHAR.test(char)) {
       if (count === 0) runStart = i;

@@ -79,8 +79,6 @@ const TIMEOUT_CODES = new Set([
 ]);
 
 const LENGTH_MISMATCH = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
-/** How a connection the origin closed before answering shows: "other side closed", a reset. */
-const STALE_CODES = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 /** Bytes Node refuses in a reason phrase. */
 const BAD_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -169,8 +167,16 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       const gate = error instanceof GateAbort ? error : undefined;
       const code = (error as { code?: string }).code ?? "";
       // A kept-alive connection the origin closed as the request went out: GET and HEAD are
-      // safe to send again, once, while nothing of an answer has come.
-      if (gate === undefined && status === 0 && attempts === 1 && STALE_CODES.has(code)) {
+      // safe to send again, once, while nothing of an answer has come. Only a connection that
+      // had carried answers before (bytes read) was stale; a fresh one failing is the origin's
+      // own answer, and sending again would double the load of an origin that sheds it.
+      if (
+        gate === undefined &&
+        status === 0 &&
+        attempts === 1 &&
+        code === "UND_ERR_SOCKET" &&
+        ((error as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
+      ) {
         return send();
       }
       settle();
