@@ -68,7 +68,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
         timeoutMs: settings.originTimeoutMs,
         client: {
           address: options.clientAddress?.(c),
-          proto: new URL(c.req.url).protocol === "https:" ? "https" : "http",
+          proto: c.req.url.startsWith("https:") ? "https" : "http",
         },
         onError: (reason, error) => log({ reason, message: errorLine(error) }),
       }));
