@@ -61,6 +61,39 @@ describe("the gate inside workerd", () => {
     expect(headers.authorization).toBeUndefined();
   });
 
+  it("sends the origin the header policy: no override or address header of the client's", async () => {
+    const res = await SELF.fetch(BASE + link(), {
+      headers: {
+        "cf-connecting-ip": "203.0.113.7",
+        "x-original-url": "/videos/9999_other/private.mp4",
+        "x-http-method-override": "DELETE",
+        "x-forwarded-for": "10.0.0.1",
+        "x-forwarded-host": "evil.test",
+        forwarded: "for=10.0.0.1",
+        "x-real-ip": "10.0.0.1",
+        x_forwarded_for: "10.0.0.1",
+        "client.ip": "10.0.0.1",
+        proxy: "http://evil.test",
+      },
+    });
+    const echo = (await res.json()) as Echo;
+    expect(echo.headers["x-forwarded-for"]).toBe("203.0.113.7");
+    expect(echo.headers["x-forwarded-proto"]).toBe("https");
+    for (const name of [
+      "x-original-url",
+      "x-http-method-override",
+      "x-forwarded-host",
+      "forwarded",
+      "x-real-ip",
+      "x_forwarded_for",
+      "client.ip",
+      "proxy",
+    ]) {
+      expect(echo.headers[name], name).toBeUndefined();
+    }
+    expect(JSON.stringify(echo.headers)).not.toMatch(/10\.0\.0\.1|9999_other|DELETE|evil/);
+  });
+
   it("proxies HEAD as HEAD", async () => {
     const res = await SELF.fetch(BASE + link(), { method: "HEAD" });
     expect(res.status).toBe(200);
