@@ -114,8 +114,8 @@ export function misconfiguredApp(setting: string): Hono {
 }
 
 /**
- * An error as one short line for the log: its message and, for network errors, the cause's
- * code; never a stack.
+ * An error as one short line for the log: its message and, for network errors, its code or
+ * its cause's (undici's errors carry one, fetch's wrap one); never a stack.
  *
  * @example
  * ```ts
@@ -125,7 +125,8 @@ export function misconfiguredApp(setting: string): Hono {
 export function errorLine(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
-    const code = (cause as { code?: string } | undefined)?.code;
+    const code =
+      (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
     return code ? `${error.message} (${code})` : error.message;
   }
   return String(error);

@@ -14,6 +14,7 @@ import {
   originRequestHeaders,
   type ClientInfo,
 } from "../../http/headers.js";
+import { errorLine } from "../../http/app.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
@@ -191,7 +192,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           ? "origin-timeout"
           : "origin-error";
       outcome.reason = reason;
-      onError(reason, errorText(error));
+      onError(reason, errorLine(error));
       // After the head, the answer is short: cut the client's connection so it knows.
       if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
       const answer = rejection(reason);
@@ -327,10 +328,4 @@ function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
     if (isReturned(name.toLowerCase(), named)) head.push(name, raw[i + 1]!.toString("latin1"));
   }
   return head;
-}
-
-/** An error as one short log line: message and, for network errors, the code. */
-function errorText(error: Error): string {
-  const code = (error as { code?: string }).code;
-  return code ? `${error.message} (${code})` : error.message;
 }

@@ -79,7 +79,7 @@ export const DEFAULT_ORIGIN_CONNECTIONS = 512;
 type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
 
 /** Who the gate saw on this socket: the peer address (an IPv4-mapped IPv6 one as IPv4). */
-export function clientOf(req: IncomingMessage): ClientInfo {
+function clientOf(req: IncomingMessage): ClientInfo {
   const address = req.socket.remoteAddress;
   return {
     address: address?.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address,
