@@ -23,8 +23,11 @@ export interface ProxyOptions {
  * Fetches `url` from the origin for a granted request and returns the origin's response as is:
  * status, headers and a streamed body (redirects are passed back, not followed). The request
  * carries the headers of the gate's policy (`src/http/headers.ts`) and never a body. Failures
- * turn into 502 (unreachable, reset) or 504 (no response headers within `timeoutMs`); it never
- * throws.
+ * turn into 502 (unreachable, reset, a 1xx handed over as the answer) or 504 (no response
+ * headers within `timeoutMs`); it never throws. The body is passed on untouched: wrapped in a
+ * stream of the Worker's own, a `Content-Length` answer would leave chunked, and workerd ends
+ * a chunked body that breaks with its last chunk, so a cut would look
+ * whole to the client.
  *
  * @example
  * ```ts
@@ -49,12 +52,19 @@ export async function proxyFetch(
         }, options.timeoutMs)
       : undefined;
   try {
-    return await (options.fetch ?? fetch)(url, {
+    const response = await (options.fetch ?? fetch)(url, {
       method: request.method,
       headers: originRequestHeaders(request.headers, options.client),
       redirect: "manual",
       signal: controller.signal,
     });
+    // workerd's fetch hands over an interim answer (100 Continue, 103 Early Hints) as the final
+    // one, the real answer's head and body as its body: nothing a client could read as sent.
+    if (response.status < 200) {
+      response.body?.cancel().catch(() => {});
+      throw new Error(`origin sent ${response.status} ${response.statusText} as its answer`);
+    }
+    return response;
   } catch (error) {
     const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
     options.onError?.(reason, error);
