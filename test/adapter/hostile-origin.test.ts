@@ -45,8 +45,8 @@ interface Expected {
   /** The body the client has when no more bytes and no end come (it gives up). */
   stalls?: string;
   /**
-   * workerd only: a chunked body that breaks after its head is closed with the last chunk
-   *, so the client holds these bytes as if they were the whole body.
+   * workerd only: a chunked body that breaks after its head is closed with the last chunk,
+   * so the client holds these bytes as if they were the whole body.
    */
   closedAsWhole?: string;
   /** What the gate logs about the fault; the Node server also puts it on the access line. */
