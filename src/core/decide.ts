@@ -96,6 +96,12 @@ const EXPIRED: Decision = Object.freeze({
   reason: "expired",
   detail: "expired",
 });
+const RAW_HASH: Decision = Object.freeze({
+  action: "reject",
+  status: 403,
+  reason: "unsafe-path",
+  detail: "raw # in the request target",
+});
 
 /**
  * Decides one request, in the README's table order: prefix (pass), method (405), unsafe path
@@ -115,6 +121,9 @@ export function decide(method: string, target: string, settings: GateSettings): 
   const kindEnd = path.indexOf("/", 1);
   if (kindEnd < 0 || !settings.prefixes.has(path.slice(1, kindEnd))) return PASS;
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
+  // No HTTP client sends a fragment (RFC 9112 §3.2), so a raw "#" is not one: reading the
+  // rest as a fragment would serve another file than workerd, which reads it as "%23".
+  if (target.includes("#")) return RAW_HASH;
   const parsed = parseLink(path);
   if (!parsed.ok) {
     return { action: "reject", status: 403, reason: parsed.problem, detail: parsed.detail };

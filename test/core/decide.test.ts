@@ -201,4 +201,17 @@ describe("decide()", () => {
       summary(decide("GET", link(), settings)),
     );
   });
+
+  it.each([
+    ["after the file", link() + "#x"],
+    ["hiding a traversal", link("v", NOW + 60, "a.ts#/../../2675_other/x.ts")],
+    ["in the query", link() + "?part=4#x"],
+    ["cutting the file off", link("v", NOW + 60, "#a.ts")],
+  ])("refuses a raw # %s: no HTTP client sends a fragment, so it is not one", (_, target) => {
+    expect(summary(decide("GET", target, settings))).toEqual({
+      action: "reject",
+      status: 403,
+      reason: "unsafe-path",
+    });
+  });
 });
