@@ -9,6 +9,7 @@
 import type { Hono } from "hono";
 import { readSettings, SettingError } from "../../core/settings.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
+import { addressLiteral } from "../../http/headers.js";
 
 /** The Worker's bindings, as `wrangler types` generates them from wrangler.toml. */
 export type WorkerEnv = Env;
@@ -28,8 +29,9 @@ function appFor(env: Env): Hono {
   cachedFor = values;
   try {
     cachedApp = createApp(readSettings(env), {
-      // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`).
-      clientAddress: (c) => c.req.header("cf-connecting-ip"),
+      // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
+      // only an address literal is passed on).
+      clientAddress: (c) => addressLiteral(c.req.header("cf-connecting-ip")),
       log: (event) => console.error(`tokengate: ${event.reason}: ${event.message}`),
     }) as unknown as Hono;
   } catch (error) {
