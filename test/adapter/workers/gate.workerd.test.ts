@@ -94,6 +94,15 @@ describe("the gate inside workerd", () => {
     expect(JSON.stringify(echo.headers)).not.toMatch(/10\.0\.0\.1|9999_other|DELETE|evil/);
   });
 
+  it.each(["for=6.6.6.6;host=evil.test", "6.6.6.6, 7.7.7.7", "evil.test"])(
+    "passes no X-Forwarded-For when CF-Connecting-IP is not one address (%j)",
+    async (claimed) => {
+      const res = await SELF.fetch(BASE + link(), { headers: { "cf-connecting-ip": claimed } });
+      const echo = (await res.json()) as Echo;
+      expect(echo.headers["x-forwarded-for"]).toBeUndefined();
+    },
+  );
+
   it("proxies HEAD as HEAD", async () => {
     const res = await SELF.fetch(BASE + link(), { method: "HEAD" });
     expect(res.status).toBe(200);
