@@ -9,12 +9,15 @@ export class UsageError extends Error {}
 
 export const HELP_FLAG = { type: "boolean", short: "h" } as const;
 
-/** Runs node:util's parseArgs, turning its errors (unknown flag, missing value) into usage errors. */
+/**
+ * Runs node:util's parseArgs, turning its errors (unknown flag, missing value) into usage
+ * errors of one line (some of its messages take three).
+ */
 export function parsedArgs<T>(parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message.replace(/\s*\n\s*/g, " "));
   }
 }
 

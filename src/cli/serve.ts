@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { SettingError } from "../core/settings.js";
+import { SettingError, withoutSecret } from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
 import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
 import {
@@ -22,27 +22,37 @@ import { HELP } from "./help.js";
 
 /** Flags of `serve`, as the environment variables they override. */
 function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; help: boolean } {
-  const { values } = parsedArgs(() =>
-    parseArgs({
-      args,
-      strict: true,
-      options: {
-        "origin-url": { type: "string" },
-        "secret-file": { type: "string" },
-        prefixes: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        workers: { type: "string" },
-        "listen-sockets": { type: "string" },
-        "origin-timeout-ms": { type: "string" },
-        "client-timeout-ms": { type: "string" },
-        "origin-connections": { type: "string" },
-        "origin-keepalive": { type: "string" },
-        "log-format": { type: "string" },
-        help: HELP_FLAG,
-      },
-    }),
-  );
+  const { values } = parsedArgs(() => {
+    try {
+      return parseArgs({
+        args,
+        strict: true,
+        options: {
+          "origin-url": { type: "string" },
+          "secret-file": { type: "string" },
+          prefixes: { type: "string" },
+          host: { type: "string" },
+          port: { type: "string" },
+          workers: { type: "string" },
+          "listen-sockets": { type: "string" },
+          "origin-timeout-ms": { type: "string" },
+          "client-timeout-ms": { type: "string" },
+          "request-timeout-ms": { type: "string" },
+          "keepalive-timeout-ms": { type: "string" },
+          "max-connections": { type: "string" },
+          "origin-connections": { type: "string" },
+          "origin-keepalive": { type: "string" },
+          "log-format": { type: "string" },
+          help: HELP_FLAG,
+        },
+      });
+    } catch (error) {
+      // parseArgs repeats a stray argument in its message, which must not show the secret.
+      const secret = env.SECRET?.trim() ? env.SECRET : undefined;
+      if (secret === undefined || !(error as Error).message.includes(secret)) throw error;
+      throw new Error("an argument holds the SECRET; pass it in SECRET or --secret-file only");
+    }
+  });
   const merged: ServerEnv = {
     ORIGIN_URL: values["origin-url"] ?? env.ORIGIN_URL,
     SECRET:
@@ -54,6 +64,9 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     LISTEN_SOCKETS: values["listen-sockets"] ?? env.LISTEN_SOCKETS,
     ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
     CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
+    REQUEST_TIMEOUT_MS: values["request-timeout-ms"] ?? env.REQUEST_TIMEOUT_MS,
+    KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
+    MAX_CONNECTIONS: values["max-connections"] ?? env.MAX_CONNECTIONS,
     ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
     ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
@@ -128,7 +141,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
     gate = await startGateServer(gateServerOptions(config, runEnv));
   } catch (error) {
     await demoOrigin?.close();
-    throw listenError(error, config);
+    throw listenError(error, config, runEnv);
   }
   info(
     `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
@@ -148,19 +161,27 @@ const CLI = fileURLToPath(new URL("./index.js", import.meta.url));
 
 /** A cluster worker's life (`tokengate __worker`, started by the primary only). */
 export function worker(): Promise<number> {
-  return serveWorker((env) => readServerConfig(env, 1), listenError, untilSignal());
+  // The secret reaches the worker inside serveWorker; keep the environment it was read with.
+  let env: ServerEnv = {};
+  return serveWorker(
+    (withSecret) => readServerConfig((env = withSecret), 1),
+    (error, config) => listenError(error, config, env),
+    untilSignal(),
+  );
 }
 
-/** A start-up error in the words of the setting that caused it. */
-function listenError(error: unknown, config: ServerConfig): Error {
+/** A start-up error in the words of the setting that caused it, never showing the secret. */
+function listenError(error: unknown, config: ServerConfig, env: ServerEnv): Error {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE")
-    return new SettingError("PORT", `${config.port} is already in use on ${config.host}`);
-  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
-    return new SettingError("HOST", `cannot listen on ${config.host} (${code})`);
+  let named: Error = error as Error;
+  if (code === "EADDRINUSE") {
+    named = new SettingError("PORT", `${config.port} is already in use on ${config.host}`);
+  } else if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+    named = new SettingError("HOST", `cannot listen on ${config.host} (${code})`);
+  } else if (code === "EACCES") {
+    named = new SettingError("PORT", `not allowed to listen on ${config.port}`);
   }
-  if (code === "EACCES") return new SettingError("PORT", `not allowed to listen on ${config.port}`);
-  return error as Error;
+  return withoutSecret(named, env) as Error;
 }
 
 function untilSignal(): Promise<void> {

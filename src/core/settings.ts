@@ -25,6 +25,58 @@ export class SettingError extends Error {
   }
 }
 
+/**
+ * A bad value as a message shows it: quoted with its control characters escaped, so the
+ * message stays one line, and cut short when long.
+ *
+ * @example
+ * ```ts
+ * quoted("80\n80"); // '"80\\n80"'
+ * ```
+ */
+export function quoted(text: string): string {
+  return text.length > 64 ? `${JSON.stringify(text.slice(0, 64))}…` : JSON.stringify(text);
+}
+
+/**
+ * A setting's raw value: a string, or undefined when unset. A Worker binding can be any JSON
+ * value (`[vars]` without quotes gives a number or a list); that is refused, not guessed at.
+ *
+ * @throws SettingError naming the setting for a value that is not a string.
+ */
+function textOf(name: string, value: unknown): string | undefined {
+  if (value === undefined || value === null || typeof value === "string") {
+    return value ?? undefined;
+  }
+  throw new SettingError(
+    name,
+    `must be a string, got ${Array.isArray(value) ? "a list" : `a ${typeof value}`} (in wrangler.toml, quote the value)`,
+  );
+}
+
+/**
+ * `error`, or, when its message would show the secret (a bad value that holds it, such as the
+ * secret pasted into the wrong setting), an error naming the same setting without the value.
+ *
+ * @example
+ * ```ts
+ * throw withoutSecret(error, env); // "PORT: invalid value, not shown here: it holds the SECRET …"
+ * ```
+ */
+export function withoutSecret(error: unknown, env: { SECRET?: unknown }): unknown {
+  const secret = env.SECRET;
+  if (!(error instanceof SettingError) || typeof secret !== "string" || secret.trim() === "") {
+    return error;
+  }
+  const value = (env as Record<string, unknown>)[error.setting];
+  const shown = typeof value === "string" && value.includes(secret);
+  if (!shown && !error.message.includes(secret)) return error;
+  return new SettingError(
+    error.setting,
+    "invalid value, not shown here: it holds the SECRET (a secret pasted into the wrong setting?)",
+  );
+}
+
 /** The raw strings the gate reads, as Worker bindings or environment variables. */
 export interface GateEnv {
   ORIGIN_URL?: string;
@@ -53,23 +105,41 @@ export interface Settings {
  * ```
  */
 export function parseOrigin(text: string | undefined): string {
+  const example = "give the origin's base URL, e.g. https://origin.example.com";
   if (text === undefined || text.trim() === "") {
-    throw new SettingError(
-      "ORIGIN_URL",
-      "not set; give the origin's base URL, e.g. https://origin.example.com",
-    );
+    throw new SettingError("ORIGIN_URL", `not set; ${example}`);
+  }
+  // The messages below never repeat the value: it may hold credentials.
+  const trimmed = text.trim();
+  // The URL parser drops tabs and newlines inside a URL; a value holding one is a mistake.
+  if (/[\x00-\x20\x7f]/.test(trimmed)) {
+    throw new SettingError("ORIGIN_URL", "must not contain spaces or control characters");
   }
   let url: URL;
   try {
-    url = new URL(text.trim());
+    url = new URL(trimmed);
   } catch {
-    throw new SettingError("ORIGIN_URL", `"${text}" is not an absolute URL`);
+    throw new SettingError("ORIGIN_URL", `is not an absolute URL; ${example}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new SettingError("ORIGIN_URL", `must be http:// or https://, got ${url.protocol}`);
+    throw new SettingError(
+      "ORIGIN_URL",
+      `must be http:// or https://, got ${quoted(url.protocol)}; ${example}`,
+    );
   }
-  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
-    throw new SettingError("ORIGIN_URL", "must not carry a query, fragment or credentials");
+  // An empty `user@`, `?` or `#` leaves nothing in the parsed URL, so look at the text too.
+  const authority = /^[a-z][a-z0-9+.-]*:[\\/]*([^\\/?#]*)/i.exec(trimmed)?.[1] ?? "";
+  if (url.username !== "" || url.password !== "" || authority.includes("@")) {
+    throw new SettingError(
+      "ORIGIN_URL",
+      "must not carry credentials (user:password@); the gate sends none to the origin",
+    );
+  }
+  if (url.search !== "" || trimmed.includes("?")) {
+    throw new SettingError("ORIGIN_URL", "must not carry a query (?…); the client's is passed on");
+  }
+  if (url.hash !== "" || trimmed.includes("#")) {
+    throw new SettingError("ORIGIN_URL", "must not carry a fragment (#…)");
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
@@ -84,10 +154,23 @@ export function parseOrigin(text: string | undefined): string {
  */
 export function parsePrefixes(text: string | undefined): string[] {
   if (text === undefined || text.trim() === "") return [...DEFAULT_PREFIXES];
-  return text
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => part !== "");
+  const prefixes = text.split(",").map((part) => part.trim());
+  for (const [i, prefix] of prefixes.entries()) {
+    if (prefix === "") {
+      throw new SettingError(
+        "PREFIXES",
+        `has an empty entry (a comma too many) in ${quoted(text)}`,
+      );
+    }
+    // Checked here so the message can quote it on one line; gateSettings checks the rest.
+    if (/[^\x21-\x7e]/.test(prefix)) {
+      throw new SettingError("PREFIXES", `${quoted(prefix)} is not a single path segment`);
+    }
+    if (prefixes.indexOf(prefix) !== i) {
+      throw new SettingError("PREFIXES", `lists ${quoted(prefix)} twice`);
+    }
+  }
+  return prefixes;
 }
 
 /**
@@ -109,7 +192,10 @@ export function parseInteger(
   if (text === undefined || text.trim() === "") return fallback;
   const value = Number(text.trim());
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new SettingError(name, `must be a whole number from ${min} to ${max}, got "${text}"`);
+    throw new SettingError(
+      name,
+      `must be a whole number from ${min} to ${max}, got ${quoted(text)}`,
+    );
   }
   return value;
 }
@@ -127,20 +213,36 @@ export function parseInteger(
  * ```
  */
 export function readSettings(env: GateEnv, now?: () => number): Settings {
-  if (typeof env.SECRET !== "string" || env.SECRET === "") {
+  try {
+    return checkedSettings(env, now);
+  } catch (error) {
+    throw withoutSecret(error, env);
+  }
+}
+
+function checkedSettings(env: GateEnv, now?: () => number): Settings {
+  const secret = textOf("SECRET", env.SECRET);
+  if (secret === undefined || secret === "") {
     throw new SettingError("SECRET", "not set; the gate refuses to serve without a secret");
   }
-  const origin = parseOrigin(env.ORIGIN_URL);
+  if (secret.trim() === "") {
+    throw new SettingError(
+      "SECRET",
+      "holds only whitespace; set the secret your links are signed with",
+    );
+  }
+  const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
+  const prefixes = parsePrefixes(textOf("PREFIXES", env.PREFIXES));
   let gate: GateSettings;
   try {
-    gate = gateSettings({ secret: env.SECRET, prefixes: parsePrefixes(env.PREFIXES), now });
+    gate = gateSettings({ secret, prefixes, now });
   } catch (error) {
     // gateSettings names its option "prefixes"; here the setting is PREFIXES.
     throw new SettingError("PREFIXES", (error as Error).message.replace(/^prefixes:? */, ""));
   }
   const originTimeoutMs = parseInteger(
     "ORIGIN_TIMEOUT_MS",
-    env.ORIGIN_TIMEOUT_MS,
+    textOf("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS),
     30_000,
     0,
     3_600_000,

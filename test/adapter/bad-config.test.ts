@@ -1,0 +1,310 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startOrigin, type Origin } from "../helpers/origin.js";
+import { run } from "../helpers/serve.js";
+import { signedPath } from "../helpers/links.js";
+
+/** The secret every row runs with; put into bad values too, to prove no message echoes it. */
+const CANARY = "S3cr3t-canary-5b1f0e7a";
+
+/** Invalid values of each gate setting (shared by the Node server and the Worker). */
+const GATE_ROWS: [setting: string, value: string][] = [
+  ["SECRET", ""],
+  ["SECRET", " "],
+  ["SECRET", "\t \n"],
+  ["ORIGIN_URL", "https://user:pass@127.0.0.1:9"],
+  ["ORIGIN_URL", `https://${CANARY}@origin.test`],
+  ["ORIGIN_URL", `https://user:${CANARY}@origin.test`],
+  ["ORIGIN_URL", "https://@origin.test"],
+  ["ORIGIN_URL", "https://:@origin.test"],
+  ["ORIGIN_URL", "http://origin.test/#frag"],
+  ["ORIGIN_URL", "http://origin.test/#"],
+  ["ORIGIN_URL", "http://origin.test/?q=1"],
+  ["ORIGIN_URL", "http://origin.test/?"],
+  ["ORIGIN_URL", "ftp://origin.test"],
+  ["ORIGIN_URL", "file:///etc/passwd"],
+  ["ORIGIN_URL", "javascript:alert(1)"],
+  ["ORIGIN_URL", "data:text/plain,x"],
+  ["ORIGIN_URL", "ws://origin.test"],
+  ["ORIGIN_URL", "origin.test:8080"],
+  ["ORIGIN_URL", "origin.test"],
+  ["ORIGIN_URL", "/media"],
+  ["ORIGIN_URL", "http://[::1"],
+  ["ORIGIN_URL", "http://"],
+  ["ORIGIN_URL", "http://exa mple.test"],
+  ["ORIGIN_URL", "http://ori\tgin.test"],
+  ["ORIGIN_URL", CANARY],
+  ["ORIGIN_URL", `${CANARY}:x`],
+  ["ORIGIN_URL", `http://${CANARY}:99999`],
+  ["PREFIXES", "/"],
+  ["PREFIXES", "a/b"],
+  ["PREFIXES", ".."],
+  ["PREFIXES", "."],
+  ["PREFIXES", "videos,,cmaf"],
+  ["PREFIXES", "videos,"],
+  ["PREFIXES", ","],
+  ["PREFIXES", " , "],
+  ["PREFIXES", "videos,videos"],
+  ["PREFIXES", "vid eos"],
+  ["PREFIXES", "vid\neos"],
+  ["PREFIXES", "%2e%2e"],
+  ["PREFIXES", "*"],
+  ["PREFIXES", "vidéos"],
+  ["PREFIXES", `videos,${CANARY}/x`],
+  ["ORIGIN_TIMEOUT_MS", "soon"],
+  ["ORIGIN_TIMEOUT_MS", "-1"],
+  ["ORIGIN_TIMEOUT_MS", "1.5"],
+  ["ORIGIN_TIMEOUT_MS", "1e3"],
+  ["ORIGIN_TIMEOUT_MS", "0x10"],
+  ["ORIGIN_TIMEOUT_MS", "+5"],
+  ["ORIGIN_TIMEOUT_MS", "3600001"],
+  ["ORIGIN_TIMEOUT_MS", "99999999999999999999999"],
+  ["ORIGIN_TIMEOUT_MS", "１２"],
+  ["ORIGIN_TIMEOUT_MS", "12abc"],
+  ["ORIGIN_TIMEOUT_MS", "1\n2"],
+  ["ORIGIN_TIMEOUT_MS", CANARY],
+];
+
+/** Invalid values of the Node server's own settings. */
+const SERVER_ROWS: [setting: string, value: string][] = [
+  ["HOST", "not a host"],
+  ["HOST", "http://127.0.0.1"],
+  ["HOST", "127.0.0.1:8787"],
+  ["HOST", `${CANARY}!`],
+  ["HOST", CANARY],
+  ["PORT", "http"],
+  ["PORT", "-1"],
+  ["PORT", "65536"],
+  ["PORT", "1.5"],
+  ["PORT", "1e3"],
+  ["PORT", "80 80"],
+  ["PORT", "80\n80"],
+  ["PORT", CANARY],
+  ["WORKERS", "many"],
+  ["WORKERS", "0"],
+  ["WORKERS", "257"],
+  ["WORKERS", "-1"],
+  ["WORKERS", "Auto"],
+  ["LISTEN_SOCKETS", "0"],
+  ["LISTEN_SOCKETS", "1025"],
+  ["LISTEN_SOCKETS", "many"],
+  ["CLIENT_TIMEOUT_MS", "soon"],
+  ["CLIENT_TIMEOUT_MS", "-1"],
+  ["CLIENT_TIMEOUT_MS", "3600001"],
+  ["CLIENT_TIMEOUT_MS", "1e3"],
+  ["REQUEST_TIMEOUT_MS", "0"],
+  ["REQUEST_TIMEOUT_MS", "99"],
+  ["REQUEST_TIMEOUT_MS", "3600001"],
+  ["REQUEST_TIMEOUT_MS", "soon"],
+  ["REQUEST_TIMEOUT_MS", "60s"],
+  ["KEEPALIVE_TIMEOUT_MS", "0"],
+  ["KEEPALIVE_TIMEOUT_MS", "99"],
+  ["KEEPALIVE_TIMEOUT_MS", "soon"],
+  ["MAX_CONNECTIONS", "-1"],
+  ["MAX_CONNECTIONS", "1000001"],
+  ["MAX_CONNECTIONS", "many"],
+  ["MAX_CONNECTIONS", "1.5"],
+  ["ORIGIN_CONNECTIONS", "0"],
+  ["ORIGIN_CONNECTIONS", "65537"],
+  ["ORIGIN_CONNECTIONS", "x"],
+  ["ORIGIN_KEEPALIVE", "maybe"],
+  ["ORIGIN_KEEPALIVE", "ON"],
+  ["ORIGIN_KEEPALIVE", "true"],
+  ["ORIGIN_KEEPALIVE", CANARY],
+  ["LOG_FORMAT", "xml"],
+  ["LOG_FORMAT", "JSON"],
+  ["LOG_FORMAT", `${CANARY}\n`],
+];
+
+/** What `tokengate serve` wrote to stderr, checked for the shape every refusal must have. */
+async function refusal(env: Record<string, string | undefined>, args: string[] = []) {
+  // PORT=0 rather than `--port 0`, which would win over a bad PORT row.
+  const child = run(["serve", ...args], {
+    ORIGIN_URL: "http://127.0.0.1:9",
+    SECRET: CANARY,
+    PORT: "0",
+    ...env,
+  });
+  // "close" comes once stderr is read to its end; "exit" may come before.
+  await new Promise((resolve) => child.proc.once("close", resolve));
+  const code = await child.exited;
+  const stderr = child.stderr.join("");
+  expect(code).toBe(2);
+  expect(stderr.endsWith("\n")).toBe(true);
+  expect(stderr.slice(0, -1)).not.toMatch(/[\r\n]/);
+  expect(stderr).not.toContain(CANARY);
+  expect(child.lines.filter((line) => line.includes("listening"))).toEqual([]);
+  return stderr.slice(0, -1);
+}
+
+describe("tokengate serve with a bad setting", () => {
+  it.concurrent.each([...GATE_ROWS, ...SERVER_ROWS])(
+    "%s=%j stops it with exit code 2 and one line naming the setting, without the secret",
+    async (setting, value) => {
+      const line = await refusal({ [setting]: value });
+      expect(line).toMatch(new RegExp(`^tokengate: ${setting}: \\S`));
+    },
+  );
+
+  it.concurrent.each([
+    ["PORT", ["--port", "http"]],
+    ["REQUEST_TIMEOUT_MS", ["--request-timeout-ms", "0"]],
+    ["KEEPALIVE_TIMEOUT_MS", ["--keepalive-timeout-ms", "soon"]],
+    ["MAX_CONNECTIONS", ["--max-connections=-5"]],
+    ["ORIGIN_URL", ["--origin-url", `https://u:${CANARY}@origin.test`]],
+  ])("names %s when the bad value comes from a flag", async (setting, args) => {
+    const line = await refusal({}, args);
+    expect(line).toMatch(new RegExp(`^tokengate: ${setting}: \\S`));
+  });
+
+  it.concurrent.each([
+    ["a flag's value that looks like a flag", ["--max-connections", "-5"], /--max-connections/],
+    ["an unknown flag carrying the secret", [`--secret=${CANARY}`], /Unknown option '--secret'/],
+    ["the secret as an argument", [CANARY], /argument holds the SECRET/],
+  ])("refuses %s in one line without the secret", async (_, args, message) => {
+    expect(await refusal({}, args)).toMatch(message);
+  });
+
+  it("says what is wrong with an origin URL without repeating it", async () => {
+    const lines = await Promise.all(
+      [
+        "https://user:pass@origin.test",
+        "http://origin.test/#frag",
+        "http://origin.test/?q=1",
+        "ftp://origin.test",
+        "origin.test",
+      ].map((value) => refusal({ ORIGIN_URL: value })),
+    );
+    expect(lines[0]).toMatch(/credentials/);
+    expect(lines[1]).toMatch(/fragment/);
+    expect(lines[2]).toMatch(/query/);
+    expect(lines[3]).toMatch(/http:\/\/ or https:\/\/, got "ftp:"/);
+    expect(lines[4]).toMatch(/not an absolute URL/);
+    expect(lines.join("\n")).not.toMatch(/user:pass@|#frag|q=1|origin\.test/);
+  });
+
+  it("shows a bad value that does not hold the secret, quoted on one line", async () => {
+    expect(await refusal({ PORT: "80\n80" })).toBe(
+      'tokengate: PORT: must be a whole number from 0 to 65535, got "80\\n80"',
+    );
+  });
+
+  it("withholds a bad value that holds the secret, and says so", async () => {
+    const line = await refusal({ PORT: `${CANARY}` });
+    expect(line).toMatch(/^tokengate: PORT: .*not shown.*SECRET/);
+  });
+
+  it("accepts whitespace around a number, and takes an empty setting for unset", async () => {
+    const child = run(["serve"], {
+      ORIGIN_URL: "http://127.0.0.1:9",
+      SECRET: CANARY,
+      PORT: " 0 ",
+      REQUEST_TIMEOUT_MS: " 2000 ",
+      MAX_CONNECTIONS: "",
+      PREFIXES: " videos , cmaf ",
+    });
+    try {
+      expect(await child.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/)).toBeTruthy();
+    } finally {
+      await child.stop();
+    }
+  });
+});
+
+describe("tokengate serve --secret-file", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "tokengate-bad-config-"));
+    writeFileSync(join(dir, "empty"), "");
+    writeFileSync(join(dir, "newline"), "\n");
+    writeFileSync(join(dir, "blank"), "  \t\n");
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ["a missing file", "missing", "--secret-file"],
+    ["an empty file", "empty", "--secret-file"],
+    ["a file holding only a newline", "newline", "--secret-file"],
+    ["a file holding only whitespace", "blank", "SECRET"],
+    ["a directory", ".", "--secret-file"],
+  ])("refuses %s in one line naming it", async (_, name, named) => {
+    const line = await refusal({ SECRET: undefined }, ["--secret-file", join(dir, name)]);
+    expect(line).toMatch(new RegExp(`^tokengate: ${named}: \\S`));
+  });
+});
+
+describe("the Worker with a bad setting (Miniflare, dist/worker.bundle.js)", () => {
+  /** Gate rows plus bindings of the wrong type, as a `[vars]` value without quotes gives. */
+  const rows: [setting: string, value: unknown][] = [
+    ...GATE_ROWS,
+    ["ORIGIN_TIMEOUT_MS", 30000],
+    ["PREFIXES", ["videos", "cmaf"]],
+    ["ORIGIN_URL", { url: "http://127.0.0.1:9" }],
+    ["SECRET", 12345],
+  ];
+  let origin: Origin;
+  let mf: Miniflare;
+  const output: string[] = [];
+
+  beforeAll(async () => {
+    origin = await startOrigin();
+    // One worker per row in one workerd: each with the row's bad value over settings that
+    // would otherwise serve from the recording origin.
+    mf = new Miniflare({
+      workers: rows.map(([setting, value], i) => ({
+        name: `row-${i}`,
+        scriptPath: "dist/worker.bundle.js",
+        modules: true,
+        compatibilityDate: "2026-04-26",
+        bindings: { ORIGIN_URL: origin.url, SECRET: CANARY, [setting]: value as string },
+      })),
+      host: "127.0.0.1",
+      port: 0,
+      handleRuntimeStdio(stdout, stderr) {
+        for (const stream of [stdout, stderr]) {
+          stream.setEncoding("utf8");
+          stream.on("data", (text: string) => output.push(text));
+        }
+      },
+    });
+    await mf.ready;
+  });
+  afterAll(async () => {
+    await mf?.dispose();
+    await origin?.close();
+  });
+
+  it.each(rows.map((row, i) => [row[0], row[1], i] as const))(
+    "%s=%j answers every request 500 naming the setting, never contacting the origin",
+    async (setting, _, i) => {
+      const worker = await mf.getWorker(`row-${i}`);
+      const before = origin.requests.length;
+      for (const path of [signedPath("a.ts", { secret: CANARY }), "/", "/healthz"]) {
+        const res = await worker.fetch(`http://gate.test${path}`);
+        const body = await res.text();
+        expect(res.status).toBe(500);
+        expect(body).toContain(`(${setting})`);
+        expect(body).not.toContain(CANARY);
+        expect(res.headers.get("cache-control")).toBe("no-store");
+      }
+      expect(origin.requests.slice(before)).toEqual([]);
+    },
+  );
+
+  it("logs why in lines that name each setting and never hold the secret", async () => {
+    for (let i = 0; i < rows.length; i++) {
+      await (await mf.getWorker(`row-${i}`)).fetch("http://gate.test/");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const log = output.join("");
+    const lines = log.split("\n").filter((line) => line.includes("refusing to serve"));
+    expect(lines.length).toBeGreaterThanOrEqual(rows.length);
+    for (const setting of new Set(rows.map((row) => row[0]))) {
+      expect(lines.some((line) => line.includes(`refusing to serve: ${setting}: `))).toBe(true);
+    }
+    expect(log).not.toContain(CANARY);
+  });
+});
