@@ -31,6 +31,12 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --client-timeout-ms N   CLIENT_TIMEOUT_MS  longest a client may take no bytes of an answer
                                              before it is cut, its origin request ended;
                                              0 = none [60000]
+  --request-timeout-ms N  REQUEST_TIMEOUT_MS longest a client may take to send a request
+                                             (head and any body); then 408, closed [60000]
+  --keepalive-timeout-ms N KEEPALIVE_TIMEOUT_MS longest an idle kept-alive connection
+                                             stays open [65000]
+  --max-connections N     MAX_CONNECTIONS    most client connections one process holds; one
+                                             more is closed at once; 0 = no limit [10000]
   --origin-connections N  ORIGIN_CONNECTIONS most connections open to the origin at once;
                                              further requests wait for one [512]
   --origin-keepalive on|off ORIGIN_KEEPALIVE reuse origin connections; off for an origin

@@ -3,11 +3,20 @@
  * flags, checked once at start-up. Reads no file and no environment by itself.
  * @module
  */
-import { parseInteger, readSettings, SettingError } from "../../core/settings.js";
+import {
+  parseInteger,
+  quoted,
+  readSettings,
+  SettingError,
+  withoutSecret,
+} from "../../core/settings.js";
 import type { LogFormat } from "./access-log.js";
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_ORIGIN_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   type GateServerOptions,
 } from "./server.js";
 
@@ -22,6 +31,9 @@ export interface ServerEnv {
   LISTEN_SOCKETS?: string;
   ORIGIN_TIMEOUT_MS?: string;
   CLIENT_TIMEOUT_MS?: string;
+  REQUEST_TIMEOUT_MS?: string;
+  KEEPALIVE_TIMEOUT_MS?: string;
+  MAX_CONNECTIONS?: string;
   ORIGIN_CONNECTIONS?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
@@ -41,6 +53,12 @@ export interface ServerConfig {
   readonly listenSockets: number | undefined;
   /** See `GateServerOptions.clientTimeoutMs`. */
   readonly clientTimeoutMs: number;
+  /** See `GateServerOptions.requestTimeoutMs`. */
+  readonly requestTimeoutMs: number;
+  /** See `GateServerOptions.keepAliveTimeoutMs`. */
+  readonly keepAliveTimeoutMs: number;
+  /** See `GateServerOptions.maxConnections`. */
+  readonly maxConnections: number;
   /** See `GateServerOptions.originConnections`. */
   readonly originConnections: number;
   /** See `GateServerOptions.originKeepAlive`. */
@@ -62,9 +80,17 @@ const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
  * ```
  */
 export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
+  try {
+    return checkedServerConfig(env, cpus);
+  } catch (error) {
+    throw withoutSecret(error, env);
+  }
+}
+
+function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   const host = (env.HOST ?? "").trim() || "127.0.0.1";
   if (!HOST_SHAPE.test(host)) {
-    throw new SettingError("HOST", `"${host}" is not an IP address or host name`);
+    throw new SettingError("HOST", `${quoted(host)} is not an IP address or host name`);
   }
   const port = parseInteger("PORT", env.PORT, 8787, 0, 65535);
   const workersText = (env.WORKERS ?? "").trim();
@@ -82,6 +108,29 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     0,
     3_600_000,
   );
+  // At least 100 ms: a smaller value is more likely seconds written as milliseconds, and
+  // would cut clients on any real network.
+  const requestTimeoutMs = parseInteger(
+    "REQUEST_TIMEOUT_MS",
+    env.REQUEST_TIMEOUT_MS,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    100,
+    3_600_000,
+  );
+  const keepAliveTimeoutMs = parseInteger(
+    "KEEPALIVE_TIMEOUT_MS",
+    env.KEEPALIVE_TIMEOUT_MS,
+    DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    100,
+    3_600_000,
+  );
+  const maxConnections = parseInteger(
+    "MAX_CONNECTIONS",
+    env.MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS,
+    0,
+    1_000_000,
+  );
   const originConnections = parseInteger(
     "ORIGIN_CONNECTIONS",
     env.ORIGIN_CONNECTIONS,
@@ -91,17 +140,18 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   );
   const keepAliveText = (env.ORIGIN_KEEPALIVE ?? "").trim() || "on";
   if (keepAliveText !== "on" && keepAliveText !== "off") {
-    throw new SettingError("ORIGIN_KEEPALIVE", `must be on or off, got "${keepAliveText}"`);
+    throw new SettingError("ORIGIN_KEEPALIVE", `must be on or off, got ${quoted(keepAliveText)}`);
   }
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
   if (logFormat !== "json" && logFormat !== "pretty") {
-    throw new SettingError("LOG_FORMAT", `must be json or pretty, got "${logFormat}"`);
+    throw new SettingError("LOG_FORMAT", `must be json or pretty, got ${quoted(logFormat)}`);
   }
   const demo = (env.ORIGIN_URL ?? "").trim() === "";
   // Check every gate setting now, so a bad one stops start-up in demo mode too; demo mode
-  // brings its own origin, and a secret unless SECRET is set.
+  // brings its own origin, and a secret unless SECRET is set (a stand-in here with a NUL,
+  // which no environment value can hold, so no message is withheld for showing it).
   readSettings(
-    demo ? { ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo" } : env,
+    demo ? { ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo\0" } : env,
   );
   return {
     demo,
@@ -111,6 +161,9 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     workers,
     listenSockets,
     clientTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs,
+    maxConnections,
     originConnections,
     originKeepAlive: keepAliveText === "on",
     logFormat,
@@ -133,6 +186,9 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     port: config.port,
     listenSockets: config.listenSockets,
     clientTimeoutMs: config.clientTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
     originConnections: config.originConnections,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,

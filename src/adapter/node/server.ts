@@ -51,6 +51,23 @@ export interface GateServerOptions {
   /** CA certificates to trust for an https origin instead of Node's (private CAs). */
   originCa?: string | Buffer;
   /**
+   * Time a client may take to send a whole request, its head and any body (which the gate
+   * discards), from its first byte; then Node answers 408 and closes the connection, or only
+   * closes it once an answer has begun. Also the limit for a new connection's first request.
+   * Default {@link DEFAULT_REQUEST_TIMEOUT_MS}.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Time a kept-alive connection may sit idle between requests before it is closed. Default
+   * {@link DEFAULT_KEEPALIVE_TIMEOUT_MS}.
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Most client connections this process holds; one beyond it is closed as soon as it is
+   * accepted. 0 = no limit. Default {@link DEFAULT_MAX_CONNECTIONS}.
+   */
+  maxConnections?: number;
+  /**
    * Listening sockets on the port, shared with SO_REUSEPORT, each accepting for the same
    * server. Default {@link DEFAULT_LISTEN_SOCKETS} where Node and the platform allow it (Node
    * 22.12+ or 23.1+ on Linux), else 1; always 1 in a cluster worker. Why: Node accepts one
@@ -75,6 +92,15 @@ export interface GateServer {
 export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
 /** Enough for a few hundred players fetching at once; each waits for a free connection beyond. */
 export const DEFAULT_ORIGIN_CONNECTIONS = 512;
+/** nginx's `client_header_timeout` is 60 s, and so is Node's own `headersTimeout`. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** Longer than the 60 s idle timeout of common load balancers, so they close first. */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 65_000;
+/**
+ * Far more than one process streams to at once; a bound on what a flood of idle connections
+ * can take, each holding memory and a descriptor (which the origin connections need too).
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
 
@@ -142,6 +168,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     proxy: async (c, grant) => {
       const { incoming, outgoing } = c.env as HttpBindings;
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
+      discardBody(incoming);
       origin.forward(incoming, outgoing, grant.target, clientOf(incoming), outcome);
       return RESPONSE_ALREADY_SENT;
     },
@@ -155,7 +182,20 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   });
 
   const gate = settings.gate;
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, (req, res) => {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const serverOptions = {
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    requestTimeout,
+    // The gate reads no request body, so the head has the same time as the whole request
+    // (Node refuses a headersTimeout above requestTimeout).
+    headersTimeout: requestTimeout,
+    // Node looks for expired requests this often (30 s by default, which let a 1 s timeout
+    // fire up to 30 s late): a quarter of the timeout, at most 1 s, bounds the overshoot, at
+    // the cost of one walk over the connections still sending a request.
+    connectionsCheckingInterval:
+      requestTimeout > 0 ? Math.min(1000, Math.max(10, Math.floor(requestTimeout / 4))) : 30_000,
+  };
+  const server = createServer(serverOptions, (req, res) => {
     const started = performance.now();
     const outcome: ProxyOutcome = { bytes: -1 };
     let logged = false;
@@ -194,6 +234,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         if (method === "GET" || method === "HEAD") {
           const decision = decide(method, req.url ?? "/", gate);
           if (decision.action === "proxy") {
+            discardBody(req);
             return origin.forward(req, res, decision.target, clientOf(req), outcome);
           }
         }
@@ -203,6 +244,31 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       log,
     );
   });
+
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (maxConnections > 0) {
+    let open = 0;
+    let dropped = 0;
+    let reported = -Infinity;
+    // Counted here, not with Node's own `maxConnections`, which sees only the connections one
+    // listening socket accepted, not those the extra sockets hand over. Ahead of node:http's
+    // listener, so no byte of a connection over the limit is read.
+    server.prependListener("connection", (socket: Socket) => {
+      if (open < maxConnections) {
+        open++;
+        socket.once("close", () => open--);
+        return;
+      }
+      socket.destroy();
+      dropped++;
+      // One line a minute at most: a flood must not turn into a flood of log lines.
+      if (performance.now() - reported >= 60_000) {
+        reported = performance.now();
+        const line = `max-connections: ${maxConnections} client connections open; new ones are closed at once (${dropped} so far)`;
+        write(messageLine(format, "error", line));
+      }
+    });
+  }
 
   const acceptors = await listen(
     server,
@@ -244,6 +310,15 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     listenSockets: 1 + acceptors.length,
     close,
   };
+}
+
+/**
+ * Reads away a body sent with a granted GET or HEAD as it arrives; it is never forwarded.
+ * Unread, a body larger than Node's buffers would keep the request unfinished while its
+ * answer streams, and `requestTimeout` would cut the answer.
+ */
+function discardBody(req: IncomingMessage): void {
+  req.resume();
 }
 
 /** Requests a client pipelined on one connection, waiting for the one before to be answered. */
