@@ -120,6 +120,7 @@ export function refusedByRuntime(
     return "unknown method";
   }
   if (!PARSER_STATUSES.has(status)) return undefined;
+  if (target.length > 8000 && status !== 400) return "a head too long";
   if (!target.startsWith("/") && !target.startsWith("http://"))
     return "not a path or an absolute URL";
   // workerd wants a Host from HTTP/1.0 clients too.

@@ -118,6 +118,7 @@ const SEGMENTS = [
   "etc",
   "passwd",
   "x".repeat(5000),
+  "y".repeat(20_000), // past Node's 16 KiB head limit
   "%2e%2e%2f2675_other",
 ];
 
