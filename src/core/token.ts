@@ -1,9 +1,11 @@
 /**
  * Tokens of Gcore-style protected temporary links:
- * `base64url(md5("{client_id}_{video_id}_{secret}_{expires}_"))`, unpadded, 22 characters.
+ * `base64url(md5("{client_id}_{video_id}_{secret}_{expires}_{ip}"))`, unpadded, 22 characters,
+ * `{ip}` empty unless the token is bound to the client's address.
  * Pure: no Hono, no Node, no Workers APIs.
  * @module
  */
+import { canonicalAddress } from "./ip.js";
 import { idProblem, isExpires, isTokenShape, MAX_EXPIRES } from "./link.js";
 import { md5Base64url } from "./md5.js";
 
@@ -20,6 +22,11 @@ export interface TokenInput {
   secret: string;
   /** Expiry in unix seconds: a positive integer up to int64 max, as number, bigint or digits. */
   expires: number | bigint | string;
+  /**
+   * The client address to bind the token to (Gcore's IP-bound variant), in any usual spelling;
+   * it is hashed in its canonical form (see `canonicalAddress`). Omit for an unbound token.
+   */
+  ip?: string;
 }
 
 /** Why {@link verifyToken} accepts or refuses a link: the gate answers 2xx, 403, 403 and 410. */
@@ -36,6 +43,11 @@ export interface VerifyInput {
   token: string;
   /** Current unix time in seconds; defaults to the clock. */
   now?: number;
+  /**
+   * The client's canonical address when the token must be bound to it (`canonicalAddress`);
+   * omit (or "") for an unbound token.
+   */
+  ip?: string;
 }
 
 /**
@@ -74,7 +86,15 @@ export function signToken(input: TokenInput): string {
     throw new TypeError("secret must be a non-empty string");
   }
   const expires = expiresText(input.expires);
-  return md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_`);
+  let ip = "";
+  if (input.ip !== undefined) {
+    const canonical = canonicalAddress(input.ip);
+    if (canonical === undefined) {
+      throw new TypeError(`ip ${JSON.stringify(input.ip)} is not an IPv4 or IPv6 address`);
+    }
+    ip = canonical;
+  }
+  return md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_${ip}`);
 }
 
 /** Printable ASCII but space: what a URL carries as written. */
@@ -114,12 +134,14 @@ function notAsWritten(name: string, id: string): void {
 export function verifyToken(input: VerifyInput): Verdict {
   if (typeof input !== "object" || input === null) return "malformed";
   const { clientId, videoId, secret, expires, token } = input;
+  const ip = input.ip ?? "";
   if (
     typeof clientId !== "string" ||
     typeof videoId !== "string" ||
     typeof secret !== "string" ||
     typeof expires !== "string" ||
     typeof token !== "string" ||
+    typeof ip !== "string" ||
     clientId === "" ||
     videoId === "" ||
     secret === "" ||
@@ -129,7 +151,7 @@ export function verifyToken(input: VerifyInput): Verdict {
   ) {
     return "malformed";
   }
-  const expected = md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_`);
+  const expected = md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_${ip}`);
   if (!timingSafeEqual(expected, token)) return "bad-token";
   const now = input.now ?? Math.floor(Date.now() / 1000);
   // Both are integers and `now` is far below 2^53, so the float compare is exact where it matters.

@@ -193,3 +193,37 @@ describe("signToken's refusal of ids the gate cannot verify", () => {
     expect(signToken({ ...input, videoId: "vid%C3%A9o" })).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 });
+
+describe("IP-bound tokens (Gcore's variant: the address after the last _)", () => {
+  const input = {
+    clientId: "2675",
+    videoId: "pG8TfmKx2LU2qs",
+    secret: "secret_key",
+    expires: 1861919999,
+  };
+
+  it("signs Gcore's documented vector", () => {
+    expect(signToken({ ...input, ip: "1.2.3.4" })).toBe("no_WoxDbZBKghjboarsNXw");
+  });
+
+  it("hashes the canonical form of the address, whatever its spelling", () => {
+    expect(signToken({ ...input, ip: "::ffff:1.2.3.4" })).toBe("no_WoxDbZBKghjboarsNXw");
+    expect(signToken({ ...input, ip: "2001:DB8:0:0:0:0:0:7" })).toBe(
+      signToken({ ...input, ip: "2001:db8::7" }),
+    );
+  });
+
+  it("is a different token from the unbound one, and verifies only with its address", () => {
+    const token = signToken({ ...input, ip: "1.2.3.4" });
+    expect(token).not.toBe(signToken(input));
+    const verify = (ip?: string) =>
+      verifyToken({ ...input, expires: "1861919999", token, ip, now: 1_800_000_000 });
+    expect(verify("1.2.3.4")).toBe("valid");
+    expect(verify("1.2.3.5")).toBe("bad-token");
+    expect(verify(undefined)).toBe("bad-token");
+  });
+
+  it.each(["1.2.3", "localhost", "", "1.2.3.4 "])("refuses to sign for %j", (ip) => {
+    expect(() => signToken({ ...input, ip })).toThrow(TypeError);
+  });
+});

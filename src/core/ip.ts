@@ -1,0 +1,108 @@
+/**
+ * Client addresses as IP-bound tokens hash them: one text per address, so a signer and the
+ * gate agree whatever form the address arrived in. Parsing is ipaddr.js's (pure JavaScript,
+ * runs wherever the core runs). Pure: no runtime APIs.
+ * @module
+ */
+import ipaddr from "ipaddr.js";
+
+/**
+ * The canonical text of an IP address, or undefined when `text` is not one: IPv4 as a dotted
+ * quad, IPv6 in RFC 5952 form (lower case, leading zeros dropped, the longest run of zero
+ * groups as `::`), an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as its IPv4 address. Only
+ * the usual spellings are addresses: no zone (`%eth0`), no brackets, no port, no IPv4 in
+ * fewer than four parts, octal or hex.
+ *
+ * @example
+ * ```ts
+ * canonicalAddress("2001:DB8:0:0:0:0:0:7"); // "2001:db8::7"
+ * canonicalAddress("::ffff:1.2.3.4"); // "1.2.3.4"
+ * canonicalAddress("1.2.3"); // undefined
+ * ```
+ */
+export function canonicalAddress(text: string): string | undefined {
+  if (typeof text !== "string" || text.length > 45) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text).toString();
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !ipaddr.IPv6.isValid(text)) return undefined;
+  const address = ipaddr.IPv6.parse(text);
+  return address.isIPv4MappedAddress()
+    ? address.toIPv4Address().toString()
+    : address.toRFC5952String();
+}
+
+/** A list of address ranges, as `TRUST_PROXY` gives them. */
+export interface AddressRanges {
+  /** Whether an address (any spelling {@link canonicalAddress} takes) is in one of them. */
+  has(address: string): boolean;
+}
+
+/**
+ * Parses comma-separated CIDR ranges (`10.0.0.0/8, 127.0.0.1, ::1`); a bare address is a range
+ * of one. An IPv4-mapped IPv6 address counts as its IPv4 address on both sides.
+ *
+ * @throws RangeError naming the first entry that is not an address or range.
+ * @example
+ * ```ts
+ * parseAddressRanges("10.0.0.0/8,::1").has("10.1.2.3"); // true
+ * ```
+ */
+export function parseAddressRanges(text: string): AddressRanges {
+  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  for (const raw of text.split(",")) {
+    const entry = raw.trim();
+    if (entry === "") throw new RangeError("has an empty entry (a comma too many)");
+    const slash = entry.indexOf("/");
+    const address = canonicalAddress(slash < 0 ? entry : entry.slice(0, slash));
+    const bitsText = slash < 0 ? undefined : entry.slice(slash + 1);
+    if (address === undefined || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
+      throw new RangeError(`${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    }
+    const parsed = ipaddr.parse(address);
+    const max = parsed.kind() === "ipv4" ? 32 : 128;
+    const bits = bitsText === undefined ? max : Number(bitsText);
+    if (bits > max) throw new RangeError(`${JSON.stringify(entry)} has more than ${max} bits`);
+    ranges.push([parsed, bits]);
+  }
+  return Object.freeze({
+    has(text: string): boolean {
+      const address = canonicalAddress(text);
+      if (address === undefined) return false;
+      const parsed = ipaddr.parse(address);
+      return ranges.some(
+        ([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits),
+      );
+    },
+  });
+}
+
+/**
+ * The client's address as a self-hosted gate sees it: the socket's peer, unless `trusted`
+ * holds the peer (a proxy in front of the gate); then the right-most `X-Forwarded-For` entry
+ * not in `trusted`, as nginx's `real_ip_recursive` reads it. Undefined when that entry is not
+ * an address: a token bound to an address then cannot verify (fail closed).
+ *
+ * @param peer - The socket's remote address.
+ * @param forwardedFor - Every `X-Forwarded-For` value the request carried, in order.
+ * @example
+ * ```ts
+ * clientAddressOf("10.0.0.2", ["203.0.113.7, 10.0.0.1"], parseAddressRanges("10.0.0.0/8")); // "203.0.113.7"
+ * ```
+ */
+export function clientAddressOf(
+  peer: string | undefined,
+  forwardedFor: readonly string[],
+  trusted: AddressRanges | undefined,
+): string | undefined {
+  const address = peer === undefined ? undefined : canonicalAddress(peer);
+  if (address === undefined || trusted === undefined || !trusted.has(address)) return address;
+  const hops = forwardedFor.join(",").split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.trim();
+    if (hop === "" && hops.length === 1) return address; // no X-Forwarded-For: the peer itself
+    const canonical = canonicalAddress(hop);
+    if (canonical === undefined) return undefined;
+    if (!trusted.has(canonical)) return canonical;
+  }
+  // Every hop is a trusted proxy: the left-most is as close to the client as is known.
+  return canonicalAddress(hops[0]!.trim());
+}
