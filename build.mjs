@@ -26,6 +26,8 @@ await build({
   bundle: true,
   format: "esm",
   platform: "neutral",
+  // "neutral" reads no package.json entry fields; CommonJS dependencies (ipaddr.js) have "main".
+  mainFields: ["module", "main"],
   target: "es2022",
   logLevel: "warning",
 });

@@ -19,7 +19,7 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --origin-url URL        ORIGIN_URL         origin base URL (http or https)
   --secret-file PATH      SECRET             file holding the secret (there is no --secret:
                                              it would land in shell history and ps)
-  --prefixes LIST         PREFIXES           guarded first path segments [videos,cmaf]
+  --prefixes LIST         PREFIXES           guarded first path segments [videos,cmaf,mpegts]
   --host HOST             HOST               address to listen on [127.0.0.1]
   --port N                PORT               port to listen on, 0 = any free one [8787]
   --workers N|auto        WORKERS            processes; auto = one per core [1]
@@ -42,6 +42,10 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --origin-keepalive on|off ORIGIN_KEEPALIVE reuse origin connections; off for an origin
                                              that may send bytes after a response [on]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
+  --bind-ip off|on|optional BIND_IP          tokens bound to the client's address: off, on
+                                             (only bound ones), optional (either) [off]
+  --trust-proxy CIDRS     TRUST_PROXY        proxies whose X-Forwarded-For names the client
+                                             (comma-separated CIDRs) [none: the peer]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]
@@ -65,7 +69,7 @@ Says in one line what the gate would answer for a link (200, 403 or 410) and why
 secret (--secret-file or SECRET) it can only check the link's shape and shows its parts.
 
   --secret-file PATH   file holding the secret
-  --prefixes LIST      guarded first path segments [PREFIXES or videos,cmaf]
+  --prefixes LIST      guarded first path segments [PREFIXES or videos,cmaf,mpegts]
   --now SECONDS        judge as of this unix time instead of now
   -h, --help
 `,

@@ -43,6 +43,8 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "origin-connections": { type: "string" },
           "origin-keepalive": { type: "string" },
           "log-format": { type: "string" },
+          "bind-ip": { type: "string" },
+          "trust-proxy": { type: "string" },
           help: HELP_FLAG,
         },
       });
@@ -70,6 +72,8 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
     ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
+    BIND_IP: values["bind-ip"] ?? env.BIND_IP,
+    TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   return { env: merged, help: values.help === true };
 }

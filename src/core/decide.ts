@@ -6,8 +6,9 @@
  * Pure: no Hono, Node or Workers APIs, no state outside its arguments.
  * @module
  */
+import { canonicalAddress } from "./ip.js";
 import { originPath, parseLink, splitTarget, type Link } from "./link.js";
-import { verifyToken } from "./token.js";
+import { verifyToken, type Verdict } from "./token.js";
 
 /** Why the gate refuses a request under a guarded prefix. */
 export type RefusalReason = "method" | "unsafe-path" | "malformed" | "bad-token" | "expired";
@@ -21,10 +22,18 @@ export type Decision =
   /** Granted: fetch `target` (path and query, token and expires removed) from the origin. */
   | { action: "proxy"; link: Link; target: string };
 
+/**
+ * Whether tokens are bound to the client's address (Gcore's IP-bound variant): `off` (only
+ * unbound tokens verify), `on` (only a token bound to the address the gate sees), `optional`
+ * (either).
+ */
+export type BindIp = "off" | "on" | "optional";
+
 /** Validated gate settings; build them with {@link gateSettings}. */
 export interface GateSettings {
   readonly secret: string;
   readonly prefixes: ReadonlySet<string>;
+  readonly bindIp: BindIp;
   /** Unix seconds now. */
   readonly now: () => number;
 }
@@ -33,14 +42,16 @@ export interface GateSettings {
 export interface GateOptions {
   /** The shared secret; required, not empty. */
   secret: string;
-  /** First path segments the gate guards. Default `["videos", "cmaf"]`. */
+  /** First path segments the gate guards. Default `["videos", "cmaf", "mpegts"]`. */
   prefixes?: readonly string[];
   /** Clock in unix seconds (tests inject one). Default: `Math.floor(Date.now() / 1000)`. */
   now?: () => number;
+  /** See {@link BindIp}. Default `off`. */
+  bindIp?: BindIp;
 }
 
-/** Prefixes guarded when none are configured (Gcore also uses `mpegts` for live). */
-export const DEFAULT_PREFIXES: readonly string[] = ["videos", "cmaf"];
+/** Prefixes guarded when none are configured: Gcore's VOD (`videos`, `cmaf`) and live (`mpegts`). */
+export const DEFAULT_PREFIXES: readonly string[] = ["videos", "cmaf", "mpegts"];
 
 const PREFIX_SHAPE = /^[A-Za-z0-9~-][A-Za-z0-9._~-]*$/;
 const systemClock = (): number => Math.floor(Date.now() / 1000);
@@ -70,10 +81,15 @@ export function gateSettings(options: GateOptions): GateSettings {
   if (options.now !== undefined && typeof options.now !== "function") {
     throw new Error("now must be a function returning unix seconds");
   }
+  const bindIp = options.bindIp ?? "off";
+  if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
+    throw new Error(`bindIp must be off, on or optional, got ${JSON.stringify(bindIp)}`);
+  }
   return Object.freeze({
     secret: options.secret,
     prefixes: new Set(prefixes),
     now: options.now ?? systemClock,
+    bindIp,
   });
 }
 
@@ -110,13 +126,20 @@ const RAW_HASH: Decision = Object.freeze({
  * @param method - The HTTP method as received.
  * @param target - The raw request target (`/path?query`) or absolute URL, undecoded.
  * @param settings - From {@link gateSettings}.
+ * @param address - The client's address as the gate sees it (any usual spelling), for
+ *   IP-bound tokens; unused while `bindIp` is `off`.
  * @example
  * ```ts
  * const decision = decide("GET", "/videos/2675_abc/TOKEN/1861919999/master.m3u8", settings);
  * if (decision.action === "proxy") fetch(origin + decision.target);
  * ```
  */
-export function decide(method: string, target: string, settings: GateSettings): Decision {
+export function decide(
+  method: string,
+  target: string,
+  settings: GateSettings,
+  address?: string,
+): Decision {
   const { path, query } = splitTarget(target);
   const kindEnd = path.indexOf("/", 1);
   if (kindEnd < 0 || !settings.prefixes.has(path.slice(1, kindEnd))) return PASS;
@@ -129,14 +152,7 @@ export function decide(method: string, target: string, settings: GateSettings): 
     return { action: "reject", status: 403, reason: parsed.problem, detail: parsed.detail };
   }
   const link = parsed.link;
-  const verdict = verifyToken({
-    clientId: link.clientId,
-    videoId: link.videoId,
-    secret: settings.secret,
-    expires: link.expires,
-    token: link.token,
-    now: settings.now(),
-  });
+  const verdict = linkVerdict(link, settings, address);
   if (verdict === "bad-token") return BAD_TOKEN;
   if (verdict === "expired") return EXPIRED;
   if (verdict !== "valid") {
@@ -144,4 +160,24 @@ export function decide(method: string, target: string, settings: GateSettings): 
   }
   const pathOnly = originPath(link);
   return { action: "proxy", link, target: query === "" ? pathOnly : `${pathOnly}?${query}` };
+}
+
+/** The verdict on a link's token under `bindIp`: bound to `address`, unbound, or either. */
+function linkVerdict(link: Link, settings: GateSettings, address: string | undefined): Verdict {
+  const input = {
+    clientId: link.clientId,
+    videoId: link.videoId,
+    secret: settings.secret,
+    expires: link.expires,
+    token: link.token,
+    now: settings.now(),
+  };
+  if (settings.bindIp !== "on") {
+    const unbound = verifyToken(input);
+    if (unbound !== "bad-token" || settings.bindIp === "off") return unbound;
+  }
+  const ip = address === undefined ? undefined : canonicalAddress(address);
+  // No address the gate can name: no bound token can be right.
+  if (ip === undefined) return "bad-token";
+  return verifyToken({ ...input, ip });
 }

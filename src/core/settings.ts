@@ -83,6 +83,7 @@ export interface GateEnv {
   SECRET?: string;
   PREFIXES?: string;
   ORIGIN_TIMEOUT_MS?: string;
+  BIND_IP?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -145,7 +146,7 @@ export function parseOrigin(text: string | undefined): string {
 }
 
 /**
- * Parses `PREFIXES`: comma-separated first path segments (spaces allowed); default `videos,cmaf`.
+ * Parses `PREFIXES`: comma-separated first path segments (spaces allowed); default `videos,cmaf,mpegts`.
  *
  * @example
  * ```ts
@@ -233,9 +234,13 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   }
   const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
   const prefixes = parsePrefixes(textOf("PREFIXES", env.PREFIXES));
+  const bindIp = (textOf("BIND_IP", env.BIND_IP) ?? "").trim() || "off";
+  if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
+    throw new SettingError("BIND_IP", `must be off, on or optional, got ${quoted(bindIp)}`);
+  }
   let gate: GateSettings;
   try {
-    gate = gateSettings({ secret, prefixes, now });
+    gate = gateSettings({ secret, prefixes, now, bindIp });
   } catch (error) {
     // gateSettings names its option "prefixes"; here the setting is PREFIXES.
     throw new SettingError("PREFIXES", (error as Error).message.replace(/^prefixes:? */, ""));

@@ -24,7 +24,8 @@ export interface AppOptions {
   /** Told about origin failures and unexpected errors (never with the secret). */
   log?: (event: { reason: Reason | "internal"; message: string }) => void;
   /**
-   * The client's address, for `X-Forwarded-For` at the origin; default none. The Worker reads
+   * The client's address, for IP-bound tokens (`BIND_IP`) and `X-Forwarded-For` at the
+   * origin; default none. The Worker reads
    * `CF-Connecting-IP`, which Cloudflare's edge sets; elsewhere that header is the client's
    * own claim, so it is not read by default.
    */
@@ -79,6 +80,8 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       secret: settings.gate.secret,
       prefixes: [...settings.gate.prefixes],
       now: settings.gate.now,
+      bindIp: settings.gate.bindIp,
+      address: options.clientAddress,
       target: options.target,
     }),
   );

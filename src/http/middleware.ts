@@ -27,6 +27,12 @@ export interface SecureLinkOptions extends GateOptions {
    * pass the raw target where you have it, e.g. `(c) => c.env.incoming.url` on Node.
    */
   target?: (c: Context) => string;
+  /**
+   * The client's address, for tokens bound to it (`bindIp` `on` or `optional`). Default none,
+   * so only unbound tokens can verify: pass the address your runtime trusts (the socket's peer,
+   * or `CF-Connecting-IP` on Cloudflare's edge), never a header a client can set.
+   */
+  address?: (c: Context) => string | undefined;
   /** Builds the answer to a refusal instead of the default plain-text one. */
   onReject?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
 }
@@ -40,8 +46,8 @@ const requestUrl = (c: Context): string => c.req.url;
  * carrying a ready response: 405 (method), 403 (unsafe path, malformed link, wrong token) or
  * 410 (expired). Requests outside the prefixes pass through untouched.
  *
- * @param options - `secret` (required), `prefixes` (default `["videos", "cmaf"]`), `now`,
- *   `target`, `onReject`; checked once, here.
+ * @param options - `secret` (required), `prefixes` (default `["videos", "cmaf", "mpegts"]`),
+ *   `bindIp` (default `off`), `address`, `now`, `target`, `onReject`; checked once, here.
  * @returns The middleware.
  * @throws Error naming the option when the secret is empty or a prefix is invalid.
  * @example
@@ -62,12 +68,13 @@ export function secureLink(
 ): MiddlewareHandler<{ Variables: SecureLinkVariables }> {
   const settings = gateSettings(options);
   const target = options.target ?? requestUrl;
+  const address = settings.bindIp === "off" ? undefined : options.address;
   const onReject = options.onReject;
   if (onReject !== undefined && typeof onReject !== "function") {
     throw new Error("onReject must be a function (c, refusal) => Response");
   }
   return async function secureLink(c, next) {
-    const decision = decide(c.req.method, target(c), settings);
+    const decision = decide(c.req.method, target(c), settings, address?.(c));
     if (decision.action === "pass") return next();
     c.set("secureLink", decision);
     if (decision.action === "proxy") return next();

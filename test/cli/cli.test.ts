@@ -195,7 +195,7 @@ describe("tokengate check", () => {
     ],
     [
       "/images/2675_abc/bzvFjnpBFskO6M4eg9hriw/1861919999/x.ts",
-      "404 not a protected link: the path is not under videos, cmaf",
+      "404 not a protected link: the path is not under videos, cmaf, mpegts",
     ],
   ])("explains %s", (link, line) => {
     const run = cli(["check", link], { SECRET });

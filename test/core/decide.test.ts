@@ -215,3 +215,51 @@ describe("decide()", () => {
     });
   });
 });
+
+describe("decide() with IP-bound tokens (BIND_IP)", () => {
+  const expires = NOW + 60;
+  const path = (ip?: string) =>
+    `/videos/2675_abc/${signToken({ clientId: "2675", videoId: "abc", secret: SECRET, expires, ip })}/${expires}/x.ts`;
+  const gate = (bindIp: "off" | "on" | "optional") =>
+    gateSettings({ secret: SECRET, now: () => NOW, bindIp });
+  const status = (bindIp: "off" | "on" | "optional", target: string, address?: string) => {
+    const decision = decide("GET", target, gate(bindIp), address);
+    return decision.action === "reject" ? decision.status : decision.action;
+  };
+
+  it("off (the default): only unbound tokens verify", () => {
+    expect(status("off", path(), "1.2.3.4")).toBe("proxy");
+    expect(status("off", path("1.2.3.4"), "1.2.3.4")).toBe(403);
+    expect(gateSettings({ secret: SECRET }).bindIp).toBe("off");
+  });
+
+  it("on: only a token bound to the client's address verifies", () => {
+    expect(status("on", path("1.2.3.4"), "1.2.3.4")).toBe("proxy");
+    expect(status("on", path("1.2.3.4"), "::ffff:1.2.3.4")).toBe("proxy");
+    expect(status("on", path("2001:db8::7"), "2001:DB8:0:0:0:0:0:7")).toBe("proxy");
+    expect(status("on", path("1.2.3.4"), "1.2.3.5")).toBe(403);
+    expect(status("on", path("1.2.3.4"), undefined)).toBe(403);
+    expect(status("on", path("1.2.3.4"), "garbage")).toBe(403);
+    expect(status("on", path(), "1.2.3.4")).toBe(403);
+  });
+
+  it("optional: a bound token for the client's address, or an unbound one", () => {
+    expect(status("optional", path("1.2.3.4"), "1.2.3.4")).toBe("proxy");
+    expect(status("optional", path(), "1.2.3.4")).toBe("proxy");
+    expect(status("optional", path(), undefined)).toBe("proxy");
+    expect(status("optional", path("1.2.3.4"), "1.2.3.5")).toBe(403);
+  });
+
+  it("says 410 only for a right token: bound to this address, or unbound", () => {
+    const old = NOW - 10;
+    const expired = (ip?: string) =>
+      `/videos/2675_abc/${signToken({ clientId: "2675", videoId: "abc", secret: SECRET, expires: old, ip })}/${old}/x.ts`;
+    expect(status("on", expired("1.2.3.4"), "1.2.3.4")).toBe(410);
+    expect(status("on", expired("1.2.3.4"), "1.2.3.5")).toBe(403);
+    expect(status("optional", expired(), "1.2.3.5")).toBe(410);
+  });
+
+  it("refuses a bindIp it does not know", () => {
+    expect(() => gateSettings({ secret: SECRET, bindIp: "yes" as "on" })).toThrow(/bindIp/);
+  });
+});

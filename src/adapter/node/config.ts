@@ -10,6 +10,7 @@ import {
   SettingError,
   withoutSecret,
 } from "../../core/settings.js";
+import { parseAddressRanges, type AddressRanges } from "../../core/ip.js";
 import type { LogFormat } from "./access-log.js";
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
@@ -37,6 +38,8 @@ export interface ServerEnv {
   ORIGIN_CONNECTIONS?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
+  TRUST_PROXY?: string;
+  BIND_IP?: string;
 }
 
 /** Everything the Node server needs, checked. */
@@ -64,6 +67,8 @@ export interface ServerConfig {
   /** See `GateServerOptions.originKeepAlive`. */
   readonly originKeepAlive: boolean;
   readonly logFormat: LogFormat;
+  /** See `GateServerOptions.trustProxy`; undefined = trust no proxy. */
+  readonly trustProxy: AddressRanges | undefined;
 }
 
 const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
@@ -146,6 +151,15 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   if (logFormat !== "json" && logFormat !== "pretty") {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got ${quoted(logFormat)}`);
   }
+  const trustText = (env.TRUST_PROXY ?? "").trim();
+  let trustProxy: AddressRanges | undefined;
+  if (trustText !== "") {
+    try {
+      trustProxy = parseAddressRanges(trustText);
+    } catch (error) {
+      throw new SettingError("TRUST_PROXY", (error as Error).message);
+    }
+  }
   const demo = (env.ORIGIN_URL ?? "").trim() === "";
   // Check every gate setting now, so a bad one stops start-up in demo mode too; demo mode
   // brings its own origin, and a secret unless SECRET is set (a stand-in here with a NUL,
@@ -167,6 +181,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     originConnections,
     originKeepAlive: keepAliveText === "on",
     logFormat,
+    trustProxy,
   };
 }
 
@@ -192,5 +207,6 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     originConnections: config.originConnections,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,
+    trustProxy: config.trustProxy,
   };
 }

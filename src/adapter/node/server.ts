@@ -18,6 +18,7 @@ import {
   type Socket,
 } from "node:net";
 import { decide } from "../../core/decide.js";
+import { clientAddressOf, type AddressRanges } from "../../core/ip.js";
 import type { Settings } from "../../core/settings.js";
 import { createApp } from "../../http/app.js";
 import type { ClientInfo } from "../../http/headers.js";
@@ -48,6 +49,12 @@ export interface GateServerOptions {
   originConnections?: number;
   /** Reuse origin connections; default true (see `OriginLegOptions.keepAlive`). */
   originKeepAlive?: boolean;
+  /**
+   * Proxies in front of the gate whose `X-Forwarded-For` is believed: from a peer in these
+   * ranges the client is the right-most entry not in them. Default none: the client is the
+   * socket's peer, whatever a request claims.
+   */
+  trustProxy?: AddressRanges;
   /** CA certificates to trust for an https origin instead of Node's (private CAs). */
   originCa?: string | Buffer;
   /**
@@ -104,13 +111,21 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
 
-/** Who the gate saw on this socket: the peer address (an IPv4-mapped IPv6 one as IPv4). */
-function clientOf(req: IncomingMessage): ClientInfo {
-  const address = req.socket.remoteAddress;
-  return {
-    address: address?.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address,
-    proto: "http",
-  };
+/**
+ * Who the client is: the socket's peer (an IPv4-mapped IPv6 one as IPv4), or, behind a trusted
+ * proxy, the right-most `X-Forwarded-For` entry not trusted; undefined when that entry is not
+ * an address.
+ */
+function clientOf(req: IncomingMessage, trusted: AddressRanges | undefined): ClientInfo {
+  const peer = req.socket.remoteAddress;
+  if (trusted === undefined) {
+    return {
+      address: peer?.startsWith("::ffff:") && peer.includes(".") ? peer.slice(7) : peer,
+      proto: "http",
+    };
+  }
+  const forwarded = req.headersDistinct["x-forwarded-for"] ?? [];
+  return { address: clientAddressOf(peer, forwarded, trusted), proto: "http" };
 }
 
 /**
@@ -134,6 +149,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     throw new Error("listenSockets must be a whole number from 1 to 1024");
   }
   const outcomes = new WeakMap<IncomingMessage, ProxyOutcome>();
+  const trusted = options.trustProxy;
   const origin = createOriginLeg({
     origin: settings.origin,
     timeoutMs: settings.originTimeoutMs,
@@ -161,6 +177,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   const app = createApp<NodeEnv>(settings, {
     // @hono/node-server resolves `..` and `%2e` in c.req.url; judge what the client sent.
     target: (c) => (c.env as HttpBindings).incoming.url ?? "/",
+    clientAddress: (c) => clientOf((c.env as HttpBindings).incoming, trusted).address,
     use: [recordDecision as MiddlewareHandler],
     routes: (app) => app.get("/healthz", (c) => c.text("ok")),
     // Grants are streamed before the app is reached (below); should one get here, it takes
@@ -169,7 +186,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       const { incoming, outgoing } = c.env as HttpBindings;
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
       discardBody(incoming);
-      origin.forward(incoming, outgoing, grant.target, clientOf(incoming), outcome);
+      origin.forward(incoming, outgoing, grant.target, clientOf(incoming, trusted), outcome);
       return RESPONSE_ALREADY_SENT;
     },
     log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
@@ -232,10 +249,11 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         // goes through the app, whose middleware runs the same decide() on the same raw target.
         const method = req.method;
         if (method === "GET" || method === "HEAD") {
-          const decision = decide(method, req.url ?? "/", gate);
+          const client = clientOf(req, trusted);
+          const decision = decide(method, req.url ?? "/", gate, client.address);
           if (decision.action === "proxy") {
             discardBody(req);
-            return origin.forward(req, res, decision.target, clientOf(req), outcome);
+            return origin.forward(req, res, decision.target, client, outcome);
           }
         }
         outcomes.set(req, outcome);
