@@ -46,6 +46,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              (only bound ones), optional (either) [off]
   --trust-proxy CIDRS     TRUST_PROXY        proxies whose X-Forwarded-For names the client
                                              (comma-separated CIDRs) [none: the peer]
+  --query-token-prefixes LIST QUERY_TOKEN_PREFIXES first path segments whose files carry a
+                                             CDN token (?md5=&expires=), or * [none]
+  --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links under PREFIXES [off]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

@@ -44,6 +44,8 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "origin-keepalive": { type: "string" },
           "log-format": { type: "string" },
           "bind-ip": { type: "string" },
+          "query-token-prefixes": { type: "string" },
+          "mp4-tokens": { type: "string" },
           "trust-proxy": { type: "string" },
           help: HELP_FLAG,
         },
@@ -73,6 +75,8 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
     BIND_IP: values["bind-ip"] ?? env.BIND_IP,
+    QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
+    MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
     TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   return { env: merged, help: values.help === true };

@@ -7,7 +7,14 @@
  * @module
  */
 import { canonicalAddress } from "./ip.js";
-import { originPath, parseLink, splitTarget, type Link } from "./link.js";
+import { originPath, parseLink, splitTarget, unsafePathDetail, type Link } from "./link.js";
+import {
+  rateBytes,
+  tokenQuery,
+  verifyMp4Token,
+  verifyQueryToken,
+  type TokenQuery,
+} from "./query-token.js";
 import { verifyToken, type Verdict } from "./token.js";
 
 /** Why the gate refuses a request under a guarded prefix. */
@@ -19,8 +26,18 @@ export type Decision =
   | { action: "pass" }
   /** Refused: answer `status` (403, 405 or 410); `detail` says exactly what is wrong. */
   | { action: "reject"; status: 403 | 405 | 410; reason: RefusalReason; detail: string }
-  /** Granted: fetch `target` (path and query, token and expires removed) from the origin. */
-  | { action: "proxy"; link: Link; target: string };
+  /** Granted a stream link: fetch `target` (path and query, token and expires removed). */
+  | { action: "proxy"; form: "stream"; link: Link; target: string }
+  /** Granted a CDN secure token: fetch `target` (`md5` and `expires` taken from the query). */
+  | { action: "proxy"; form: "query"; target: string }
+  /** Granted an MP4 advanced link: fetch `target`, sending at most `rate` (Node enforces it). */
+  | { action: "proxy"; form: "mp4"; target: string; rate: Rate };
+
+/** An MP4 link's `speed` (bytes/s after the first `buffer` bytes), as nginx reads the sizes. */
+export interface Rate {
+  speed?: number;
+  buffer?: number;
+}
 
 /**
  * Whether tokens are bound to the client's address (Gcore's IP-bound variant): `off` (only
@@ -34,6 +51,10 @@ export interface GateSettings {
   readonly secret: string;
   readonly prefixes: ReadonlySet<string>;
   readonly bindIp: BindIp;
+  /** First path segments guarded by CDN secure tokens, or `*` for every path outside `prefixes`. */
+  readonly queryPrefixes: ReadonlySet<string> | "*";
+  /** Whether MP4 advanced links are accepted under `prefixes`. */
+  readonly mp4Tokens: boolean;
   /** Unix seconds now. */
   readonly now: () => number;
 }
@@ -48,6 +69,13 @@ export interface GateOptions {
   now?: () => number;
   /** See {@link BindIp}. Default `off`. */
   bindIp?: BindIp;
+  /**
+   * First path segments whose files carry a CDN secure token in the query (`?md5=&expires=`),
+   * or `"*"` for every path outside `prefixes`. Default none.
+   */
+  queryPrefixes?: readonly string[] | "*";
+  /** Accept MP4 advanced links (`/<kind>/<client>_<video>/<file>.mp4?md5=&expires=`). Default false. */
+  mp4Tokens?: boolean;
 }
 
 /** Prefixes guarded when none are configured: Gcore's VOD (`videos`, `cmaf`) and live (`mpegts`). */
@@ -85,11 +113,30 @@ export function gateSettings(options: GateOptions): GateSettings {
   if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
     throw new Error(`bindIp must be off, on or optional, got ${JSON.stringify(bindIp)}`);
   }
+  const queryPrefixes = options.queryPrefixes ?? [];
+  if (queryPrefixes !== "*") {
+    if (!Array.isArray(queryPrefixes)) {
+      throw new Error('queryPrefixes must be a list of path segments or "*"');
+    }
+    for (const prefix of queryPrefixes) {
+      if (typeof prefix !== "string" || !PREFIX_SHAPE.test(prefix) || /^\.+$/.test(prefix)) {
+        throw new Error(`queryPrefixes: "${String(prefix)}" is not a single path segment`);
+      }
+      if (prefixes.includes(prefix)) {
+        throw new Error(`queryPrefixes: "${prefix}" is a stream prefix too; a path has one form`);
+      }
+    }
+  }
+  if (options.mp4Tokens !== undefined && typeof options.mp4Tokens !== "boolean") {
+    throw new Error("mp4Tokens must be true or false");
+  }
   return Object.freeze({
     secret: options.secret,
     prefixes: new Set(prefixes),
     now: options.now ?? systemClock,
     bindIp,
+    queryPrefixes: queryPrefixes === "*" ? "*" : new Set(queryPrefixes),
+    mp4Tokens: options.mp4Tokens ?? false,
   });
 }
 
@@ -121,7 +168,9 @@ const RAW_HASH: Decision = Object.freeze({
 
 /**
  * Decides one request, in the README's table order: prefix (pass), method (405), unsafe path
- * and shape (403), token (403), expiry (410); then proxy.
+ * and shape (403), token (403), expiry (410); then proxy. Under `prefixes` a link is a stream
+ * link (token and expires in the path) or, with `mp4Tokens`, an MP4 advanced link (`md5` and
+ * `expires` in the query); under `queryPrefixes` a path carries a CDN secure token in its query.
  *
  * @param method - The HTTP method as received.
  * @param target - The raw request target (`/path?query`) or absolute URL, undecoded.
@@ -142,42 +191,129 @@ export function decide(
 ): Decision {
   const { path, query } = splitTarget(target);
   const kindEnd = path.indexOf("/", 1);
-  if (kindEnd < 0 || !settings.prefixes.has(path.slice(1, kindEnd))) return PASS;
+  const kind = kindEnd < 0 ? path.slice(1) : path.slice(1, kindEnd);
+  const stream = kindEnd >= 0 && settings.prefixes.has(kind);
+  if (!stream && !guardsQuery(settings, kind)) return PASS;
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   // No HTTP client sends a fragment (RFC 9112 §3.2), so a raw "#" is not one: reading the
   // rest as a fragment would serve another file than workerd, which reads it as "%23".
   if (target.includes("#")) return RAW_HASH;
+  if (!stream) return decideQuery(path, query, settings, address);
   const parsed = parseLink(path);
   if (!parsed.ok) {
+    if (parsed.problem === "malformed" && settings.mp4Tokens && MP4_FILE.test(path)) {
+      const mp4 = tokenQuery(query, true);
+      if (mp4.md5 !== undefined) return decideMp4(path, mp4, settings, address);
+    }
     return { action: "reject", status: 403, reason: parsed.problem, detail: parsed.detail };
   }
   const link = parsed.link;
-  const verdict = linkVerdict(link, settings, address);
-  if (verdict === "bad-token") return BAD_TOKEN;
-  if (verdict === "expired") return EXPIRED;
-  if (verdict !== "valid") {
-    return { action: "reject", status: 403, reason: "malformed", detail: "malformed" };
-  }
+  const verdict = underBinding(settings, address, (ip) =>
+    verifyToken({
+      clientId: link.clientId,
+      videoId: link.videoId,
+      secret: settings.secret,
+      expires: link.expires,
+      token: link.token,
+      now: settings.now(),
+      ip,
+    }),
+  );
+  const refusal = refusalFor(verdict, "malformed");
+  if (refusal !== undefined) return refusal;
   const pathOnly = originPath(link);
-  return { action: "proxy", link, target: query === "" ? pathOnly : `${pathOnly}?${query}` };
+  return {
+    action: "proxy",
+    form: "stream",
+    link,
+    target: query === "" ? pathOnly : `${pathOnly}?${query}`,
+  };
 }
 
-/** The verdict on a link's token under `bindIp`: bound to `address`, unbound, or either. */
-function linkVerdict(link: Link, settings: GateSettings, address: string | undefined): Verdict {
-  const input = {
-    clientId: link.clientId,
-    videoId: link.videoId,
-    secret: settings.secret,
-    expires: link.expires,
-    token: link.token,
-    now: settings.now(),
+/** `/<kind>/<client>_<video>/<file…>.mp4`: the path of an MP4 advanced link. */
+const MP4_FILE = /^\/[^/]+\/[^/_]+_[^/]+\/.+\.mp4$/i;
+
+function guardsQuery(settings: GateSettings, kind: string): boolean {
+  const guarded = settings.queryPrefixes;
+  return guarded === "*" ? true : guarded.has(kind);
+}
+
+/** A CDN secure token (`?md5=…&expires=…`) on a path under `queryPrefixes`. */
+function decideQuery(
+  path: string,
+  query: string,
+  settings: GateSettings,
+  address: string | undefined,
+): Decision {
+  const unsafe = unsafePathDetail(path);
+  if (unsafe !== undefined) {
+    return { action: "reject", status: 403, reason: "unsafe-path", detail: unsafe };
+  }
+  const tokens = tokenQuery(query, false);
+  const now = settings.now();
+  const verdict = underBinding(settings, address, (ip) =>
+    verifyQueryToken(path, tokens, settings.secret, ip, now),
+  );
+  const refusal = refusalFor(verdict, "no single md5 and expires of the right shape in the query");
+  if (refusal !== undefined) return refusal;
+  return {
+    action: "proxy",
+    form: "query",
+    target: tokens.rest === "" ? path : `${path}?${tokens.rest}`,
   };
+}
+
+/** An MP4 advanced token on `/<kind>/<client>_<video>/<file>.mp4`. */
+function decideMp4(
+  path: string,
+  tokens: TokenQuery,
+  settings: GateSettings,
+  address: string | undefined,
+): Decision {
+  const unsafe = unsafePathDetail(path);
+  if (unsafe !== undefined) {
+    return { action: "reject", status: 403, reason: "unsafe-path", detail: unsafe };
+  }
+  const now = settings.now();
+  const verdict = underBinding(settings, address, (ip) =>
+    verifyMp4Token(path, tokens, settings.secret, ip, now),
+  );
+  const refusal = refusalFor(verdict, "no single md5 and expires, or a bad speed or buffer");
+  if (refusal !== undefined) return refusal;
+  const rate: Rate = {};
+  if (tokens.speed !== undefined && tokens.speed !== "") rate.speed = rateBytes(tokens.speed);
+  if (tokens.buffer !== undefined && tokens.buffer !== "") rate.buffer = rateBytes(tokens.buffer);
+  return {
+    action: "proxy",
+    form: "mp4",
+    target: tokens.rest === "" ? path : `${path}?${tokens.rest}`,
+    rate,
+  };
+}
+
+/** The refusal for a verdict that is not `valid`, or undefined for a valid one. */
+function refusalFor(verdict: Verdict, malformed: string): Decision | undefined {
+  if (verdict === "valid") return undefined;
+  if (verdict === "bad-token") return BAD_TOKEN;
+  if (verdict === "expired") return EXPIRED;
+  return { action: "reject", status: 403, reason: "malformed", detail: malformed };
+}
+
+/**
+ * A verdict under `bindIp`: `verify` is asked with "" (unbound) and/or the client's canonical
+ * address (bound), as the setting allows.
+ */
+function underBinding(
+  settings: GateSettings,
+  address: string | undefined,
+  verify: (ip: string) => Verdict,
+): Verdict {
   if (settings.bindIp !== "on") {
-    const unbound = verifyToken(input);
+    const unbound = verify("");
     if (unbound !== "bad-token" || settings.bindIp === "off") return unbound;
   }
   const ip = address === undefined ? undefined : canonicalAddress(address);
   // No address the gate can name: no bound token can be right.
   if (ip === undefined) return "bad-token";
-  return verifyToken({ ...input, ip });
+  return verify(ip);
 }

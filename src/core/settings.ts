@@ -84,6 +84,8 @@ export interface GateEnv {
   PREFIXES?: string;
   ORIGIN_TIMEOUT_MS?: string;
   BIND_IP?: string;
+  QUERY_TOKEN_PREFIXES?: string;
+  MP4_TOKENS?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -238,12 +240,38 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
     throw new SettingError("BIND_IP", `must be off, on or optional, got ${quoted(bindIp)}`);
   }
+  const queryText = (textOf("QUERY_TOKEN_PREFIXES", env.QUERY_TOKEN_PREFIXES) ?? "").trim();
+  let queryPrefixes: string[] | "*" = [];
+  if (queryText === "*") queryPrefixes = "*";
+  else if (queryText !== "") {
+    try {
+      queryPrefixes = parsePrefixes(queryText);
+    } catch (error) {
+      if (!(error instanceof SettingError)) throw error;
+      throw new SettingError("QUERY_TOKEN_PREFIXES", error.message.replace(/^PREFIXES: /, ""));
+    }
+  }
+  const mp4Text = (textOf("MP4_TOKENS", env.MP4_TOKENS) ?? "").trim() || "off";
+  if (mp4Text !== "off" && mp4Text !== "on") {
+    throw new SettingError("MP4_TOKENS", `must be on or off, got ${quoted(mp4Text)}`);
+  }
   let gate: GateSettings;
   try {
-    gate = gateSettings({ secret, prefixes, now, bindIp });
+    gate = gateSettings({
+      secret,
+      prefixes,
+      now,
+      bindIp,
+      queryPrefixes,
+      mp4Tokens: mp4Text === "on",
+    });
   } catch (error) {
-    // gateSettings names its option "prefixes"; here the setting is PREFIXES.
-    throw new SettingError("PREFIXES", (error as Error).message.replace(/^prefixes:? */, ""));
+    // gateSettings names its options "prefixes" and "queryPrefixes"; here they are settings.
+    const message = (error as Error).message;
+    if (message.startsWith("queryPrefixes")) {
+      throw new SettingError("QUERY_TOKEN_PREFIXES", message.replace(/^queryPrefixes:? */, ""));
+    }
+    throw new SettingError("PREFIXES", message.replace(/^prefixes:? */, ""));
   }
   const originTimeoutMs = parseInteger(
     "ORIGIN_TIMEOUT_MS",

@@ -21,7 +21,7 @@ function link(
 
 /** What a decision says, comparably. */
 function summary(decision: Decision) {
-  if (decision.action === "proxy") {
+  if (decision.action === "proxy" && decision.form === "stream") {
     const { kind, clientId, videoId, token, expires, file } = decision.link;
     return {
       action: "proxy",
@@ -29,6 +29,8 @@ function summary(decision: Decision) {
       link: { kind, clientId, videoId, token, expires, file },
     };
   }
+  if (decision.action === "proxy")
+    return { action: "proxy", form: decision.form, target: decision.target };
   if (decision.action === "reject")
     return { action: "reject", status: decision.status, reason: decision.reason };
   return { action: "pass" };
@@ -105,6 +107,8 @@ describe("decide()", () => {
           const decision = decide(method, target, settings);
           if (decision.action !== "proxy") return;
           expect(method).not.toBe("POST");
+          expect(decision.form).toBe("stream");
+          if (decision.form !== "stream") return;
           const { clientId, videoId, token, expires } = decision.link;
           // Only a right token is granted, so the folder is one that was signed.
           expect(token).toBe(signToken({ clientId, videoId, secret: SECRET, expires }));
@@ -261,5 +265,135 @@ describe("decide() with IP-bound tokens (BIND_IP)", () => {
 
   it("refuses a bindIp it does not know", () => {
     expect(() => gateSettings({ secret: SECRET, bindIp: "yes" as "on" })).toThrow(/bindIp/);
+  });
+});
+
+describe("decide() with CDN secure tokens (queryPrefixes)", () => {
+  const gate = (queryPrefixes: string[] | "*", now = 2_000_000_000, bindIp: "off" | "on" = "off") =>
+    gateSettings({
+      secret: "secret_key",
+      prefixes: ["cmaf"],
+      queryPrefixes,
+      now: () => now,
+      bindIp,
+    });
+  const file = "/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwA&expires=2147483647";
+
+  it("grants Gcore's documented file and directory tokens, md5 and expires taken out", () => {
+    expect(summary(decide("GET", file, gate(["images"])))).toEqual({
+      action: "proxy",
+      form: "query",
+      target: "/images/1.jpg",
+    });
+    const folder = "/videos/video-1/seg-1.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000";
+    expect(summary(decide("HEAD", folder, gate(["videos"], 1_800_000_000)))).toEqual({
+      action: "proxy",
+      form: "query",
+      target: "/videos/video-1/seg-1.ts",
+    });
+  });
+
+  it("keeps every other parameter, in order, as written", () => {
+    const target = "/images/1.jpg?w=%2e1&md5=vHEnxR8VaxpEDgyNzJuWwA&x&expires=2147483647&h=2";
+    expect(decide("GET", target, gate(["images"]))).toMatchObject({
+      target: "/images/1.jpg?w=%2e1&x&h=2",
+    });
+  });
+
+  it("binds to the client's address when BIND_IP says so (Gcore's vector)", () => {
+    const target = "/images/1.jpg?md5=14nsJ0zrjGipdIbehZ1tRw&expires=2147483647";
+    expect(decide("GET", target, gate(["images"], 2e9, "on"), "1.2.3.4").action).toBe("proxy");
+    expect(decide("GET", target, gate(["images"], 2e9, "on"), "1.2.3.5")).toMatchObject({
+      status: 403,
+    });
+  });
+
+  it.each([
+    [
+      "a wrong token",
+      "/images/2.jpg?md5=vHEnxR8VaxpEDgyNzJuWwA&expires=2147483647",
+      403,
+      "bad-token",
+    ],
+    ["no token", "/images/1.jpg", 403, "malformed"],
+    ["no expires", "/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwA", 403, "malformed"],
+    ["md5 twice", file + "&md5=vHEnxR8VaxpEDgyNzJuWwA", 403, "malformed"],
+    [
+      "a dot segment",
+      "/images/x/../1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwA&expires=2147483647",
+      403,
+      "unsafe-path",
+    ],
+    ["%2f", "/images/a%2f1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwA&expires=2147483647", 403, "unsafe-path"],
+  ])("refuses %s", (_, target, status, reason) => {
+    expect(decide("GET", target, gate(["images"]))).toMatchObject({
+      action: "reject",
+      status,
+      reason,
+    });
+  });
+
+  it("answers 410 for a right token past its expiry, 405 for other methods", () => {
+    expect(decide("GET", file, gate(["images"], 2147483648))).toMatchObject({ status: 410 });
+    expect(decide("POST", file, gate(["images"]))).toMatchObject({ status: 405 });
+  });
+
+  it("guards every path outside the stream prefixes with *, and nothing with none", () => {
+    expect(decide("GET", "/anything/1.jpg", gate("*"))).toMatchObject({ status: 403 });
+    expect(decide("GET", "/1.jpg", gate("*"))).toMatchObject({ status: 403 });
+    expect(decide("GET", "/images/1.jpg", gate([])).action).toBe("pass");
+    expect(decide("GET", "/other/1.jpg", gate(["images"])).action).toBe("pass");
+  });
+
+  it("refuses a query prefix that is a stream prefix too", () => {
+    expect(() => gateSettings({ secret: "s", queryPrefixes: ["videos"] })).toThrow(/queryPrefixes/);
+  });
+});
+
+describe("decide() with MP4 advanced tokens (mp4Tokens)", () => {
+  const uri = "/videos/279481_1053391/qid2920v1_h264_4050_1080_1.mp4";
+  const gate = (mp4Tokens: boolean, now = 1_743_167_000) =>
+    gateSettings({ secret: "MySecr3tStr1ng", mp4Tokens, now: () => now });
+
+  it("grants Gcore's documented vectors, with speed and buffer as nginx reads them", () => {
+    expect(
+      decide("GET", `${uri}?md5=QX39c77lbQKvYgMMAvpyMQ&expires=1743167062&t=1`, gate(true)),
+    ).toEqual({
+      action: "proxy",
+      form: "mp4",
+      target: `${uri}?t=1`,
+      rate: {},
+    });
+    expect(
+      decide(
+        "GET",
+        `${uri}?md5=yGa6cK0jM4YvwaSUEPvwMA&expires=1743167062&speed=1000k&buffer=2000k`,
+        gate(true),
+      ),
+    ).toMatchObject({ action: "proxy", target: uri, rate: { speed: 1024000, buffer: 2048000 } });
+  });
+
+  it("refuses them while mp4Tokens is off, a changed speed, and says 410 past expiry", () => {
+    expect(
+      decide("GET", `${uri}?md5=QX39c77lbQKvYgMMAvpyMQ&expires=1743167062`, gate(false)),
+    ).toMatchObject({
+      status: 403,
+      reason: "malformed",
+    });
+    expect(
+      decide("GET", `${uri}?md5=UcB_lMku9m-MtxIEos_V-w&expires=1743167062&speed=9000k`, gate(true)),
+    ).toMatchObject({ status: 403, reason: "bad-token" });
+    expect(
+      decide(
+        "GET",
+        `${uri}?md5=QX39c77lbQKvYgMMAvpyMQ&expires=1743167062`,
+        gate(true, 1_743_167_063),
+      ),
+    ).toMatchObject({ status: 410 });
+  });
+
+  it("applies the path rules to MP4 links too", () => {
+    const target = `/videos/279481_1053391/%2e%2e/x.mp4?md5=QX39c77lbQKvYgMMAvpyMQ&expires=1743167062`;
+    expect(decide("GET", target, gate(true))).toMatchObject({ status: 403, reason: "unsafe-path" });
   });
 });

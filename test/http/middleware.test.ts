@@ -17,7 +17,11 @@ function app(options: Partial<Parameters<typeof secureLink>[0]> = {}) {
   app.get("/healthz", (c) => c.text("ok"));
   app.get("*", (c) => {
     const grant = c.get("secureLink");
-    return c.json(grant?.action === "proxy" ? { target: grant.target, link: grant.link } : null);
+    return c.json(
+      grant?.action === "proxy" && grant.form === "stream"
+        ? { target: grant.target, link: grant.link }
+        : null,
+    );
   });
   return app;
 }

@@ -40,6 +40,8 @@ export interface ServerEnv {
   LOG_FORMAT?: string;
   TRUST_PROXY?: string;
   BIND_IP?: string;
+  QUERY_TOKEN_PREFIXES?: string;
+  MP4_TOKENS?: string;
 }
 
 /** Everything the Node server needs, checked. */

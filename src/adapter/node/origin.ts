@@ -14,6 +14,7 @@ import {
   originRequestHeaders,
   type ClientInfo,
 } from "../../http/headers.js";
+import type { Rate } from "../../core/decide.js";
 import { errorLine } from "../../http/app.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 
@@ -67,6 +68,7 @@ export interface OriginLeg {
     target: string,
     client: ClientInfo,
     outcome: ProxyOutcome,
+    rate?: Rate,
   ): void;
   /** Closes the origin connections. */
   close(): Promise<void>;
@@ -127,8 +129,13 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     target: string,
     client: ClientInfo,
     outcome: ProxyOutcome,
+    rate?: Rate,
   ): void {
     outcome.bytes = 0;
+    const pace = rate?.speed === undefined ? undefined : pacer(rate.speed, rate.buffer ?? 0);
+    /** Set while the body waits for its pace, as nginx's limit_rate makes it wait. */
+    let paceTimer: ReturnType<typeof setTimeout> | undefined;
+    let drainWaited = false;
     const method = incoming.method === "HEAD" ? "HEAD" : "GET";
     let abortOrigin: ((reason: Error) => void) | undefined;
     let resumeOrigin: (() => void) | undefined;
@@ -159,6 +166,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       settled = true;
       clearTimeout(headersTimer);
       clearTimeout(clientTimer);
+      clearTimeout(paceTimer);
       outgoing.off("drain", onDrain);
     };
 
@@ -236,7 +244,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     const onDrain = () => {
       clearTimeout(clientTimer);
       clientTimer = undefined;
-      resumeOrigin?.();
+      drainWaited = false;
+      if (paceTimer === undefined) resumeOrigin?.();
     };
 
     // undici's own handler protocol (onConnect … onComplete): its core speaks it, so the raw
@@ -264,7 +273,16 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       onData(chunk) {
         if (settled || !sendHead()) return false;
         outcome.bytes += chunk.length;
-        if (outgoing.write(chunk)) return true;
+        const written = outgoing.write(chunk);
+        const wait = pace?.(outcome.bytes) ?? 0;
+        if (wait > 0) {
+          paceTimer = setTimeout(() => {
+            paceTimer = undefined;
+            if (!drainWaited) resumeOrigin?.();
+          }, wait);
+        }
+        if (written) return wait <= 0;
+        drainWaited = true;
         outgoing.once("drain", onDrain);
         if (clientTimeoutMs > 0 && clientTimer === undefined) {
           clientTimer = setTimeout(() => {
@@ -328,4 +346,19 @@ function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
     if (isReturned(name.toLowerCase(), named)) head.push(name, raw[i + 1]!.toString("latin1"));
   }
   return head;
+}
+
+/**
+ * The pace of an MP4 link with `speed` (nginx's `limit_rate`) after `buffer` bytes
+ * (`limit_rate_after`): given the bytes sent so far, how many milliseconds to wait before
+ * reading more. Counted from the moment the first `buffer` bytes were sent.
+ */
+function pacer(speed: number, buffer: number): (sent: number) => number {
+  let since: number | undefined;
+  return (sent) => {
+    if (sent <= buffer || speed <= 0) return 0;
+    since ??= performance.now();
+    const due = since + ((sent - buffer) / speed) * 1000;
+    return Math.max(0, due - performance.now());
+  };
 }

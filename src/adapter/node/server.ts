@@ -186,7 +186,8 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       const { incoming, outgoing } = c.env as HttpBindings;
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
       discardBody(incoming);
-      origin.forward(incoming, outgoing, grant.target, clientOf(incoming, trusted), outcome);
+      const rate = grant.form === "mp4" ? grant.rate : undefined;
+      origin.forward(incoming, outgoing, grant.target, clientOf(incoming, trusted), outcome, rate);
       return RESPONSE_ALREADY_SENT;
     },
     log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
@@ -253,7 +254,8 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           const decision = decide(method, req.url ?? "/", gate, client.address);
           if (decision.action === "proxy") {
             discardBody(req);
-            return origin.forward(req, res, decision.target, client, outcome);
+            const rate = decision.form === "mp4" ? decision.rate : undefined;
+            return origin.forward(req, res, decision.target, client, outcome, rate);
           }
         }
         outcomes.set(req, outcome);

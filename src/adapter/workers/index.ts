@@ -15,7 +15,15 @@ import { addressLiteral } from "../../http/headers.js";
 export type WorkerEnv = Env;
 
 /** The binding names the settings are read from: the app is rebuilt when any of them changes. */
-const SETTING_NAMES = ["SECRET", "ORIGIN_URL", "PREFIXES", "ORIGIN_TIMEOUT_MS", "BIND_IP"] as const;
+const SETTING_NAMES = [
+  "SECRET",
+  "ORIGIN_URL",
+  "PREFIXES",
+  "ORIGIN_TIMEOUT_MS",
+  "BIND_IP",
+  "QUERY_TOKEN_PREFIXES",
+  "MP4_TOKENS",
+] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;
 let cachedApp: Hono | undefined;

@@ -1,0 +1,224 @@
+/**
+ * Tokens carried in the query string, the two Gcore forms that put `md5` and `expires` there:
+ * - CDN secure tokens: `base64url(md5("{expires}{path}{ip} {secret}"))`, where `path` is the
+ *   file's whole path, or its directory with a trailing `/` (covering the files directly in it);
+ * - MP4 advanced tokens: `base64url(md5("{uri}_{secret}_{expires}_{speed}_{buffer}_{ip}"))`.
+ * `{ip}` is empty unless the token is bound to the client's address. Pure: no runtime APIs.
+ * @module
+ */
+import { canonicalAddress } from "./ip.js";
+import { isExpires, isTokenShape } from "./link.js";
+import { md5Base64url } from "./md5.js";
+import { expiresText, timingSafeEqual } from "./token.js";
+
+/** The parameters a query token uses, as written, and the query without them. */
+export interface TokenQuery {
+  md5: string | undefined;
+  expires: string | undefined;
+  speed: string | undefined;
+  buffer: string | undefined;
+  /** Every other parameter, in order, as written (`a=1&b=2`); "" when none. */
+  rest: string;
+  /** A token parameter given twice: which one reads it would be a guess, so it is refused. */
+  repeated: string | undefined;
+}
+
+const TOKEN_PARAMS = new Set(["md5", "expires", "speed", "buffer"]);
+
+/**
+ * Splits a raw query (without `?`) into the token parameters and the rest, never decoding.
+ * `speed` and `buffer` are taken out only when `mp4` is set (a CDN token hashes neither, and
+ * the origin may want them).
+ *
+ * @example
+ * ```ts
+ * tokenQuery("a=1&md5=abc&expires=2&b=2", false).rest; // "a=1&b=2"
+ * ```
+ */
+export function tokenQuery(query: string, mp4: boolean): TokenQuery {
+  const found: Record<string, string | undefined> = {};
+  const rest: string[] = [];
+  let repeated: string | undefined;
+  for (const part of query === "" ? [] : query.split("&")) {
+    const equals = part.indexOf("=");
+    const name = equals < 0 ? part : part.slice(0, equals);
+    if (TOKEN_PARAMS.has(name) && (mp4 || name === "md5" || name === "expires")) {
+      if (found[name] !== undefined) repeated ??= name;
+      found[name] = equals < 0 ? "" : part.slice(equals + 1);
+    } else {
+      rest.push(part);
+    }
+  }
+  return {
+    md5: found.md5,
+    expires: found.expires,
+    speed: found.speed,
+    buffer: found.buffer,
+    rest: rest.join("&"),
+    repeated,
+  };
+}
+
+/** What {@link signQueryToken} hashes. */
+export interface QueryTokenInput {
+  /**
+   * The path as written in the URL (percent-encoded as sent): a file's whole path, or a
+   * directory ending in `/`, which then covers the files directly in it.
+   */
+  path: string;
+  secret: string;
+  /** Expiry in unix seconds. */
+  expires: number | bigint | string;
+  /** The client address to bind the token to, in any usual spelling; omit for none. */
+  ip?: string;
+}
+
+/**
+ * A CDN secure token (Gcore CDN, nginx `secure_link_md5 "$secure_link_expires$uri$remote_addr
+ * secret"`).
+ *
+ * @throws TypeError for a path that does not start with `/`, an empty secret or a bad ip.
+ * @example
+ * ```ts
+ * signQueryToken({ path: "/images/1.jpg", secret: "secret_key", expires: 2147483647 });
+ * // "vHEnxR8VaxpEDgyNzJuWwA"
+ * ```
+ */
+export function signQueryToken(input: QueryTokenInput): string {
+  if (typeof input.path !== "string" || !input.path.startsWith("/")) {
+    throw new TypeError("path must start with /");
+  }
+  if (typeof input.secret !== "string" || input.secret === "") {
+    throw new TypeError("secret must be a non-empty string");
+  }
+  return md5Base64url(
+    `${expiresText(input.expires)}${input.path}${ipText(input.ip)} ${input.secret}`,
+  );
+}
+
+/** What {@link signMp4Token} hashes. */
+export interface Mp4TokenInput {
+  /** The file's path as written in the URL, e.g. `/videos/2675_abc/movie.mp4`. */
+  uri: string;
+  secret: string;
+  expires: number | bigint | string;
+  /** `speed` as it will stand in the query (e.g. `1000k`); omit for none. */
+  speed?: string;
+  /** `buffer` as it will stand in the query (e.g. `2000k`); omit for none. */
+  buffer?: string;
+  ip?: string;
+}
+
+/**
+ * A Gcore MP4 advanced token.
+ *
+ * @throws TypeError for a uri that does not start with `/`, an empty secret or a bad ip.
+ * @example
+ * ```ts
+ * signMp4Token({ uri: "/videos/279481_1053391/a.mp4", secret, expires: 1743167062, speed: "1000k" });
+ * ```
+ */
+export function signMp4Token(input: Mp4TokenInput): string {
+  if (typeof input.uri !== "string" || !input.uri.startsWith("/")) {
+    throw new TypeError("uri must start with /");
+  }
+  if (typeof input.secret !== "string" || input.secret === "") {
+    throw new TypeError("secret must be a non-empty string");
+  }
+  for (const [name, value] of [
+    ["speed", input.speed],
+    ["buffer", input.buffer],
+  ] as const) {
+    if (value !== undefined && !RATE_SHAPE.test(value)) {
+      throw new TypeError(
+        `${name} must be a number with an optional k or m suffix, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  return md5Base64url(
+    `${input.uri}_${input.secret}_${expiresText(input.expires)}_${input.speed ?? ""}_${input.buffer ?? ""}_${ipText(input.ip)}`,
+  );
+}
+
+/** nginx's size syntax for `limit_rate`: digits with an optional `k` or `m` (either case). */
+const RATE_SHAPE = /^[0-9]{1,12}[kKmM]?$/;
+
+/**
+ * Bytes a `speed` or `buffer` value stands for, the way nginx reads a size (`k` = 1024,
+ * `m` = 1024²), or undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * rateBytes("1000k"); // 1024000
+ * ```
+ */
+export function rateBytes(text: string): number | undefined {
+  if (!RATE_SHAPE.test(text)) return undefined;
+  const unit = text.at(-1)!.toLowerCase();
+  const scale = unit === "k" ? 1024 : unit === "m" ? 1024 * 1024 : 1;
+  const digits = scale === 1 ? text : text.slice(0, -1);
+  return Number(digits) * scale;
+}
+
+function ipText(ip: string | undefined): string {
+  if (ip === undefined || ip === "") return "";
+  const canonical = canonicalAddress(ip);
+  if (canonical === undefined) {
+    throw new TypeError(`ip ${JSON.stringify(ip)} is not an IPv4 or IPv6 address`);
+  }
+  return canonical;
+}
+
+/** Why a query token is refused, or `valid`; as {@link Verdict} of token.ts. */
+export type QueryVerdict = "valid" | "malformed" | "bad-token" | "expired";
+
+/**
+ * Checks a CDN secure token for `path` (raw, as requested): against the whole path, then
+ * against its directory (covering the files directly in it).
+ *
+ * @param ip - The client's canonical address for a bound token; "" for an unbound one.
+ */
+export function verifyQueryToken(
+  path: string,
+  query: TokenQuery,
+  secret: string,
+  ip: string,
+  now: number,
+): QueryVerdict {
+  const { md5, expires } = query;
+  if (md5 === undefined || expires === undefined || query.repeated !== undefined) {
+    return "malformed";
+  }
+  if (!isTokenShape(md5) || !isExpires(expires)) return "malformed";
+  const directory = path.slice(0, path.lastIndexOf("/") + 1);
+  const whole = md5Base64url(`${expires}${path}${ip} ${secret}`);
+  const folder = md5Base64url(`${expires}${directory}${ip} ${secret}`);
+  // Both compared, whichever matches: the time taken does not tell which form was signed.
+  const matches = Number(timingSafeEqual(whole, md5)) | Number(timingSafeEqual(folder, md5));
+  if (matches === 0) return "bad-token";
+  return Number(expires) < now ? "expired" : "valid";
+}
+
+/** Checks an MP4 advanced token for `uri` (raw, as requested). See {@link verifyQueryToken}. */
+export function verifyMp4Token(
+  uri: string,
+  query: TokenQuery,
+  secret: string,
+  ip: string,
+  now: number,
+): QueryVerdict {
+  const { md5, expires, speed, buffer } = query;
+  if (md5 === undefined || expires === undefined || query.repeated !== undefined) {
+    return "malformed";
+  }
+  if (!isTokenShape(md5) || !isExpires(expires)) return "malformed";
+  if (
+    (speed !== undefined && !RATE_SHAPE.test(speed)) ||
+    (buffer !== undefined && !RATE_SHAPE.test(buffer))
+  ) {
+    return "malformed";
+  }
+  const expected = md5Base64url(`${uri}_${secret}_${expires}_${speed ?? ""}_${buffer ?? ""}_${ip}`);
+  if (!timingSafeEqual(expected, md5)) return "bad-token";
+  return Number(expires) < now ? "expired" : "valid";
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import {
+  rateBytes,
+  signMp4Token,
+  signQueryToken,
+  tokenQuery,
+  verifyMp4Token,
+  verifyQueryToken,
+} from "../../src/core/query-token.js";
+
+describe("CDN secure tokens: the vectors of Gcore's and nginx's documentation", () => {
+  it.each([
+    [
+      { path: "/images/1.jpg", expires: 2147483647, secret: "secret_key", ip: "1.2.3.4" },
+      "14nsJ0zrjGipdIbehZ1tRw",
+    ],
+    [
+      { path: "/images/1.jpg", expires: 2147483647, secret: "secret_key" },
+      "vHEnxR8VaxpEDgyNzJuWwA",
+    ],
+    [
+      { path: "/videos/video-1/", expires: 1893456000, secret: "secret_key" },
+      "CfiN7Uc9aq72wIBHSVmzvw",
+    ],
+    [
+      { path: "/s/link", expires: 2147483647, secret: "secret", ip: "127.0.0.1" },
+      "_e4Nc3iduzkWRm01TBBNYw",
+    ],
+  ])("signs %j as %s", (input, token) => {
+    expect(signQueryToken(input)).toBe(token);
+  });
+});
+
+describe("MP4 advanced tokens: the vectors of Gcore's documentation", () => {
+  const base = {
+    uri: "/videos/279481_1053391/qid2920v1_h264_4050_1080_1.mp4",
+    secret: "MySecr3tStr1ng",
+    expires: 1743167062,
+  };
+  it.each([
+    [{}, "QX39c77lbQKvYgMMAvpyMQ"],
+    [{ speed: "1000k" }, "UcB_lMku9m-MtxIEos_V-w"],
+    [{ speed: "1000k", buffer: "2000k" }, "yGa6cK0jM4YvwaSUEPvwMA"],
+    [{ ip: "1.2.3.4" }, "SZMnuXQv-81sVqslGtXwlA"],
+  ])("signs %j as %s", (extra, token) => {
+    expect(signMp4Token({ ...base, ...extra })).toBe(token);
+  });
+
+  it("verifies what it signs, and nothing else", () => {
+    const now = 1_700_000_000;
+    const token = signMp4Token({ ...base, speed: "1000k" });
+    const query = (text: string) => tokenQuery(text, true);
+    const ok = `md5=${token}&expires=1743167062&speed=1000k`;
+    expect(verifyMp4Token(base.uri, query(ok), base.secret, "", now)).toBe("valid");
+    expect(
+      verifyMp4Token(base.uri, query(ok.replace("1000k", "2000k")), base.secret, "", now),
+    ).toBe("bad-token");
+    expect(verifyMp4Token(base.uri, query(ok + "&speed=1m"), base.secret, "", now)).toBe(
+      "malformed",
+    );
+    expect(verifyMp4Token(base.uri, query(ok), base.secret, "", 1743167063)).toBe("expired");
+    expect(verifyMp4Token(base.uri + "x", query(ok), base.secret, "", now)).toBe("bad-token");
+  });
+});
+
+describe("tokenQuery", () => {
+  it("takes out md5 and expires, keeping every other parameter in order as written", () => {
+    expect(tokenQuery("a=1&md5=x&b=%2e&expires=9&c", false)).toEqual({
+      md5: "x",
+      expires: "9",
+      speed: undefined,
+      buffer: undefined,
+      rest: "a=1&b=%2e&c",
+      repeated: undefined,
+    });
+  });
+  it("leaves speed and buffer to the origin unless the form hashes them", () => {
+    expect(tokenQuery("speed=1k&md5=x", false).rest).toBe("speed=1k");
+    expect(tokenQuery("speed=1k&md5=x&buffer=2", true)).toMatchObject({
+      speed: "1k",
+      buffer: "2",
+      rest: "",
+    });
+  });
+  it("notes a token parameter given twice", () => {
+    expect(tokenQuery("md5=a&md5=b", false).repeated).toBe("md5");
+  });
+});
+
+describe("verifyQueryToken", () => {
+  const secret = "secret_key";
+  const now = 2_000_000_000;
+  const check = (path: string, signedPath: string, expires = 2147483647) =>
+    verifyQueryToken(
+      path,
+      tokenQuery(
+        `md5=${signQueryToken({ path: signedPath, secret, expires })}&expires=${expires}`,
+        false,
+      ),
+      secret,
+      "",
+      now,
+    );
+  it("accepts a token for the whole path", () =>
+    expect(check("/a/b/1.ts", "/a/b/1.ts")).toBe("valid"));
+  it("accepts a directory token for the files directly in it", () =>
+    expect(check("/a/b/1.ts", "/a/b/")).toBe("valid"));
+  it("refuses a directory token one level down", () =>
+    expect(check("/a/b/c/1.ts", "/a/b/")).toBe("bad-token"));
+  it("refuses a token for another file", () =>
+    expect(check("/a/b/2.ts", "/a/b/1.ts")).toBe("bad-token"));
+  it("says expired only for a right token", () => {
+    expect(check("/a/b/1.ts", "/a/b/1.ts", 1)).toBe("expired");
+    expect(check("/a/b/2.ts", "/a/b/1.ts", 1)).toBe("bad-token");
+  });
+  it.each([
+    "",
+    "md5=x",
+    "expires=1",
+    "md5=short&expires=1",
+    "md5=AAAAAAAAAAAAAAAAAAAAAA&expires=01",
+  ])("calls %j malformed", (query) =>
+    expect(verifyQueryToken("/a/1.ts", tokenQuery(query, false), secret, "", now)).toBe(
+      "malformed",
+    ),
+  );
+});
+
+describe("rateBytes", () => {
+  it.each([
+    ["1000", 1000],
+    ["1000k", 1024000],
+    ["2K", 2048],
+    ["1m", 1048576],
+    ["1M", 1048576],
+  ])("reads %s as %d bytes, as nginx reads a size", (text, bytes) =>
+    expect(rateBytes(text)).toBe(bytes),
+  );
+  it.each(["", "1g", "1.5k", "-1", "k", "1kb"])("refuses %j", (text) =>
+    expect(rateBytes(text)).toBeUndefined(),
+  );
+});
