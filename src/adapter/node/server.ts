@@ -213,6 +213,16 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     connectionsCheckingInterval:
       requestTimeout > 0 ? Math.min(1000, Math.max(10, Math.floor(requestTimeout / 4))) : 30_000,
   };
+  // One line a minute at most for connections cut for pipelining, as for MAX_CONNECTIONS.
+  let cutReported = -Infinity;
+  let cut = 0;
+  const cutLine = () => {
+    cut++;
+    if (performance.now() - cutReported < 60_000) return;
+    cutReported = performance.now();
+    const line = `pipelining: a connection had more than ${MAX_WAITING} requests waiting for an answer; closed (${cut} so far)`;
+    write(messageLine(format, "error", line));
+  };
   const server = createServer(serverOptions, (req, res) => {
     const started = performance.now();
     const outcome: ProxyOutcome = { bytes: -1 };
@@ -220,6 +230,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     const log = () => {
       if (logged) return;
       logged = true;
+      if (unlogged.has(res)) return;
       // Closed before an answer was sent: the client went away (nginx logs such a request 499).
       const status = res.headersSent || res.writableFinished ? res.statusCode : 499;
       const bytes =
@@ -262,6 +273,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         listener(req, res);
       },
       log,
+      cutLine,
     );
   });
 
@@ -344,21 +356,40 @@ function discardBody(req: IncomingMessage): void {
 /** Requests a client pipelined on one connection, waiting for the one before to be answered. */
 interface Turns {
   busy: boolean;
-  waiting: { run: () => void; drop: () => void }[];
+  /** The connection was cut for pipelining too much: what else it sent is dropped unlogged. */
+  cut: boolean;
+  waiting: { run: () => void; drop: () => void; res: ServerResponse }[];
 }
 const turns = new WeakMap<Socket, Turns>();
+/** Responses never to be logged: requests of a connection cut for pipelining too much. */
+const unlogged = new WeakSet<ServerResponse>();
+
+/**
+ * Most requests one connection may have waiting behind the one being answered. Players send
+ * one at a time (browsers do not pipeline at all); a client that queues more holds the
+ * server's memory and time with requests it never reads the answers of.
+ */
+export const MAX_WAITING = 16;
 
 /**
  * Runs `run` for a response once every earlier response on its connection is done. Node hands
  * the server every pipelined request at once (and answers them in order), so without this one
  * connection could hold as many origin requests as it pipelined, and keep them after it left.
  * nginx, too, handles one request of a connection at a time. When the connection closes, the
- * requests still waiting are never started; `drop` logs each.
+ * requests still waiting are never started; `drop` logs each. A connection with more than
+ * {@link MAX_WAITING} waiting is cut, its requests dropped unlogged, `onCut` told once: Node
+ * keeps parsing a connection whose answers wait, so the queue would otherwise grow without end.
  */
-function inTurn(socket: Socket, res: ServerResponse, run: () => void, drop: () => void): void {
+function inTurn(
+  socket: Socket,
+  res: ServerResponse,
+  run: () => void,
+  drop: () => void,
+  onCut: () => void,
+): void {
   let line = turns.get(socket);
   if (line === undefined) {
-    const created: Turns = { busy: false, waiting: [] };
+    const created: Turns = { busy: false, cut: false, waiting: [] };
     turns.set(socket, created);
     socket.once("close", () => {
       for (const request of created.waiting.splice(0)) request.drop();
@@ -366,6 +397,10 @@ function inTurn(socket: Socket, res: ServerResponse, run: () => void, drop: () =
     line = created;
   }
   const turn = line;
+  if (turn.cut) {
+    unlogged.add(res);
+    return;
+  }
   const start = () => {
     turn.busy = true;
     res.once("close", () => {
@@ -380,8 +415,16 @@ function inTurn(socket: Socket, res: ServerResponse, run: () => void, drop: () =
     });
     run();
   };
-  if (turn.busy) turn.waiting.push({ run: start, drop });
-  else start();
+  if (!turn.busy) return start();
+  if (turn.waiting.length >= MAX_WAITING) {
+    turn.cut = true;
+    unlogged.add(res);
+    for (const request of turn.waiting.splice(0)) unlogged.add(request.res);
+    onCut();
+    socket.destroy();
+    return;
+  }
+  turn.waiting.push({ run: start, drop, res });
 }
 
 /** Listening sockets opened where SO_REUSEPORT can be used (see `listenSockets`). */

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../../helpers/http.js";
@@ -570,5 +570,59 @@ describe("request bodies on GET and HEAD", () => {
     expect(took).toBeGreaterThanOrEqual(1400);
     expect(took).toBeLessThan(1500 + 1500);
     expect(origin.extraBytes).toBe(0);
+  });
+});
+
+describe("a client that pipelines without end", () => {
+  function rssOf(pid: number): number {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  }
+
+  it("is cut once too many requests wait on its connection: memory, log and other clients are unharmed", async () => {
+    const origin = await startOrigin();
+    try {
+      const gate = await startGate({ ORIGIN_URL: origin.url });
+      const before = rssOf(gate.proc.pid!);
+      const client = await RawClient.open(gate.port);
+      const one = head("GET", link("720/seg-1.ts"));
+      // 20,000 requests for a valid link, in writes of 1,000, without reading an answer.
+      for (let i = 0; i < 20 && client.closedAt === undefined; i++) {
+        client.write(one.repeat(1000));
+        await sleep(5);
+      }
+      expect(await until(() => client.closedAt !== undefined, 5000)).toBe(true);
+      expect(origin.requests.length).toBeLessThan(100);
+      // Others are served at once, and the gate did not keep what the client sent.
+      const other = await get(gate.url + link("720/seg-2.ts"));
+      expect(other.status).toBe(200);
+      expect(rssOf(gate.proc.pid!) - before).toBeLessThan(64 * MiB);
+      await sleep(200);
+      const lines = gate.lines.filter((line) => line.includes("seg-1.ts"));
+      expect(lines.length).toBeLessThan(100);
+      expect(gate.lines.some((line) => /pipelin/.test(line))).toBe(true);
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it("is served in order up to the limit: a player that pipelines a few requests is unaffected", async () => {
+    const origin = await startOrigin();
+    try {
+      const gate = await startGate({ ORIGIN_URL: origin.url });
+      const client = await RawClient.open(gate.port);
+      const targets = Array.from({ length: 8 }, (_, i) => link(`720/seg-${i}.ts`));
+      client.write(targets.map((target) => head("GET", target)).join(""));
+      for (let i = 0; i < targets.length; i++) {
+        const answer = await client.answer();
+        expect(answer.status).toBe(200);
+        expect(answer.body.toString()).toBe(
+          `content of /videos/2675_3dk4NsRt6vWsffEr/720/seg-${i}.ts`,
+        );
+      }
+      client.destroy();
+    } finally {
+      await origin.close();
+    }
   });
 });

@@ -518,7 +518,8 @@ describe("the Node origin leg, time and clients", () => {
     const gate = await gateFor(origin.url, { connections: 8 });
     const socket = connect(Number(new URL(gate.url).port), "127.0.0.1");
     let pipelined = "";
-    for (let i = 0; i < 50; i++)
+    // Twelve: within what one connection may have waiting (more is cut; abusive-clients test).
+    for (let i = 0; i < 12; i++)
       pipelined += `GET ${signedPath(`p${i}.ts`)} HTTP/1.1\r\nHost: gate\r\n\r\n`;
     socket.write(pipelined);
     socket.pause(); // reads nothing
@@ -530,7 +531,7 @@ describe("the Node origin leg, time and clients", () => {
     // Every request the server had read is logged; none but the first reached the origin.
     await sleep(300);
     const logged = gate.log.filter((line) => line.includes('"method":"GET"'));
-    expect(logged.length).toBeGreaterThan(40);
+    expect(logged.length).toBe(12);
     expect(logged.slice(1).every((line) => line.includes('"status":499'))).toBe(true);
     expect(origin.requests.length).toBe(1);
     // A connection that does read gets each answer in order.
