@@ -4,7 +4,7 @@
  * it also runs on Deno and Bun. Not used on Node (see `src/adapter/node/origin.ts`).
  * @module
  */
-import { originRequestHeaders, type ClientInfo } from "./headers.js";
+import { connectionTokens, isReturned, originRequestHeaders, type ClientInfo } from "./headers.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How {@link proxyFetch} reaches the origin. */
@@ -64,7 +64,7 @@ export async function proxyFetch(
       response.body?.cancel().catch(() => {});
       throw new Error(`origin sent ${response.status} ${response.statusText} as its answer`);
     }
-    return response;
+    return withoutHopByHop(response);
   } catch (error) {
     const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
     options.onError?.(reason, error);
@@ -73,4 +73,27 @@ export async function proxyFetch(
     // Headers have arrived (or failed): the body streams on without a deadline.
     clearTimeout(timer);
   }
+}
+
+/**
+ * The origin's answer without hop-by-hop headers (the ones its `Connection` names too), as the
+ * Node server returns it. The body is the origin's own stream, untouched, so the answer keeps
+ * its framing; only the headers are copied.
+ */
+function withoutHopByHop(response: Response): Response {
+  const named = connectionTokens(response.headers.get("connection") ?? "");
+  let clean = true;
+  for (const name of response.headers.keys()) {
+    if (!isReturned(name, named)) clean = false;
+  }
+  if (clean) return response;
+  const headers = new Headers();
+  for (const [name, value] of response.headers) {
+    if (isReturned(name, named)) headers.append(name, value);
+  }
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
 }

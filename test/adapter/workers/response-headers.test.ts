@@ -1,0 +1,54 @@
+/**
+ * The Worker passes the origin's answer back without hop-by-hop headers, as the Node server
+ * does: what the origin's `Connection` names, `Keep-Alive`, `Proxy-Connection` …, keeping the
+ * answer's framing (`Content-Length`) as the origin sent it.
+ */
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "../../helpers/http.js";
+import { SECRET, signedPath } from "../../helpers/links.js";
+import { scriptedOrigin, type ScriptedOrigin } from "../../helpers/scripted-origin.js";
+
+describe("the Worker's answer headers", () => {
+  let origin: ScriptedOrigin;
+  let mf: Miniflare;
+  let url: string;
+  beforeAll(async () => {
+    origin = await scriptedOrigin(() => ({
+      pieces: [
+        "HTTP/1.1 200 OK\r\n" +
+          "Connection: keep-alive, X-Internal-Token\r\n" +
+          "X-Internal-Token: s3cr3t-origin-value\r\n" +
+          "Proxy-Connection: keep-alive\r\n" +
+          "Keep-Alive: timeout=5\r\n" +
+          "X-Kept: yes\r\n" +
+          "Content-Length: 5\r\n\r\nhello",
+      ],
+    }));
+    mf = new Miniflare({
+      scriptPath: "dist/worker.bundle.js",
+      modules: true,
+      compatibilityDate: "2026-04-26",
+      bindings: { SECRET, ORIGIN_URL: origin.url },
+      host: "127.0.0.1",
+      port: 0,
+    });
+    url = (await mf.ready).origin;
+  });
+  afterAll(async () => {
+    await mf?.dispose();
+    await origin?.close();
+  });
+
+  it("drops what the origin's Connection names and every hop-by-hop header, keeps the rest and the length", async () => {
+    const res = await get(url + signedPath("x.ts"));
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe("hello");
+    expect(res.headers["x-internal-token"]).toBeUndefined();
+    expect(res.headers["proxy-connection"]).toBeUndefined();
+    expect(res.headers["keep-alive"]).toBeUndefined();
+    expect(res.headers["x-kept"]).toBe("yes");
+    expect(res.headers["content-length"]).toBe("5");
+    expect(res.headers["transfer-encoding"]).toBeUndefined();
+  });
+});
