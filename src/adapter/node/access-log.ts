@@ -3,7 +3,7 @@
  * secret.
  * @module
  */
-import { buildLinkPath, parseLink, splitTarget } from "../../core/link.js";
+import { parseLink, splitTarget } from "../../core/link.js";
 
 /** How log lines are written. */
 export type LogFormat = "json" | "pretty";
@@ -27,9 +27,10 @@ const PID = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
 /**
  * The request path as the log may hold it: never a usable token, whatever the target's form.
  * The authority of an absolute-form target, the query and any fragment are left out. A path
- * that parses as a link has its token segment replaced by `…`; anywhere else (the file part of
- * a link, or a whole path that is not one: `//videos/…`, `%2f` separators, …) every run of 22 or
- * more token characters is replaced, since any 22 of them could be a token.
+ * that parses as a link has its token segment replaced by `…`; anywhere else (its
+ * `client_video` segment and file part, or a whole path that is not a link: `//videos/…`, `%2f`
+ * separators, …) every run of 22 or more token characters is replaced, since any 22 of them
+ * could be a token (so a `client_video` of 22 or more such characters is not logged either).
  *
  * @example
  * ```ts
@@ -42,7 +43,9 @@ export function redactTarget(target: string): string {
   const parsed = parseLink(path);
   if (!parsed.ok) return redactRuns(path);
   const link = parsed.link;
-  const logged = buildLinkPath({ ...link, token: "…", file: redactRuns(link.file) });
+  // The id segment as a whole: a token may span its "_" (base64url has "_").
+  const ids = redactRuns(`${link.clientId}_${link.videoId}`);
+  const logged = `/${link.kind}/${ids}/…/${link.expires}/${redactRuns(link.file)}`;
   // The token may stand elsewhere too, e.g. as a client id a client wrote there.
   return logged.split(link.token).join("…");
 }

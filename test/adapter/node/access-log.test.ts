@@ -36,9 +36,12 @@ describe("redactTarget", () => {
     [`/videos/2675_abc/%62zvFjnpBFskO6M4eg9hriw/1/x.ts`, "/videos/2675_abc/…/1/x.ts"],
     [`/videos/2675_abc/bzvFjnpBFskO%36M4eg9hriw/1/x.ts?q`, "/videos/2675_abc/…/1/x.ts"],
     ["/videos/2675_abc/a%20b/1/x.ts", "/videos/2675_abc/a%20b/1/x.ts"],
-    [`/videos/${TOKEN}_abc/${TOKEN}/1/x.ts`, "/videos/…_abc/…/1/x.ts"],
+    [`/videos/${TOKEN}_abc/${TOKEN}/1/x.ts`, "/videos/…/…/1/x.ts"],
     [`/videos/2675_abc/bzvFjnpBFsk%25O6M4eg9hriw/1/x.ts`, "/videos/2675_abc/…/1/x.ts"],
     ["/videos/2675_abc/short/x?y=/a/b/c", "/videos/2675_abc/short/x"],
+    // Another token written as the id segment (outside attack), also across its "_".
+    [`/videos/1_${TOKEN}/AAAAAAAAAAAAAAAAAAAAAA/1/x`, "/videos/…/…/1/x"],
+    [`/videos/bzvFjnpBFsk_O6M4eg9hriw/AAAAAAAAAAAAAAAAAAAAAA/1/x`, "/videos/…/…/1/x"],
     ["/healthz", "/healthz"],
     ["/", "/"],
   ])("logs %j as %j", (target, path) => {
