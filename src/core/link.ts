@@ -216,19 +216,38 @@ export function isTokenShape(text: string): boolean {
 
 /**
  * Why `clientId_videoId`, as written in a link, would make a link the gate refuses, or
- * `undefined`: a `/`, `?`, `#` or `\\`, or anything {@link unsafePathDetail} refuses in a
- * segment (`%2f`, `%00`, a broken escape, overlong UTF-8, a dot segment, an empty one before
- * `;`).
+ * `undefined`: a `/`, `?`, `#` or `\\`, anything {@link unsafePathDetail} refuses in a segment
+ * (`%2f`, `%00`, a broken escape, overlong UTF-8, a dot segment, an empty one before `;`), a `;`,
+ * or an escape of a character that may stand in a segment as it is (`%5F`, `%61`, `%3B`): an
+ * origin that decodes once, or drops `;params`, would read such an id as another video's.
  *
  * @example
  * ```ts
  * idProblem("2675_abc"); // undefined
  * idProblem("2675_a?b"); // "has /, ?, # or \\"
+ * idProblem("26%5F75_abc"); // "escapes a character that may stand as it is (%5F)"
  * ```
  */
 export function idProblem(segment: string): string | undefined {
   if (/[/?#\\]/.test(segment)) return "has /, ?, # or \\";
+  if (segment.includes(";")) return "has ; (origins that drop ;params would read another id)";
+  const escaped = aliasEscape(segment);
+  if (escaped !== undefined) return `escapes a character that may stand as it is (${escaped})`;
   return unsafePathDetail(`/${segment}/`);
+}
+
+/**
+ * Characters RFC 3986 lets a path segment hold as they are (unreserved, sub-delims, `:`, `@`):
+ * an escape of one, decoded, makes the id read as another one.
+ */
+const AS_IS = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
+/** The first escape in `segment` of a character it could hold as it is, e.g. `%5F`. */
+function aliasEscape(segment: string): string | undefined {
+  for (let i = segment.indexOf("%"); i >= 0; i = segment.indexOf("%", i + 1)) {
+    const code = parseInt(segment.slice(i + 1, i + 3), 16);
+    if (code < 0x80 && AS_IS.test(String.fromCharCode(code))) return segment.slice(i, i + 3);
+  }
+  return undefined;
 }
 
 /**
@@ -260,6 +279,8 @@ export function parseLink(path: string): ParsedLink {
   }
   if (underscore === kindEnd + 1) return malformed("client id is empty");
   if (underscore === idEnd - 1) return malformed("video id is empty");
+  const alias = idProblem(path.slice(kindEnd + 1, idEnd));
+  if (alias !== undefined) return malformed(`client_video ${alias}`);
   const token = path.slice(idEnd + 1, tokenEnd);
   if (!isTokenShape(token)) return malformed("token is not 22 characters of [A-Za-z0-9_-]");
   const expires = path.slice(tokenEnd + 1, expiresEnd);

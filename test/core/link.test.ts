@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   buildLinkPath,
+  idProblem,
   originPath,
   parseLink,
   splitTarget,
@@ -160,4 +161,32 @@ describe("splitTarget", () => {
   ])("splits %j", (target, path, query) => {
     expect(splitTarget(target)).toEqual({ path, query });
   });
+});
+
+describe("ids an origin would read as another video's", () => {
+  // Signed as written, but an origin that decodes once, or drops ";params", sees another
+  // client_video folder (outside attack): refused by the signer and by the gate.
+  it.each([
+    ["26%5F75_abc", "an escaped _ moves the client/video split"],
+    ["2675_%61bc", "an escaped letter is another id's name"],
+    ["2675_abc;x", "a ; is dropped with what follows by Tomcat-like origins"],
+    ["2675_abc%3Bx", "an escaped ; too"],
+    ["2675_a%2Db", "an escaped -"],
+    ["2675_a%7Eb", "an escaped ~"],
+  ])("refuses %s (%s)", (segment) => {
+    expect(idProblem(segment)).toBeDefined();
+    const token = "AAAAAAAAAAAAAAAAAAAAAA";
+    expect(parseLink(`/videos/${segment}/${token}/1861919999/x.ts`)).toMatchObject({
+      ok: false,
+      problem: "malformed",
+    });
+  });
+
+  it.each(["2675_abc", "2675_vid%C3%A9o", "2675_a%20b", "2675_a%22b", "2675_a-b.c~d"])(
+    "accepts %s: escapes only of what cannot stand in a segment as it is",
+    (segment) => {
+      expect(idProblem(segment)).toBeUndefined();
+      expect(parseLink(`/videos/${segment}/AAAAAAAAAAAAAAAAAAAAAA/1861919999/x.ts`).ok).toBe(true);
+    },
+  );
 });
