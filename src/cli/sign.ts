@@ -55,6 +55,11 @@ export async function sign(
     out(link);
     return 0;
   } catch (error) {
-    throw new UsageError(`sign: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    // A value pasted from the secret would be echoed back by the message that quotes it.
+    if (message.includes(secret)) {
+      throw new UsageError("sign: an option's value holds the SECRET; it is not shown here");
+    }
+    throw new UsageError(`sign: ${message}`);
   }
 }

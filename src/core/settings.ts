@@ -138,6 +138,9 @@ export function parseOrigin(text: string | undefined): string {
       "must not carry credentials (user:password@); the gate sends none to the origin",
     );
   }
+  if (url.port === "0") {
+    throw new SettingError("ORIGIN_URL", "port 0 is no port to connect to");
+  }
   if (url.search !== "" || trimmed.includes("?")) {
     throw new SettingError("ORIGIN_URL", "must not carry a query (?…); the client's is passed on");
   }
@@ -204,6 +207,27 @@ export function parseInteger(
 }
 
 /**
+ * Parses a timeout in milliseconds: 0 (none) or 100 to 3,600,000. Below 100 ms is refused: it
+ * is more likely seconds written as milliseconds, and would cut every answer on a real network.
+ *
+ * @throws SettingError naming the setting.
+ * @example
+ * ```ts
+ * parseTimeout("ORIGIN_TIMEOUT_MS", "30000", 30_000); // 30000
+ * ```
+ */
+export function parseTimeout(name: string, text: string | undefined, fallback: number): number {
+  const value = parseInteger(name, text, fallback, 0, 3_600_000);
+  if (value !== 0 && value < 100) {
+    throw new SettingError(
+      name,
+      `must be 0 (none) or from 100 to 3600000 ms, got ${quoted(text ?? "")}`,
+    );
+  }
+  return value;
+}
+
+/**
  * Reads and checks every gate setting. Misconfiguration fails closed: the caller must refuse
  * to serve when this throws.
  *
@@ -232,6 +256,13 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     throw new SettingError(
       "SECRET",
       "holds only whitespace; set the secret your links are signed with",
+    );
+  }
+  if (secret !== secret.trim()) {
+    // Every link would be refused, silently: a newline from `echo` is the usual cause.
+    throw new SettingError(
+      "SECRET",
+      "starts or ends with whitespace (a newline from echo?); remove it, signers do not hash it",
     );
   }
   const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
@@ -273,12 +304,10 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     }
     throw new SettingError("PREFIXES", message.replace(/^prefixes:? */, ""));
   }
-  const originTimeoutMs = parseInteger(
+  const originTimeoutMs = parseTimeout(
     "ORIGIN_TIMEOUT_MS",
     textOf("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS),
     30_000,
-    0,
-    3_600_000,
   );
   return { gate, origin, originTimeoutMs };
 }

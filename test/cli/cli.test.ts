@@ -21,6 +21,21 @@ function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("tokengate sign", () => {
+  it.each([
+    ["--ttl", "S3cr3t-canary"],
+    ["--kind", "S3cr3t-canary/x"],
+    ["--file", "/S3cr3t-canary"],
+    ["--expires", "S3cr3t-canary"],
+    ["--base", "S3cr3t-canary"],
+  ])("never shows the secret when %s holds it (outside attack)", (flag, value) => {
+    const run = cli(["sign", "--client", "1", "--video", "v", flag, value], {
+      SECRET: "S3cr3t-canary",
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^tokengate: sign: /);
+    expect(run.stderr).not.toContain("S3cr3t-canary");
+  });
+
   it("prints the link Gcore's snippet makes, reading the secret from a file", () => {
     const run = cli([
       "sign",

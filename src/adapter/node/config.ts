@@ -5,12 +5,13 @@
  */
 import {
   parseInteger,
+  parseTimeout,
   quoted,
   readSettings,
   SettingError,
   withoutSecret,
 } from "../../core/settings.js";
-import { parseAddressRanges, type AddressRanges } from "../../core/ip.js";
+import { canonicalAddress, parseAddressRanges, type AddressRanges } from "../../core/ip.js";
 import type { LogFormat } from "./access-log.js";
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
@@ -96,7 +97,11 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
 
 function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   const host = (env.HOST ?? "").trim() || "127.0.0.1";
-  if (!HOST_SHAPE.test(host)) {
+  // A name needs a letter: "0" or "1" would reach getaddrinfo, which reads them as addresses.
+  if (
+    !HOST_SHAPE.test(host) ||
+    (canonicalAddress(host.replace(/^\[|\]$/g, "")) === undefined && !/[A-Za-z]/.test(host))
+  ) {
     throw new SettingError("HOST", `${quoted(host)} is not an IP address or host name`);
   }
   const port = parseInteger("PORT", env.PORT, 8787, 0, 65535);
@@ -108,12 +113,10 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     listenSocketsText === "" || listenSocketsText === "auto"
       ? undefined
       : parseInteger("LISTEN_SOCKETS", listenSocketsText, 1, 1, 1024);
-  const clientTimeoutMs = parseInteger(
+  const clientTimeoutMs = parseTimeout(
     "CLIENT_TIMEOUT_MS",
     env.CLIENT_TIMEOUT_MS,
     DEFAULT_CLIENT_TIMEOUT_MS,
-    0,
-    3_600_000,
   );
   // At least 100 ms: a smaller value is more likely seconds written as milliseconds, and
   // would cut clients on any real network.
