@@ -101,6 +101,24 @@ const DROPPED_PATTERN = new RegExp(
     "^x-webauth-",
     "^x-goog-authenticated-",
     "^x-amzn-",
+    // Identity, as API gateways (Kong), identity proxies (IAP, Pomerium, Tailscale) and
+    // frameworks name it, and routing a framework takes from a front proxy.
+    "^x-authenticated-",
+    "^x-consumer-",
+    "^x-credential-",
+    "^x-anonymous-",
+    "userinfo",
+    "^tailscale-",
+    "^x-pomerium-",
+    "^x-goog-iap-",
+    "^x-remote-",
+    "^x-user(name)?(-|$)",
+    "-email$",
+    "^x-email$",
+    "^x-matched-path$",
+    "^x-now-",
+    "^x-replaced-path$",
+    "^x-script-name$",
   ].join("|"),
 );
 

@@ -75,6 +75,8 @@ export async function proxyFetch(
   }
 }
 
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /**
  * The origin's answer without hop-by-hop headers (the ones its `Connection` names too), as the
  * Node server returns it. The body is the origin's own stream, untouched, so the answer keeps
@@ -82,14 +84,16 @@ export async function proxyFetch(
  */
 function withoutHopByHop(response: Response): Response {
   const named = connectionTokens(response.headers.get("connection") ?? "");
+  // A control byte in a value (workerd lets some through) is dropped with its header.
+  const kept = (name: string, value: string) => isReturned(name, named) && !CONTROL.test(value);
   let clean = true;
-  for (const name of response.headers.keys()) {
-    if (!isReturned(name, named)) clean = false;
+  for (const [name, value] of response.headers) {
+    if (!kept(name, value)) clean = false;
   }
   if (clean) return response;
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (isReturned(name, named)) headers.append(name, value);
+    if (kept(name, value)) headers.append(name, value);
   }
   return new Response(response.body, {
     status: response.status,

@@ -92,6 +92,27 @@ describe("the header policy towards the origin", () => {
     "X-SSL-Client-Cert",
     "X-SSL-Client-Verify",
     "X-ARR-ClientCert",
+    // Identity and routing headers of API gateways and identity proxies (outside attack):
+    "X-Authenticated-Userid",
+    "X-Authenticated-Scope",
+    "X-Consumer-Username",
+    "X-Consumer-ID",
+    "X-Credential-Identifier",
+    "X-Anonymous-Consumer",
+    "X-Userinfo",
+    "Tailscale-User-Login",
+    "X-Pomerium-Jwt-Assertion",
+    "X-Goog-Iap-Jwt-Assertion",
+    "X-Endpoint-API-UserInfo",
+    "X-Remote-Group",
+    "X-Email",
+    "X-User-Email",
+    "X-User-Id",
+    "X-Username",
+    "X-Matched-Path",
+    "X-Now-Route-Matches",
+    "X-Replaced-Path",
+    "X-Script-Name",
   ])("drops the client's %s", (name) => {
     const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
