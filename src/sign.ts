@@ -13,6 +13,13 @@ export {
   type Verdict,
   type VerifyInput,
 } from "./core/token.js";
+export {
+  signMp4Token,
+  signQueryToken,
+  type Mp4TokenInput,
+  type QueryTokenInput,
+} from "./core/query-token.js";
+export { canonicalAddress } from "./core/ip.js";
 
 /** Options of {@link signLink}. */
 export interface SignLinkOptions {
@@ -34,6 +41,8 @@ export interface SignLinkOptions {
   file: string;
   /** Clock in unix seconds for `ttlSeconds` (tests). Default: the system clock. */
   now?: () => number;
+  /** Bind the token to this client address (`BIND_IP`); any usual spelling. */
+  ip?: string;
 }
 
 /** Characters a path segment may carry as they are (RFC 3986 pchar without `%`). */
@@ -143,7 +152,7 @@ export function signLink(options: SignLinkOptions): string {
   }
   const file = encodeFile(options.file);
   const expires = resolveExpires(options);
-  const token = signToken({ clientId, videoId, secret: options.secret, expires });
+  const token = signToken({ clientId, videoId, secret: options.secret, expires, ip: options.ip });
   const path = `/${kind}/${clientId}_${videoId}/${token}/${expires}/${file}`;
   // Whatever the parts, never hand out a link the gate would refuse for its shape.
   const parsed = parseLink(path);

@@ -3,10 +3,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { decide } from "../core/decide.js";
+import { decide, type GateSettings } from "../core/decide.js";
+import { canonicalAddress } from "../core/ip.js";
 import { parseLink, splitTarget } from "../core/link.js";
+import { tokenQuery } from "../core/query-token.js";
 import { readSettings } from "../core/settings.js";
-import { verifyToken } from "../core/token.js";
 import { HELP_FLAG, parsedArgs, secretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
@@ -52,6 +53,10 @@ export async function check(
         "secret-file": { type: "string" },
         prefixes: { type: "string" },
         now: { type: "string" },
+        ip: { type: "string" },
+        "bind-ip": { type: "string" },
+        "query-token-prefixes": { type: "string" },
+        "mp4-tokens": { type: "string" },
         help: HELP_FLAG,
       },
     }),
@@ -62,62 +67,100 @@ export async function check(
   const now = values.now === undefined ? Math.floor(Date.now() / 1000) : Number(values.now);
   if (!Number.isSafeInteger(now)) throw new UsageError("check: --now must be unix seconds");
   const secret = secretFrom(values["secret-file"], env);
-  let settings;
+  let settings: GateSettings;
   try {
     settings = readSettings({
       SECRET: secret ?? "no-secret-given",
       ORIGIN_URL: "http://127.0.0.1",
       PREFIXES: values.prefixes ?? env.PREFIXES,
+      BIND_IP: values["bind-ip"] ?? env.BIND_IP ?? (values.ip === undefined ? "off" : "optional"),
+      QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
+      MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
     }).gate;
   } catch (error) {
     throw new UsageError(`check: ${(error as Error).message}`);
   }
-  const { path } = splitTarget(target);
-  const parsed = parseLink(path);
-  const decision = decide("GET", target, { ...settings, now: () => now });
+  const gate: GateSettings = { ...settings, now: () => now };
+  const { path, query } = splitTarget(target);
+  const decision = decide("GET", target, gate, values.ip);
   if (decision.action === "pass") {
-    out(`404 not a protected link: the path is not under ${[...settings.prefixes].join(", ")}`);
+    const guarded = [...settings.prefixes];
+    if (settings.queryPrefixes !== "*") guarded.push(...settings.queryPrefixes);
+    out(`404 not a protected link: the path is not under ${guarded.join(", ")}`);
     return 1;
   }
-  if (!parsed.ok) {
-    out(`403 ${parsed.problem === "unsafe-path" ? "unsafe path" : "malformed"}: ${parsed.detail}`);
+  const form = formOf(path, query, gate);
+  const parsed = parseLink(path);
+  if (
+    decision.action === "reject" &&
+    (decision.reason === "unsafe-path" || decision.reason === "malformed")
+  ) {
+    const what = decision.reason === "unsafe-path" ? "unsafe path" : "malformed";
+    out(`403 ${what}: ${decision.detail}`);
     // Only a raw non-ASCII id comes from signing it unencoded; a bad file is the caller's URL.
     const idSegment = path.split("/")[2] ?? "";
-    if (/non-ASCII/.test(parsed.detail) && /[^\x21-\x7e]/.test(idSegment)) {
+    if (/non-ASCII/.test(decision.detail) && /[^\x21-\x7e]/.test(idSegment)) {
       out(
         "  the gate hashes ids exactly as written in the URL and refuses raw non-ASCII: sign " +
           "the percent-encoded id with signToken() from tokengate/sign",
       );
     }
+    if (form !== "stream link") out(`  form     ${form}`);
     return 1;
   }
-  const link = parsed.link;
-  const expires = Number(link.expires);
+  const expiresText =
+    form === "stream link" && parsed.ok
+      ? parsed.link.expires
+      : (tokenQuery(query, true).expires ?? "");
+  const expires = Number(expiresText);
   if (secret === undefined) {
     out(
       `? no secret given: the link is well-formed; set SECRET or --secret-file to check its token`,
     );
-    out(`  kind     ${link.kind}`);
-    out(`  client   ${link.clientId}`);
-    out(`  video    ${link.videoId}`);
-    out(`  token    ${link.token}`);
-    out(`  expires  ${link.expires} (${isoSeconds(expires)}, ${relative(expires - now)})`);
-    out(`  file     ${link.file}`);
+    out(`  form     ${form}`);
+    if (parsed.ok) {
+      const link = parsed.link;
+      out(`  kind     ${link.kind}`);
+      out(`  client   ${link.clientId}`);
+      out(`  video    ${link.videoId}`);
+      out(`  token    ${link.token}`);
+      out(`  file     ${link.file}`);
+    }
+    out(`  expires  ${expiresText} (${isoSeconds(expires)}, ${relative(expires - now)})`);
     return 0;
   }
-  const verdict = verifyToken({ ...link, secret, now });
-  if (verdict === "bad-token") {
-    out("403 token does not match: check client id, video id, expires and secret");
+  if (decision.action === "reject" && decision.reason === "bad-token") {
+    const parts =
+      form === "stream link"
+        ? "client id, video id, expires and secret"
+        : form === "CDN secure token"
+          ? "path (file or directory), expires and secret"
+          : "path, expires, speed, buffer and secret";
+    out(
+      `403 token does not match: check ${parts}${gate.bindIp === "off" ? "" : ", and the client address"}`,
+    );
+    out(`  form     ${form}`);
     return 1;
   }
-  if (verdict === "expired") {
+  const bound =
+    gate.bindIp !== "off" && decide("GET", target, { ...gate, bindIp: "off" }).action === "reject";
+  const formLine = `  form     ${form}${bound && values.ip !== undefined ? `, bound to ${canonicalAddress(values.ip) ?? values.ip}` : ""}`;
+  if (decision.action === "reject") {
     out(`410 expired ${relative(expires - now).replace(/^in /, "")} (at ${isoSeconds(expires)})`);
-    return 1;
-  }
-  if (verdict === "malformed") {
-    out("403 malformed link");
+    out(formLine);
     return 1;
   }
   out(`200 valid until ${isoSeconds(expires)} (${relative(expires - now)})`);
+  out(formLine);
   return 0;
+}
+
+/** Which of the link forms a request under a guarded path is written in. */
+function formOf(path: string, query: string, settings: GateSettings): string {
+  const kind = path.split("/")[1] ?? "";
+  if (!settings.prefixes.has(kind)) return "CDN secure token";
+  if (!parseLink(path).ok && settings.mp4Tokens && tokenQuery(query, true).md5 !== undefined) {
+    return "MP4 advanced link";
+  }
+  return "stream link";
 }

@@ -64,6 +64,12 @@ variable; there is deliberately no --secret flag (shell history, ps).
   --file PATH          file under the video [master.m3u8]
   --base URL           gate URL to prefix, e.g. https://cdn.example.com
   --secret-file PATH   file holding the secret
+  --ip ADDRESS         bind the token to this client address (BIND_IP)
+  --path PATH          sign a CDN secure token for PATH instead (a file, or a directory
+                       ending in /): prints PATH?md5=…&expires=…
+  --mp4                sign an MP4 advanced link for --file (ending in .mp4)
+  --speed RATE         with --mp4: speed after the buffer, e.g. 1000k
+  --buffer SIZE        with --mp4: bytes sent at full speed first, e.g. 2000k
   -h, --help
 `,
   check: `Usage: tokengate check <url> [options]

@@ -3,7 +3,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseTtl, signLink } from "../sign.js";
+import { parseTtl, resolveExpires, signLink, signMp4Token, signQueryToken } from "../sign.js";
 import { HELP_FLAG, parsedArgs, secretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
@@ -26,13 +26,27 @@ export async function sign(
         file: { type: "string" },
         base: { type: "string" },
         "secret-file": { type: "string" },
+        ip: { type: "string" },
+        path: { type: "string" },
+        mp4: { type: "boolean" },
+        speed: { type: "string" },
+        buffer: { type: "string" },
         help: HELP_FLAG,
       },
     }),
   );
   if (values.help) return (out(HELP.sign), 0);
-  if (values.client === undefined) throw new UsageError("sign: --client is required");
-  if (values.video === undefined) throw new UsageError("sign: --video is required");
+  const query = values.path !== undefined;
+  if (query && (values.client ?? values.video ?? values.mp4) !== undefined) {
+    throw new UsageError(
+      "sign: --path signs a CDN secure token; it takes no --client, --video or --mp4",
+    );
+  }
+  if (!query && values.client === undefined) throw new UsageError("sign: --client is required");
+  if (!query && values.video === undefined) throw new UsageError("sign: --video is required");
+  if (!values.mp4 && (values.speed ?? values.buffer) !== undefined) {
+    throw new UsageError("sign: --speed and --buffer go with --mp4");
+  }
   if (values.ttl !== undefined && values.expires !== undefined) {
     throw new UsageError("sign: give --ttl or --expires, not both");
   }
@@ -41,16 +55,53 @@ export async function sign(
     throw new UsageError("sign: no secret: pass --secret-file PATH or set SECRET");
   }
   try {
+    const when =
+      values.expires !== undefined
+        ? { expires: values.expires }
+        : { ttlSeconds: parseTtl(values.ttl ?? "24h") };
+    if (query) {
+      // The path as it will stand in the URL; a directory (ending in /) covers its files.
+      const expires = resolveExpires(when);
+      const path = values.path!;
+      const token = signQueryToken({ path, secret, expires, ip: values.ip });
+      out(`${values.base?.replace(/\/+$/, "") ?? ""}${path}?md5=${token}&expires=${expires}`);
+      return 0;
+    }
+    if (values.mp4) {
+      const file = values.file ?? "";
+      if (!file.endsWith(".mp4")) throw new TypeError("--mp4 needs --file ending in .mp4");
+      const path = signLink({
+        kind: values.kind,
+        clientId: values.client!,
+        videoId: values.video!,
+        secret,
+        file,
+        expires: "1",
+      });
+      // The stream link's shape, without its token and expires segments: the MP4 link's path.
+      const uri = path.replace(/^(\/[^/]+\/[^/]+)\/[^/]+\/[^/]+/, "$1");
+      const expires = resolveExpires(when);
+      const token = signMp4Token({
+        uri,
+        secret,
+        expires,
+        speed: values.speed,
+        buffer: values.buffer,
+        ip: values.ip,
+      });
+      const rate = `${values.speed ? `&speed=${values.speed}` : ""}${values.buffer ? `&buffer=${values.buffer}` : ""}`;
+      out(`${values.base?.replace(/\/+$/, "") ?? ""}${uri}?md5=${token}&expires=${expires}${rate}`);
+      return 0;
+    }
     const link = signLink({
       baseUrl: values.base,
       kind: values.kind,
-      clientId: values.client,
-      videoId: values.video,
+      clientId: values.client!,
+      videoId: values.video!,
       secret,
       file: values.file ?? "master.m3u8",
-      ...(values.expires !== undefined
-        ? { expires: values.expires }
-        : { ttlSeconds: parseTtl(values.ttl ?? "24h") }),
+      ip: values.ip,
+      ...when,
     });
     out(link);
     return 0;

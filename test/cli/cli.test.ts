@@ -167,7 +167,9 @@ describe("tokengate check", () => {
   it("says 200 and until when for a valid link", () => {
     const run = cli(["check", sign(NOW + 2 * 365 * 86_400), "--now", String(NOW)], { SECRET });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe("200 valid until 2029-01-14T08:00:00Z (in 2 years)\n");
+    expect(run.stdout).toBe(
+      "200 valid until 2029-01-14T08:00:00Z (in 2 years)\n  form     stream link\n",
+    );
   });
 
   it("says 410 and how long ago for an expired link", () => {
@@ -180,7 +182,8 @@ describe("tokengate check", () => {
     const run = cli(["check", sign(NOW + 60), "--now", String(NOW)], { SECRET: "another-secret" });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe(
-      "403 token does not match: check client id, video id, expires and secret\n",
+      "403 token does not match: check client id, video id, expires and secret\n" +
+        "  form     stream link\n",
     );
   });
 
@@ -216,6 +219,63 @@ describe("tokengate check", () => {
     const run = cli(["check", link], { SECRET });
     expect(run.code).toBe(1);
     expect(run.stdout).toBe(line + "\n");
+  });
+
+  it.each([
+    [
+      ["sign", "--path", "/images/1.jpg", "--expires", "2147483647"],
+      ["--query-token-prefixes", "images"],
+      "200 valid until 2038-01-19T03:14:07Z (in 11 years)\n  form     CDN secure token\n",
+    ],
+    [
+      ["sign", "--path", "/videos/video-1/", "--expires", "2147483647"],
+      ["--query-token-prefixes", "videos", "--prefixes", "cmaf"],
+      "200 valid until 2038-01-19T03:14:07Z (in 11 years)\n  form     CDN secure token\n",
+    ],
+    [
+      [
+        "sign",
+        "--mp4",
+        "--client",
+        "1",
+        "--video",
+        "a",
+        "--file",
+        "m.mp4",
+        "--expires",
+        "2147483647",
+        "--speed",
+        "1000k",
+      ],
+      ["--mp4-tokens", "on"],
+      "200 valid until 2038-01-19T03:14:07Z (in 11 years)\n  form     MP4 advanced link\n",
+    ],
+    [
+      [
+        "sign",
+        "--client",
+        "1",
+        "--video",
+        "a",
+        "--expires",
+        "2147483647",
+        "--ip",
+        "::ffff:1.2.3.4",
+      ],
+      ["--ip", "1.2.3.4"],
+      "200 valid until 2038-01-19T03:14:07Z (in 11 years)\n  form     stream link, bound to 1.2.3.4\n",
+    ],
+    [
+      ["sign", "--client", "1", "--video", "a", "--expires", "2147483647", "--ip", "1.2.3.4"],
+      ["--ip", "1.2.3.5"],
+      "403 token does not match: check client id, video id, expires and secret, and the client address\n  form     stream link\n",
+    ],
+  ])("names the form it recognised: %j", (signArgs, checkArgs, expected) => {
+    let link = cli(signArgs, { SECRET }).stdout.trim();
+    // A directory token covers the files directly in it.
+    if (link.includes("/?md5=")) link = link.replace("/?md5=", "/seg-1.ts?md5=");
+    const run = cli(["check", link, "--now", String(NOW), ...checkArgs], { SECRET });
+    expect(run.stdout).toBe(expected);
   });
 
   it("reports the parts of a well-formed link when it has no secret", () => {

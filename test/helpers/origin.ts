@@ -1,7 +1,7 @@
 /**
  * A real origin for tests: node:http on 127.0.0.1 and an ephemeral port. It records every
  * request it receives and serves deterministic bytes:
- * - `…/big-<bytes>.ts`: that many bytes, written in 1 MiB chunks with back-pressure, the first
+ * - `…/big-<bytes>.ts` (or `.mp4`): that many bytes, written in 1 MiB chunks with back-pressure, the first
  *   chunk late so a client can prove it reads while the origin is still sending;
  * - `…/slow-headers.ts`: headers only after `slowHeadersMs`;
  * - `…/drip.ts`: 64 KiB bodies in 20 writes 50 ms apart, for abort tests;
@@ -55,7 +55,7 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     req.on("close", () => {
       if (!res.writableFinished) aborted.push(path);
     });
-    const big = /\/big-(\d+)\.ts$/.exec(path);
+    const big = /\/big-(\d+)\.(?:ts|mp4)$/.exec(path);
     if (big) {
       const total = Number(big[1]);
       res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(total) });
