@@ -81,8 +81,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       prefixes: [...settings.gate.prefixes],
       now: settings.gate.now,
       bindIp: settings.gate.bindIp,
-      queryPrefixes:
-        settings.gate.queryPrefixes === "*" ? "*" : [...settings.gate.queryPrefixes],
+      queryPrefixes: settings.gate.queryPrefixes === "*" ? "*" : [...settings.gate.queryPrefixes],
       mp4Tokens: settings.gate.mp4Tokens,
       address: options.clientAddress,
       target: options.target,
