@@ -270,10 +270,7 @@ function decideMp4(
   settings: GateSettings,
   address: string | undefined,
 ): Decision {
-  const unsafe = unsafePathDetail(path);
-  if (unsafe !== undefined) {
-    return { action: "reject", status: 403, reason: "unsafe-path", detail: unsafe };
-  }
+  // The path rules were checked already: parseLink found the path safe but no stream link.
   const now = settings.now();
   const verdict = underBinding(settings, address, (ip) =>
     verifyMp4Token(path, tokens, settings.secret, ip, now),

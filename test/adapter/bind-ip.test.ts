@@ -4,13 +4,13 @@
  * CF-Connecting-IP (which Cloudflare's edge sets; Miniflare keeps a client's own, which is how
  * this test plays the edge).
  */
-import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/core/token.js";
 import { get } from "../helpers/http.js";
 import { SECRET } from "../helpers/links.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
 import { serve, type Served } from "../helpers/serve.js";
+import { startWorker, type StartedWorker } from "../helpers/worker.js";
 
 const expires = Math.floor(Date.now() / 1000) + 3600;
 function bound(ip?: string, video = "bindvideo"): string {
@@ -83,22 +83,15 @@ describe("BIND_IP on the Node server", () => {
 
 describe("BIND_IP on the Worker (Miniflare)", () => {
   let origin: Origin;
-  let mf: Miniflare;
+  let worker: StartedWorker;
   let url: string;
   beforeAll(async () => {
     origin = await startOrigin();
-    mf = new Miniflare({
-      scriptPath: "dist/worker.bundle.js",
-      modules: true,
-      compatibilityDate: "2026-04-26",
-      bindings: { SECRET, ORIGIN_URL: origin.url, BIND_IP: "on" },
-      host: "127.0.0.1",
-      port: 0,
-    });
-    url = (await mf.ready).origin;
+    worker = await startWorker({ SECRET, ORIGIN_URL: origin.url, BIND_IP: "on" });
+    url = worker.url;
   });
   afterAll(async () => {
-    await mf?.dispose();
+    await worker?.close();
     await origin?.close();
   });
 
@@ -112,15 +105,8 @@ describe("BIND_IP on the Worker (Miniflare)", () => {
   });
 
   it("refuses to serve with a bad BIND_IP, naming it", async () => {
-    await mf.setOptions({
-      scriptPath: "dist/worker.bundle.js",
-      modules: true,
-      compatibilityDate: "2026-04-26",
-      bindings: { SECRET, ORIGIN_URL: origin.url, BIND_IP: "always" },
-      host: "127.0.0.1",
-      port: 0,
-    });
-    const res = await get((await mf.ready).origin + bound());
+    const bad = await startWorker({ SECRET, ORIGIN_URL: origin.url, BIND_IP: "always" });
+    const res = await get(bad.url + bound()).finally(() => bad.close());
     expect(res.status).toBe(500);
     expect(res.body.toString()).toContain("BIND_IP");
   });

@@ -5,7 +5,6 @@
  * `ATTACKS=<n>` changes how many attacks are generated (each is sent to both runtimes).
  */
 import fc from "fast-check";
-import { Miniflare } from "miniflare";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import { leakScanner } from "../helpers/leaks.js";
 import { SECRET } from "../helpers/links.js";
 import { inParallel, rawExchange, type Exchange } from "../helpers/raw-exchange.js";
 import { serve, type Served } from "../helpers/serve.js";
+import { startWorker, type StartedWorker } from "../helpers/worker.js";
 
 const ATTACKS = Number(process.env.ATTACKS ?? 50_000);
 const BATCH = 100;
@@ -154,7 +154,7 @@ export function whyTheyDiffer(attack: Attack, node: number, workerd: number): st
 describe("generated attacks on both runtimes", () => {
   let origin: Awaited<ReturnType<typeof recordingOrigin>>;
   let node: Served;
-  let mf: Miniflare;
+  let worker: StartedWorker;
   /** What workerd printed: its own errors, and anything the Worker logged or threw. */
   const workerdOutput: string[] = [];
   const ports: Record<Runtime, number> = { node: 0, workerd: 0 };
@@ -163,22 +163,19 @@ describe("generated attacks on both runtimes", () => {
     origin = await recordingOrigin();
     node = await serve({ ORIGIN_URL: origin.url, SECRET, LOG_FORMAT: "json" });
     ports.node = node.port;
-    mf = new Miniflare({
-      scriptPath: "dist/worker.bundle.js",
-      modules: true,
-      compatibilityDate: "2026-04-26",
-      bindings: { SECRET, ORIGIN_URL: origin.url },
-      host: "127.0.0.1",
-      port: 0,
-      handleRuntimeStdio(stdout, stderr) {
-        stdout.on("data", (data) => workerdOutput.push(String(data)));
-        stderr.on("data", (data) => workerdOutput.push(String(data)));
+    worker = await startWorker(
+      { SECRET, ORIGIN_URL: origin.url },
+      {
+        handleRuntimeStdio(stdout, stderr) {
+          stdout.on("data", (data) => workerdOutput.push(String(data)));
+          stderr.on("data", (data) => workerdOutput.push(String(data)));
+        },
       },
-    });
-    ports.workerd = Number((await mf.ready).port);
+    );
+    ports.workerd = worker.port;
   });
   afterAll(async () => {
-    await mf?.dispose();
+    await worker?.close();
     await node?.stop();
     await origin?.close();
   });

@@ -3,11 +3,11 @@
  * Node server (the CLI as users run it) and the Worker in Miniflare. Addresses are played by
  * TRUST_PROXY + X-Forwarded-For on Node and by CF-Connecting-IP on the Worker.
  */
-import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../helpers/http.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
 import { serve, type Served } from "../helpers/serve.js";
+import { startWorker } from "../helpers/worker.js";
 
 interface Vector {
   name: string;
@@ -137,19 +137,16 @@ const runtimes: Record<string, Start> = {
     };
   },
   "the Worker in Miniflare": async (origin, secret, extra) => {
-    const mf = new Miniflare({
-      scriptPath: "dist/worker.bundle.js",
-      modules: true,
-      compatibilityDate: "2026-04-26",
-      bindings: { SECRET: secret, ORIGIN_URL: origin.url, ...SETTINGS, ...extra },
-      host: "127.0.0.1",
-      port: 0,
+    const worker = await startWorker({
+      SECRET: secret,
+      ORIGIN_URL: origin.url,
+      ...SETTINGS,
+      ...extra,
     });
-    const url = (await mf.ready).origin;
     return {
-      url,
+      url: worker.url,
       headersFor: (ip): Record<string, string> => (ip ? { "cf-connecting-ip": ip } : {}),
-      close: () => mf.dispose(),
+      close: worker.close,
     };
   },
 };

@@ -3,16 +3,15 @@
  * does: what the origin's `Connection` names, `Keep-Alive`, `Proxy-Connection` …, keeping the
  * answer's framing (`Content-Length`) as the origin sent it.
  */
-import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../../helpers/http.js";
 import { SECRET, signedPath } from "../../helpers/links.js";
 import { scriptedOrigin, type ScriptedOrigin } from "../../helpers/scripted-origin.js";
+import { startWorker, type StartedWorker } from "../../helpers/worker.js";
 
 describe("the Worker's answer headers", () => {
   let origin: ScriptedOrigin;
-  let mf: Miniflare;
-  let url: string;
+  let worker: StartedWorker;
   beforeAll(async () => {
     origin = await scriptedOrigin(() => ({
       pieces: [
@@ -26,23 +25,15 @@ describe("the Worker's answer headers", () => {
           "Content-Length: 5\r\n\r\nhello",
       ],
     }));
-    mf = new Miniflare({
-      scriptPath: "dist/worker.bundle.js",
-      modules: true,
-      compatibilityDate: "2026-04-26",
-      bindings: { SECRET, ORIGIN_URL: origin.url },
-      host: "127.0.0.1",
-      port: 0,
-    });
-    url = (await mf.ready).origin;
+    worker = await startWorker({ SECRET, ORIGIN_URL: origin.url });
   });
   afterAll(async () => {
-    await mf?.dispose();
+    await worker?.close();
     await origin?.close();
   });
 
   it("drops what the origin's Connection names and every hop-by-hop header, keeps the rest and the length", async () => {
-    const res = await get(url + signedPath("x.ts"));
+    const res = await get(worker.url + signedPath("x.ts"));
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe("hello");
     expect(res.headers["x-internal-token"]).toBeUndefined();
