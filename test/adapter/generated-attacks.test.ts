@@ -123,6 +123,8 @@ export function refusedByRuntime(
   if (target.length > 8000 && status !== 400) return "a head too long";
   if (!target.startsWith("/") && !target.startsWith("http://"))
     return "not a path or an absolute URL";
+  // llhttp refuses a "#" in some places of a target (after an absolute form's authority).
+  if (target.includes("#") && status === 400) return "a raw # in the target";
   // workerd wants a Host from HTTP/1.0 clients too.
   if (attack.host === "none" && (attack.version === "1.1" || runtime === "workerd"))
     return "no Host";
