@@ -509,7 +509,7 @@ function requestKinds(links) {
           "/static/app.js",
           `/video/${CLIENT_ID}_${v}/${token}/${expires}/master.m3u8`,
           `/videosx/${CLIENT_ID}_${v}/${token}/${expires}/master.m3u8`,
-          `/mpegts/${CLIENT_ID}_${v}/${token}/${expires}/seg-1.ts`,
+          `/hls/${CLIENT_ID}_${v}/${token}/${expires}/seg-1.ts`,
           // An empty first segment is no prefix: the table's first row, before any path check.
           `//videos/${CLIENT_ID}_${v}/${token}/${expires}/master.m3u8`,
         ];
