@@ -159,6 +159,12 @@ const EXPIRED: Decision = Object.freeze({
   reason: "expired",
   detail: "expired",
 });
+const NO_FILE: Decision = Object.freeze({
+  action: "reject",
+  status: 403,
+  reason: "malformed",
+  detail: "no file: a CDN token covers files, not a directory's own URL",
+});
 const RAW_HASH: Decision = Object.freeze({
   action: "reject",
   status: 403,
@@ -249,6 +255,9 @@ function decideQuery(
   if (unsafe !== undefined) {
     return { action: "reject", status: 403, reason: "unsafe-path", detail: unsafe };
   }
+  // A directory token covers the files in the directory, not the directory's own URL (an index
+  // page or a listing at the origin).
+  if (path.endsWith("/")) return NO_FILE;
   const tokens = tokenQuery(query, false);
   const now = settings.now();
   const verdict = underBinding(settings, address, (ip) =>

@@ -7,7 +7,7 @@
  * @module
  */
 import { canonicalAddress } from "./ip.js";
-import { isExpires, isTokenShape } from "./link.js";
+import { isExpires, isTokenShape, unsafePathDetail } from "./link.js";
 import { md5Base64url } from "./md5.js";
 import { expiresText, timingSafeEqual } from "./token.js";
 
@@ -42,10 +42,21 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
   for (const part of query === "" ? [] : query.split("&")) {
     const equals = part.indexOf("=");
     const name = equals < 0 ? part : part.slice(0, equals);
-    if (TOKEN_PARAMS.has(name) && (mp4 || name === "md5" || name === "expires")) {
+    const tokenParam = mp4 || name === "md5" || name === "expires";
+    if (TOKEN_PARAMS.has(name) && tokenParam) {
       if (found[name] !== undefined) repeated ??= name;
       found[name] = equals < 0 ? "" : part.slice(equals + 1);
     } else {
+      // Another spelling of a token parameter (MD5, md%35): an origin that decodes or folds
+      // names would read it as one, so it is as ambiguous as a repeated one.
+      const spelled = decodedName(name);
+      if (
+        spelled !== name &&
+        TOKEN_PARAMS.has(spelled) &&
+        (mp4 || spelled === "md5" || spelled === "expires")
+      ) {
+        repeated ??= spelled;
+      }
       rest.push(part);
     }
   }
@@ -58,6 +69,18 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
     repeated,
   };
 }
+
+/** A parameter name as an origin may read it: percent-decoded, lower case. */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll("+", " ")).toLowerCase();
+  } catch {
+    return name.toLowerCase();
+  }
+}
+
+/** A path as a URL carries it: RFC 3986 pchar, `/` and percent escapes. */
+const AS_SENT = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 
 /** What {@link signQueryToken} hashes. */
 export interface QueryTokenInput {
@@ -88,6 +111,16 @@ export function signQueryToken(input: QueryTokenInput): string {
   if (typeof input.path !== "string" || !input.path.startsWith("/")) {
     throw new TypeError("path must start with /");
   }
+  // Never hand out a token the gate refuses, or one for a path a runtime rewrites before the
+  // gate sees it (workerd escapes `{`, `` ` `` and the like): it could never verify there.
+  if (!AS_SENT.test(input.path)) {
+    throw new TypeError(
+      `path ${JSON.stringify(input.path)} has a character a URL carries only percent-encoded; sign the encoded path`,
+    );
+  }
+  const unsafe = unsafePathDetail(input.path);
+  if (unsafe !== undefined)
+    throw new TypeError(`the gate refuses path ${JSON.stringify(input.path)}: ${unsafe}`);
   if (typeof input.secret !== "string" || input.secret === "") {
     throw new TypeError("secret must be a non-empty string");
   }

@@ -266,6 +266,13 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     );
   }
   const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
+  // The origin is shown at start-up and in errors; a secret in it would be logged.
+  if (origin.includes(secret)) {
+    throw new SettingError(
+      "ORIGIN_URL",
+      "holds the SECRET; the origin is logged, the secret never",
+    );
+  }
   const prefixes = parsePrefixes(textOf("PREFIXES", env.PREFIXES));
   const bindIp = (textOf("BIND_IP", env.BIND_IP) ?? "").trim() || "off";
   if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {

@@ -19,6 +19,8 @@ const GATE_ROWS: [setting: string, value: string][] = [
   ["SECRET", "s3cret\n"],
   ["SECRET", " s3cret"],
   ["ORIGIN_URL", "http://127.0.0.1:0"],
+  // Outside attack: the start-up line shows the origin, so a secret in it would be logged.
+  ["ORIGIN_URL", `http://127.0.0.1:9/${CANARY}`],
   ["ORIGIN_TIMEOUT_MS", "1"],
   ["ORIGIN_TIMEOUT_MS", "99"],
   ["BIND_IP", "yes"],

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decide, gateSettings, type Decision } from "../../src/core/decide.js";
 import { unsafePathDetail } from "../../src/core/link.js";
 import * as md5Module from "../../src/core/md5.js";
+import { signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
 
 const SECRET = "gate-secret-é";
@@ -396,4 +397,27 @@ describe("decide() with MP4 advanced tokens (mp4Tokens)", () => {
     const target = `/videos/279481_1053391/%2e%2e/x.mp4?md5=QX39c77lbQKvYgMMAvpyMQ&expires=1743167062`;
     expect(decide("GET", target, gate(true))).toMatchObject({ status: 403, reason: "unsafe-path" });
   });
+});
+
+describe("decide() with CDN secure tokens: what the outside attack tried", () => {
+  const secret = "secret_key";
+  const gate = (queryPrefixes: string[] | "*") =>
+    gateSettings({ secret, prefixes: ["cmaf"], queryPrefixes, now: () => 2_000_000_000 });
+  const signed = (path: string, extra = "") =>
+    `${path}?md5=${signQueryToken({ path, secret, expires: 2147483647 })}&expires=2147483647${extra}`;
+
+  it("refuses a directory token for the directory itself: it covers the files in it", () => {
+    expect(decide("GET", signed("/images/dir/"), gate(["images"]))).toMatchObject({ status: 403 });
+    expect(decide("GET", signed("/"), gate("*"))).toMatchObject({ status: 403 });
+  });
+
+  it.each(["&md%35=x", "&MD5=x", "&Expires=1", "&expire%73=1"])(
+    "refuses a second spelling of a token parameter (%s) that an origin decoding names would read",
+    (extra) => {
+      expect(decide("GET", signed("/images/a.jpg", extra), gate(["images"]))).toMatchObject({
+        status: 403,
+        reason: "malformed",
+      });
+    },
+  );
 });

@@ -140,3 +140,22 @@ describe("rateBytes", () => {
     expect(rateBytes(text)).toBeUndefined(),
   );
 });
+
+describe("signQueryToken refuses paths the gate would refuse or a runtime would rewrite", () => {
+  it.each([
+    "/images/../x.jpg",
+    "/images/a b.jpg",
+    "/images/a{b}.jpg",
+    "/images/a`b.jpg",
+    "/images/a%2fb.jpg",
+    "/images/é.jpg",
+  ])("refuses %j", (path) => {
+    expect(() => signQueryToken({ path, secret: "s", expires: 2147483647 })).toThrow(TypeError);
+  });
+  it.each(["/images/a%20b.jpg", "/images/dir/", "/a-b_c.d~e/f!$&'()*+,;=:@.jpg"])(
+    "signs %j",
+    (path) => {
+      expect(signQueryToken({ path, secret: "s", expires: 2147483647 })).toMatch(/^[\w-]{22}$/);
+    },
+  );
+});
