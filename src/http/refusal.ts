@@ -7,7 +7,7 @@ import type { RefusalReason } from "../core/decide.js";
 
 /** Why the gate, not the origin, chose the status: a refusal of the link, or of the request. */
 export type Reason =
-  RefusalReason | "not-found" | "misconfigured" | "origin-error" | "origin-timeout";
+  RefusalReason | "not-found" | "misconfigured" | "origin-error" | "origin-timeout" | "pace-limit";
 
 /** Plain-text bodies: short, fixed, and never carrying a token or the secret. */
 const MESSAGES: Record<Reason, string> = {
@@ -20,6 +20,7 @@ const MESSAGES: Record<Reason, string> = {
   misconfigured: "Internal Server Error: the gate is misconfigured\n",
   "origin-error": "Bad Gateway: the origin could not be reached\n",
   "origin-timeout": "Gateway Timeout: the origin did not answer in time\n",
+  "pace-limit": "Service Unavailable: too many speed-limited downloads, try again shortly\n",
 };
 
 /** The status each refusal is answered with. */
@@ -33,6 +34,7 @@ const STATUS: Record<Reason, number> = {
   misconfigured: 500,
   "origin-error": 502,
   "origin-timeout": 504,
+  "pace-limit": 503,
 };
 
 // Every refusal carries `Cache-Control: no-store` so no cache keeps it; 405 also `Allow`.

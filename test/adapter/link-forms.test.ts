@@ -212,3 +212,53 @@ describe("an MP4 link's speed and buffer on the Node server", () => {
     }
   });
 });
+
+describe("paced MP4 downloads on the Node server (outside attack: they held every origin connection)", () => {
+  it("may hold a quarter of ORIGIN_CONNECTIONS: one more is answered 503, other links are served", async () => {
+    const { signMp4Token } = await import("../../src/core/query-token.js");
+    const { request } = await import("node:http");
+    const { signedPath } = await import("../helpers/links.js");
+    const origin = await startOrigin();
+    const secret = "node-test-secret";
+    const gate = await serve({
+      ORIGIN_URL: origin.url,
+      SECRET: secret,
+      MP4_TOKENS: "on",
+      ORIGIN_CONNECTIONS: "4",
+    });
+    try {
+      const expires = Math.floor(Date.now() / 1000) + 600;
+      const uri = `/videos/1_a/big-${8 * 1024 * 1024}.mp4`;
+      const paced = `${uri}?md5=${signMp4Token({ uri, secret, expires, speed: "16k" })}&expires=${expires}&speed=16k`;
+      // The first paced download: reading, slowly, as its pace allows.
+      const first = await new Promise<import("node:http").ClientRequest>((resolve, reject) => {
+        const req = request(gate.url + paced, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.resume();
+          resolve(req);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      const second = await get(gate.url + paced);
+      expect(second.status).toBe(503);
+      expect(second.headers["retry-after"]).toBe("5");
+      expect((await get(gate.url + signedPath("x.ts"))).status).toBe(200);
+      first.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const again = await new Promise<number>((resolve, reject) => {
+        const req = request(gate.url + paced, (res) => {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        req.on("error", () => {});
+        req.end();
+        setTimeout(() => reject(new Error("no answer")), 5000);
+      });
+      expect(again).toBe(200);
+    } finally {
+      await gate.stop();
+      await origin.close();
+    }
+  });
+});

@@ -122,6 +122,9 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     },
   });
   const onError = options.onError ?? (() => {});
+  /** Paced (speed-limited) downloads in flight, and how many may be. */
+  let pacedNow = 0;
+  const pacedMax = Math.max(1, Math.floor(options.connections / 4));
 
   function forward(
     incoming: IncomingMessage,
@@ -132,7 +135,26 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     rate?: Rate,
   ): void {
     outcome.bytes = 0;
-    const pace = rate?.speed === undefined ? undefined : pacer(rate.speed, rate.buffer ?? 0);
+    const paced = rate?.speed !== undefined && rate.speed > 0;
+    if (paced && pacedNow >= pacedMax) {
+      // Each paced download holds an origin connection for size ÷ speed; a quarter of them is
+      // all such downloads may hold, so they can never starve everyone else.
+      outcome.reason = "pace-limit";
+      const answer = rejection("pace-limit");
+      outgoing.writeHead(answer.status, STATUS_CODES[answer.status]!, {
+        ...answer.headers,
+        "retry-after": "5",
+      });
+      if (incoming.method === "HEAD") outgoing.end();
+      else outgoing.end(answer.body);
+      outcome.bytes = incoming.method === "HEAD" ? 0 : answer.body.length;
+      return;
+    }
+    if (paced) {
+      pacedNow++;
+      outgoing.once("close", () => pacedNow--);
+    }
+    const pace = paced ? pacer(rate!.speed!, rate!.buffer ?? 0) : undefined;
     /** Set while the body waits for its pace, as nginx's limit_rate makes it wait. */
     let paceTimer: ReturnType<typeof setTimeout> | undefined;
     let drainWaited = false;
