@@ -28,8 +28,11 @@ export type Decision =
   | { action: "reject"; status: 403 | 405 | 410; reason: RefusalReason; detail: string }
   /** Granted a stream link: fetch `target` (path and query, token and expires removed). */
   | { action: "proxy"; form: "stream"; link: Link; target: string }
-  /** Granted a CDN secure token: fetch `target` (`md5` and `expires` taken from the query). */
-  | { action: "proxy"; form: "query"; target: string }
+  /**
+   * Granted a CDN secure token: fetch `target` (`md5` and `expires` taken from the query);
+   * `propagate` (`md5=…&expires=…`) goes on the relative URIs of a manifest it returns.
+   */
+  | { action: "proxy"; form: "query"; target: string; propagate: string }
   /** Granted an MP4 advanced link: fetch `target`, sending at most `rate` (Node enforces it). */
   | { action: "proxy"; form: "mp4"; target: string; rate: Rate };
 
@@ -269,6 +272,7 @@ function decideQuery(
     action: "proxy",
     form: "query",
     target: tokens.rest === "" ? path : `${path}?${tokens.rest}`,
+    propagate: `md5=${tokens.md5}&expires=${tokens.expires}`,
   };
 }
 

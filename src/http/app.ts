@@ -9,6 +9,8 @@ import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import type { Settings } from "../core/settings.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
+import { MANIFEST_MAX_BYTES } from "../core/manifest.js";
+import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
@@ -22,7 +24,7 @@ export interface AppOptions {
   /** Default: `proxyFetch` with the global fetch. */
   proxy?: ProxyStep;
   /** Told about origin failures and unexpected errors (never with the secret). */
-  log?: (event: { reason: Reason | "internal"; message: string }) => void;
+  log?: (event: { reason: Reason | "internal" | "manifest-too-big"; message: string }) => void;
   /**
    * The client's address, for IP-bound tokens (`BIND_IP`) and `X-Forwarded-For` at the
    * origin; default none. The Worker reads
@@ -64,15 +66,24 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   const log = options.log ?? (() => {});
   const proxy: ProxyStep =
     options.proxy ??
-    ((c, grant) =>
-      proxyFetch(c.req.raw, settings.origin + grant.target, {
+    (async (c, grant) => {
+      const response = await proxyFetch(c.req.raw, settings.origin + grant.target, {
         timeoutMs: settings.originTimeoutMs,
         client: {
           address: options.clientAddress?.(c),
           proto: c.req.url.startsWith("https:") ? "https" : "http",
         },
         onError: (reason, error) => log({ reason, message: errorLine(error) }),
-      }));
+      });
+      if (grant.form !== "query") return response;
+      // A directory token reaches a manifest's segments only if the manifest carries it on.
+      return propagated(response, grant.target.split("?")[0]!, grant.propagate, (bytes) =>
+        log({
+          reason: "manifest-too-big",
+          message: `${bytes} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
+        }),
+      );
+    });
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(

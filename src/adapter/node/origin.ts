@@ -15,6 +15,12 @@ import {
   type ClientInfo,
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
+import {
+  MANIFEST_MAX_BYTES,
+  manifestKind,
+  propagateDash,
+  propagateHls,
+} from "../../core/manifest.js";
 import { errorLine } from "../../http/app.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 
@@ -51,7 +57,7 @@ export interface OriginLegOptions {
   /** CA certificates to trust for an https origin instead of Node's (private CAs, tests). */
   ca?: string | Buffer;
   /** Told about origin failures, as one line without a stack. */
-  onError?: (reason: Reason, message: string) => void;
+  onError?: (reason: Reason | "manifest-too-big", message: string) => void;
 }
 
 /** A configured way to the origin. */
@@ -69,6 +75,7 @@ export interface OriginLeg {
     client: ClientInfo,
     outcome: ProxyOutcome,
     rate?: Rate,
+    propagate?: string,
   ): void;
   /** Closes the origin connections. */
   close(): Promise<void>;
@@ -133,8 +140,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     client: ClientInfo,
     outcome: ProxyOutcome,
     rate?: Rate,
+    propagate?: string,
   ): void {
     outcome.bytes = 0;
+    /** A manifest's body while it is read whole, to carry a CDN token on (see manifest.ts). */
+    let manifest: { kind: "hls" | "dash"; chunks: Buffer[]; size: number } | undefined;
     const paced = rate?.speed !== undefined && rate.speed > 0;
     if (paced && pacedNow >= pacedMax) {
       // Each paced download holds an origin connection for size ÷ speed; a quarter of them is
@@ -290,9 +300,31 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         }
         // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
         head = { message: BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? ""), list };
+        if (propagate !== undefined && code === 200) {
+          const kind = manifestKind(target.split("?")[0]!, headerOf(list, "content-type"));
+          if (kind !== undefined) {
+            weakenEtag(list);
+            // The rewritten length is known only once the body is read; HEAD has none.
+            if (method === "HEAD") removeHeader(list, "content-length");
+            else manifest = { kind, chunks: [], size: 0 };
+          }
+        }
         return true;
       },
       onData(chunk) {
+        if (manifest !== undefined && !settled) {
+          manifest.chunks.push(Buffer.from(chunk));
+          manifest.size += chunk.length;
+          if (manifest.size <= MANIFEST_MAX_BYTES) return true;
+          // Too big to hold: what was read, then the rest, unchanged.
+          onError(
+            "manifest-too-big",
+            `${manifest.size} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
+          );
+          const held = Buffer.concat(manifest.chunks);
+          manifest = undefined;
+          chunk = held;
+        }
         if (settled || !sendHead()) return false;
         outcome.bytes += chunk.length;
         const written = outgoing.write(chunk);
@@ -316,6 +348,20 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         return false;
       },
       onComplete() {
+        if (manifest !== undefined && !settled && head !== undefined) {
+          const text = Buffer.concat(manifest.chunks).toString("utf8");
+          const body = Buffer.from(
+            manifest.kind === "hls"
+              ? propagateHls(text, propagate!)
+              : propagateDash(text, propagate!),
+          );
+          removeHeader(head.list, "content-length");
+          head.list.push("content-length", String(body.length));
+          if (!sendHead()) return;
+          settle();
+          outcome.bytes = body.length;
+          return void outgoing.end(body);
+        }
         if (settled || !sendHead()) return;
         settle();
         outgoing.end();
@@ -383,4 +429,28 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
     const due = since + ((sent - buffer) / speed) * 1000;
     return Math.max(0, due - performance.now());
   };
+}
+
+/** The value of header `name` in a flat `[name, value, …]` list, or undefined. */
+function headerOf(list: string[], name: string): string | undefined {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === name) return list[i + 1];
+  }
+  return undefined;
+}
+
+/** Removes every `name` header from a flat list, in place. */
+function removeHeader(list: string[], name: string): void {
+  for (let i = list.length - 2; i >= 0; i -= 2) {
+    if (list[i]!.toLowerCase() === name) list.splice(i, 2);
+  }
+}
+
+/** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */
+function weakenEtag(list: string[]): void {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === "etag" && !list[i + 1]!.startsWith("W/")) {
+      list[i + 1] = `W/${list[i + 1]}`;
+    }
+  }
 }

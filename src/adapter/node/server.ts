@@ -187,7 +187,9 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
       discardBody(incoming);
       const rate = grant.form === "mp4" ? grant.rate : undefined;
-      origin.forward(incoming, outgoing, grant.target, clientOf(incoming, trusted), outcome, rate);
+      const propagate = grant.form === "query" ? grant.propagate : undefined;
+      const client = clientOf(incoming, trusted);
+      origin.forward(incoming, outgoing, grant.target, client, outcome, rate, propagate);
       return RESPONSE_ALREADY_SENT;
     },
     log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
@@ -266,7 +268,8 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           if (decision.action === "proxy") {
             discardBody(req);
             const rate = decision.form === "mp4" ? decision.rate : undefined;
-            return origin.forward(req, res, decision.target, client, outcome, rate);
+            const propagate = decision.form === "query" ? decision.propagate : undefined;
+            return origin.forward(req, res, decision.target, client, outcome, rate, propagate);
           }
         }
         outcomes.set(req, outcome);

@@ -1,0 +1,82 @@
+/**
+ * A CDN secure token's parameters carried into the manifest an origin answers with (the
+ * Worker's side; the Node server does the same in its origin leg): `src/core/manifest.ts`
+ * rewrites, this reads the answer (at most `MANIFEST_MAX_BYTES`) and fixes its headers.
+ * @module
+ */
+import { MANIFEST_MAX_BYTES, manifestKind, propagateDash, propagateHls } from "../core/manifest.js";
+
+/**
+ * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
+ * it carries; any other answer as it is. A manifest over `MANIFEST_MAX_BYTES` passes unchanged
+ * and `onTooBig` is told. The rewritten answer has its new `Content-Length` and a weak `ETag`.
+ *
+ * @example
+ * ```ts
+ * return propagated(await fetch(url), "/videos/v-1/index.m3u8", grant.propagate, log);
+ * ```
+ */
+export async function propagated(
+  response: Response,
+  path: string,
+  params: string,
+  onTooBig: (bytes: number) => void,
+): Promise<Response> {
+  if (response.status !== 200) return response;
+  const kind = manifestKind(path, response.headers.get("content-type") ?? undefined);
+  if (kind === undefined) return response;
+  const headers = new Headers(response.headers);
+  const etag = headers.get("etag");
+  if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+  if (response.body === null) {
+    // HEAD: the rewritten length is not known without the body.
+    headers.delete("content-length");
+    return new Response(null, { status: 200, statusText: response.statusText, headers });
+  }
+  const stated = Number(response.headers.get("content-length") ?? NaN);
+  if (stated > MANIFEST_MAX_BYTES) {
+    onTooBig(stated);
+    return response;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > MANIFEST_MAX_BYTES) {
+      onTooBig(size);
+      // What was read, then the rest, unchanged.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk);
+        },
+        async pull(controller) {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      return new Response(body, {
+        status: 200,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes);
+  const out = new TextEncoder().encode(
+    kind === "hls" ? propagateHls(text, params) : propagateDash(text, params),
+  );
+  headers.set("content-length", String(out.byteLength));
+  return new Response(out, { status: 200, statusText: response.statusText, headers });
+}

@@ -1,0 +1,119 @@
+/**
+ * A directory token carried into the manifests it fetches (Gcore's "query string forwarding"),
+ * on both runtimes: the player asks for the segments with the same md5 and expires, and gets them.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MANIFEST_MAX_BYTES } from "../../src/core/manifest.js";
+import { signQueryToken } from "../../src/core/query-token.js";
+import { get } from "../helpers/http.js";
+import { serve, type Served } from "../helpers/serve.js";
+import { startWorker } from "../helpers/worker.js";
+
+const SECRET = "manifest-secret";
+const expires = Math.floor(Date.now() / 1000) + 3600;
+const TOKEN = signQueryToken({ path: "/videos/v-1/", secret: SECRET, expires });
+const PARAMS = `md5=${TOKEN}&expires=${expires}`;
+
+const MASTER =
+  '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6,\nseg-1.ts\n#EXTINF:6,\nhttps://other.example/seg-2.ts\n';
+const MPD =
+  '<MPD><Period><SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4"/></Period></MPD>';
+const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
+
+async function manifestOrigin() {
+  const seen: string[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(req.url ?? "");
+    const path = (req.url ?? "").split("?")[0]!;
+    const send = (type: string, body: string, chunked = false) => {
+      const headers: Record<string, string> = { "content-type": type, etag: '"v1"' };
+      if (!chunked) headers["content-length"] = String(Buffer.byteLength(body));
+      res.writeHead(200, headers);
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (path.endsWith("/index.m3u8")) return send("application/vnd.apple.mpegurl", MASTER);
+    if (path.endsWith("/live.m3u8")) return send("application/vnd.apple.mpegurl", MASTER, true);
+    if (path.endsWith("/big.m3u8")) return send("application/vnd.apple.mpegurl", BIG);
+    if (path.endsWith("/manifest.mpd")) return send("application/dash+xml", MPD);
+    send("video/mp2t", `segment ${path}`);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    seen,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+const SETTINGS = { PREFIXES: "cmaf", QUERY_TOKEN_PREFIXES: "videos" };
+type Gate = {
+  url: string;
+  close(): Promise<unknown>;
+  waitFor?: (pattern: RegExp) => Promise<string>;
+};
+const runtimes: Record<string, (origin: string) => Promise<Gate>> = {
+  "the Node server": async (origin) => {
+    const served: Served = await serve({ ORIGIN_URL: origin, SECRET, ...SETTINGS });
+    return { url: served.url, close: served.stop, waitFor: (pattern) => served.waitFor(pattern) };
+  },
+  "the Worker in Miniflare": async (origin) => {
+    const worker = await startWorker({ ORIGIN_URL: origin, SECRET, ...SETTINGS });
+    return { url: worker.url, close: worker.close };
+  },
+};
+
+describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime) => {
+  let origin: Awaited<ReturnType<typeof manifestOrigin>>;
+  let gate: Gate;
+  beforeAll(async () => {
+    origin = await manifestOrigin();
+    gate = await runtimes[runtime]!(origin.url);
+  });
+  afterAll(async () => {
+    await gate?.close();
+    await origin?.close();
+  });
+
+  it.each(["index.m3u8", "live.m3u8"])(
+    "carries the token on the relative URIs of an HLS playlist (%s), with its new length and a weak ETag",
+    async (file) => {
+      const res = await get(`${gate.url}/videos/v-1/${file}?${PARAMS}`);
+      expect(res.status).toBe(200);
+      const body = res.body.toString();
+      expect(body).toBe(
+        `#EXTM3U\n#EXT-X-MAP:URI="init.mp4?${PARAMS}"\n#EXTINF:6,\nseg-1.ts?${PARAMS}\n#EXTINF:6,\nhttps://other.example/seg-2.ts\n`,
+      );
+      expect(Number(res.headers["content-length"])).toBe(Buffer.byteLength(body));
+      expect(res.headers.etag).toBe('W/"v1"');
+      // The origin never sees the token; the player's next request carries it and is served.
+      expect(origin.seen.at(-1)).toBe(`/videos/v-1/${file}`);
+      const segment = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`);
+      expect(segment.status).toBe(200);
+      expect(segment.body.toString()).toBe("segment /videos/v-1/seg-1.ts");
+    },
+  );
+
+  it("carries the token on a DASH manifest's media and initialization, as XML", async () => {
+    const res = await get(`${gate.url}/videos/v-1/manifest.mpd?${PARAMS}`);
+    const amp = PARAMS.replace("&", "&amp;");
+    expect(res.body.toString()).toBe(
+      `<MPD><Period><SegmentTemplate media="seg-$Number$.m4s?${amp}" initialization="init.mp4?${amp}"/></Period></MPD>`,
+    );
+  });
+
+  it("answers HEAD for a manifest without a length it cannot know", async () => {
+    const res = await get(`${gate.url}/videos/v-1/index.m3u8?${PARAMS}`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-length"]).toBeUndefined();
+  });
+
+  it("passes a manifest over MANIFEST_MAX_BYTES on unchanged", async () => {
+    const res = await get(`${gate.url}/videos/v-1/big.m3u8?${PARAMS}`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(BIG);
+    if (gate.waitFor)
+      expect(await gate.waitFor(/manifest-too-big/)).toMatch(/passed on without the token/);
+  });
+});
