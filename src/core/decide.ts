@@ -144,36 +144,19 @@ export function gateSettings(options: GateOptions): GateSettings {
 }
 
 const PASS: Decision = Object.freeze({ action: "pass" });
-const WRONG_METHOD: Decision = Object.freeze({
-  action: "reject",
-  status: 405,
-  reason: "method",
-  detail: "only GET and HEAD",
-});
-const BAD_TOKEN: Decision = Object.freeze({
-  action: "reject",
-  status: 403,
-  reason: "bad-token",
-  detail: "token does not match",
-});
-const EXPIRED: Decision = Object.freeze({
-  action: "reject",
-  status: 410,
-  reason: "expired",
-  detail: "expired",
-});
-const NO_FILE: Decision = Object.freeze({
-  action: "reject",
-  status: 403,
-  reason: "malformed",
-  detail: "no file: a CDN token covers files, not a directory's own URL",
-});
-const RAW_HASH: Decision = Object.freeze({
-  action: "reject",
-  status: 403,
-  reason: "unsafe-path",
-  detail: "raw # in the request target",
-});
+/** A fixed refusal, shared by every call (frozen: no caller can change another's). */
+function fixedRefusal(status: 403 | 405 | 410, reason: RefusalReason, detail: string): Decision {
+  return Object.freeze({ action: "reject", status, reason, detail });
+}
+const WRONG_METHOD = fixedRefusal(405, "method", "only GET and HEAD");
+const BAD_TOKEN = fixedRefusal(403, "bad-token", "token does not match");
+const EXPIRED = fixedRefusal(410, "expired", "expired");
+const NO_FILE = fixedRefusal(
+  403,
+  "malformed",
+  "no file: a CDN token covers files, not a directory's own URL",
+);
+const RAW_HASH = fixedRefusal(403, "unsafe-path", "raw # in the request target");
 
 /**
  * Decides one request, in the README's table order: prefix (pass), method (405), unsafe path
