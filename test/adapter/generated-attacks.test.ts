@@ -123,6 +123,11 @@ export function refusedByRuntime(
   if (target.length > 8000 && status !== 400) return "a head too long";
   if (!target.startsWith("/") && !target.startsWith("http://"))
     return "not a path or an absolute URL";
+  // In absolute form the path's first character follows the authority: anything but "/"
+  // makes the authority (host:port) one llhttp refuses.
+  if (attack.form !== "origin" && !attack.target.startsWith("/") && status === 400) {
+    return "an absolute form's authority runs on";
+  }
   // llhttp refuses a "#" in some places of a target (after an absolute form's authority).
   if (target.includes("#") && status === 400) return "a raw # in the target";
   // workerd wants a Host from HTTP/1.0 clients too.
