@@ -151,8 +151,11 @@ async function refusal(env: Record<string, string | undefined>, args: string[] =
     PORT: "0",
     ...env,
   });
-  // "close" comes once stderr is read to its end; "exit" may come before.
+  // "close" comes once stderr is read to its end; "exit" may come before. A server that starts
+  // after all is stopped here, not left running: the row then fails on its exit code.
+  const started = setTimeout(() => child.proc.kill("SIGKILL"), 10_000);
   await new Promise((resolve) => child.proc.once("close", resolve));
+  clearTimeout(started);
   const code = await child.exited;
   const stderr = child.stderr.join("");
   expect(code).toBe(2);
