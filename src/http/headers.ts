@@ -149,33 +149,6 @@ export interface ClientInfo {
 }
 
 /**
- * `text` when it is an IP address literal (IPv4 dotted quad, or IPv6 in any RFC 4291 form),
- * else undefined: what a header claiming the client's address may be passed on as. Why:
- * `CF-Connecting-IP` is Cloudflare's own on the edge, but a client's in `wrangler dev`, and
- * nothing but an address may stand in `X-Forwarded-For`.
- *
- * @example
- * ```ts
- * addressLiteral("203.0.113.7"); // "203.0.113.7"
- * addressLiteral("for=6.6.6.6;host=evil"); // undefined
- * ```
- */
-export function addressLiteral(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  if (IPV4.test(text)) return text;
-  if (text.length > 45 || !/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
-  // Node's own parser would do, but the HTTP layer runs on Workers too: URL's host parser
-  // accepts exactly the IPv6 literals.
-  try {
-    return new URL(`http://[${text}]/`).hostname !== "" ? text : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/**
  * The header names a `Connection` header lists (RFC 9110 §7.6.1): hop-by-hop for this message.
  *
  * @param connection - The `Connection` header value(s), joined with commas, or "".

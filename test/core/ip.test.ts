@@ -38,6 +38,8 @@ describe("canonicalAddress", () => {
     "::g",
     "localhost",
     "1.2.3.4, 5.6.7.8",
+    "for=6.6.6.6;host=evil.test",
+    "::1]/x",
   ])("refuses %j", (input) => {
     expect(canonicalAddress(input)).toBeUndefined();
   });

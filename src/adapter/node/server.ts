@@ -372,7 +372,7 @@ const unlogged = new WeakSet<ServerResponse>();
  * one at a time (browsers do not pipeline at all); a client that queues more holds the
  * server's memory and time with requests it never reads the answers of.
  */
-export const MAX_WAITING = 16;
+const MAX_WAITING = 16;
 
 /**
  * Runs `run` for a response once every earlier response on its connection is done. Node hands

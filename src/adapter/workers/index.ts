@@ -9,7 +9,7 @@
 import type { Hono } from "hono";
 import { readSettings, SettingError } from "../../core/settings.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
-import { addressLiteral } from "../../http/headers.js";
+import { canonicalAddress } from "../../core/ip.js";
 
 /** The Worker's bindings, as `wrangler types` generates them from wrangler.toml. */
 export type WorkerEnv = Env;
@@ -39,7 +39,10 @@ function appFor(env: Env): Hono {
     cachedApp = createApp(readSettings(env), {
       // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
       // only an address literal is passed on).
-      clientAddress: (c) => addressLiteral(c.req.header("cf-connecting-ip")),
+      clientAddress: (c) => {
+        const claimed = c.req.header("cf-connecting-ip");
+        return claimed === undefined ? undefined : canonicalAddress(claimed);
+      },
       log: (event) => console.error(`tokengate: ${event.reason}: ${event.message}`),
     }) as unknown as Hono;
   } catch (error) {
