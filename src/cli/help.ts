@@ -49,6 +49,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --query-token-prefixes LIST QUERY_TOKEN_PREFIXES first path segments whose files carry a
                                              CDN token (?md5=&expires=), or * [none]
   --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links under PREFIXES [off]
+  --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers, 403/410
+                                             included: * or a comma list [none: no CORS]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

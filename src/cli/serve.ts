@@ -46,6 +46,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "bind-ip": { type: "string" },
           "query-token-prefixes": { type: "string" },
           "mp4-tokens": { type: "string" },
+          "cors-origins": { type: "string" },
           "trust-proxy": { type: "string" },
           help: HELP_FLAG,
         },
@@ -77,6 +78,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     BIND_IP: values["bind-ip"] ?? env.BIND_IP,
     QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
     MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
+    CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
     TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   return { env: merged, help: values.help === true };

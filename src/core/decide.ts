@@ -182,10 +182,9 @@ export function decide(
   address?: string,
 ): Decision {
   const { path, query } = splitTarget(target);
-  const kindEnd = path.indexOf("/", 1);
-  const kind = kindEnd < 0 ? path.slice(1) : path.slice(1, kindEnd);
-  const stream = kindEnd >= 0 && settings.prefixes.has(kind);
-  if (!stream && !guardsQuery(settings, kind)) return PASS;
+  const kind = firstSegment(path);
+  const stream = kind !== undefined && settings.prefixes.has(kind);
+  if (!stream && !guardsQuery(settings, kind ?? path.slice(1))) return PASS;
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   // No HTTP client sends a fragment (RFC 9112 §3.2), so a raw "#" is not one: reading the
   // rest as a fragment would serve another file than workerd, which reads it as "%23".
@@ -220,6 +219,28 @@ export function decide(
     link,
     target: query === "" ? pathOnly : `${pathOnly}?${query}`,
   };
+}
+
+/**
+ * Whether `target` is the gate's business: under a stream prefix or a CDN-token prefix, so
+ * that {@link decide} grants or refuses it rather than passing it on.
+ *
+ * @example
+ * ```ts
+ * isGuarded("/videos/2675_abc/", settings); // true with the default prefixes
+ * ```
+ */
+export function isGuarded(target: string, settings: GateSettings): boolean {
+  const path = splitTarget(target).path;
+  const kind = firstSegment(path);
+  if (kind !== undefined && settings.prefixes.has(kind)) return true;
+  return guardsQuery(settings, kind ?? path.slice(1));
+}
+
+/** The first segment of a path that has a second one (`/videos/…` → `videos`). */
+function firstSegment(path: string): string | undefined {
+  const end = path.indexOf("/", 1);
+  return end < 0 ? undefined : path.slice(1, end);
 }
 
 /** `/<kind>/<client>_<video>/<file…>.mp4`: the path of an MP4 advanced link. */

@@ -86,6 +86,7 @@ export interface GateEnv {
   BIND_IP?: string;
   QUERY_TOKEN_PREFIXES?: string;
   MP4_TOKENS?: string;
+  CORS_ORIGINS?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -95,6 +96,8 @@ export interface Settings {
   readonly origin: string;
   /** Time allowed until the origin's response headers; 0 means no limit. */
   readonly originTimeoutMs: number;
+  /** Origins whose pages may read the answers (`CORS_ORIGINS`); undefined: no CORS at all. */
+  readonly cors: "*" | ReadonlySet<string> | undefined;
 }
 
 /**
@@ -317,5 +320,50 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     textOf("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS),
     30_000,
   );
-  return { gate, origin, originTimeoutMs };
+  const cors = parseCorsOrigins(textOf("CORS_ORIGINS", env.CORS_ORIGINS));
+  return { gate, origin, originTimeoutMs, cors };
+}
+
+/**
+ * Parses `CORS_ORIGINS`: `*`, or comma-separated origins as browsers send them in `Origin`
+ * (`scheme://host[:port]`, lower case, no path, no default port); unset or empty: no CORS.
+ *
+ * @throws SettingError naming CORS_ORIGINS for an entry that is not such an origin.
+ * @example
+ * ```ts
+ * parseCorsOrigins("https://player.example.com, http://localhost:3000"); // Set of the two
+ * ```
+ */
+export function parseCorsOrigins(text: string | undefined): "*" | ReadonlySet<string> | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  if (text.trim() === "*") return "*";
+  const origins = new Set<string>();
+  for (const entry of text.split(",").map((part) => part.trim())) {
+    if (entry === "") {
+      throw new SettingError(
+        "CORS_ORIGINS",
+        `has an empty entry (a comma too many) in ${quoted(text)}`,
+      );
+    }
+    if (entry === "*") {
+      throw new SettingError("CORS_ORIGINS", "* stands alone: any origin, or a list without it");
+    }
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === "http:" || url.protocol === "https:") origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    // A browser sends the origin exactly so; any other spelling would never match it.
+    if (origin !== entry) {
+      const hint = origin === undefined ? "" : ` (a browser sends ${quoted(origin)})`;
+      throw new SettingError(
+        "CORS_ORIGINS",
+        `${quoted(entry)} is not an origin like https://player.example.com${hint}`,
+      );
+    }
+    origins.add(origin);
+  }
+  return origins;
 }

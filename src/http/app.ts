@@ -7,7 +7,15 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
+import { isGuarded, type GateSettings } from "../core/decide.js";
 import type { Settings } from "../core/settings.js";
+import {
+  applyCors,
+  corsHeaders,
+  preflightHeaders,
+  REASON_HEADER,
+  type CorsOrigins,
+} from "./cors.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { MANIFEST_MAX_BYTES } from "../core/manifest.js";
 import { propagated } from "./propagate.js";
@@ -85,6 +93,9 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       );
     });
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
+  if (settings.cors !== undefined) {
+    app.use(corsPolicy(settings.cors, settings.gate, options.target ?? ((c) => c.req.url)));
+  }
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
@@ -111,6 +122,35 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     return plain(c, "misconfigured", "Internal Server Error\n");
   });
   return app;
+}
+
+/**
+ * `CORS_ORIGINS` on the app: a preflight under a guarded prefix is answered 204 without a
+ * token; every other answer there, refusals included, gets the CORS headers, and a refusal
+ * names its reason in `Tokengate-Reason` so a player can read why.
+ */
+function corsPolicy(
+  allowed: CorsOrigins,
+  gate: GateSettings,
+  target: (c: Context) => string,
+): MiddlewareHandler {
+  return async function cors(c, next) {
+    if (!isGuarded(target(c), gate)) return next();
+    const requestOrigin = c.req.header("origin");
+    if (c.req.method === "OPTIONS") {
+      return new Response(null, { status: 204, headers: preflightHeaders(allowed, requestOrigin) });
+    }
+    await next();
+    const decision = c.get("secureLink") as SecureLinkVariables["secureLink"] | undefined;
+    const headers = corsHeaders(allowed, requestOrigin);
+    if (decision?.action === "reject") headers.push([REASON_HEADER, decision.reason]);
+    // A fetched answer's headers cannot be changed; a copy's can. Unset first, or Hono would
+    // copy the old headers (the origin's own CORS headers among them) over the new ones.
+    const answer = new Response(c.res.body, c.res);
+    applyCors(answer.headers, headers);
+    c.res = undefined;
+    c.res = answer;
+  };
 }
 
 /**

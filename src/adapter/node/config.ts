@@ -43,6 +43,7 @@ export interface ServerEnv {
   BIND_IP?: string;
   QUERY_TOKEN_PREFIXES?: string;
   MP4_TOKENS?: string;
+  CORS_ORIGINS?: string;
 }
 
 /** Everything the Node server needs, checked. */

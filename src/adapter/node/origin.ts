@@ -60,6 +60,19 @@ export interface OriginLegOptions {
   onError?: (reason: Reason | "manifest-too-big", message: string) => void;
 }
 
+/** What one forwarded request carries besides its target. */
+export interface ForwardOptions {
+  /** An MP4 link's pace (nginx's `limit_rate` / `limit_rate_after`). */
+  rate?: Rate;
+  /** A CDN token's `md5=…&expires=…`, carried onto a manifest's relative URIs. */
+  propagate?: string;
+  /**
+   * Headers the gate sets on whatever it answers, the origin's or its own 502/503/504, in place
+   * of same-named origin headers (`Vary` is added to): the CORS headers.
+   */
+  headers?: readonly [string, string][];
+}
+
 /** A configured way to the origin. */
 export interface OriginLeg {
   /**
@@ -74,8 +87,7 @@ export interface OriginLeg {
     target: string,
     client: ClientInfo,
     outcome: ProxyOutcome,
-    rate?: Rate,
-    propagate?: string,
+    extra?: ForwardOptions,
   ): void;
   /** Closes the origin connections. */
   close(): Promise<void>;
@@ -139,9 +151,9 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     target: string,
     client: ClientInfo,
     outcome: ProxyOutcome,
-    rate?: Rate,
-    propagate?: string,
+    extra: ForwardOptions = {},
   ): void {
+    const { rate, propagate, headers: gateHeaders } = extra;
     outcome.bytes = 0;
     /** A manifest's body while it is read whole, to carry a CDN token on (see manifest.ts). */
     let manifest: { kind: "hls" | "dash"; chunks: Buffer[]; size: number } | undefined;
@@ -151,10 +163,14 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       // all such downloads may hold, so they can never starve everyone else.
       outcome.reason = "pace-limit";
       const answer = rejection("pace-limit");
-      outgoing.writeHead(answer.status, STATUS_CODES[answer.status]!, {
-        ...answer.headers,
-        "retry-after": "5",
-      });
+      outgoing.writeHead(
+        answer.status,
+        STATUS_CODES[answer.status]!,
+        withGateHeaders(
+          Object.entries({ ...answer.headers, "retry-after": "5" }).flat(),
+          gateHeaders,
+        ),
+      );
       if (incoming.method === "HEAD") outgoing.end();
       else outgoing.end(answer.body);
       outcome.bytes = incoming.method === "HEAD" ? 0 : answer.body.length;
@@ -236,7 +252,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       // After the head, the answer is short: cut the client's connection so it knows.
       if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
       const answer = rejection(reason);
-      outgoing.writeHead(answer.status, STATUS_CODES[answer.status]!, answer.headers);
+      outgoing.writeHead(
+        answer.status,
+        STATUS_CODES[answer.status]!,
+        withGateHeaders(Object.entries(answer.headers).flat(), gateHeaders),
+      );
       if (method === "HEAD") return void outgoing.end();
       outgoing.end(answer.body);
       outcome.bytes = answer.body.length;
@@ -293,11 +313,12 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         resumeOrigin = resume;
         clearTimeout(headersTimer);
         const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
-        const list = responseHead(rawHeaders as Buffer[], bodyExpected);
-        if (typeof list === "string") {
-          abort(new GateAbort("origin-error", list));
+        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected);
+        if (typeof head0 === "string") {
+          abort(new GateAbort("origin-error", head0));
           return false;
         }
+        const list = withGateHeaders(head0, gateHeaders);
         // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
         head = { message: BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? ""), list };
         if (propagate !== undefined && code === 200) {
@@ -429,6 +450,32 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
     const due = since + ((sent - buffer) / speed) * 1000;
     return Math.max(0, due - performance.now());
   };
+}
+
+/**
+ * A flat header list with the gate's own headers set: same-named ones replaced, `Vary` added
+ * to (so the origin's own stays true). The list itself when there are none.
+ */
+function withGateHeaders(list: string[], gate: readonly [string, string][] | undefined): string[] {
+  if (gate === undefined || gate.length === 0) return list;
+  for (const [name, value] of gate) {
+    if (name !== "vary") {
+      removeHeader(list, name);
+      list.push(name, value);
+      continue;
+    }
+    const current = headerOf(list, "vary");
+    if (current === undefined || current.trim() === "") {
+      removeHeader(list, "vary");
+      list.push(name, value);
+      continue;
+    }
+    const names = current.split(",").map((part) => part.trim().toLowerCase());
+    if (names.includes("*") || names.includes(value.toLowerCase())) continue;
+    removeHeader(list, "vary");
+    list.push("vary", `${current}, ${value}`);
+  }
+  return list;
 }
 
 /** The value of header `name` in a flat `[name, value, …]` list, or undefined. */

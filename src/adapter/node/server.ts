@@ -22,10 +22,11 @@ import { clientAddressOf, type AddressRanges } from "../../core/ip.js";
 import type { Settings } from "../../core/settings.js";
 import { createApp } from "../../http/app.js";
 import type { ClientInfo } from "../../http/headers.js";
-import type { SecureLinkVariables } from "../../http/middleware.js";
+import { corsHeaders } from "../../http/cors.js";
+import type { Grant, SecureLinkVariables } from "../../http/middleware.js";
 import { rejectionResponse } from "../../http/refusal.js";
 import { accessLine, messageLine, type LogFormat } from "./access-log.js";
-import { createOriginLeg, type ProxyOutcome } from "./origin.js";
+import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
 /** Options of {@link startGateServer}. */
 export interface GateServerOptions {
@@ -160,6 +161,14 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
   });
 
+  /** A grant's pace, token to carry on, and CORS headers, as the origin leg takes them. */
+  const forwardOptions = (grant: Grant, req: IncomingMessage): ForwardOptions => ({
+    rate: grant.form === "mp4" ? grant.rate : undefined,
+    propagate: grant.form === "query" ? grant.propagate : undefined,
+    headers:
+      settings.cors === undefined ? undefined : corsHeaders(settings.cors, req.headers.origin),
+  });
+
   // Copies the gate's decision and the answer's length into the request's log record once the
   // app has answered.
   const recordDecision: MiddlewareHandler<NodeEnv> = async function recordDecision(c, next) {
@@ -186,10 +195,15 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       const { incoming, outgoing } = c.env as HttpBindings;
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
       discardBody(incoming);
-      const rate = grant.form === "mp4" ? grant.rate : undefined;
-      const propagate = grant.form === "query" ? grant.propagate : undefined;
       const client = clientOf(incoming, trusted);
-      origin.forward(incoming, outgoing, grant.target, client, outcome, rate, propagate);
+      origin.forward(
+        incoming,
+        outgoing,
+        grant.target,
+        client,
+        outcome,
+        forwardOptions(grant, incoming),
+      );
       return RESPONSE_ALREADY_SENT;
     },
     log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
@@ -267,9 +281,8 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           const decision = decide(method, req.url ?? "/", gate, client.address);
           if (decision.action === "proxy") {
             discardBody(req);
-            const rate = decision.form === "mp4" ? decision.rate : undefined;
-            const propagate = decision.form === "query" ? decision.propagate : undefined;
-            return origin.forward(req, res, decision.target, client, outcome, rate, propagate);
+            const extra = forwardOptions(decision, req);
+            return origin.forward(req, res, decision.target, client, outcome, extra);
           }
         }
         outcomes.set(req, outcome);

@@ -23,6 +23,7 @@ const SETTING_NAMES = [
   "BIND_IP",
   "QUERY_TOKEN_PREFIXES",
   "MP4_TOKENS",
+  "CORS_ORIGINS",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;
