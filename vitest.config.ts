@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/**/*.workerd.test.ts"],
+          exclude: ["test/**/*.workerd.test.ts", "test/e2e/**"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

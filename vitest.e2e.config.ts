@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:e2e`: real players (ffmpeg; hls.js and dash.js in Debian's Chromium) against
+// the built gate on both runtimes. Apart from `npm test` because it needs those programs;
+// `.ci/run` installs them.
+export default defineConfig({
+  test: {
+    name: "e2e",
+    include: ["test/e2e/**/*.e2e.test.ts"],
+    environment: "node",
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
