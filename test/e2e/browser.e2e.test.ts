@@ -134,11 +134,11 @@ afterAll(async () => {
 });
 
 const playHls = (url: string) =>
-  page.evaluate((u) => (window as any).playHls(u), url) as Promise<Played>;
+  page.evaluate((u) => (globalThis as any).playHls(u), url) as Promise<Played>;
 const playDash = (url: string) =>
-  page.evaluate((u) => (window as any).playDash(u), url) as Promise<Played>;
+  page.evaluate((u) => (globalThis as any).playDash(u), url) as Promise<Played>;
 const statusOf = (url: string) =>
-  page.evaluate((u) => (window as any).statusOf(u), url) as Promise<{
+  page.evaluate((u) => (globalThis as any).statusOf(u), url) as Promise<{
     status: number;
     reason: string | null;
   }>;
