@@ -3,6 +3,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { parseSecrets } from "../core/settings.js";
 
 /** A usage or configuration problem: one line to stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -38,4 +39,23 @@ export function readSecretFile(path: string): string {
 export function secretFrom(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (file !== undefined) return readSecretFile(file);
   return env.SECRET || undefined;
+}
+
+/**
+ * The secret to sign with: the first of SECRET's (or the file's) list, as the gate reads it
+ * (key rotation: the newest first). Undefined when none is given.
+ *
+ * @throws UsageError naming the setting when the list is not one (never showing a secret).
+ */
+export function signingSecretFrom(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const text = secretFrom(file, env);
+  if (text === undefined) return undefined;
+  try {
+    return parseSecrets(file === undefined ? "SECRET" : "--secret-file", text)[0];
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

@@ -76,6 +76,8 @@ export async function check(
       BIND_IP: values["bind-ip"] ?? env.BIND_IP ?? (values.ip === undefined ? "off" : "optional"),
       QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
       MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
+      EXPIRY_LEEWAY_S: env.EXPIRY_LEEWAY_S,
+      CLIENT_SECRETS: secret === undefined ? undefined : env.CLIENT_SECRETS,
     }).gate;
   } catch (error) {
     throw new UsageError(`check: ${(error as Error).message}`);
@@ -140,19 +142,67 @@ export async function check(
       `403 token does not match: check ${parts}${gate.bindIp === "off" ? "" : ", and the client address"}`,
     );
     out(`  form     ${form}`);
+    const clientId = (path.split("/")[2] ?? "").split("_")[0]!;
+    if (form !== "CDN secure token" && gate.clientSecrets && !gate.clientSecrets[clientId]) {
+      out(`  client   ${clientId} is not in CLIENT_SECRETS: its links are all refused`);
+    }
     return 1;
   }
   const bound =
     gate.bindIp !== "off" && decide("GET", target, { ...gate, bindIp: "off" }).action === "reject";
   const formLine = `  form     ${form}${bound && values.ip !== undefined ? `, bound to ${canonicalAddress(values.ip) ?? values.ip}` : ""}`;
+  const secretLine = whichSecret(target, gate, values.ip);
   if (decision.action === "reject") {
     out(`410 expired ${relative(expires - now).replace(/^in /, "")} (at ${isoSeconds(expires)})`);
     out(formLine);
+    if (secretLine) out(secretLine);
     return 1;
   }
-  out(`200 valid until ${isoSeconds(expires)} (${relative(expires - now)})`);
+  const leeway = gate.expiryLeewaySeconds;
+  const until = expires + leeway;
+  out(
+    `200 valid until ${isoSeconds(until)} (${relative(until - now)})${leeway > 0 && expires < now ? `: expired ${relative(expires - now).replace(/^in /, "")}, within EXPIRY_LEEWAY_S` : ""}`,
+  );
   out(formLine);
+  if (secretLine) out(secretLine);
   return 0;
+}
+
+/**
+ * With several secrets (a rotation), which one the link was signed with: a link of an older
+ * one stops verifying when that secret is retired. Empty with one secret.
+ */
+function whichSecret(target: string, gate: GateSettings, ip: string | undefined): string {
+  const clientId = (splitTarget(target).path.split("/")[2] ?? "").split("_")[0]!;
+  const own = gate.clientSecrets?.[clientId];
+  // Each list the link may have been checked with, and the gate with one of its secrets alone.
+  const lists: [readonly string[], (secret: string) => GateSettings][] = [
+    [gate.secrets, (secret) => ({ ...gate, secrets: [secret] })],
+  ];
+  if (own !== undefined) {
+    lists.push([
+      own,
+      (secret) => ({
+        ...gate,
+        clientSecrets: Object.assign(Object.create(null), gate.clientSecrets, {
+          [clientId]: [secret],
+        }),
+      }),
+    ]);
+  }
+  for (const [secrets, alone] of lists) {
+    if (secrets.length < 2) continue;
+    for (let i = 0; i < secrets.length; i++) {
+      const decision = decide("GET", target, alone(secrets[i]!), ip);
+      if (decision.action === "reject" && decision.reason === "bad-token") continue;
+      const note =
+        i === 0
+          ? "the newest, which signs"
+          : "an older one: its links stop verifying when it is retired";
+      return `  secret   ${i + 1} of ${secrets.length} (${note})`;
+    }
+  }
+  return "";
 }
 
 /** Which of the link forms a request under a guarded path is written in. */

@@ -51,6 +51,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links under PREFIXES [off]
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers, 403/410
                                              included: * or a comma list [none: no CORS]
+  --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
+  --client-secrets-file PATH CLIENT_SECRETS_FILE JSON { "<client id>": "<secret> [<old>]" }:
+                                             per-client secrets; unlisted clients get 403
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

@@ -4,8 +4,9 @@
  */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { SettingError, withoutSecret } from "../core/settings.js";
+import { parseSecrets, SettingError, withoutSecret } from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
 import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
 import {
@@ -17,7 +18,7 @@ import {
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
-import { HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
+import { HELP_FLAG, parsedArgs, readSecretFile, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
 /** Flags of `serve`, as the environment variables they override. */
@@ -47,6 +48,8 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "query-token-prefixes": { type: "string" },
           "mp4-tokens": { type: "string" },
           "cors-origins": { type: "string" },
+          "expiry-leeway-s": { type: "string" },
+          "client-secrets-file": { type: "string" },
           "trust-proxy": { type: "string" },
           help: HELP_FLAG,
         },
@@ -79,9 +82,26 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
     MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
     CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
+    EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
+    CLIENT_SECRETS: clientSecretsFrom(
+      values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE,
+      env,
+    ),
     TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   return { env: merged, help: values.help === true };
+}
+
+/** CLIENT_SECRETS from its file when one is named, else from the environment. */
+function clientSecretsFrom(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (file === undefined || file === "") return env.CLIENT_SECRETS;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--client-secrets-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
 }
 
 function randomSecret(): string {
@@ -138,7 +158,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
       info,
       onListening(url) {
         info(`tokengate listening on ${url} with ${config.workers} workers`);
-        if (config.demo) say(demoBanner(url, runEnv.SECRET!));
+        if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
       },
       untilStop: untilSignal(),
     });
@@ -156,7 +176,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   info(
     `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
   );
-  if (config.demo) say(demoBanner(gate.url, runEnv.SECRET!));
+  if (config.demo) say(demoBanner(gate.url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
   await untilSignal();
   info("shutting down: no new connections, finishing in-flight responses");
   await gate.close();

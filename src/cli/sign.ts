@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseTtl, resolveExpires, signLink, signMp4Token, signQueryToken } from "../sign.js";
-import { HELP_FLAG, parsedArgs, secretFrom, UsageError } from "./args.js";
+import { HELP_FLAG, parsedArgs, signingSecretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
 /** Runs `tokengate sign` with its arguments; returns the exit code. */
@@ -50,7 +50,7 @@ export async function sign(
   if (values.ttl !== undefined && values.expires !== undefined) {
     throw new UsageError("sign: give --ttl or --expires, not both");
   }
-  const secret = secretFrom(values["secret-file"], env);
+  const secret = signingSecretFrom(values["secret-file"], env);
   if (secret === undefined) {
     throw new UsageError("sign: no secret: pass --secret-file PATH or set SECRET");
   }

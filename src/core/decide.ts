@@ -7,7 +7,14 @@
  * @module
  */
 import { canonicalAddress } from "./ip.js";
-import { originPath, parseLink, splitTarget, unsafePathDetail, type Link } from "./link.js";
+import {
+  idProblem,
+  originPath,
+  parseLink,
+  splitTarget,
+  unsafePathDetail,
+  type Link,
+} from "./link.js";
 import {
   rateBytes,
   tokenQuery,
@@ -51,7 +58,16 @@ export type BindIp = "off" | "on" | "optional";
 
 /** Validated gate settings; build them with {@link gateSettings}. */
 export interface GateSettings {
-  readonly secret: string;
+  /** Secrets that verify, newest first (the first is the one to sign with); may be empty with `clientSecrets`. */
+  readonly secrets: readonly string[];
+  /**
+   * Per-client secrets (`CLIENT_SECRETS`): a stream or MP4 link verifies only with its client
+   * id's; an id not listed is refused. A lookup table without a prototype, so no id can name
+   * an inherited property.
+   */
+  readonly clientSecrets: Readonly<Record<string, readonly string[]>> | undefined;
+  /** Seconds a link stays valid past its `expires`, for signers whose clocks drift. */
+  readonly expiryLeewaySeconds: number;
   readonly prefixes: ReadonlySet<string>;
   readonly bindIp: BindIp;
   /** First path segments guarded by CDN secure tokens, or `*` for every path outside `prefixes`. */
@@ -64,8 +80,19 @@ export interface GateSettings {
 
 /** What {@link gateSettings} takes. */
 export interface GateOptions {
-  /** The shared secret; required, not empty. */
-  secret: string;
+  /**
+   * The shared secret, or several (key rotation: every one verifies; sign with the first).
+   * Required unless `clientSecrets` is given; none may be empty.
+   */
+  secret?: string | readonly string[];
+  /**
+   * Secrets per client id (multi-tenant): `{ "2675": ["new", "old"] }`. With it, a stream or
+   * MP4 link verifies only with its client's secrets and an unlisted client is refused (403);
+   * CDN query tokens, which name no client, still need `secret`.
+   */
+  clientSecrets?: Readonly<Record<string, string | readonly string[]>>;
+  /** Seconds a link stays valid past `expires` (clock drift between signer and gate). Default 0. */
+  expiryLeewaySeconds?: number;
   /** First path segments the gate guards. Default `["videos", "cmaf", "mpegts"]`. */
   prefixes?: readonly string[];
   /** Clock in unix seconds (tests inject one). Default: `Math.floor(Date.now() / 1000)`. */
@@ -97,8 +124,14 @@ const systemClock = (): number => Math.floor(Date.now() / 1000);
  * ```
  */
 export function gateSettings(options: GateOptions): GateSettings {
-  if (typeof options?.secret !== "string" || options.secret === "") {
+  const secrets = secretList("secret", options?.secret);
+  const clientSecrets = clientSecretTable(options?.clientSecrets);
+  if (secrets.length === 0 && clientSecrets === undefined) {
     throw new Error("secret is required: set it to the secret your links are signed with");
+  }
+  const leeway = options.expiryLeewaySeconds ?? 0;
+  if (!Number.isInteger(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS) {
+    throw new Error(`expiryLeewaySeconds must be a whole number from 0 to ${MAX_LEEWAY_SECONDS}`);
   }
   const prefixes = options.prefixes ?? DEFAULT_PREFIXES;
   if (!Array.isArray(prefixes) || prefixes.length === 0) {
@@ -133,14 +166,86 @@ export function gateSettings(options: GateOptions): GateSettings {
   if (options.mp4Tokens !== undefined && typeof options.mp4Tokens !== "boolean") {
     throw new Error("mp4Tokens must be true or false");
   }
+  if (secrets.length === 0 && (queryPrefixes === "*" || queryPrefixes.length > 0)) {
+    throw new Error(
+      "queryPrefixes: CDN tokens name no client, so they need secret besides clientSecrets",
+    );
+  }
   return Object.freeze({
-    secret: options.secret,
+    secrets,
+    clientSecrets,
+    expiryLeewaySeconds: leeway,
     prefixes: new Set(prefixes),
     now: options.now ?? systemClock,
     bindIp,
     queryPrefixes: queryPrefixes === "*" ? "*" : new Set(queryPrefixes),
     mp4Tokens: options.mp4Tokens ?? false,
   });
+}
+
+/** A day: more leeway than that is no clock drift but a longer link, which the signer decides. */
+export const MAX_LEEWAY_SECONDS = 86_400;
+
+/** A secret or several as a frozen list; each a non-empty string. */
+function secretList(name: string, value: unknown): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new Error(`${name} must be a non-empty string or a non-empty list of them`);
+  }
+  for (const secret of list) {
+    if (typeof secret !== "string" || secret === "") {
+      throw new Error(`${name} must be a non-empty string or a non-empty list of them`);
+    }
+  }
+  return Object.freeze([...list]);
+}
+
+/** Per-client secrets as a prototype-free table of frozen lists. */
+function clientSecretTable(value: GateOptions["clientSecrets"]): GateSettings["clientSecrets"] {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error("clientSecrets must be an object of client id → secret(s)");
+  }
+  const table: Record<string, readonly string[]> = Object.create(null);
+  for (const clientId of Object.keys(value)) {
+    const problem = idProblem(clientId);
+    if (problem !== undefined || clientId.includes("_")) {
+      throw new Error(
+        `clientSecrets: client id ${JSON.stringify(clientId.slice(0, 64))} is not one a link can carry`,
+      );
+    }
+    table[clientId] = secretList(`clientSecrets[${JSON.stringify(clientId)}]`, value[clientId]);
+  }
+  return Object.freeze(table);
+}
+
+/**
+ * The secrets a link of `clientId` may verify with: its own under `clientSecrets` (none for an
+ * unlisted id), else the shared ones.
+ */
+function secretsOf(settings: GateSettings, clientId: string): readonly string[] {
+  const table = settings.clientSecrets;
+  if (table === undefined) return settings.secrets;
+  return table[clientId] ?? NO_SECRETS;
+}
+const NO_SECRETS: readonly string[] = Object.freeze([]);
+
+/**
+ * The verdict of the first secret a token is not simply wrong for: valid, expired or malformed
+ * (the same for every secret); `bad-token` when every secret gives that (or there are none).
+ */
+function withAnySecret(secrets: readonly string[], verify: (secret: string) => Verdict): Verdict {
+  for (let i = 0; i < secrets.length; i++) {
+    const verdict = verify(secrets[i]!);
+    if (verdict !== "bad-token") return verdict;
+  }
+  return "bad-token";
+}
+
+/** Now as expiry sees it: the clock less the leeway, so `expires + leeway < clock` is expired. */
+function expiryNow(settings: GateSettings): number {
+  return settings.now() - settings.expiryLeewaySeconds;
 }
 
 const PASS: Decision = Object.freeze({ action: "pass" });
@@ -199,16 +304,20 @@ export function decide(
     return { action: "reject", status: 403, reason: parsed.problem, detail: parsed.detail };
   }
   const link = parsed.link;
+  const secrets = secretsOf(settings, link.clientId);
+  const now = expiryNow(settings);
   const verdict = underBinding(settings, address, (ip) =>
-    verifyToken({
-      clientId: link.clientId,
-      videoId: link.videoId,
-      secret: settings.secret,
-      expires: link.expires,
-      token: link.token,
-      now: settings.now(),
-      ip,
-    }),
+    withAnySecret(secrets, (secret) =>
+      verifyToken({
+        clientId: link.clientId,
+        videoId: link.videoId,
+        secret,
+        expires: link.expires,
+        token: link.token,
+        now,
+        ip,
+      }),
+    ),
   );
   const refusal = refusalFor(verdict, "malformed");
   if (refusal !== undefined) return refusal;
@@ -266,9 +375,9 @@ function decideQuery(
   // page or a listing at the origin).
   if (path.endsWith("/")) return NO_FILE;
   const tokens = tokenQuery(query, false);
-  const now = settings.now();
+  const now = expiryNow(settings);
   const verdict = underBinding(settings, address, (ip) =>
-    verifyQueryToken(path, tokens, settings.secret, ip, now),
+    withAnySecret(settings.secrets, (secret) => verifyQueryToken(path, tokens, secret, ip, now)),
   );
   const refusal = refusalFor(verdict, "no single md5 and expires of the right shape in the query");
   if (refusal !== undefined) return refusal;
@@ -288,9 +397,12 @@ function decideMp4(
   address: string | undefined,
 ): Decision {
   // The path rules were checked already: parseLink found the path safe but no stream link.
-  const now = settings.now();
+  const now = expiryNow(settings);
+  const segmentStart = path.indexOf("/", 1) + 1;
+  const clientId = path.slice(segmentStart, path.indexOf("_", segmentStart));
+  const secrets = secretsOf(settings, clientId);
   const verdict = underBinding(settings, address, (ip) =>
-    verifyMp4Token(path, tokens, settings.secret, ip, now),
+    withAnySecret(secrets, (secret) => verifyMp4Token(path, tokens, secret, ip, now)),
   );
   const refusal = refusalFor(verdict, "no single md5 and expires, or a bad speed or buffer");
   if (refusal !== undefined) return refusal;

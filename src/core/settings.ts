@@ -4,7 +4,7 @@
  * the secret. Pure: no Hono, Node or Workers APIs.
  * @module
  */
-import { DEFAULT_PREFIXES, gateSettings, type GateSettings } from "./decide.js";
+import { DEFAULT_PREFIXES, gateSettings, MAX_LEEWAY_SECONDS, type GateSettings } from "./decide.js";
 
 /**
  * A setting that is missing or invalid; `setting` is its environment name and the message
@@ -63,18 +63,147 @@ function textOf(name: string, value: unknown): string | undefined {
  * throw withoutSecret(error, env); // "PORT: invalid value, not shown here: it holds the SECRET …"
  * ```
  */
-export function withoutSecret(error: unknown, env: { SECRET?: unknown }): unknown {
-  const secret = env.SECRET;
-  if (!(error instanceof SettingError) || typeof secret !== "string" || secret.trim() === "") {
-    return error;
-  }
+export function withoutSecret(
+  error: unknown,
+  env: { SECRET?: unknown; CLIENT_SECRETS?: unknown },
+): unknown {
+  if (!(error instanceof SettingError)) return error;
+  const secrets = secretsIn(env);
+  if (secrets.length === 0) return error;
   const value = (env as Record<string, unknown>)[error.setting];
-  const shown = typeof value === "string" && value.includes(secret);
-  if (!shown && !error.message.includes(secret)) return error;
+  const shows = (text: string) => secrets.some((secret) => text.includes(secret));
+  if (!(typeof value === "string" && shows(value)) && !shows(error.message)) return error;
   return new SettingError(
     error.setting,
     "invalid value, not shown here: it holds the SECRET (a secret pasted into the wrong setting?)",
   );
+}
+
+/**
+ * Every secret the environment holds, as well as it can be read: SECRET's entries and, when
+ * it parses, CLIENT_SECRETS' values; for keeping them out of messages.
+ */
+function secretsIn(env: { SECRET?: unknown; CLIENT_SECRETS?: unknown }): string[] {
+  const found: string[] = [];
+  if (typeof env.SECRET === "string") found.push(...env.SECRET.split(SECRET_SEPARATORS));
+  if (typeof env.CLIENT_SECRETS === "string") {
+    try {
+      const table: unknown = JSON.parse(env.CLIENT_SECRETS);
+      if (typeof table === "object" && table !== null) {
+        for (const value of Object.values(table)) {
+          if (typeof value === "string") found.push(...value.split(SECRET_SEPARATORS));
+        }
+      }
+    } catch {
+      // Not JSON: its own error names CLIENT_SECRETS without quoting it.
+    }
+  }
+  return found.filter((secret) => secret.trim() !== "");
+}
+
+/** Between secrets in SECRET and CLIENT_SECRETS: commas and whitespace (no secret holds either). */
+const SECRET_SEPARATORS = /[\s,]+/;
+
+/**
+ * Parses a list of secrets (`SECRET`, a `CLIENT_SECRETS` value): separated by spaces or commas,
+ * the first the one to sign with. Leading and trailing whitespace (a newline from `echo`) is
+ * not part of a secret. Messages never show a secret.
+ *
+ * @throws SettingError naming `name` for no secret, an empty entry, or one listed twice.
+ * @example
+ * ```ts
+ * parseSecrets("SECRET", "new-secret, old-secret"); // ["new-secret", "old-secret"]
+ * ```
+ */
+export function parseSecrets(name: string, text: string): string[] {
+  if (text.trim() === "") {
+    throw new SettingError(
+      name,
+      "holds only whitespace; set the secret your links are signed with",
+    );
+  }
+  const secrets: string[] = [];
+  for (const entry of text.trim().split(/\s*,\s*|\s+/)) {
+    if (entry === "") {
+      throw new SettingError(
+        name,
+        "has an empty entry (a comma too many); separate secrets with one comma or space",
+      );
+    }
+    if (secrets.includes(entry)) {
+      throw new SettingError(
+        name,
+        `lists secret ${secrets.length + 1} twice (a rotation left a copy?)`,
+      );
+    }
+    secrets.push(entry);
+  }
+  return secrets;
+}
+
+/** The most clients CLIENT_SECRETS may name at once, bounding the start-up parse. */
+export const MAX_CLIENTS = 1_000_000;
+
+/**
+ * Parses `CLIENT_SECRETS`: a JSON object of client id → secrets (one string, separated as in
+ * SECRET). Messages name the client id at most, never a secret or the JSON text.
+ *
+ * @throws SettingError naming CLIENT_SECRETS.
+ * @example
+ * ```ts
+ * parseClientSecrets('{"2675": "new old"}'); // { "2675": ["new", "old"] }
+ * ```
+ */
+export function parseClientSecrets(text: string): Record<string, string[]> {
+  let table: unknown;
+  try {
+    table = JSON.parse(text);
+  } catch (error) {
+    // V8's message quotes the text around the fault, which may be a secret: the position only.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new SettingError(
+      "CLIENT_SECRETS",
+      `is not valid JSON${at === undefined ? "" : ` (at character ${at})`}`,
+    );
+  }
+  if (typeof table !== "object" || table === null || Array.isArray(table)) {
+    throw new SettingError(
+      "CLIENT_SECRETS",
+      'must be a JSON object: { "<client id>": "<secret> [<older secret>…]" }',
+    );
+  }
+  const ids = Object.keys(table);
+  if (ids.length === 0)
+    throw new SettingError("CLIENT_SECRETS", "names no client; unset it to use SECRET for all");
+  if (ids.length > MAX_CLIENTS) {
+    throw new SettingError("CLIENT_SECRETS", `names ${ids.length} clients, over ${MAX_CLIENTS}`);
+  }
+  const parsed: Record<string, string[]> = Object.create(null);
+  for (const id of ids) {
+    const value = (table as Record<string, unknown>)[id];
+    if (id === "" || /[^A-Za-z0-9.~-]/.test(id)) {
+      throw new SettingError(
+        "CLIENT_SECRETS",
+        `client id ${quoted(id)} is not one a link can carry (letters, digits, . ~ -)`,
+      );
+    }
+    if (typeof value !== "string") {
+      throw new SettingError(
+        "CLIENT_SECRETS",
+        `client ${quoted(id)}: secrets must be one string, separated by spaces or commas`,
+      );
+    }
+    try {
+      parsed[id] = parseSecrets("CLIENT_SECRETS", value);
+    } catch (error) {
+      if (!(error instanceof SettingError)) throw error;
+      throw new SettingError(
+        "CLIENT_SECRETS",
+        `client ${quoted(id)}: ${error.message.replace(/^CLIENT_SECRETS: /, "")}`,
+      );
+    }
+  }
+  return parsed;
 }
 
 /** The raw strings the gate reads, as Worker bindings or environment variables. */
@@ -87,6 +216,8 @@ export interface GateEnv {
   QUERY_TOKEN_PREFIXES?: string;
   MP4_TOKENS?: string;
   CORS_ORIGINS?: string;
+  CLIENT_SECRETS?: string;
+  EXPIRY_LEEWAY_S?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -251,27 +382,22 @@ export function readSettings(env: GateEnv, now?: () => number): Settings {
 }
 
 function checkedSettings(env: GateEnv, now?: () => number): Settings {
-  const secret = textOf("SECRET", env.SECRET);
-  if (secret === undefined || secret === "") {
+  const secretText = textOf("SECRET", env.SECRET);
+  const clientText = textOf("CLIENT_SECRETS", env.CLIENT_SECRETS);
+  const clientSecrets =
+    clientText === undefined || clientText.trim() === ""
+      ? undefined
+      : parseClientSecrets(clientText);
+  if ((secretText === undefined || secretText === "") && clientSecrets === undefined) {
     throw new SettingError("SECRET", "not set; the gate refuses to serve without a secret");
   }
-  if (secret.trim() === "") {
-    throw new SettingError(
-      "SECRET",
-      "holds only whitespace; set the secret your links are signed with",
-    );
-  }
-  if (secret !== secret.trim()) {
-    // Every link would be refused, silently: a newline from `echo` is the usual cause.
-    throw new SettingError(
-      "SECRET",
-      "starts or ends with whitespace (a newline from echo?); remove it, signers do not hash it",
-    );
-  }
+  const secrets =
+    secretText === undefined || secretText === "" ? [] : parseSecrets("SECRET", secretText);
   const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
   // The origin is shown at start-up and in errors; a secret in it would be logged. (A string
   // under 8 characters turns up in URLs by chance and says nothing.)
-  if (secret.length >= 8 && origin.includes(secret)) {
+  const everySecret = [...secrets, ...Object.values(clientSecrets ?? {}).flat()];
+  if (everySecret.some((one) => one.length >= 8 && origin.includes(one))) {
     throw new SettingError(
       "ORIGIN_URL",
       "holds the SECRET; the origin is logged, the secret never",
@@ -297,10 +423,19 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   if (mp4Text !== "off" && mp4Text !== "on") {
     throw new SettingError("MP4_TOKENS", `must be on or off, got ${quoted(mp4Text)}`);
   }
+  const expiryLeewaySeconds = parseInteger(
+    "EXPIRY_LEEWAY_S",
+    textOf("EXPIRY_LEEWAY_S", env.EXPIRY_LEEWAY_S),
+    0,
+    0,
+    MAX_LEEWAY_SECONDS,
+  );
   let gate: GateSettings;
   try {
     gate = gateSettings({
-      secret,
+      secret: secrets.length > 0 ? secrets : undefined,
+      clientSecrets,
+      expiryLeewaySeconds,
       prefixes,
       now,
       bindIp,
@@ -310,6 +445,12 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   } catch (error) {
     // gateSettings names its options "prefixes" and "queryPrefixes"; here they are settings.
     const message = (error as Error).message;
+    if (message.startsWith("queryPrefixes: CDN tokens")) {
+      throw new SettingError(
+        "QUERY_TOKEN_PREFIXES",
+        "CDN tokens name no client, so they need SECRET besides CLIENT_SECRETS",
+      );
+    }
     if (message.startsWith("queryPrefixes")) {
       throw new SettingError("QUERY_TOKEN_PREFIXES", message.replace(/^queryPrefixes:? */, ""));
     }

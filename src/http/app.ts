@@ -99,7 +99,9 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
-      secret: settings.gate.secret,
+      secret: settings.gate.secrets.length > 0 ? settings.gate.secrets : undefined,
+      clientSecrets: settings.gate.clientSecrets,
+      expiryLeewaySeconds: settings.gate.expiryLeewaySeconds,
       prefixes: [...settings.gate.prefixes],
       now: settings.gate.now,
       bindIp: settings.gate.bindIp,

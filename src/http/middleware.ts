@@ -46,10 +46,11 @@ const requestUrl = (c: Context): string => c.req.url;
  * carrying a ready response: 405 (method), 403 (unsafe path, malformed link, wrong token) or
  * 410 (expired). Requests outside the prefixes pass through untouched.
  *
- * @param options - `secret` (required), `prefixes` (default `["videos", "cmaf", "mpegts"]`),
- *   `bindIp` (default `off`), `address`, `now`, `target`, `onReject`; checked once, here.
+ * @param options - `secret` (one, or a list for key rotation) and/or `clientSecrets` (per
+ *   client id), `prefixes` (default `["videos", "cmaf", "mpegts"]`), `bindIp` (default `off`),
+ *   `expiryLeewaySeconds`, `address`, `now`, `target`, `onReject`; checked once, here.
  * @returns The middleware.
- * @throws Error naming the option when the secret is empty or a prefix is invalid.
+ * @throws Error naming the option when no secret is given, one is empty, or a prefix is invalid.
  * @example
  * ```ts
  * import { Hono } from "hono";

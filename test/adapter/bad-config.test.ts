@@ -15,9 +15,23 @@ const GATE_ROWS: [setting: string, value: string][] = [
   ["SECRET", ""],
   ["SECRET", " "],
   ["SECRET", "\t \n"],
-  // Outside attack: a secret with a newline from `echo` made every link a silent 403.
-  ["SECRET", "s3cret\n"],
-  ["SECRET", " s3cret"],
+  // A newline from `echo` is a separator now (key rotation), not part of the secret; what a
+  // list cannot be is empty entries or a copy.
+  ["SECRET", "new,,old"],
+  ["SECRET", `${CANARY} ${CANARY}`],
+  ["SECRET", " , "],
+  ["CLIENT_SECRETS", "{"],
+  ["CLIENT_SECRETS", `{"2675": ${CANARY}}`],
+  ["CLIENT_SECRETS", `{"2675": "${CANARY}",}`],
+  ["CLIENT_SECRETS", "[]"],
+  ["CLIENT_SECRETS", "{}"],
+  ["CLIENT_SECRETS", `{"26_75": "${CANARY}"}`],
+  ["CLIENT_SECRETS", `{"2675": ["${CANARY}"]}`],
+  ["CLIENT_SECRETS", `{"2675": ""}`],
+  ["CLIENT_SECRETS", `{"2675": "${CANARY},,old"}`],
+  ["EXPIRY_LEEWAY_S", "-1"],
+  ["EXPIRY_LEEWAY_S", "86401"],
+  ["EXPIRY_LEEWAY_S", "1.5"],
   ["ORIGIN_URL", "http://127.0.0.1:0"],
   // Outside attack: the start-up line shows the origin, so a secret in it would be logged.
   ["ORIGIN_URL", `http://127.0.0.1:9/${CANARY}`],

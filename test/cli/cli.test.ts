@@ -172,6 +172,44 @@ describe("tokengate check", () => {
     );
   });
 
+  it("signs with the first of several secrets and says which one a link verified with", () => {
+    const both = { SECRET: `new-secret, ${SECRET}` };
+    const signed = cli(
+      ["sign", "--client", "2675", "--video", "abc", "--expires", String(NOW + 60)],
+      both,
+    ).stdout.trim();
+    expect(cli(["check", signed, "--now", String(NOW)], { SECRET: "new-secret" }).code).toBe(0);
+    const newest = cli(["check", signed, "--now", String(NOW)], both);
+    expect(newest.stdout).toMatch(/\n {2}secret {3}1 of 2 \(the newest, which signs\)\n$/);
+    const older = cli(["check", sign(NOW + 60), "--now", String(NOW)], both);
+    expect(older.code).toBe(0);
+    expect(older.stdout).toMatch(
+      /\n {2}secret {3}2 of 2 \(an older one: its links stop verifying when it is retired\)\n$/,
+    );
+  });
+
+  it("counts EXPIRY_LEEWAY_S and per-client secrets as the gate does", () => {
+    const late = cli(["check", sign(NOW - 30), "--now", String(NOW)], {
+      SECRET,
+      EXPIRY_LEEWAY_S: "60",
+    });
+    expect(late.code).toBe(0);
+    expect(late.stdout).toMatch(/^200 valid until .*: expired 30 s ago, within EXPIRY_LEEWAY_S/);
+    const tenants = {
+      SECRET: "shared",
+      CLIENT_SECRETS: JSON.stringify({ "2675": `other ${SECRET}` }),
+    };
+    const own = cli(["check", sign(NOW + 60), "--now", String(NOW)], tenants);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/secret {3}2 of 2/);
+    const unlisted = cli(["check", sign(NOW + 60), "--now", String(NOW)], {
+      ...tenants,
+      CLIENT_SECRETS: JSON.stringify({ "9001": SECRET }),
+    });
+    expect(unlisted.stdout).toMatch(/^403 token does not match/);
+    expect(unlisted.stdout).toMatch(/client {3}2675 is not in CLIENT_SECRETS/);
+  });
+
   it("says 410 and how long ago for an expired link", () => {
     const run = cli(["check", sign(NOW - 3 * 3600), "--now", String(NOW)], { SECRET });
     expect(run.code).toBe(1);

@@ -13,7 +13,7 @@ import { startGateServer } from "./server.js";
  * Worker to primary: ready for the secret (a message sent before the worker listens would be
  * lost), then listening, or why it could not. Primary to worker: the secret.
  */
-type PrimaryMessage = { secret: string };
+type PrimaryMessage = { secret: string; clientSecrets?: string };
 type WorkerMessage = { ready: true } | { listening: string } | { error: string };
 
 /** What the primary reports while it runs. */
@@ -41,17 +41,24 @@ export async function servePrimary(
   env: ServerEnv,
   hooks: PrimaryHooks,
 ): Promise<number> {
-  const { SECRET: secret = "", ...rest } = env;
+  const { SECRET: secret = "", CLIENT_SECRETS: clientSecrets, ...rest } = env;
   cluster.setupPrimary({ exec, args });
-  // `undefined` leaves SECRET out of the worker's environment even where this process has it.
-  const workerEnv = { ...rest, SECRET: undefined, TOKENGATE_WORKER: "1" };
+  // `undefined` leaves the secrets out of the worker's environment even where this process has
+  // them (and CLIENT_SECRETS may be larger than one environment string can be).
+  const workerEnv = {
+    ...rest,
+    SECRET: undefined,
+    CLIENT_SECRETS: undefined,
+    CLIENT_SECRETS_FILE: undefined,
+    TOKENGATE_WORKER: "1",
+  };
   let stopping = false;
   let announced = false;
   const fork = () => cluster.fork(workerEnv);
   const failed = new Promise<number>((resolve) => {
     cluster.on("message", (worker, message: WorkerMessage) => {
       if ("ready" in message) {
-        worker.send({ secret } satisfies PrimaryMessage);
+        worker.send({ secret, clientSecrets } satisfies PrimaryMessage);
       } else if ("error" in message) {
         stopping = true;
         process.stderr.write(`tokengate: ${message.error}\n`);
@@ -97,16 +104,20 @@ export async function serveWorker(
   describe: (error: unknown, config: ServerConfig) => Error,
   untilStop: Promise<void>,
 ): Promise<number> {
-  const secret = await new Promise<string>((resolve) => {
+  const secrets = await new Promise<PrimaryMessage>((resolve) => {
     const onMessage = (message: PrimaryMessage) => {
       if (typeof message?.secret !== "string") return;
       process.off("message", onMessage);
-      resolve(message.secret);
+      resolve(message);
     };
     process.on("message", onMessage);
     process.send?.({ ready: true } satisfies WorkerMessage);
   });
-  const env: ServerEnv = { ...(process.env as ServerEnv), SECRET: secret };
+  const env: ServerEnv = {
+    ...(process.env as ServerEnv),
+    SECRET: secrets.secret,
+    CLIENT_SECRETS: secrets.clientSecrets,
+  };
   const config = readConfig(env);
   let gate;
   try {

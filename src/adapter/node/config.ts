@@ -44,6 +44,11 @@ export interface ServerEnv {
   QUERY_TOKEN_PREFIXES?: string;
   MP4_TOKENS?: string;
   CORS_ORIGINS?: string;
+  EXPIRY_LEEWAY_S?: string;
+  /** JSON; `serve --client-secrets-file` reads it from a file. A secret: never in a worker's environment. */
+  CLIENT_SECRETS?: string;
+  /** A file holding CLIENT_SECRETS. */
+  CLIENT_SECRETS_FILE?: string;
 }
 
 /** Everything the Node server needs, checked. */

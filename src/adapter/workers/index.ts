@@ -24,6 +24,8 @@ const SETTING_NAMES = [
   "QUERY_TOKEN_PREFIXES",
   "MP4_TOKENS",
   "CORS_ORIGINS",
+  "EXPIRY_LEEWAY_S",
+  "CLIENT_SECRETS",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;
@@ -31,7 +33,9 @@ let cachedApp: Hono | undefined;
 
 /** The app for these bindings, built once and reused while the values stay the same. */
 function appFor(env: Env): Hono {
-  const values = SETTING_NAMES.map((name) => (env as Partial<Env>)[name]);
+  const values = SETTING_NAMES.map(
+    (name) => (env as unknown as Record<string, string | undefined>)[name],
+  );
   if (cachedApp !== undefined && cachedFor?.every((value, i) => value === values[i])) {
     return cachedApp;
   }
