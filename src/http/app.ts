@@ -17,7 +17,6 @@ import {
   type CorsOrigins,
 } from "./cors.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
-import { MANIFEST_MAX_BYTES } from "../core/manifest.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
@@ -32,7 +31,7 @@ export interface AppOptions {
   /** Default: `proxyFetch` with the global fetch. */
   proxy?: ProxyStep;
   /** Told about origin failures and unexpected errors (never with the secret). */
-  log?: (event: { reason: Reason | "internal" | "manifest-too-big"; message: string }) => void;
+  log?: (event: { reason: Reason | "internal" | "manifest-unchanged"; message: string }) => void;
   /**
    * The client's address, for IP-bound tokens (`BIND_IP`) and `X-Forwarded-For` at the
    * origin; default none. The Worker reads
@@ -85,11 +84,8 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       });
       if (grant.form !== "query") return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
-      return propagated(response, grant.target.split("?")[0]!, grant.propagate, (bytes) =>
-        log({
-          reason: "manifest-too-big",
-          message: `${bytes} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
-        }),
+      return propagated(response, grant.target.split("?")[0]!, grant.propagate, (why) =>
+        log({ reason: "manifest-unchanged", message: why }),
       );
     });
   const app = new Hono<E & { Variables: SecureLinkVariables }>();

@@ -71,10 +71,15 @@ export function preflightHeaders(
 }
 
 /**
- * Sets `headers` on the headers of an answer, replacing any the origin sent under the same
- * names; `Vary` is added to, not replaced, so the origin's own stays true.
+ * Sets the gate's CORS `headers` on an answer: every `Access-Control-*` header the origin sent
+ * is dropped first (with `CORS_ORIGINS` set, the gate's policy is the only one: an origin that
+ * allows `*` or echoes `Origin` must not open what the list closes); `Vary` is added to, not
+ * replaced, so the origin's own stays true.
  */
 export function applyCors(target: Headers, headers: readonly [string, string][]): void {
+  for (const name of [...target.keys()]) {
+    if (name.startsWith("access-control-")) target.delete(name);
+  }
   for (const [name, value] of headers) {
     if (name === "vary") appendVary(target, value);
     else target.set(name, value);

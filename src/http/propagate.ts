@@ -8,8 +8,10 @@ import { MANIFEST_MAX_BYTES, manifestKind, propagateDash, propagateHls } from ".
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
- * it carries; any other answer as it is. A manifest over `MANIFEST_MAX_BYTES` passes unchanged
- * and `onTooBig` is told. The rewritten answer has its new `Content-Length` and a weak `ETag`.
+ * it carries; any other answer as it is. A manifest over `MANIFEST_MAX_BYTES`, or one the
+ * rewrite leaves alone (see `propagateHls`/`propagateDash`), passes unchanged and `onUnchanged`
+ * is told why. The rewritten answer has its new `Content-Length` and a weak `ETag`. (workerd's
+ * fetch has already undone any `Content-Encoding`, and encodes the new body again.)
  *
  * @example
  * ```ts
@@ -20,8 +22,10 @@ export async function propagated(
   response: Response,
   path: string,
   params: string,
-  onTooBig: (bytes: number) => void,
+  onUnchanged: (why: string) => void,
 ): Promise<Response> {
+  const onTooBig = (bytes: number) =>
+    onUnchanged(`${bytes} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`);
   if (response.status !== 200) return response;
   const kind = manifestKind(path, response.headers.get("content-type") ?? undefined);
   if (kind === undefined) return response;
@@ -74,9 +78,18 @@ export async function propagated(
     offset += chunk.byteLength;
   }
   const text = new TextDecoder().decode(bytes);
-  const out = new TextEncoder().encode(
-    kind === "hls" ? propagateHls(text, params) : propagateDash(text, params),
-  );
+  const result =
+    kind === "hls" ? propagateHls(text, params, path) : propagateDash(text, params, path);
+  if ("unchanged" in result) {
+    onUnchanged(`${result.unchanged}: passed on without the token`);
+    // Unchanged bytes keep the origin's headers, its strong ETag included.
+    return new Response(bytes, {
+      status: 200,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+  const out = new TextEncoder().encode(result.text);
   headers.set("content-length", String(out.byteLength));
   return new Response(out, { status: 200, statusText: response.statusText, headers });
 }

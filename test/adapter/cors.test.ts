@@ -38,11 +38,17 @@ async function corsOrigin() {
   const server: Server = createServer((req, res) => {
     if (req.url?.includes("broken.ts")) return void req.socket.destroy();
     const body = `content of ${req.url}`;
+    res.setHeader(
+      "vary",
+      req.url?.includes("two-vary") ? ["Accept-Encoding", "Accept-Language"] : "Accept-Encoding",
+    );
     res.writeHead(200, {
       "content-type": req.url?.includes(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
       "content-length": String(Buffer.byteLength(body)),
-      "access-control-allow-origin": "https://origin-chosen.example",
-      vary: "Accept-Encoding",
+      "access-control-allow-origin": req.url?.includes("star.ts")
+        ? "*"
+        : "https://origin-chosen.example",
+      "access-control-allow-credentials": "true",
     });
     res.end(req.method === "HEAD" ? undefined : body);
   });
@@ -135,6 +141,26 @@ describe.each(Object.keys(runtimes))("CORS_ORIGINS through %s", (runtime) => {
       expect(varyNames(answer)).toContain("origin");
     },
   );
+
+  // Outside attack: an origin that allows `*` (or echoes Origin) and credentials kept doing so
+  // through a gate whose list was meant to close it.
+  it("drops the origin's own Access-Control-* headers: the list is the only policy", async () => {
+    const stranger = await get(gates.list!.url + link("star.ts"), from(OTHER));
+    expect(stranger.status).toBe(200);
+    expect(acao(stranger)).toBeUndefined();
+    expect(stranger.headers["access-control-allow-credentials"]).toBeUndefined();
+    const player = await get(gates.list!.url + link("star.ts"), from(PLAYER));
+    expect(acao(player)).toBe(PLAYER);
+    expect(player.headers["access-control-allow-credentials"]).toBeUndefined();
+    const any = await get(gates.any!.url + link("star.ts"), from(OTHER));
+    expect([acao(any), any.headers["access-control-allow-credentials"]]).toEqual(["*", undefined]);
+  });
+
+  // Outside attack: the Node server kept only the first of two Vary lines.
+  it("keeps every Vary line of the origin and adds Origin", async () => {
+    const answer = await get(gates.list!.url + link("two-vary.ts"), from(PLAYER));
+    expect(varyNames(answer)).toEqual(["accept-encoding", "accept-language", "origin"]);
+  });
 
   it("an origin not listed, or none, gets no Access-Control-Allow-Origin but the same Vary", async () => {
     for (const who of [

@@ -3,6 +3,7 @@
  * on both runtimes: the player asks for the segments with the same md5 and expires, and gets them.
  */
 import { createServer, type Server } from "node:http";
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MANIFEST_MAX_BYTES } from "../../src/core/manifest.js";
@@ -20,6 +21,8 @@ const MASTER =
   '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6,\nseg-1.ts\n#EXTINF:6,\nhttps://other.example/seg-2.ts\n';
 const MPD =
   '<MPD><Period><SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4"/></Period></MPD>';
+const MULTI_CDN =
+  '<MPD><BaseURL>https://cdn-b.example/v-1/</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
 const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
 
 async function manifestOrigin() {
@@ -37,6 +40,19 @@ async function manifestOrigin() {
     if (path.endsWith("/live.m3u8")) return send("application/vnd.apple.mpegurl", MASTER, true);
     if (path.endsWith("/big.m3u8")) return send("application/vnd.apple.mpegurl", BIG);
     if (path.endsWith("/manifest.mpd")) return send("application/dash+xml", MPD);
+    if (path.endsWith("/multi-cdn.mpd")) return send("application/dash+xml", MULTI_CDN);
+    if (path.endsWith("/gz.m3u8")) {
+      // As nginx with gzip_types for playlists: compressed whenever the request allows it.
+      const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+      const body = gzip ? gzipSync(MASTER) : Buffer.from(MASTER);
+      const headers: Record<string, string> = {
+        "content-type": "application/vnd.apple.mpegurl",
+        "content-length": String(body.length),
+      };
+      if (gzip) headers["content-encoding"] = "gzip";
+      res.writeHead(200, headers);
+      return void res.end(body);
+    }
     send("video/mp2t", `segment ${path}`);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -114,6 +130,25 @@ describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime
     expect(res.status).toBe(200);
     expect(res.body.toString()).toBe(BIG);
     if (gate.waitFor)
-      expect(await gate.waitFor(/manifest-too-big/)).toMatch(/passed on without the token/);
+      expect(await gate.waitFor(/manifest-unchanged/)).toMatch(/passed on without the token/);
+  });
+
+  // Outside attack: relative URLs under an absolute BaseURL resolve to that host, and dash.js
+  // fetched them there with the viewer's token.
+  it("passes a manifest whose BaseURL names another host unchanged, its ETag strong", async () => {
+    const res = await get(`${gate.url}/videos/v-1/multi-cdn.mpd?${PARAMS}`);
+    expect(res.body.toString()).toBe(MULTI_CDN);
+    expect(res.headers.etag).toBe('"v1"');
+    if (gate.waitFor) expect(await gate.waitFor(/BaseURL reaches another host/)).toBeTruthy();
+  });
+
+  // Outside attack: the Node server rewrote gzip bytes as text and sent garbage marked gzip.
+  it("carries the token into a playlist the origin would compress", async () => {
+    const res = await get(`${gate.url}/videos/v-1/gz.m3u8?${PARAMS}`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(res.status).toBe(200);
+    const body = res.headers["content-encoding"] === "gzip" ? gunzipSync(res.body) : res.body;
+    expect(body.toString()).toContain(`seg-1.ts?${PARAMS}`);
   });
 });

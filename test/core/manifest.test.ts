@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { manifestKind, propagateDash, propagateHls } from "../../src/core/manifest.js";
+import {
+  MANIFEST_MAX_BYTES,
+  MANIFEST_MAX_OUTPUT_BYTES,
+  manifestKind,
+  propagateDash,
+  propagateHls,
+} from "../../src/core/manifest.js";
 
 const P = "md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000";
 
@@ -16,8 +22,8 @@ describe("propagateHls", () => {
       "https://other.example/360/index.m3u8",
       "",
     ].join("\r\n");
-    expect(propagateHls(master, P)).toBe(
-      [
+    expect(propagateHls(master, P, "/videos/v-1/master.m3u8")).toEqual({
+      text: [
         "#EXTM3U",
         `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8?${P}"`,
         `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI="iframes.m3u8?${P}"`,
@@ -28,7 +34,7 @@ describe("propagateHls", () => {
         "https://other.example/360/index.m3u8",
         "",
       ].join("\r\n"),
-    );
+    });
   });
 
   it("handles media playlists: MAP, KEY, PART, PRELOAD-HINT, existing queries and fragments", () => {
@@ -42,8 +48,8 @@ describe("propagateHls", () => {
       "seg-1.ts#t=0",
       "#EXT-X-ENDLIST",
     ].join("\n");
-    expect(propagateHls(media, P)).toBe(
-      [
+    expect(propagateHls(media, P, "/videos/v-1/index.m3u8")).toEqual({
+      text: [
         "#EXTM3U",
         `#EXT-X-MAP:URI="init.mp4?${P}"`,
         '#EXT-X-KEY:METHOD=AES-128,URI="https://keys.example/k"',
@@ -53,36 +59,131 @@ describe("propagateHls", () => {
         `seg-1.ts?${P}#t=0`,
         "#EXT-X-ENDLIST",
       ].join("\n"),
-    );
+    });
   });
 
   it("leaves comments and other tags alone", () => {
     const text = '#EXTM3U\n# URI="x.ts"\n#EXT-X-DATERANGE:ID="a",X-URI="y"\n';
-    expect(propagateHls(text, P)).toBe(text);
+    expect(propagateHls(text, P, "/videos/v-1/a.m3u8")).toEqual({ text });
   });
 });
 
 describe("propagateDash", () => {
-  it("appends the token to media, initialization, sourceURL and BaseURL, as XML", () => {
+  const amp = P.replace("&", "&amp;");
+  it("appends the token to media, initialization, sourceURL and BaseURL, as XML, either quote", () => {
     const mpd = [
       "<MPD>",
       "<BaseURL>video/</BaseURL>",
-      '<BaseURL serviceLocation="b">https://cdn.example/video/</BaseURL>',
-      '<SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4" startNumber="1"/>',
+      '<SegmentTemplate media="seg-$Number$.m4s" initialization=\'init.mp4\' startNumber="1"/>',
       '<Initialization sourceURL="init-2.mp4?v=2"/>',
       "</MPD>",
     ].join("\n");
-    const amp = P.replace("&", "&amp;");
-    expect(propagateDash(mpd, P)).toBe(
-      [
+    expect(propagateDash(mpd, P, "/videos/v-1/manifest.mpd")).toEqual({
+      text: [
         "<MPD>",
         `<BaseURL>video/?${amp}</BaseURL>`,
-        '<BaseURL serviceLocation="b">https://cdn.example/video/</BaseURL>',
-        `<SegmentTemplate media="seg-$Number$.m4s?${amp}" initialization="init.mp4?${amp}" startNumber="1"/>`,
+        `<SegmentTemplate media="seg-$Number$.m4s?${amp}" initialization='init.mp4?${amp}' startNumber="1"/>`,
         `<Initialization sourceURL="init-2.mp4?v=2&amp;${amp}"/>`,
         "</MPD>",
       ].join("\n"),
-    );
+    });
+  });
+
+  // Outside attack: a multi-CDN manifest's relative URLs resolve under its absolute BaseURL, so
+  // dash.js fetched the other host's init.mp4 with the viewer's token.
+  it("passes a manifest with a BaseURL to another host unchanged", () => {
+    for (const base of [
+      "https://cdn.example/video/",
+      "//cdn.example/video/",
+      "/\\cdn.example/video/",
+      "http&#58;//cdn.example/",
+    ]) {
+      const mpd = `<MPD><BaseURL>${base}</BaseURL><SegmentTemplate media="seg.m4s"/></MPD>`;
+      expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+    }
+  });
+
+  it("leaves alone a URL that a browser resolves to another host, or one with a character reference", () => {
+    for (const url of [
+      "/\\evil.example/i.mp4",
+      "/\t/evil.example/i.mp4",
+      "//evil.example/i.mp4",
+      "http&#58;//evil/",
+      "ht\ttps://evil/",
+    ]) {
+      const mpd = `<MPD><SegmentTemplate initialization="${url}" media="ok.m4s"/></MPD>`;
+      expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+        text: `<MPD><SegmentTemplate initialization="${url}" media="ok.m4s?${amp}"/></MPD>`,
+      });
+    }
+  });
+
+  // Outside attack: `<BaseURL ` without a `>` made the old pattern rescan the rest of the text
+  // from each one: 1 MiB of them held either runtime for 90 s. Now one pass (a hang detector:
+  // this test's own time limit, not a speed figure).
+  it("reads a manifest of unclosed BaseURL tags, or unclosed attributes, in one pass", () => {
+    const size = MANIFEST_MAX_BYTES;
+    for (const text of [
+      "<BaseURL ".repeat(size / 9),
+      "<BaseURL>".repeat(size / 9),
+      ' media="'.repeat(size / 8),
+      " media='x".repeat(size / 9),
+    ]) {
+      const result = propagateDash(text, P, "/videos/v-1/m.mpd");
+      expect(result).toBeDefined();
+    }
+  }, 10_000);
+});
+
+describe("propagateHls against hostile playlists (outside attack)", () => {
+  const path = "/videos/v-1/index.m3u8";
+  it("writes a URI line's $& and $' as they are (the old code expanded them into //host)", () => {
+    const text = "#EXTM3U\n/$&@127.0.0.1:18791/dollar.ts\n";
+    expect(propagateHls(text, P, path)).toEqual({
+      text: `#EXTM3U\n/$&@127.0.0.1:18791/dollar.ts?${P}\n`,
+    });
+  });
+
+  it.each([
+    "//evil.example/x.ts",
+    "/\\evil.example/x.ts",
+    "\\\\evil.example/x.ts",
+    "/\t/evil.example/x.ts",
+    "ht\ttps://evil.example/x.ts",
+    "\x01https://evil.example/x.ts",
+    "{$h}/define.ts",
+    "data:text/plain,x",
+  ])("leaves %j alone: a player fetches it from elsewhere", (uri) => {
+    const text = `#EXTM3U\n#EXTINF:6,\n${uri}\n#EXT-X-MAP:URI="${uri}"\n`;
+    expect(propagateHls(text, P, path)).toEqual({ text });
+  });
+
+  it("reads URI attributes as an attribute list, in every tag that names a fetched resource", () => {
+    const text = [
+      '#EXT-X-MEDIA:TYPE=AUDIO,NAME="URI=",URI="a.m3u8"',
+      '#EXT-X-SESSION-DATA:DATA-ID="x",URI="data.json"',
+      '#EXT-X-RENDITION-REPORT:URI="../720/index.m3u8",LAST-MSN=1',
+      '#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json",PATHWAY-ID="a"',
+    ].join("\n");
+    expect(propagateHls(text, P, path)).toEqual({
+      text: [
+        `#EXT-X-MEDIA:TYPE=AUDIO,NAME="URI=",URI="a.m3u8?${P}"`,
+        `#EXT-X-SESSION-DATA:DATA-ID="x",URI="data.json?${P}"`,
+        `#EXT-X-RENDITION-REPORT:URI="../720/index.m3u8?${P}",LAST-MSN=1`,
+        `#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json?${P}",PATHWAY-ID="a"`,
+      ].join("\n"),
+    });
+  });
+
+  // Outside attack: 1 MiB of one-letter lines came out as 24 MiB.
+  it("passes a playlist unchanged when the rewrite would be over the output bound", () => {
+    const text = "a\n".repeat(MANIFEST_MAX_BYTES / 2);
+    expect(propagateHls(text, P, path)).toEqual({
+      unchanged: `rewritten, it would be over ${MANIFEST_MAX_OUTPUT_BYTES} bytes`,
+    });
+    expect(
+      propagateDash(' media="a"'.repeat(MANIFEST_MAX_BYTES / 10), P, "/v/m.mpd"),
+    ).toHaveProperty("unchanged");
   });
 });
 

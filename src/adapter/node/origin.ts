@@ -57,7 +57,7 @@ export interface OriginLegOptions {
   /** CA certificates to trust for an https origin instead of Node's (private CAs, tests). */
   ca?: string | Buffer;
   /** Told about origin failures, as one line without a stack. */
-  onError?: (reason: Reason | "manifest-too-big", message: string) => void;
+  onError?: (reason: Reason | "manifest-unchanged", message: string) => void;
 }
 
 /** What one forwarded request carries besides its target. */
@@ -67,8 +67,9 @@ export interface ForwardOptions {
   /** A CDN token's `md5=…&expires=…`, carried onto a manifest's relative URIs. */
   propagate?: string;
   /**
-   * Headers the gate sets on whatever it answers, the origin's or its own 502/503/504, in place
-   * of same-named origin headers (`Vary` is added to): the CORS headers.
+   * The gate's CORS headers (with `CORS_ORIGINS` set), on whatever it answers, the origin's or
+   * its own 502/503/504: the origin's `Access-Control-*` headers are dropped, same-named ones
+   * replaced, `Vary` added to.
    */
   headers?: readonly [string, string][];
 }
@@ -201,7 +202,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       method,
       reset: options.keepAlive === false,
       // undici takes a flat [name, value, …] list.
-      headers: originRequestHeaders(headerPairs(incoming.rawHeaders), client).flat(),
+      headers: originHeaders(
+        incoming,
+        client,
+        propagate !== undefined && manifestKind(target.split("?")[0]!, undefined) !== undefined,
+      ),
     };
     let attempts = 0;
     const send = () => {
@@ -323,11 +328,19 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         head = { message: BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? ""), list };
         if (propagate !== undefined && code === 200) {
           const kind = manifestKind(target.split("?")[0]!, headerOf(list, "content-type"));
-          if (kind !== undefined) {
-            weakenEtag(list);
+          const coding = (headerOf(list, "content-encoding") ?? "identity").trim().toLowerCase();
+          if (kind !== undefined && coding !== "identity") {
+            // Asked for without compression (below), yet sent compressed: not text to rewrite.
+            onError(
+              "manifest-unchanged",
+              `Content-Encoding ${coding}: passed on without the token`,
+            );
+          } else if (kind !== undefined && method === "HEAD") {
             // The rewritten length is known only once the body is read; HEAD has none.
-            if (method === "HEAD") removeHeader(list, "content-length");
-            else manifest = { kind, chunks: [], size: 0 };
+            weakenEtag(list);
+            removeHeader(list, "content-length");
+          } else if (kind !== undefined) {
+            manifest = { kind, chunks: [], size: 0 };
           }
         }
         return true;
@@ -339,7 +352,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           if (manifest.size <= MANIFEST_MAX_BYTES) return true;
           // Too big to hold: what was read, then the rest, unchanged.
           onError(
-            "manifest-too-big",
+            "manifest-unchanged",
             `${manifest.size} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
           );
           const held = Buffer.concat(manifest.chunks);
@@ -370,14 +383,22 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       },
       onComplete() {
         if (manifest !== undefined && !settled && head !== undefined) {
-          const text = Buffer.concat(manifest.chunks).toString("utf8");
-          const body = Buffer.from(
+          const held = Buffer.concat(manifest.chunks);
+          const text = held.toString("utf8");
+          const path = target.split("?")[0]!;
+          const result =
             manifest.kind === "hls"
-              ? propagateHls(text, propagate!)
-              : propagateDash(text, propagate!),
-          );
-          removeHeader(head.list, "content-length");
-          head.list.push("content-length", String(body.length));
+              ? propagateHls(text, propagate!, path)
+              : propagateDash(text, propagate!, path);
+          let body = held;
+          if ("unchanged" in result) {
+            onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
+          } else {
+            body = Buffer.from(result.text);
+            weakenEtag(head.list);
+            removeHeader(head.list, "content-length");
+            head.list.push("content-length", String(body.length));
+          }
           if (!sendHead()) return;
           settle();
           outcome.bytes = body.length;
@@ -453,27 +474,49 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
 }
 
 /**
+ * The origin request's headers, flat as undici takes them; for a manifest the token is to be
+ * carried into, asking for it uncompressed (the gate rewrites its text; nginx would gzip it).
+ */
+function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: boolean): string[] {
+  const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client);
+  if (!manifest) return pairs.flat();
+  const kept = pairs.filter(([name]) => name.toLowerCase() !== "accept-encoding");
+  kept.push(["accept-encoding", "identity"]);
+  return kept.flat();
+}
+
+/**
  * A flat header list with the gate's own headers set: same-named ones replaced, `Vary` added
  * to (so the origin's own stays true). The list itself when there are none.
  */
 function withGateHeaders(list: string[], gate: readonly [string, string][] | undefined): string[] {
   if (gate === undefined || gate.length === 0) return list;
+  for (let i = list.length - 2; i >= 0; i -= 2) {
+    if (list[i]!.toLowerCase().startsWith("access-control-")) list.splice(i, 2);
+  }
   for (const [name, value] of gate) {
     if (name !== "vary") {
       removeHeader(list, name);
       list.push(name, value);
       continue;
     }
-    const current = headerOf(list, "vary");
-    if (current === undefined || current.trim() === "") {
-      removeHeader(list, "vary");
-      list.push(name, value);
-      continue;
+    // Every Vary line the origin sent, as one list (RFC 9110 §5.3), plus the gate's.
+    const current: string[] = [];
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i]!.toLowerCase() === "vary" && list[i + 1]!.trim() !== "") {
+        current.push(list[i + 1]!.trim());
+      }
     }
-    const names = current.split(",").map((part) => part.trim().toLowerCase());
-    if (names.includes("*") || names.includes(value.toLowerCase())) continue;
+    const names = current
+      .join(",")
+      .split(",")
+      .map((part) => part.trim().toLowerCase());
     removeHeader(list, "vary");
-    list.push("vary", `${current}, ${value}`);
+    if (names.includes("*") || names.includes(value.toLowerCase())) {
+      list.push("vary", current.join(", "));
+    } else {
+      list.push("vary", [...current, value].join(", "));
+    }
   }
   return list;
 }
