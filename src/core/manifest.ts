@@ -28,6 +28,23 @@ const HLS_TYPES = new Set([
 ]);
 
 /**
+ * A manifest's bytes as text, or undefined when they are not UTF-8 (rewritten, the bytes that
+ * are not would turn into U+FFFD). A byte-order mark is kept, as it came.
+ *
+ * @example
+ * ```ts
+ * manifestText(new TextEncoder().encode("#EXTM3U\n")); // "#EXTM3U\n"
+ * ```
+ */
+export function manifestText(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A rewrite's result: the manifest with the token carried on, or why it is passed on
  * unchanged (a player then fetches what it names without the token).
  */

@@ -4,7 +4,13 @@
  * rewrites, this reads the answer (at most `MANIFEST_MAX_BYTES`) and fixes its headers.
  * @module
  */
-import { MANIFEST_MAX_BYTES, manifestKind, propagateDash, propagateHls } from "../core/manifest.js";
+import {
+  MANIFEST_MAX_BYTES,
+  manifestKind,
+  manifestText,
+  propagateDash,
+  propagateHls,
+} from "../core/manifest.js";
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
@@ -77,9 +83,13 @@ export async function propagated(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const text = new TextDecoder().decode(bytes);
+  const text = manifestText(bytes);
   const result =
-    kind === "hls" ? propagateHls(text, params, path) : propagateDash(text, params, path);
+    text === undefined
+      ? { unchanged: "not UTF-8" }
+      : kind === "hls"
+        ? propagateHls(text, params, path)
+        : propagateDash(text, params, path);
   if ("unchanged" in result) {
     onUnchanged(`${result.unchanged}: passed on without the token`);
     // Unchanged bytes keep the origin's headers, its strong ETag included.

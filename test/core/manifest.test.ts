@@ -3,6 +3,7 @@ import {
   MANIFEST_MAX_BYTES,
   MANIFEST_MAX_OUTPUT_BYTES,
   manifestKind,
+  manifestText,
   propagateDash,
   propagateHls,
 } from "../../src/core/manifest.js";
@@ -197,5 +198,14 @@ describe("manifestKind", () => {
     ["/v/seg.ts", "video/mp2t", undefined],
   ])("%s (%s) is %s", (path, type, kind) => {
     expect(manifestKind(path, type)).toBe(kind);
+  });
+});
+
+describe("manifestText", () => {
+  it("keeps a byte-order mark (the Worker used to drop it, Node kept it)", () => {
+    expect(manifestText(new Uint8Array([0xef, 0xbb, 0xbf, 0x23]))).toBe("\ufeff#");
+  });
+  it("refuses bytes that are not UTF-8, so the manifest passes unchanged", () => {
+    expect(manifestText(new Uint8Array([0x23, 0xe7, 0x0a]))).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@ import type { Rate } from "../../core/decide.js";
 import {
   MANIFEST_MAX_BYTES,
   manifestKind,
+  manifestText,
   propagateDash,
   propagateHls,
 } from "../../core/manifest.js";
@@ -384,12 +385,14 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       onComplete() {
         if (manifest !== undefined && !settled && head !== undefined) {
           const held = Buffer.concat(manifest.chunks);
-          const text = held.toString("utf8");
+          const text = manifestText(held);
           const path = target.split("?")[0]!;
           const result =
-            manifest.kind === "hls"
-              ? propagateHls(text, propagate!, path)
-              : propagateDash(text, propagate!, path);
+            text === undefined
+              ? { unchanged: "not UTF-8" }
+              : manifest.kind === "hls"
+                ? propagateHls(text, propagate!, path)
+                : propagateDash(text, propagate!, path);
           let body = held;
           if ("unchanged" in result) {
             onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
