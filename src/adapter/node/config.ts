@@ -36,6 +36,8 @@ export interface ServerEnv {
   REQUEST_TIMEOUT_MS?: string;
   KEEPALIVE_TIMEOUT_MS?: string;
   MAX_CONNECTIONS?: string;
+  CACHE_MAX_BYTES?: string;
+  CACHE_DEFAULT_TTL_S?: string;
   ORIGIN_CONNECTIONS?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
@@ -78,6 +80,38 @@ export interface ServerConfig {
   readonly logFormat: LogFormat;
   /** See `GateServerOptions.trustProxy`; undefined = trust no proxy. */
   readonly trustProxy: AddressRanges | undefined;
+  /** See `GateServerOptions.cache`; undefined = no cache. */
+  readonly cache: { maxBytes: number; heuristicCapSeconds: number } | undefined;
+}
+
+/** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
+export const DEFAULT_CACHE_TTL_S = 60;
+
+/**
+ * Parses a size in bytes: a whole number, or one with `k`, `m` or `g` (1024-based, as nginx
+ * reads sizes).
+ *
+ * @throws SettingError naming the setting.
+ * @example
+ * ```ts
+ * parseSize("CACHE_MAX_BYTES", "256m"); // 268435456
+ * ```
+ */
+export function parseSize(name: string, text: string | undefined): number {
+  const trimmed = (text ?? "").trim();
+  if (trimmed === "") return 0;
+  const match = /^(\d+)([kmg]?)$/i.exec(trimmed);
+  const value =
+    match === null
+      ? NaN
+      : Number(match[1]) * 1024 ** "_kmg".indexOf((match[2] || "_").toLowerCase());
+  if (!Number.isSafeInteger(value) || value > 2 ** 40) {
+    throw new SettingError(
+      name,
+      `must be a size in bytes, e.g. 268435456 or 256m (up to 1024g), got ${quoted(trimmed)}`,
+    );
+  }
+  return value;
 }
 
 const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
@@ -140,6 +174,14 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     100,
     3_600_000,
   );
+  const cacheMaxBytes = parseSize("CACHE_MAX_BYTES", env.CACHE_MAX_BYTES);
+  const cacheTtl = parseInteger(
+    "CACHE_DEFAULT_TTL_S",
+    env.CACHE_DEFAULT_TTL_S,
+    DEFAULT_CACHE_TTL_S,
+    0,
+    31_536_000,
+  );
   const maxConnections = parseInteger(
     "MAX_CONNECTIONS",
     env.MAX_CONNECTIONS,
@@ -189,6 +231,8 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     requestTimeoutMs,
     keepAliveTimeoutMs,
     maxConnections,
+    cache:
+      cacheMaxBytes > 0 ? { maxBytes: cacheMaxBytes, heuristicCapSeconds: cacheTtl } : undefined,
     originConnections,
     originKeepAlive: keepAliveText === "on",
     logFormat,
@@ -215,6 +259,7 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     requestTimeoutMs: config.requestTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     maxConnections: config.maxConnections,
+    cache: config.cache,
     originConnections: config.originConnections,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,

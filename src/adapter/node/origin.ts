@@ -91,9 +91,21 @@ export interface OriginLeg {
     outcome: ProxyOutcome,
     extra?: ForwardOptions,
   ): void;
+  /**
+   * Fetches `target` whole for the cache: a GET with the given headers, its body read into
+   * memory up to `limit` bytes. `too-big` when the body is longer (the transfer is stopped);
+   * `error` with the gate's reason when the origin fails or is too slow.
+   */
+  fetchWhole(target: string, headers: [string, string][], limit: number): Promise<WholeAnswer>;
   /** Closes the origin connections. */
   close(): Promise<void>;
 }
+
+/** What {@link OriginLeg.fetchWhole} got. */
+export type WholeAnswer =
+  | { kind: "answer"; status: number; message: string; head: string[]; body: Buffer }
+  | { kind: "too-big" }
+  | { kind: "error"; reason: Reason; message: string };
 
 /** undici's codes for an origin that took too long. */
 const TIMEOUT_CODES = new Set([
@@ -422,7 +434,76 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     send();
   }
 
-  return { forward, close: () => pool.close() };
+  async function fetchWhole(
+    target: string,
+    headers: [string, string][],
+    limit: number,
+  ): Promise<WholeAnswer> {
+    const controller = new AbortController();
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () => controller.abort(new GateAbort("origin-timeout", `no answer in ${timeoutMs} ms`)),
+            timeoutMs,
+          )
+        : undefined;
+    try {
+      const answer = await pool.request({
+        path: basePath + target,
+        method: "GET",
+        headers: headers.flat(),
+        signal: controller.signal,
+      });
+      clearTimeout(timer);
+      const raw: Buffer[] = [];
+      for (const [name, value] of Object.entries(answer.headers)) {
+        for (const one of Array.isArray(value) ? value : [value ?? ""]) {
+          raw.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
+        }
+      }
+      const status = answer.statusCode;
+      const head = responseHead(raw, status !== 204 && status !== 304);
+      if (typeof head === "string") {
+        answer.body.destroy();
+        onError("origin-error", head);
+        return { kind: "error", reason: "origin-error", message: head };
+      }
+      const stated = Number(headerOf(head, "content-length") ?? NaN);
+      if (stated > limit) {
+        answer.body.destroy();
+        return { kind: "too-big" };
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of answer.body) {
+        size += (chunk as Buffer).length;
+        if (size > limit) {
+          answer.body.destroy();
+          return { kind: "too-big" };
+        }
+        chunks.push(chunk as Buffer);
+      }
+      // undici names no reason phrase here; Node's own is as good.
+      const message = STATUS_CODES[answer.statusCode] ?? "";
+      return {
+        kind: "answer",
+        status: answer.statusCode,
+        message,
+        head,
+        body: Buffer.concat(chunks, size),
+      };
+    } catch (error) {
+      clearTimeout(timer);
+      const gate = error instanceof GateAbort ? error : (controller.signal.reason as unknown);
+      const code = (error as { code?: string }).code ?? "";
+      const timedOut = gate instanceof GateAbort || TIMEOUT_CODES.has(code);
+      const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
+      onError(reason, errorLine(error));
+      return { kind: "error", reason, message: errorLine(error) };
+    }
+  }
+
+  return { forward, fetchWhole, close: () => pool.close() };
 }
 
 /**
@@ -490,11 +571,21 @@ function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: 
 
 /**
  * A flat header list with the gate's own headers set: same-named ones replaced, `Vary` added
- * to (so the origin's own stays true). The list itself when there are none.
+ * to (so the origin's own stays true). When they are CORS headers (the gate's CORS policy always
+ * says `Access-Control-Allow-Origin: *` or `Vary: Origin`), the origin's own `Access-Control-*`
+ * headers are dropped first: the gate's policy is the only one. The list itself when there are
+ * none.
  */
-function withGateHeaders(list: string[], gate: readonly [string, string][] | undefined): string[] {
+export function withGateHeaders(
+  list: string[],
+  gate: readonly [string, string][] | undefined,
+): string[] {
   if (gate === undefined || gate.length === 0) return list;
-  for (let i = list.length - 2; i >= 0; i -= 2) {
+  const cors = gate.some(
+    ([name, value]) =>
+      name.startsWith("access-control-") || (name === "vary" && value === "Origin"),
+  );
+  for (let i = list.length - 2; cors && i >= 0; i -= 2) {
     if (list[i]!.toLowerCase().startsWith("access-control-")) list.splice(i, 2);
   }
   for (const [name, value] of gate) {
@@ -525,7 +616,7 @@ function withGateHeaders(list: string[], gate: readonly [string, string][] | und
 }
 
 /** The value of header `name` in a flat `[name, value, …]` list, or undefined. */
-function headerOf(list: string[], name: string): string | undefined {
+export function headerOf(list: string[], name: string): string | undefined {
   for (let i = 0; i < list.length; i += 2) {
     if (list[i]!.toLowerCase() === name) return list[i + 1];
   }
@@ -533,14 +624,14 @@ function headerOf(list: string[], name: string): string | undefined {
 }
 
 /** Removes every `name` header from a flat list, in place. */
-function removeHeader(list: string[], name: string): void {
+export function removeHeader(list: string[], name: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i]!.toLowerCase() === name) list.splice(i, 2);
   }
 }
 
 /** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */
-function weakenEtag(list: string[]): void {
+export function weakenEtag(list: string[]): void {
   for (let i = 0; i < list.length; i += 2) {
     if (list[i]!.toLowerCase() === "etag" && !list[i + 1]!.startsWith("W/")) {
       list[i + 1] = `W/${list[i + 1]}`;

@@ -26,6 +26,7 @@ import { corsHeaders } from "../../http/cors.js";
 import type { Grant, SecureLinkVariables } from "../../http/middleware.js";
 import { rejectionResponse } from "../../http/refusal.js";
 import { accessLine, messageLine, type LogFormat } from "./access-log.js";
+import { createCache } from "./cache.js";
 import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
 /** Options of {@link startGateServer}. */
@@ -82,6 +83,11 @@ export interface GateServerOptions {
    * connection per listening socket per turn of its event loop (see `listen` below).
    */
   listenSockets?: number;
+  /**
+   * A shared in-memory cache of origin answers keyed by origin path (never the token); off
+   * when absent. See `cache.ts`.
+   */
+  cache?: { maxBytes: number; heuristicCapSeconds: number };
 }
 
 /** A running gate. */
@@ -161,6 +167,11 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
   });
 
+  const cache =
+    options.cache === undefined || options.cache.maxBytes <= 0
+      ? undefined
+      : createCache(origin, options.cache);
+
   /** A grant's pace, token to carry on, and CORS headers, as the origin leg takes them. */
   const forwardOptions = (grant: Grant, req: IncomingMessage): ForwardOptions => ({
     rate: grant.form === "mp4" ? grant.rate : undefined,
@@ -168,6 +179,36 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     headers:
       settings.cors === undefined ? undefined : corsHeaders(settings.cors, req.headers.origin),
   });
+
+  /**
+   * A granted request's answer: from the cache when there is one and it can answer, else
+   * streamed from the origin (then `X-Cache: MISS` with a cache on). A paced MP4 download
+   * always streams: its pace is the point.
+   */
+  const serveGrant = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    grant: Grant,
+    client: ClientInfo,
+    outcome: ProxyOutcome,
+  ): void => {
+    const extra = forwardOptions(grant, req);
+    if (cache === undefined || extra.rate?.speed !== undefined) {
+      return origin.forward(req, res, grant.target, client, outcome, extra);
+    }
+    const request = { incoming: req, outgoing: res, target: grant.target, client, outcome };
+    cache
+      .serve({ ...request, propagate: extra.propagate, headers: extra.headers })
+      .then((served) => {
+        if (served) return;
+        const headers: [string, string][] = [...(extra.headers ?? []), ["x-cache", "MISS"]];
+        origin.forward(req, res, grant.target, client, outcome, { ...extra, headers });
+      })
+      .catch((error: unknown) => {
+        write(messageLine(format, "error", `internal: cache: ${(error as Error).message}`));
+        if (!res.headersSent) res.destroy();
+      });
+  };
 
   // Copies the gate's decision and the answer's length into the request's log record once the
   // app has answered.
@@ -195,15 +236,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       const { incoming, outgoing } = c.env as HttpBindings;
       const outcome = outcomes.get(incoming) ?? { bytes: 0 };
       discardBody(incoming);
-      const client = clientOf(incoming, trusted);
-      origin.forward(
-        incoming,
-        outgoing,
-        grant.target,
-        client,
-        outcome,
-        forwardOptions(grant, incoming),
-      );
+      serveGrant(incoming, outgoing, grant, clientOf(incoming, trusted), outcome);
       return RESPONSE_ALREADY_SENT;
     },
     log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
@@ -281,8 +314,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           const decision = decide(method, req.url ?? "/", gate, client.address);
           if (decision.action === "proxy") {
             discardBody(req);
-            const extra = forwardOptions(decision, req);
-            return origin.forward(req, res, decision.target, client, outcome, extra);
+            return serveGrant(req, res, decision, client, outcome);
           }
         }
         outcomes.set(req, outcome);

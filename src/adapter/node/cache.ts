@@ -1,0 +1,393 @@
+/**
+ * The Node server's shared cache (`CACHE_MAX_BYTES`): origin answers kept in memory by the
+ * origin path the grant names (never the token), so thousands of viewers with thousands of
+ * tokens cost the origin one request per object per freshness lifetime. What may be kept and
+ * for how long is `core/freshness.ts` (RFC 9111 for a shared cache); this file holds the
+ * objects (least recently used first out), answers `GET`, `HEAD` and single `Range` requests
+ * from them, revalidates stale ones with `ETag`/`Last-Modified`, and lets one origin request
+ * fill an object however many viewers miss it at once.
+ * @module
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { storable } from "../../core/freshness.js";
+import { manifestKind, manifestText, propagateDash, propagateHls } from "../../core/manifest.js";
+import type { ClientInfo } from "../../http/headers.js";
+import { rejection } from "../../http/refusal.js";
+import {
+  headerOf,
+  removeHeader,
+  weakenEtag,
+  withGateHeaders,
+  type OriginLeg,
+  type ProxyOutcome,
+  type WholeAnswer,
+} from "./origin.js";
+
+/** Options of {@link createCache}. */
+export interface CacheOptions {
+  /** Most body bytes held at once; the least recently used objects go first. */
+  maxBytes: number;
+  /** The most a `Last-Modified` heuristic may give an object (`CACHE_DEFAULT_TTL_S`). */
+  heuristicCapSeconds: number;
+  /** Clock in unix seconds (tests). */
+  now?: () => number;
+}
+
+/** The largest object kept: an eighth of the cache, at most 16 MiB; larger ones stream through. */
+export function maxObjectBytes(maxBytes: number): number {
+  return Math.min(16 * 1024 * 1024, Math.max(1, Math.floor(maxBytes / 8)));
+}
+
+interface Entry {
+  head: string[];
+  body: Buffer;
+  message: string;
+  storedAt: number;
+  ttl: number;
+}
+
+/** What {@link ResponseCache.serve} was asked to answer. */
+export interface CachedRequest {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+  /** The origin path and query of the grant: the cache key. */
+  target: string;
+  client: ClientInfo;
+  outcome: ProxyOutcome;
+  /** A CDN token to carry into a manifest served from the cache. */
+  propagate?: string;
+  /** The gate's own headers (CORS) for the answer. */
+  headers?: readonly [string, string][];
+}
+
+/** Cache figures, for the metrics. */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  bytes: number;
+  objects: number;
+}
+
+export interface ResponseCache {
+  /**
+   * Answers a granted request from the cache (filling or revalidating it first when needed) and
+   * returns true, or returns false when the request must take the origin leg as usual: not GET
+   * or HEAD, a `Cookie` or `Authorization` (never answered from a shared cache), a `HEAD` or
+   * `Range` that misses, or an object that may not be kept. Then `X-Cache: MISS` is the
+   * caller's to send.
+   */
+  serve(request: CachedRequest): Promise<boolean>;
+  stats(): CacheStats;
+}
+
+/**
+ * Builds the cache for one server process.
+ *
+ * @example
+ * ```ts
+ * const cache = createCache(leg, { maxBytes: 256 * 2 ** 20, heuristicCapSeconds: 60 });
+ * if (!(await cache.serve({ incoming, outgoing, target, client, outcome }))) leg.forward(…);
+ * ```
+ */
+export function createCache(origin: OriginLeg, options: CacheOptions): ResponseCache {
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const limit = maxObjectBytes(options.maxBytes);
+  /** Insertion order is recency: a hit moves its object to the end. */
+  const objects = new Map<string, Entry>();
+  /** One origin request per object at a time; everyone else missing it waits for that one. */
+  const filling = new Map<string, Promise<Fill>>();
+  let bytes = 0;
+  let hits = 0;
+  let misses = 0;
+
+  const forget = (key: string) => {
+    const entry = objects.get(key);
+    if (entry === undefined) return;
+    objects.delete(key);
+    bytes -= entry.body.length;
+  };
+  const keep = (key: string, entry: Entry) => {
+    forget(key);
+    objects.set(key, entry);
+    bytes += entry.body.length;
+    for (const [oldest] of objects) {
+      if (bytes <= options.maxBytes) break;
+      forget(oldest);
+    }
+  };
+
+  /**
+   * Objects found not to be kept (too big, or not storable), asked for straight from the origin
+   * for a while instead of being read whole each time ("hit for pass"): key → until when.
+   */
+  const passes = new Map<string, number>();
+  const pass = (key: string, seconds: number) => {
+    passes.delete(key);
+    passes.set(key, now() + seconds);
+    // Bounded like the objects: the oldest marks go first.
+    for (const [oldest] of passes) {
+      if (passes.size <= MAX_PASSES) break;
+      passes.delete(oldest);
+    }
+  };
+
+  /**
+   * What a fill came to: an object kept; an answer not to be kept (only the request that asked
+   * for it may have it: it may carry a cookie or be a 404); too big; or an origin failure.
+   */
+  type Fill =
+    | { kind: "kept"; entry: Entry }
+    | { kind: "not-kept"; answer?: Extract<WholeAnswer, { kind: "answer" }> }
+    | Extract<WholeAnswer, { kind: "error" }>;
+
+  /** One origin request for `key`: the whole answer, kept when it may be. */
+  const fill = (key: string, stale: Entry | undefined): Promise<Fill> => {
+    const running = filling.get(key);
+    if (running !== undefined) return running;
+    const headers: [string, string][] = [
+      // A shared answer is asked for in no viewer's words: uncompressed (the gate rewrites
+      // manifests and serves ranges from the bytes), with the validators of what it holds.
+      ["accept-encoding", "identity"],
+      ["x-forwarded-proto", "http"],
+    ];
+    const etag = stale && headerOf(stale.head, "etag");
+    const modified = stale && headerOf(stale.head, "last-modified");
+    if (etag !== undefined) headers.push(["if-none-match", etag]);
+    if (modified !== undefined) headers.push(["if-modified-since", modified]);
+    const done = origin
+      .fetchWhole(key, headers, limit)
+      .then((answer): Fill => {
+        if (answer.kind === "error") return answer;
+        if (answer.kind === "too-big") {
+          forget(key);
+          pass(key, TOO_BIG_PASS_SECONDS);
+          return { kind: "not-kept" };
+        }
+        if (answer.status === 304 && stale !== undefined) {
+          // Still good: the stored body with the headers the 304 refreshes (RFC 9111 §4.3.4).
+          const head = [...stale.head];
+          for (let i = 0; i < answer.head.length; i += 2) {
+            const name = answer.head[i]!.toLowerCase();
+            if (name === "content-length" || name === "transfer-encoding") continue;
+            removeHeader(head, name);
+          }
+          for (let i = 0; i < answer.head.length; i += 2) {
+            const name = answer.head[i]!.toLowerCase();
+            if (name === "content-length" || name === "transfer-encoding") continue;
+            head.push(answer.head[i]!, answer.head[i + 1]!);
+          }
+          return keepAnswer(key, 200, stale.message, head, stale.body);
+        }
+        const kept = keepAnswer(key, answer.status, answer.message, answer.head, answer.body);
+        if (kept.kind === "kept") return kept;
+        pass(key, NOT_KEPT_PASS_SECONDS);
+        return { kind: "not-kept", answer };
+      })
+      .finally(() => filling.delete(key));
+    filling.set(key, done);
+    return done;
+  };
+
+  const keepAnswer = (
+    key: string,
+    status: number,
+    message: string,
+    head: string[],
+    body: Buffer,
+  ): Fill => {
+    const verdict = storable(
+      status,
+      (name) => joined(head, name),
+      now(),
+      options.heuristicCapSeconds,
+    );
+    if (!verdict.store) {
+      forget(key);
+      return { kind: "not-kept" };
+    }
+    const entry: Entry = { head, body, message, storedAt: now(), ttl: verdict.ttlSeconds };
+    keep(key, entry);
+    return { kind: "kept", entry };
+  };
+
+  async function serve(request: CachedRequest): Promise<boolean> {
+    const { incoming, target } = request;
+    const method = incoming.method;
+    if (method !== "GET" && method !== "HEAD") return false;
+    if (incoming.headers.cookie !== undefined || incoming.headers.authorization !== undefined) {
+      return false;
+    }
+    const passUntil = passes.get(target);
+    if (passUntil !== undefined) {
+      if (now() < passUntil) {
+        misses++;
+        return false;
+      }
+      passes.delete(target);
+    }
+    let entry = objects.get(target);
+    if (entry !== undefined && now() - entry.storedAt < entry.ttl) {
+      objects.delete(target);
+      objects.set(target, entry);
+      hits++;
+      answer(request, entry, "HIT", now());
+      return true;
+    }
+    const stale = entry;
+    const revalidates =
+      stale !== undefined &&
+      (headerOf(stale.head, "etag") !== undefined ||
+        headerOf(stale.head, "last-modified") !== undefined);
+    if (!revalidates) {
+      if (stale !== undefined) forget(target);
+      // A HEAD or a range that misses goes to the origin as asked; a whole GET fills.
+      if (method === "HEAD" || incoming.headers.range !== undefined) return false;
+    }
+    misses++;
+    const leader = !filling.has(target);
+    const result = await fill(target, revalidates ? stale : undefined);
+    if (result.kind === "not-kept") {
+      // The answer that may not be kept is its asker's alone; the others ask for themselves.
+      if (!leader || result.answer === undefined || request.outgoing.destroyed) return false;
+      const { status, message, head, body } = result.answer;
+      const sent = withGateHeaders([...head, "x-cache", "MISS"], request.headers);
+      request.outgoing.writeHead(status, message, sent);
+      const empty = method === "HEAD" || status === 204 || status === 304;
+      request.outgoing.end(empty ? undefined : body);
+      request.outcome.bytes = empty ? 0 : body.length;
+      return true;
+    }
+    if (result.kind === "error") {
+      request.outcome.reason = result.reason;
+      const refusal = rejection(result.reason);
+      const head = withGateHeaders(Object.entries(refusal.headers).flat(), request.headers);
+      if (request.outgoing.destroyed) return true;
+      request.outgoing.writeHead(refusal.status, STATUS_CODES[refusal.status]!, head);
+      request.outgoing.end(method === "HEAD" ? undefined : refusal.body);
+      request.outcome.bytes = method === "HEAD" ? 0 : refusal.body.length;
+      return true;
+    }
+    entry = result.entry;
+    answer(request, entry, revalidates ? "HIT" : "MISS", now());
+    return true;
+  }
+
+  return {
+    serve,
+    stats: () => ({ hits, misses, bytes, objects: objects.size }),
+  };
+}
+
+/** How long an object too big to keep, or one not storable, goes straight to the origin. */
+const TOO_BIG_PASS_SECONDS = 300;
+const NOT_KEPT_PASS_SECONDS = 30;
+/** Most such marks held at once. */
+const MAX_PASSES = 100_000;
+
+/** All values of header `name` in a flat list, joined as one (RFC 9110 §5.3). */
+function joined(list: string[], name: string): string | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === name) values.push(list[i + 1]!);
+  }
+  return values.length === 0 ? undefined : values.join(", ");
+}
+
+/**
+ * Sends a kept object: whole, a single byte range (206, or 416 when it cannot be met), a
+ * manifest with the viewer's token carried on, or 304 for a matching `If-None-Match`.
+ */
+function answer(request: CachedRequest, entry: Entry, xCache: "HIT" | "MISS", now: number): void {
+  const { incoming, outgoing, outcome } = request;
+  if (outgoing.destroyed) return;
+  const head = [...entry.head];
+  removeHeader(head, "age");
+  const age = Math.max(0, now - entry.storedAt);
+  head.push("age", String(age), "x-cache", xCache);
+  let body = entry.body;
+  let status = 200;
+  let message = entry.message;
+  const path = request.target.split("?")[0]!;
+  const kind =
+    request.propagate === undefined
+      ? undefined
+      : manifestKind(path, headerOf(head, "content-type"));
+  if (kind !== undefined) {
+    const text = manifestText(body);
+    const result =
+      text === undefined
+        ? undefined
+        : kind === "hls"
+          ? propagateHls(text, request.propagate!, path)
+          : propagateDash(text, request.propagate!, path);
+    if (result !== undefined && "text" in result) {
+      body = Buffer.from(result.text);
+      weakenEtag(head);
+    }
+  } else {
+    const etag = headerOf(head, "etag");
+    const match = incoming.headers["if-none-match"];
+    if (
+      etag !== undefined &&
+      match !== undefined &&
+      match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")
+    ) {
+      removeHeader(head, "content-length");
+      outgoing.writeHead(304, STATUS_CODES[304]!, withGateHeaders(head, request.headers));
+      outgoing.end();
+      outcome.bytes = 0;
+      return;
+    }
+    const range = byteRange(incoming.headers.range, body.length);
+    if (range === "unsatisfiable") {
+      removeHeader(head, "content-length");
+      head.push("content-range", `bytes */${body.length}`, "content-length", "0");
+      outgoing.writeHead(416, STATUS_CODES[416]!, withGateHeaders(head, request.headers));
+      outgoing.end();
+      outcome.bytes = 0;
+      return;
+    }
+    if (range !== undefined) {
+      status = 206;
+      message = STATUS_CODES[206]!;
+      head.push("content-range", `bytes ${range.start}-${range.end}/${body.length}`);
+      body = body.subarray(range.start, range.end + 1);
+    }
+  }
+  removeHeader(head, "content-length");
+  head.push("content-length", String(body.length));
+  outgoing.writeHead(status, message, withGateHeaders(head, request.headers));
+  if (incoming.method === "HEAD") {
+    outgoing.end();
+    outcome.bytes = 0;
+    return;
+  }
+  outgoing.end(body);
+  outcome.bytes = body.length;
+}
+
+/**
+ * One `bytes=` range of a body of `size` bytes (RFC 9110 §14.1.2): first and last byte, or
+ * `unsatisfiable`, or undefined to send the whole body (no range, several ranges, another
+ * unit or a spelling not understood, all of which a server may answer with the whole).
+ */
+function byteRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | "unsatisfiable" | undefined {
+  if (header === undefined) return undefined;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (match === null) return undefined;
+  const [, first, last] = match as unknown as [string, string, string];
+  if (first === "" && last === "") return undefined;
+  if (first === "") {
+    const suffix = Number(last);
+    if (suffix === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  if (start >= size) return "unsatisfiable";
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  if (end < start) return undefined;
+  return { start, end };
+}

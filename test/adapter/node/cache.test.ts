@@ -1,0 +1,270 @@
+/**
+ * The Node server's shared cache (CACHE_MAX_BYTES): keyed by origin path, never the token, so
+ * many viewers with many tokens cost the origin one request; misses collapse; refusals never
+ * reach or poison it; RFC 9111 decides what is kept and for how long.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signQueryToken } from "../../../src/core/query-token.js";
+import { signToken } from "../../../src/core/token.js";
+import { get } from "../../helpers/http.js";
+import { serve, type Served } from "../../helpers/serve.js";
+
+const SECRET = "cache-secret";
+const now = Math.floor(Date.now() / 1000);
+
+/** A link to `file` of video `v` with a token of its own (each `n` gives another expires). */
+function link(file: string, n = 0, video = "v"): string {
+  const expires = now + 3600 + n;
+  const token = signToken({ clientId: "2675", videoId: video, secret: SECRET, expires });
+  return `/videos/2675_${video}/${token}/${expires}/${file}`;
+}
+
+/** An origin whose answer headers each test chooses by file name; it records every request. */
+async function cacheOrigin() {
+  const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push({ url: req.url ?? "", headers: req.headers });
+    const file = (req.url ?? "").split("?")[0]!.split("/").pop()!;
+    const body = file.startsWith("big")
+      ? Buffer.alloc(64 * 1024, 7)
+      : file.endsWith(".m3u8")
+        ? Buffer.from("#EXTM3U\n#EXTINF:6,\nseg-1.ts\n")
+        : Buffer.from(`bytes of ${file} `.repeat(20));
+    const headers: Record<string, string> = {
+      "content-length": String(body.length),
+      "content-type": file.endsWith(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
+      etag: '"e1"',
+    };
+    if (file.includes("fresh")) headers["cache-control"] = "public, max-age=300";
+    if (file.includes("short")) headers["cache-control"] = "max-age=1";
+    if (file.includes("nostore")) headers["cache-control"] = "no-store";
+    if (file.includes("private")) headers["cache-control"] = "private, max-age=300";
+    if (file.includes("cookie")) {
+      headers["cache-control"] = "max-age=300";
+      headers["set-cookie"] = "session=viewer-1";
+    }
+    if (file.includes("vary")) {
+      headers["cache-control"] = "max-age=300";
+      headers.vary = "Accept-Language";
+    }
+    if (file.includes("modified"))
+      headers["last-modified"] = new Date((now - 86_400) * 1000).toUTCString();
+    if (file.includes("bare")) delete headers.etag;
+    if (file.includes("short") && req.headers["if-none-match"] === '"e1"') {
+      res.writeHead(304, { etag: '"e1"', "cache-control": "max-age=300" });
+      return void res.end();
+    }
+    res.writeHead(200, headers);
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    seen,
+    count: (file: string) => seen.filter((r) => r.url.split("?")[0]!.endsWith(`/${file}`)).length,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+describe("CACHE_MAX_BYTES on the Node server", () => {
+  let origin: Awaited<ReturnType<typeof cacheOrigin>>;
+  let gate: Served;
+  beforeAll(async () => {
+    origin = await cacheOrigin();
+    gate = await serve({
+      ORIGIN_URL: origin.url,
+      SECRET,
+      CACHE_MAX_BYTES: "1m",
+      QUERY_TOKEN_PREFIXES: "media",
+    });
+  });
+  afterAll(async () => {
+    await gate?.stop();
+    await origin?.close();
+  });
+
+  it("1,000 viewers with 1,000 different tokens for one segment: one origin request", async () => {
+    const first = await get(gate.url + link("fresh-seg.ts", 0));
+    expect([first.status, first.headers["x-cache"]]).toEqual([200, "MISS"]);
+    for (let n = 1; n < 1000; n += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, k) => get(gate.url + link("fresh-seg.ts", n + k))),
+      );
+      for (const answer of batch) {
+        expect(answer.status).toBe(200);
+        expect(answer.headers["x-cache"]).toBe("HIT");
+        expect(answer.body.equals(first.body)).toBe(true);
+      }
+    }
+    expect(origin.count("fresh-seg.ts")).toBe(1);
+    // Asked for in no viewer's words: no token, no client address.
+    const asked = origin.seen.find((r) => r.url.endsWith("/fresh-seg.ts"))!;
+    expect(asked.url).toBe("/videos/2675_v/fresh-seg.ts");
+    expect(asked.headers["x-forwarded-for"]).toBeUndefined();
+  });
+
+  it("100 concurrent misses for one object: one origin request", async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, n) => get(gate.url + link("fresh-burst.ts", n))),
+    );
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(origin.count("fresh-burst.ts")).toBe(1);
+  });
+
+  it("a refused or expired link never reaches the origin, nor poisons the cache", async () => {
+    const bad = link("fresh-guarded.ts").replace(
+      /\/([A-Za-z0-9_-])([A-Za-z0-9_-]{21})\//,
+      (_, c: string, rest: string) => `/${c === "A" ? "B" : "A"}${rest}/`,
+    );
+    expect((await get(gate.url + bad)).status).toBe(403);
+    const expires = now - 10;
+    const token = signToken({ clientId: "2675", videoId: "v", secret: SECRET, expires });
+    expect(
+      (await get(`${gate.url}/videos/2675_v/${token}/${expires}/fresh-guarded.ts`)).status,
+    ).toBe(410);
+    expect(origin.count("fresh-guarded.ts")).toBe(0);
+    const good = await get(gate.url + link("fresh-guarded.ts"));
+    expect([good.status, good.headers["x-cache"]]).toEqual([200, "MISS"]);
+    // A cached object still needs a valid link.
+    expect((await get(gate.url + bad)).status).toBe(403);
+  });
+
+  it("answers HEAD and single ranges from the cache, 416 past the end", async () => {
+    const whole = await get(gate.url + link("fresh-range.ts"));
+    const size = whole.body.length;
+    const head = await get(gate.url + link("fresh-range.ts", 1), { method: "HEAD" });
+    expect([
+      head.status,
+      head.headers["x-cache"],
+      head.headers["content-length"],
+      head.body.length,
+    ]).toEqual([200, "HIT", String(size), 0]);
+    const part = await get(gate.url + link("fresh-range.ts", 2), {
+      headers: { range: "bytes=10-19" },
+    });
+    expect([part.status, part.headers["content-range"], part.headers["x-cache"]]).toEqual([
+      206,
+      `bytes 10-19/${size}`,
+      "HIT",
+    ]);
+    expect(part.body.equals(whole.body.subarray(10, 20))).toBe(true);
+    const tail = await get(gate.url + link("fresh-range.ts", 3), {
+      headers: { range: "bytes=-5" },
+    });
+    expect(tail.body.equals(whole.body.subarray(size - 5))).toBe(true);
+    const past = await get(gate.url + link("fresh-range.ts", 4), {
+      headers: { range: `bytes=${size}-` },
+    });
+    expect([past.status, past.headers["content-range"]]).toEqual([416, `bytes */${size}`]);
+    const notModified = await get(gate.url + link("fresh-range.ts", 5), {
+      headers: { "if-none-match": '"e1"' },
+    });
+    expect(notModified.status).toBe(304);
+    expect(origin.count("fresh-range.ts")).toBe(1);
+  });
+
+  it.each([
+    ["nostore-seg.ts", "Cache-Control: no-store"],
+    ["private-seg.ts", "Cache-Control: private"],
+    ["cookie-seg.ts", "Set-Cookie"],
+    ["vary-seg.ts", "Vary on a request header"],
+    ["bare-seg.ts", "no freshness information"],
+  ])("does not keep %s (%s): every viewer reaches the origin", async (file) => {
+    for (let n = 0; n < 3; n++) {
+      const answer = await get(gate.url + link(file, n));
+      expect([answer.status, answer.headers["x-cache"]]).toEqual([200, "MISS"]);
+    }
+    expect(origin.count(file)).toBe(3);
+    if (file.startsWith("cookie")) {
+      // The one answer with a cookie went to the viewer who asked, and no other.
+      const answers = await Promise.all([0, 1, 2].map((n) => get(gate.url + link(file, 10 + n))));
+      expect(answers.filter((a) => a.headers["set-cookie"] !== undefined).length).toBe(3);
+    }
+  });
+
+  it("never answers a request with Cookie or Authorization from the cache, nor keeps its answer", async () => {
+    await get(gate.url + link("fresh-private-req.ts"));
+    const withCookie = await get(gate.url + link("fresh-private-req.ts", 1), {
+      headers: { cookie: "a=b" },
+    });
+    const withAuth = await get(gate.url + link("fresh-private-req.ts", 2), {
+      headers: { authorization: "Bearer x" },
+    });
+    expect([withCookie.headers["x-cache"], withAuth.headers["x-cache"]]).toEqual(["MISS", "MISS"]);
+    expect(origin.count("fresh-private-req.ts")).toBe(3);
+  });
+
+  it("revalidates a stale object with its ETag and serves it again on 304", async () => {
+    await get(gate.url + link("short-seg.ts"));
+    await new Promise((r) => setTimeout(r, 2100));
+    const again = await get(gate.url + link("short-seg.ts", 1));
+    expect([again.status, again.headers["x-cache"]]).toEqual([200, "HIT"]);
+    const requests = origin.seen.filter((r) => r.url.endsWith("/short-seg.ts"));
+    expect(requests.length).toBe(2);
+    expect(requests[1]!.headers["if-none-match"]).toBe('"e1"');
+    // The 304 said max-age=300: fresh again.
+    await get(gate.url + link("short-seg.ts", 2));
+    expect(origin.count("short-seg.ts")).toBe(2);
+  });
+
+  it("keeps an object with only Last-Modified for the heuristic's time", async () => {
+    await get(gate.url + link("modified-seg.ts"));
+    const again = await get(gate.url + link("modified-seg.ts", 1));
+    expect(again.headers["x-cache"]).toBe("HIT");
+    expect(origin.count("modified-seg.ts")).toBe(1);
+  });
+
+  it("streams an object too big to keep, and stops reading it whole for a while", async () => {
+    // An eighth of 1 MiB is the largest kept object; 64 KiB fits, so ask a gate with less room.
+    const small = await serve({ ORIGIN_URL: origin.url, SECRET, CACHE_MAX_BYTES: "256k" });
+    try {
+      for (let n = 0; n < 3; n++) {
+        const answer = await get(small.url + link("big-fresh.ts", n));
+        expect([answer.status, answer.body.length, answer.headers["x-cache"]]).toEqual([
+          200,
+          65536,
+          "MISS",
+        ]);
+      }
+      // The first one was asked for twice (to keep, then to stream); then straight through.
+      expect(origin.count("big-fresh.ts")).toBe(4);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it("carries each viewer's own CDN token into a cached playlist", async () => {
+    const expires = now + 600;
+    const one = signQueryToken({ path: "/media/a/", secret: SECRET, expires });
+    const two = signQueryToken({ path: "/media/a/", secret: SECRET, expires: expires + 1 });
+    const first = await get(`${gate.url}/media/a/fresh.m3u8?md5=${one}&expires=${expires}`);
+    const second = await get(`${gate.url}/media/a/fresh.m3u8?md5=${two}&expires=${expires + 1}`);
+    expect(first.body.toString()).toContain(`seg-1.ts?md5=${one}&expires=${expires}`);
+    expect(second.body.toString()).toContain(`seg-1.ts?md5=${two}&expires=${expires + 1}`);
+    expect(second.headers["x-cache"]).toBe("HIT");
+    expect(origin.count("fresh.m3u8")).toBe(1);
+  });
+});
+
+describe("without CACHE_MAX_BYTES", () => {
+  it("sends every request to the origin and no X-Cache", async () => {
+    const origin = await cacheOrigin();
+    const gate = await serve({ ORIGIN_URL: origin.url, SECRET });
+    try {
+      for (let n = 0; n < 3; n++) {
+        const answer = await get(gate.url + link("fresh-off.ts", n));
+        expect(answer.headers["x-cache"]).toBeUndefined();
+      }
+      expect(origin.count("fresh-off.ts")).toBe(3);
+    } finally {
+      await gate.stop();
+      await origin.close();
+    }
+  });
+});
