@@ -52,8 +52,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers, 403/410
                                              included: * or a comma list [none: no CORS]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
-  --cache-max-bytes SIZE  CACHE_MAX_BYTES    in-memory cache of origin answers, keyed without
-                                             the token (e.g. 256m) [0: off]
+  --cache on|off          CACHE              a shared cache of origin answers, keyed without
+                                             the token [off]
+  --cache-max-bytes SIZE  CACHE_MAX_BYTES    memory it may hold (e.g. 1g) [256m]
   --cache-default-ttl-s N CACHE_DEFAULT_TTL_S most freshness a Last-Modified heuristic gives [60]
   --client-secrets-file PATH CLIENT_SECRETS_FILE JSON { "<client id>": "<secret> [<old>]" }:
                                              per-client secrets; unlisted clients get 403

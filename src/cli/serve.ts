@@ -49,6 +49,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "mp4-tokens": { type: "string" },
           "cors-origins": { type: "string" },
           "expiry-leeway-s": { type: "string" },
+          cache: { type: "string" },
           "cache-max-bytes": { type: "string" },
           "cache-default-ttl-s": { type: "string" },
           "client-secrets-file": { type: "string" },
@@ -85,6 +86,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
     CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
+    CACHE: values.cache ?? env.CACHE,
     CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
     CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
     CLIENT_SECRETS: clientSecretsFrom(

@@ -218,6 +218,8 @@ export interface GateEnv {
   CORS_ORIGINS?: string;
   CLIENT_SECRETS?: string;
   EXPIRY_LEEWAY_S?: string;
+  CACHE?: string;
+  CACHE_DEFAULT_TTL_S?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -229,7 +231,16 @@ export interface Settings {
   readonly originTimeoutMs: number;
   /** Origins whose pages may read the answers (`CORS_ORIGINS`); undefined: no CORS at all. */
   readonly cors: "*" | ReadonlySet<string> | undefined;
+  /**
+   * The shared cache (`CACHE=on`): objects kept by origin path, never the token, as long as
+   * RFC 9111 allows; a `Last-Modified` heuristic gives at most `heuristicCapSeconds`
+   * (`CACHE_DEFAULT_TTL_S`). Undefined: off.
+   */
+  readonly cache: { readonly heuristicCapSeconds: number } | undefined;
 }
+
+/** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
+export const DEFAULT_CACHE_TTL_S = 60;
 
 /**
  * Parses `ORIGIN_URL`: an absolute http(s) URL with no query, fragment or credentials. The
@@ -462,7 +473,19 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     30_000,
   );
   const cors = parseCorsOrigins(textOf("CORS_ORIGINS", env.CORS_ORIGINS));
-  return { gate, origin, originTimeoutMs, cors };
+  const cacheText = (textOf("CACHE", env.CACHE) ?? "").trim() || "off";
+  if (cacheText !== "on" && cacheText !== "off") {
+    throw new SettingError("CACHE", `must be on or off, got ${quoted(cacheText)}`);
+  }
+  const heuristicCapSeconds = parseInteger(
+    "CACHE_DEFAULT_TTL_S",
+    textOf("CACHE_DEFAULT_TTL_S", env.CACHE_DEFAULT_TTL_S),
+    DEFAULT_CACHE_TTL_S,
+    0,
+    31_536_000,
+  );
+  const cache = cacheText === "on" ? { heuristicCapSeconds } : undefined;
+  return { gate, origin, originTimeoutMs, cors, cache };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
+import { defaultCache, fromCache, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How a granted request reaches the origin: returns the response to send. */
@@ -74,20 +75,52 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   const proxy: ProxyStep =
     options.proxy ??
     (async (c, grant) => {
-      const response = await proxyFetch(c.req.raw, settings.origin + grant.target, {
-        timeoutMs: settings.originTimeoutMs,
-        client: {
-          address: options.clientAddress?.(c),
-          proto: c.req.url.startsWith("https:") ? "https" : "http",
-        },
-        onError: (reason, error) => log({ reason, message: errorLine(error) }),
-      });
+      const key = settings.origin + grant.target;
+      const cache = settings.cache === undefined ? undefined : defaultCache();
+      const shared = cache !== undefined && sharedCacheable(c.req.raw) ? cache : undefined;
+      const hit = shared && (await fromCache(shared, key, c.req.raw));
+      const response = hit || (await fetchOrigin(c, grant, shared));
       if (grant.form !== "query") return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
       return propagated(response, grant.target.split("?")[0]!, grant.propagate, (why) =>
         log({ reason: "manifest-unchanged", message: why }),
       );
     });
+  /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
+  async function fetchOrigin(c: Context, grant: Grant, shared: Cache | undefined) {
+    const response = await proxyFetch(c.req.raw, settings.origin + grant.target, {
+      timeoutMs: settings.originTimeoutMs,
+      client: {
+        address: options.clientAddress?.(c),
+        proto: c.req.url.startsWith("https:") ? "https" : "http",
+      },
+      onError: (reason, error) => log({ reason, message: errorLine(error) }),
+    });
+    if (settings.cache === undefined) return response;
+    if (shared === undefined) {
+      const headers = new Headers(response.headers);
+      headers.set("x-cache", "MISS");
+      return new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    }
+    return intoCache(
+      shared,
+      settings.origin + grant.target,
+      c.req.raw,
+      response,
+      settings.cache.heuristicCapSeconds,
+      (work) => {
+        try {
+          c.executionCtx.waitUntil(work);
+        } catch {
+          // No execution context (not on Workers): the put simply runs on.
+        }
+      },
+    );
+  }
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
   if (settings.cors !== undefined) {
     app.use(corsPolicy(settings.cors, settings.gate, options.target ?? ((c) => c.req.url)));

@@ -32,6 +32,9 @@ const GATE_ROWS: [setting: string, value: string][] = [
   ["EXPIRY_LEEWAY_S", "-1"],
   ["EXPIRY_LEEWAY_S", "86401"],
   ["EXPIRY_LEEWAY_S", "1.5"],
+  ["CACHE", "yes"],
+  ["CACHE_DEFAULT_TTL_S", "-1"],
+  ["CACHE_DEFAULT_TTL_S", "1h"],
   ["ORIGIN_URL", "http://127.0.0.1:0"],
   // Outside attack: the start-up line shows the origin, so a secret in it would be logged.
   ["ORIGIN_URL", `http://127.0.0.1:9/${CANARY}`],
@@ -104,6 +107,11 @@ const GATE_ROWS: [setting: string, value: string][] = [
 
 /** Invalid values of the Node server's own settings. */
 const SERVER_ROWS: [setting: string, value: string][] = [
+  ["CACHE_MAX_BYTES", "1x"],
+  ["CACHE_MAX_BYTES", "-1"],
+  ["CACHE_MAX_BYTES", "2000g"],
+  // A size for a cache that is off: a mistake, not a choice.
+  ["CACHE_MAX_BYTES", "1m"],
   ["HOST", "not a host"],
   ["HOST", "http://127.0.0.1"],
   ["HOST", "127.0.0.1:8787"],

@@ -36,6 +36,7 @@ export interface ServerEnv {
   REQUEST_TIMEOUT_MS?: string;
   KEEPALIVE_TIMEOUT_MS?: string;
   MAX_CONNECTIONS?: string;
+  CACHE?: string;
   CACHE_MAX_BYTES?: string;
   CACHE_DEFAULT_TTL_S?: string;
   ORIGIN_CONNECTIONS?: string;
@@ -84,8 +85,8 @@ export interface ServerConfig {
   readonly cache: { maxBytes: number; heuristicCapSeconds: number } | undefined;
 }
 
-/** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
-export const DEFAULT_CACHE_TTL_S = 60;
+/** `CACHE_MAX_BYTES` unset with `CACHE=on`. */
+export const DEFAULT_CACHE_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * Parses a size in bytes: a whole number, or one with `k`, `m` or `g` (1024-based, as nginx
@@ -175,13 +176,6 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     3_600_000,
   );
   const cacheMaxBytes = parseSize("CACHE_MAX_BYTES", env.CACHE_MAX_BYTES);
-  const cacheTtl = parseInteger(
-    "CACHE_DEFAULT_TTL_S",
-    env.CACHE_DEFAULT_TTL_S,
-    DEFAULT_CACHE_TTL_S,
-    0,
-    31_536_000,
-  );
   const maxConnections = parseInteger(
     "MAX_CONNECTIONS",
     env.MAX_CONNECTIONS,
@@ -217,9 +211,12 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   // Check every gate setting now, so a bad one stops start-up in demo mode too; demo mode
   // brings its own origin, and a secret unless SECRET is set (a stand-in here with a NUL,
   // which no environment value can hold, so no message is withheld for showing it).
-  readSettings(
+  const gate = readSettings(
     demo ? { ...env, ORIGIN_URL: "http://127.0.0.1", SECRET: env.SECRET || "demo\0" } : env,
   );
+  if (cacheMaxBytes > 0 && gate.cache === undefined) {
+    throw new SettingError("CACHE_MAX_BYTES", "sizes the cache, which is off: set CACHE=on too");
+  }
   return {
     demo,
     demoSecret: env.SECRET || undefined,
@@ -232,7 +229,12 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     keepAliveTimeoutMs,
     maxConnections,
     cache:
-      cacheMaxBytes > 0 ? { maxBytes: cacheMaxBytes, heuristicCapSeconds: cacheTtl } : undefined,
+      gate.cache === undefined
+        ? undefined
+        : {
+            maxBytes: cacheMaxBytes || DEFAULT_CACHE_MAX_BYTES,
+            heuristicCapSeconds: gate.cache.heuristicCapSeconds,
+          },
     originConnections,
     originKeepAlive: keepAliveText === "on",
     logFormat,

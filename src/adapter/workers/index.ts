@@ -26,6 +26,8 @@ const SETTING_NAMES = [
   "CORS_ORIGINS",
   "EXPIRY_LEEWAY_S",
   "CLIENT_SECRETS",
+  "CACHE",
+  "CACHE_DEFAULT_TTL_S",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;

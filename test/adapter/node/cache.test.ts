@@ -80,6 +80,7 @@ describe("CACHE_MAX_BYTES on the Node server", () => {
     gate = await serve({
       ORIGIN_URL: origin.url,
       SECRET,
+      CACHE: "on",
       CACHE_MAX_BYTES: "1m",
       QUERY_TOKEN_PREFIXES: "media",
     });
@@ -222,7 +223,12 @@ describe("CACHE_MAX_BYTES on the Node server", () => {
 
   it("streams an object too big to keep, and stops reading it whole for a while", async () => {
     // An eighth of 1 MiB is the largest kept object; 64 KiB fits, so ask a gate with less room.
-    const small = await serve({ ORIGIN_URL: origin.url, SECRET, CACHE_MAX_BYTES: "256k" });
+    const small = await serve({
+      ORIGIN_URL: origin.url,
+      SECRET,
+      CACHE: "on",
+      CACHE_MAX_BYTES: "256k",
+    });
     try {
       for (let n = 0; n < 3; n++) {
         const answer = await get(small.url + link("big-fresh.ts", n));

@@ -1,0 +1,121 @@
+/**
+ * CACHE=on on the Worker (the Cache API, in Miniflare): keyed by origin URL, never the token;
+ * Range answered from the kept object; the same storability rules as the Node server.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signToken } from "../../src/core/token.js";
+import { get } from "../helpers/http.js";
+import { startWorker, type StartedWorker } from "../helpers/worker.js";
+
+const SECRET = "edge-cache-secret";
+const now = Math.floor(Date.now() / 1000);
+function link(file: string, n = 0): string {
+  const expires = now + 3600 + n;
+  const token = signToken({ clientId: "2675", videoId: "v", secret: SECRET, expires });
+  return `/videos/2675_v/${token}/${expires}/${file}`;
+}
+
+describe("CACHE=on on the Worker", () => {
+  const seen: string[] = [];
+  let server: Server;
+  let worker: StartedWorker;
+  let off: StartedWorker;
+  const count = (file: string) => seen.filter((url) => url.endsWith(`/${file}`)).length;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(req.url ?? "");
+      const file = (req.url ?? "").split("/").pop()!;
+      const body = Buffer.from(`bytes of ${file} `.repeat(50));
+      const headers: Record<string, string> = {
+        "content-length": String(body.length),
+        "content-type": "video/mp2t",
+        "cache-control": file.includes("nostore") ? "no-store" : "public, max-age=300",
+      };
+      if (file.includes("cookie")) headers["set-cookie"] = "session=1";
+      res.writeHead(200, headers);
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    [worker, off] = await Promise.all([
+      startWorker({ ORIGIN_URL: origin, SECRET, CACHE: "on" }),
+      startWorker({ ORIGIN_URL: origin, SECRET }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([worker?.close(), off?.close()]);
+    server?.closeAllConnections();
+    await new Promise<void>((done) => server?.close(() => done()));
+  });
+
+  /** The Cache API put runs after the answer (waitUntil): wait until the object is there. */
+  async function untilKept(file: string) {
+    for (let i = 0; i < 50; i++) {
+      const answer = await get(worker.url + link(file, 10_000 + i));
+      if (answer.headers["x-cache"] === "HIT") return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${file} was never kept`);
+  }
+
+  it("1,000 viewers with 1,000 different tokens: one origin request, the origin's headers given back", async () => {
+    const first = await get(worker.url + link("seg.ts"));
+    expect([first.status, first.headers["x-cache"]]).toEqual([200, "MISS"]);
+    await untilKept("seg.ts");
+    for (let n = 1; n < 1000; n += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, k) => get(worker.url + link("seg.ts", n + k))),
+      );
+      for (const answer of batch) {
+        expect([answer.status, answer.headers["x-cache"]]).toEqual([200, "HIT"]);
+        expect(answer.body.equals(first.body)).toBe(true);
+        expect(answer.headers["cache-control"]).toBe("public, max-age=300");
+      }
+    }
+    expect(count("seg.ts")).toBe(1);
+  });
+
+  it("answers a range and HEAD from the kept object", async () => {
+    const whole = await get(worker.url + link("range.ts"));
+    await untilKept("range.ts");
+    const part = await get(worker.url + link("range.ts", 1), { headers: { range: "bytes=5-14" } });
+    expect([part.status, part.headers["x-cache"]]).toEqual([206, "HIT"]);
+    expect(part.body.equals(whole.body.subarray(5, 15))).toBe(true);
+    const head = await get(worker.url + link("range.ts", 2), { method: "HEAD" });
+    expect([head.status, head.headers["x-cache"], head.body.length]).toEqual([200, "HIT", 0]);
+    expect(count("range.ts")).toBe(1);
+  });
+
+  it("keeps no answer with no-store or Set-Cookie, and none for a request with a cookie", async () => {
+    for (const file of ["nostore.ts", "cookie.ts"]) {
+      for (let n = 0; n < 3; n++) {
+        const answer = await get(worker.url + link(file, n));
+        expect(answer.headers["x-cache"]).toBe("MISS");
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      expect(count(file)).toBe(3);
+    }
+    await get(worker.url + link("with-cookie.ts"), { headers: { cookie: "a=b" } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get(worker.url + link("with-cookie.ts", 1))).headers["x-cache"]).toBe("MISS");
+  });
+
+  it("a refused link never reaches the origin or the cache", async () => {
+    const expires = now - 5;
+    const token = signToken({ clientId: "2675", videoId: "v", secret: SECRET, expires });
+    expect((await get(`${worker.url}/videos/2675_v/${token}/${expires}/guarded.ts`)).status).toBe(
+      410,
+    );
+    expect(count("guarded.ts")).toBe(0);
+  });
+
+  it("off (the default): no X-Cache, every request to the origin", async () => {
+    for (let n = 0; n < 2; n++) {
+      const answer = await get(off.url + link("off.ts", n));
+      expect(answer.headers["x-cache"]).toBeUndefined();
+    }
+    expect(count("off.ts")).toBe(2);
+  });
+});
