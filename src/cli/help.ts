@@ -52,6 +52,7 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers, 403/410
                                              included: * or a comma list [none: no CORS]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
+  --metrics on|off        METRICS            GET /metrics, Prometheus text format [on]
   --cache on|off          CACHE              a shared cache of origin answers, keyed without
                                              the token [off]
   --cache-max-bytes SIZE  CACHE_MAX_BYTES    memory it may hold (e.g. 1g) [256m]

@@ -50,6 +50,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "cors-origins": { type: "string" },
           "expiry-leeway-s": { type: "string" },
           cache: { type: "string" },
+          metrics: { type: "string" },
           "cache-max-bytes": { type: "string" },
           "cache-default-ttl-s": { type: "string" },
           "client-secrets-file": { type: "string" },
@@ -87,6 +88,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
     CACHE: values.cache ?? env.CACHE,
+    METRICS: values.metrics ?? env.METRICS,
     CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
     CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
     CLIENT_SECRETS: clientSecretsFrom(

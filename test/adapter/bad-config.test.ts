@@ -107,6 +107,7 @@ const GATE_ROWS: [setting: string, value: string][] = [
 
 /** Invalid values of the Node server's own settings. */
 const SERVER_ROWS: [setting: string, value: string][] = [
+  ["METRICS", "yes"],
   ["CACHE_MAX_BYTES", "1x"],
   ["CACHE_MAX_BYTES", "-1"],
   ["CACHE_MAX_BYTES", "2000g"],

@@ -7,14 +7,38 @@
  */
 import cluster from "node:cluster";
 import { gateServerOptions, type ServerConfig, type ServerEnv } from "./config.js";
+import { AggregatorRegistry } from "prom-client";
 import { startGateServer } from "./server.js";
+
+/**
+ * In a worker: `/metrics` text added up over every worker by the primary (which asks each over
+ * IPC, this one included).
+ */
+function askPrimary(): () => Promise<string> {
+  let next = 0;
+  const waiting = new Map<number, (text: string) => void>();
+  process.on("message", (message: MetricsAnswer) => {
+    if (typeof message?.metricsFor !== "number") return;
+    waiting.get(message.metricsFor)?.(message.text);
+    waiting.delete(message.metricsFor);
+  });
+  return () =>
+    new Promise<string>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      process.send?.({ metricsRequest: id } satisfies WorkerMessage);
+    });
+}
 
 /**
  * Worker to primary: ready for the secret (a message sent before the worker listens would be
  * lost), then listening, or why it could not. Primary to worker: the secret.
  */
 type PrimaryMessage = { secret: string; clientSecrets?: string };
-type WorkerMessage = { ready: true } | { listening: string } | { error: string };
+/** Primary to worker: the added-up metrics it asked for (request `id`). */
+type MetricsAnswer = { metricsFor: number; text: string };
+type WorkerMessage =
+  { ready: true } | { listening: string } | { error: string } | { metricsRequest: number };
 
 /** What the primary reports while it runs. */
 export interface PrimaryHooks {
@@ -55,9 +79,21 @@ export async function servePrimary(
   let stopping = false;
   let announced = false;
   const fork = () => cluster.fork(workerEnv);
+  // prom-client's aggregator asks every worker for its registry over the same channel.
+  const aggregator = new AggregatorRegistry();
   const failed = new Promise<number>((resolve) => {
     cluster.on("message", (worker, message: WorkerMessage) => {
-      if ("ready" in message) {
+      if (typeof message !== "object" || message === null) return;
+      // prom-client's own messages (its aggregator's answers) are not ours.
+      if (typeof (message as { type?: unknown }).type === "string") return;
+      if ("metricsRequest" in message) {
+        const id = message.metricsRequest;
+        aggregator.clusterMetrics().then(
+          (text) => worker.send({ metricsFor: id, text } satisfies MetricsAnswer),
+          (error: Error) =>
+            worker.send({ metricsFor: id, text: `# metrics unavailable: ${error.message}\n` }),
+        );
+      } else if ("ready" in message) {
         worker.send({ secret, clientSecrets } satisfies PrimaryMessage);
       } else if ("error" in message) {
         stopping = true;
@@ -121,7 +157,7 @@ export async function serveWorker(
   const config = readConfig(env);
   let gate;
   try {
-    gate = await startGateServer(gateServerOptions(config, env));
+    gate = await startGateServer({ ...gateServerOptions(config, env), metricsText: askPrimary() });
   } catch (error) {
     process.send?.({ error: describe(error, config).message } satisfies WorkerMessage);
     return 2;

@@ -36,6 +36,7 @@ export interface ServerEnv {
   REQUEST_TIMEOUT_MS?: string;
   KEEPALIVE_TIMEOUT_MS?: string;
   MAX_CONNECTIONS?: string;
+  METRICS?: string;
   CACHE?: string;
   CACHE_MAX_BYTES?: string;
   CACHE_DEFAULT_TTL_S?: string;
@@ -81,6 +82,8 @@ export interface ServerConfig {
   readonly logFormat: LogFormat;
   /** See `GateServerOptions.trustProxy`; undefined = trust no proxy. */
   readonly trustProxy: AddressRanges | undefined;
+  /** See `GateServerOptions.metrics`. */
+  readonly metrics: boolean;
   /** See `GateServerOptions.cache`; undefined = no cache. */
   readonly cache: { maxBytes: number; heuristicCapSeconds: number } | undefined;
 }
@@ -176,6 +179,10 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     3_600_000,
   );
   const cacheMaxBytes = parseSize("CACHE_MAX_BYTES", env.CACHE_MAX_BYTES);
+  const metricsText = (env.METRICS ?? "").trim() || "on";
+  if (metricsText !== "on" && metricsText !== "off") {
+    throw new SettingError("METRICS", `must be on or off, got ${quoted(metricsText)}`);
+  }
   const maxConnections = parseInteger(
     "MAX_CONNECTIONS",
     env.MAX_CONNECTIONS,
@@ -228,6 +235,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     requestTimeoutMs,
     keepAliveTimeoutMs,
     maxConnections,
+    metrics: metricsText === "on",
     cache:
       gate.cache === undefined
         ? undefined
@@ -262,6 +270,7 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     maxConnections: config.maxConnections,
     cache: config.cache,
+    metrics: config.metrics,
     originConnections: config.originConnections,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,

@@ -59,6 +59,8 @@ export interface OriginLegOptions {
   ca?: string | Buffer;
   /** Told about origin failures, as one line without a stack. */
   onError?: (reason: Reason | "manifest-unchanged", message: string) => void;
+  /** Told how long each origin request took to its response headers, in seconds. */
+  onAnswer?: (seconds: number) => void;
 }
 
 /** What one forwarded request carries besides its target. */
@@ -97,6 +99,8 @@ export interface OriginLeg {
    * `error` with the gate's reason when the origin fails or is too slow.
    */
   fetchWhole(target: string, headers: [string, string][], limit: number): Promise<WholeAnswer>;
+  /** Connections open to the origin now. */
+  connections(): number;
   /** Closes the origin connections. */
   close(): Promise<void>;
 }
@@ -155,6 +159,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     },
   });
   const onError = options.onError ?? (() => {});
+  const onAnswer = options.onAnswer ?? (() => {});
   /** Paced (speed-limited) downloads in flight, and how many may be. */
   let pacedNow = 0;
   const pacedMax = Math.max(1, Math.floor(options.connections / 4));
@@ -222,9 +227,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       ),
     };
     let attempts = 0;
+    let sentAt = 0;
     const send = () => {
       attempts++;
       abortOrigin = undefined;
+      sentAt = performance.now();
       pool.dispatch(request, handler);
     };
 
@@ -330,6 +337,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         status = code;
         resumeOrigin = resume;
         clearTimeout(headersTimer);
+        onAnswer((performance.now() - sentAt) / 1000);
         const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
         const head0 = responseHead(rawHeaders as Buffer[], bodyExpected);
         if (typeof head0 === "string") {
@@ -447,6 +455,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             timeoutMs,
           )
         : undefined;
+    const sentAt = performance.now();
     try {
       const answer = await pool.request({
         path: basePath + target,
@@ -454,6 +463,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         headers: headers.flat(),
         signal: controller.signal,
       });
+      onAnswer((performance.now() - sentAt) / 1000);
       clearTimeout(timer);
       const raw: Buffer[] = [];
       for (const [name, value] of Object.entries(answer.headers)) {
@@ -503,7 +513,12 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     }
   }
 
-  return { forward, fetchWhole, close: () => pool.close() };
+  return {
+    forward,
+    fetchWhole,
+    connections: () => pool.stats.connected,
+    close: () => pool.close(),
+  };
 }
 
 /**

@@ -27,6 +27,12 @@ import type { Grant, SecureLinkVariables } from "../../http/middleware.js";
 import { rejectionResponse } from "../../http/refusal.js";
 import { accessLine, messageLine, type LogFormat } from "./access-log.js";
 import { createCache } from "./cache.js";
+import {
+  createMetrics,
+  METRICS_CONTENT_TYPE,
+  shareWithPrimary,
+  type MetricSources,
+} from "./metrics.js";
 import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
 /** Options of {@link startGateServer}. */
@@ -88,6 +94,13 @@ export interface GateServerOptions {
    * when absent. See `cache.ts`.
    */
   cache?: { maxBytes: number; heuristicCapSeconds: number };
+  /** Serve `GET /metrics` (Prometheus text format); default true. */
+  metrics?: boolean;
+  /**
+   * Where `/metrics` gets its text, when not from this process alone: a cluster worker asks
+   * the primary, which adds up every worker's figures.
+   */
+  metricsText?: () => Promise<string>;
 }
 
 /** A running gate. */
@@ -156,6 +169,13 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     throw new Error("listenSockets must be a whole number from 1 to 1024");
   }
   const outcomes = new WeakMap<IncomingMessage, ProxyOutcome>();
+  const sources: MetricSources = {
+    clientConnections: () => clientConnections,
+    originConnections: () => origin.connections(),
+  };
+  const metrics = options.metrics === false ? undefined : createMetrics(sources);
+  // In a cluster worker, the primary's aggregator reads this registry.
+  if (metrics !== undefined && cluster.isWorker) shareWithPrimary(metrics);
   const trusted = options.trustProxy;
   const origin = createOriginLeg({
     origin: settings.origin,
@@ -164,13 +184,19 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     connections: options.originConnections ?? DEFAULT_ORIGIN_CONNECTIONS,
     keepAlive: options.originKeepAlive ?? true,
     ca: options.originCa,
-    onError: (reason, message) => write(messageLine(format, "error", `${reason}: ${message}`)),
+    onError: (reason, message) => {
+      if (reason === "origin-error" || reason === "origin-timeout") metrics?.originFailed(reason);
+      write(messageLine(format, "error", `${reason}: ${message}`));
+    },
+    onAnswer: (seconds) => metrics?.originAnswered(seconds),
   });
+  let clientConnections = 0;
 
   const cache =
     options.cache === undefined || options.cache.maxBytes <= 0
       ? undefined
       : createCache(origin, options.cache);
+  sources.cache = cache?.stats;
 
   /** A grant's pace, token to carry on, and CORS headers, as the origin leg takes them. */
   const forwardOptions = (grant: Grant, req: IncomingMessage): ForwardOptions => ({
@@ -229,7 +255,14 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     target: (c) => (c.env as HttpBindings).incoming.url ?? "/",
     clientAddress: (c) => clientOf((c.env as HttpBindings).incoming, trusted).address,
     use: [recordDecision as MiddlewareHandler],
-    routes: (app) => app.get("/healthz", (c) => c.text("ok")),
+    routes: (app) => {
+      app.get("/healthz", (c) => c.text("ok"));
+      if (metrics === undefined) return;
+      const text = options.metricsText ?? metrics.text;
+      app.get("/metrics", async (c) =>
+        c.body(await text(), 200, { "content-type": METRICS_CONTENT_TYPE }),
+      );
+    },
     // Grants are streamed before the app is reached (below); should one get here, it takes
     // the same origin leg.
     proxy: async (c, grant) => {
@@ -289,6 +322,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
             ? 0
             : Number(res.getHeader("content-length") ?? 0);
       const reason = outcome.reason ?? (status === 404 ? "not-found" : undefined);
+      metrics?.answered(status, reason);
       write(
         accessLine(format, {
           method: req.method ?? "",
@@ -325,6 +359,10 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     );
   });
 
+  server.on("connection", (socket: Socket) => {
+    clientConnections++;
+    socket.once("close", () => clientConnections--);
+  });
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   if (maxConnections > 0) {
     let open = 0;
