@@ -220,6 +220,7 @@ export interface GateEnv {
   EXPIRY_LEEWAY_S?: string;
   CACHE?: string;
   CACHE_DEFAULT_TTL_S?: string;
+  METRICS?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -237,6 +238,8 @@ export interface Settings {
    * (`CACHE_DEFAULT_TTL_S`). Undefined: off.
    */
   readonly cache: { readonly heuristicCapSeconds: number } | undefined;
+  /** `METRICS`: the Node server's `GET /metrics`, the Worker's log line per request. */
+  readonly metrics: boolean;
 }
 
 /** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
@@ -485,7 +488,11 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     31_536_000,
   );
   const cache = cacheText === "on" ? { heuristicCapSeconds } : undefined;
-  return { gate, origin, originTimeoutMs, cors, cache };
+  const metricsText = (textOf("METRICS", env.METRICS) ?? "").trim() || "on";
+  if (metricsText !== "on" && metricsText !== "off") {
+    throw new SettingError("METRICS", `must be on or off, got ${quoted(metricsText)}`);
+  }
+  return { gate, origin, originTimeoutMs, cors, cache, metrics: metricsText === "on" };
 }
 
 /**

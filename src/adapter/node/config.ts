@@ -179,10 +179,6 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     3_600_000,
   );
   const cacheMaxBytes = parseSize("CACHE_MAX_BYTES", env.CACHE_MAX_BYTES);
-  const metricsText = (env.METRICS ?? "").trim() || "on";
-  if (metricsText !== "on" && metricsText !== "off") {
-    throw new SettingError("METRICS", `must be on or off, got ${quoted(metricsText)}`);
-  }
   const maxConnections = parseInteger(
     "MAX_CONNECTIONS",
     env.MAX_CONNECTIONS,
@@ -235,7 +231,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     requestTimeoutMs,
     keepAliveTimeoutMs,
     maxConnections,
-    metrics: metricsText === "on",
+    metrics: gate.metrics,
     cache:
       gate.cache === undefined
         ? undefined

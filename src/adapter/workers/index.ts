@@ -6,7 +6,8 @@
  * of values; a bad setting makes every request a 500 that names it.
  * @module
  */
-import type { Hono } from "hono";
+import type { Hono, MiddlewareHandler } from "hono";
+import type { SecureLinkVariables } from "../../http/middleware.js";
 import { readSettings, SettingError } from "../../core/settings.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
@@ -28,6 +29,7 @@ const SETTING_NAMES = [
   "CLIENT_SECRETS",
   "CACHE",
   "CACHE_DEFAULT_TTL_S",
+  "METRICS",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;
@@ -43,7 +45,9 @@ function appFor(env: Env): Hono {
   }
   cachedFor = values;
   try {
-    cachedApp = createApp(readSettings(env), {
+    const settings = readSettings(env);
+    cachedApp = createApp(settings, {
+      use: settings.metrics ? [requestLine] : [],
       // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
       // only an address literal is passed on).
       clientAddress: (c) => {
@@ -60,6 +64,28 @@ function appFor(env: Env): Hono {
   }
   return cachedApp;
 }
+
+/**
+ * One JSON line per request for Workers Logs / `wrangler tail` to count, as the Node server's
+ * `/metrics` counts: status, the refusal reason, the cache's verdict, time taken. Never the
+ * path, which holds the token.
+ */
+const requestLine: MiddlewareHandler<{ Variables: SecureLinkVariables }> =
+  async function requestLine(c, next) {
+    const started = Date.now();
+    await next();
+    const decision = c.get("secureLink");
+    console.log(
+      JSON.stringify({
+        tokengate: "request",
+        method: c.req.method,
+        status: c.res.status,
+        reason: decision?.action === "reject" ? decision.reason : undefined,
+        cache: c.res.headers.get("x-cache") ?? undefined,
+        ms: Date.now() - started,
+      }),
+    );
+  };
 
 export default {
   fetch(request, env, ctx) {

@@ -1,0 +1,68 @@
+/** The Worker's log line per request (METRICS): what Workers Logs and `wrangler tail` count. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signToken } from "../../src/core/token.js";
+import { get } from "../helpers/http.js";
+import { startOrigin, type Origin } from "../helpers/origin.js";
+import { startWorker } from "../helpers/worker.js";
+
+const SECRET = "worker-log-secret";
+const now = Math.floor(Date.now() / 1000);
+function link(expires: number, secret = SECRET): string {
+  const token = signToken({ clientId: "2675", videoId: "log", secret, expires });
+  return `/videos/2675_log/${token}/${expires}/seg.ts`;
+}
+
+describe("the Worker's request lines", () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await startOrigin();
+  });
+  afterAll(async () => {
+    await origin?.close();
+  });
+
+  async function linesOf(bindings: Record<string, string>, paths: string[]) {
+    const output: string[] = [];
+    const worker = await startWorker(
+      { ORIGIN_URL: origin.url, SECRET, ...bindings },
+      {
+        handleRuntimeStdio(stdout, stderr) {
+          for (const stream of [stdout, stderr]) {
+            stream.setEncoding("utf8");
+            stream.on("data", (text: string) => output.push(text));
+          }
+        },
+      },
+    );
+    try {
+      for (const path of paths) await get(worker.url + path);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await worker.close();
+    }
+    return output
+      .join("")
+      .split("\n")
+      .filter((line) => line.includes('"tokengate":"request"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+  }
+
+  it("counts each answer: status, refusal reason, cache verdict, time; never the path or token", async () => {
+    const paths = [link(now + 600), link(now + 600, "wrong"), link(now - 5), "/elsewhere"];
+    const lines = await linesOf({ CACHE: "on" }, paths);
+    expect(lines.map(({ status, reason, cache }) => ({ status, reason, cache }))).toEqual([
+      { status: 200, cache: "MISS" },
+      { status: 403, reason: "bad-token" },
+      { status: 410, reason: "expired" },
+      { status: 404 },
+    ]);
+    for (const line of lines) {
+      expect(typeof line.ms).toBe("number");
+      expect(JSON.stringify(line)).not.toMatch(/videos|2675/);
+    }
+  });
+
+  it("METRICS=off: no request lines", async () => {
+    expect(await linesOf({ METRICS: "off" }, [link(now + 600)])).toEqual([]);
+  });
+});
