@@ -122,13 +122,15 @@ export async function benchGate(options = {}) {
       for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
       writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
     }
-    const [originPort, nginxPort, gatePort, proxyPort, baselinePort] = await freePorts(5);
+    const [originPort, nginxPort, gatePort, proxyPort, baselinePort, cachePort] =
+      await freePorts(6);
     const baseline = process.env.BASELINE;
     const originConf = nginxConf(
       dir,
       "origin",
       1,
-      `  server { listen 127.0.0.1:${originPort}; root ${dir}/root; }`,
+      // Fresh for an hour, so the gate's cache (CACHE=on) may keep what it serves.
+      `  server { listen 127.0.0.1:${originPort}; root ${dir}/root; expires 1h; }`,
     );
     const gateConf = nginxConf(
       dir,
@@ -168,6 +170,21 @@ export async function benchGate(options = {}) {
         stdio: "ignore",
       }),
     );
+    // The same gate with its cache on: after the first request, every one is a hit.
+    children.push(
+      spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
+        env: {
+          ...process.env,
+          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+          SECRET,
+          PORT: String(cachePort),
+          WORKERS: workers,
+          LOG_FORMAT: "json",
+          CACHE: "on",
+        },
+        stdio: "ignore",
+      }),
+    );
     if (baseline) {
       const cli = ["dist/cli/index.js", "dist/cli.js"]
         .map((path) => join(baseline, path))
@@ -200,6 +217,7 @@ export async function benchGate(options = {}) {
     const base = (port) => `http://127.0.0.1:${port}`;
     await Promise.all([originPort, nginxPort].map((p) => waitFor(base(p) + "/")));
     await waitFor(base(gatePort) + "/healthz");
+    await waitFor(base(cachePort) + "/healthz");
     if (baseline) await waitFor(base(baselinePort) + "/healthz");
     await waitFor(base(proxyPort) + "/");
 
@@ -233,6 +251,7 @@ export async function benchGate(options = {}) {
       origin: (file) => `${base(originPort)}/videos/2675_bench/${file}`,
       nginx: (file) => base(nginxPort) + link(file),
       tokengate: (file) => base(gatePort) + link(file),
+      "tokengate cache": (file) => base(cachePort) + link(file),
       "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
@@ -261,6 +280,9 @@ export async function benchGate(options = {}) {
         row.rpsVsNginx = median(runs.tokengate.map((r, i) => r.rps / runs.nginx[i].rps));
         row.p99VsNginx = median(runs.tokengate.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         row.rpsVsOrigin = median(runs.tokengate.map((r, i) => r.rps / runs.origin[i].rps));
+        const cache = runs["tokengate cache"];
+        row.cacheRpsVsNginx = median(cache.map((r, i) => r.rps / runs.nginx[i].rps));
+        row.cacheP99VsNginx = median(cache.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
         if (baseline) {
           row.rpsVsBaseline = median(runs.tokengate.map((r, i) => r.rps / runs.baseline[i].rps));
@@ -290,6 +312,17 @@ export async function benchGate(options = {}) {
         `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.rps["node:http proxy"].toFixed(0)} | ${r.rps.origin.toFixed(0)} | ` +
           `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeHttpProxy.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
           `${r.rpsVsOrigin.toFixed(2)} | ${r.nginxRpsVsOrigin.toFixed(2)} |`,
+      );
+    }
+    log("\nCache hits (CACHE=on; the origin says max-age=3600), same run:");
+    log(
+      "| file | conns | tokengate cache req/s | nginx req/s | req/s vs nginx | p99 cache | p99 nginx | p99 vs nginx |",
+    );
+    log("|---|---|---|---|---|---|---|---|");
+    for (const r of rows) {
+      log(
+        `| ${r.file} | ${r.connections} | ${r.rps["tokengate cache"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.cacheRpsVsNginx.toFixed(2)} | ` +
+          `${r.p99ms["tokengate cache"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.cacheP99VsNginx.toFixed(1)} |`,
       );
     }
     if (baseline) {
