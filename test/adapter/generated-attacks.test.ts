@@ -329,9 +329,21 @@ describe("generated attacks on both runtimes", () => {
     // least of all an exception the Worker threw.
     const output = workerdOutput.join("").split("\n");
     for (const line of output) scanner.scan(line, "workerd output");
+    // The Worker's own line per request (METRICS): only its fields, never a path or a token.
+    const requestLines = output.filter((line) => line.startsWith('{"tokengate":"request"'));
+    for (const line of requestLines) {
+      expect(Object.keys(JSON.parse(line)).sort()).toEqual(
+        expect.arrayContaining(["method", "ms", "status", "tokengate"]),
+      );
+      expect(line).toMatch(
+        /^\{"tokengate":"request","method":"[A-Za-z]+","status":\d+(,"reason":"[a-z-]+")?(,"cache":"(HIT|MISS)")?,"ms":\d+\}$/,
+      );
+    }
+    expect(requestLines.length).toBeGreaterThan(ATTACKS / 2);
     const unexplained = output.filter(
       (line) =>
         line.trim() !== "" &&
+        !line.startsWith('{"tokengate":"request"') &&
         !line.startsWith("stack: ") &&
         !/Uncaught exception: kj\/compat\/url\.c\+\+:\d+: failed: (expected tryParse|invalid hostname)/.test(
           line,
