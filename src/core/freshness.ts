@@ -11,8 +11,11 @@ export type Storable = { store: true; ttlSeconds: number } | { store: false; why
 /** An answer's header by lower-case name (several lines joined with ", "), or undefined. */
 export type HeaderLookup = (name: string) => string | undefined;
 
-/** The `Vary` names the gate's cache can honour: it asks the origin uncompressed, and adds Origin itself. */
-const HONOURED_VARY = new Set(["accept-encoding", "origin"]);
+/**
+ * The `Vary` names the gate's cache can honour: it asks the origin uncompressed. An origin's own
+ * `Vary: Origin` (it answers CORS itself) cannot be: the key holds no `Origin`.
+ */
+const HONOURED_VARY = new Set(["accept-encoding"]);
 
 /**
  * How long an answer stays fresh in a shared cache, or why it may not be stored: only a 200;

@@ -143,43 +143,91 @@ const DASH_ATTRIBUTE = /(\s(?:media|initialization|sourceURL)=)("([^"]*)"|'([^']
  */
 export function propagateDash(text: string, params: string, path: string): Propagation {
   const base = baseOf(path);
-  // BaseURL elements, found with indexOf so that no pattern rescans the text (a manifest of
-  // unclosed `<BaseURL ` must cost one pass).
-  const pieces: string[] = [];
-  let at = 0;
-  for (;;) {
-    const open = text.indexOf("<BaseURL", at);
-    if (open < 0) break;
-    const after = text.charCodeAt(open + 8);
-    const close = text.indexOf(">", open);
-    if (close < 0) break;
-    if (after !== 0x3e && after !== 0x20 && after !== 0x09 && after !== 0x0a && after !== 0x0d) {
-      pieces.push(text.slice(at, close + 1));
-      at = close + 1;
-      continue;
+  // Comments, CDATA sections and processing instructions blanked out (same length, so places
+  // agree): what they hold is neither read as markup nor rewritten.
+  const masked = maskXml(text);
+  if (masked === undefined) return { unchanged: "an unterminated comment, CDATA or instruction" };
+  const edits: [start: number, end: number, replacement: string][] = [];
+  // BaseURL elements, with any namespace prefix. Each is found once, its start tag read with its
+  // quotes, so no input makes this rescan the text.
+  const BASE_URL = /<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g;
+  for (let match = BASE_URL.exec(masked); match !== null; match = BASE_URL.exec(masked)) {
+    const close = startTagEnd(masked, match.index + match[0].length);
+    if (close === undefined) return { unchanged: "a BaseURL start tag does not end" };
+    if (masked[close - 1] === "/") {
+      BASE_URL.lastIndex = close + 1;
+      continue; // <BaseURL/>: the manifest's own folder
     }
-    const end = text.indexOf("</BaseURL>", close);
-    if (end < 0) break;
-    const url = text.slice(close + 1, end);
-    const decoded = xmlText(url);
-    if (decoded === undefined || !reachesGate(decoded, base)) {
+    const endTag = `</${match[1]}BaseURL`;
+    const end = masked.indexOf(endTag, close + 1);
+    if (end < 0) return { unchanged: "a BaseURL element does not end" };
+    const content = text.slice(close + 1, end);
+    // Markup, a comment or CDATA inside: what a parser reads there is not what this reads.
+    if (content.includes("<") || masked.slice(close + 1, end) !== content) {
+      return { unchanged: "a BaseURL holds markup, a comment or CDATA" };
+    }
+    const decoded = xmlText(content);
+    if (decoded === undefined || !reachesGate(decoded.trim(), base)) {
       return { unchanged: "a BaseURL reaches another host (or cannot be read)" };
     }
-    pieces.push(text.slice(at, close + 1), withParams(url, params, "&amp;", base));
+    edits.push([close + 1, end, withParams(content, params, "&amp;", base)]);
+    BASE_URL.lastIndex = end + endTag.length;
+  }
+  for (const match of masked.matchAll(DASH_ATTRIBUTE)) {
+    const open = match[1]!;
+    const url = match[3] ?? match[4] ?? "";
+    const decoded = xmlText(url);
+    if (decoded === undefined || !reachesGate(decoded.trim(), base)) continue;
+    const start = match.index! + open.length + 1;
+    edits.push([start, start + url.length, withParams(url, params, "&amp;", base)]);
+  }
+  edits.sort((a, b) => a[0] - b[0]);
+  const pieces: string[] = [];
+  let at = 0;
+  let size = 0;
+  for (const [start, end, replacement] of edits) {
+    pieces.push(text.slice(at, start), replacement);
+    size += start - at + replacement.length;
+    if (size > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
     at = end;
   }
   pieces.push(text.slice(at));
-  const rewritten = pieces
-    .join("")
-    .replace(DASH_ATTRIBUTE, (whole, open: string, _, double?: string, single?: string) => {
-      const url = double ?? single ?? "";
-      const quote = double === undefined ? "'" : '"';
-      const decoded = xmlText(url);
-      if (decoded === undefined || !reachesGate(decoded, base)) return whole;
-      return `${open}${quote}${withParams(url, params, "&amp;", base)}${quote}`;
-    });
-  if (rewritten.length > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
-  return { text: rewritten };
+  if (size + text.length - at > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
+  return { text: pieces.join("") };
+}
+
+/** Where a start tag whose name ends at `from` ends (its `>`), quotes honoured; undefined if never. */
+function startTagEnd(text: string, from: number): number | undefined {
+  const stop = /["'>]/g;
+  stop.lastIndex = from;
+  for (let match = stop.exec(text); match !== null; match = stop.exec(text)) {
+    if (match[0] === ">") return match.index;
+    const quoteEnd = text.indexOf(match[0], match.index + 1);
+    if (quoteEnd < 0) return undefined;
+    stop.lastIndex = quoteEnd + 1;
+  }
+  return undefined;
+}
+
+/**
+ * `text` with comments, CDATA sections and processing instructions turned into spaces, or
+ * undefined when one does not end. One pass.
+ */
+function maskXml(text: string): string | undefined {
+  const OPEN = /<!--|<!\[CDATA\[|<\?/g;
+  const pieces: string[] = [];
+  let at = 0;
+  for (let match = OPEN.exec(text); match !== null; match = OPEN.exec(text)) {
+    const closer = match[0] === "<!--" ? "-->" : match[0] === "<?" ? "?>" : "]]>";
+    const end = text.indexOf(closer, match.index + match[0].length);
+    if (end < 0) return undefined;
+    const stop = end + closer.length;
+    pieces.push(text.slice(at, match.index), " ".repeat(stop - match.index));
+    at = stop;
+    OPEN.lastIndex = stop;
+  }
+  pieces.push(text.slice(at));
+  return pieces.join("");
 }
 
 function tooBig(): Propagation {
@@ -199,7 +247,9 @@ function baseOf(path: string): string {
  */
 function reachesGate(uri: string, base: string): boolean {
   if (uri.includes("{$")) return false;
-  if (/^[\x00-\x20]*[A-Za-z][A-Za-z0-9+.\-\t\n\r]*:/.test(uri)) return false;
+  // Any colon before the first `/`, `?` or `#` reads as a scheme to some player (hls.js's
+  // url-toolkit takes `1:` as one, dash.js `a_b:`), which then resolves it off the gate's host.
+  if (/^[^/?#]*:/.test(uri.replace(/[\t\n\r]/g, ""))) return false;
   try {
     return new URL(uri, base).origin === GATE_ORIGIN;
   } catch {
@@ -227,9 +277,12 @@ function withParams(uri: string, params: string, amp: string, base: string): str
   if (trimmed === "" || !reachesGate(amp === "&" ? trimmed : (xmlText(trimmed) ?? ""), base)) {
     return uri;
   }
-  const hash = uri.indexOf("#");
-  const head = hash < 0 ? uri : uri.slice(0, hash);
-  const tail = hash < 0 ? "" : uri.slice(hash);
+  // Around the URL, the whitespace it came with (an element's text may be indented).
+  const lead = uri.slice(0, uri.length - uri.trimStart().length);
+  const trail = uri.slice(uri.trimEnd().length);
+  const hash = trimmed.indexOf("#");
+  const head = hash < 0 ? trimmed : trimmed.slice(0, hash);
+  const tail = hash < 0 ? "" : trimmed.slice(hash);
   const joined = params.replaceAll("&", amp);
-  return `${head}${head.includes("?") ? amp : "?"}${joined}${tail}`;
+  return `${lead}${head}${head.includes("?") ? amp : "?"}${joined}${tail}${trail}`;
 }

@@ -119,6 +119,27 @@ describe("propagateDash", () => {
     }
   });
 
+  // Second outside attack: a comment inside BaseURL, a `>` in an attribute value and a
+  // namespace prefix each hid an absolute BaseURL, and dash.js sent the token there.
+  it.each([
+    "<MPD><BaseURL><!-- c -->http://evil.example/</BaseURL><SegmentTemplate media='s.m4s'/></MPD>",
+    '<MPD><BaseURL serviceLocation="a>b">http://evil.example/</BaseURL><SegmentTemplate media="s.m4s"/></MPD>',
+    '<d:MPD xmlns:d="urn:mpeg:dash:schema:mpd:2011"><d:BaseURL>http://evil.example/</d:BaseURL><d:SegmentTemplate media="s.m4s"/></d:MPD>',
+    "<MPD><BaseURL><![CDATA[http://evil.example/]]></BaseURL><SegmentTemplate media='s.m4s'/></MPD>",
+    '<MPD><BaseURL a="never closed>http://evil.example/</BaseURL></MPD>',
+    "<MPD><!-- never closed <BaseURL>x/</BaseURL></MPD>",
+  ])("passes %j unchanged", (mpd) => {
+    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+  });
+
+  it("rewrites around comments, and keeps a BaseURL's whitespace outside the URL", () => {
+    const mpd =
+      '<!-- packager: media="x.m4s" --><MPD><BaseURL>\n  video/\n</BaseURL><SegmentTemplate media="s.m4s"/></MPD>';
+    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+      text: `<!-- packager: media="x.m4s" --><MPD><BaseURL>\n  video/?${amp}\n</BaseURL><SegmentTemplate media="s.m4s?${amp}"/></MPD>`,
+    });
+  });
+
   // Outside attack: `<BaseURL ` without a `>` made the old pattern rescan the rest of the text
   // from each one: 1 MiB of them held either runtime for 90 s. Now one pass (a hang detector:
   // this test's own time limit, not a speed figure).
@@ -154,6 +175,9 @@ describe("propagateHls against hostile playlists (outside attack)", () => {
     "\x01https://evil.example/x.ts",
     "{$h}/define.ts",
     "data:text/plain,x",
+    // hls.js reads `1:` as a scheme and resolves the rest against the player's page.
+    "1://evil.example/seg-1.ts",
+    "a_b://evil.example/seg-1.ts",
   ])("leaves %j alone: a player fetches it from elsewhere", (uri) => {
     const text = `#EXTM3U\n#EXTINF:6,\n${uri}\n#EXT-X-MAP:URI="${uri}"\n`;
     expect(propagateHls(text, P, path)).toEqual({ text });
