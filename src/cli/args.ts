@@ -59,3 +59,18 @@ export function signingSecretFrom(
     throw new UsageError((error as Error).message);
   }
 }
+
+/** CLIENT_SECRETS from its file when one is named, else from the environment. */
+export function clientSecretsFrom(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  if (file === undefined || file === "") return env.CLIENT_SECRETS;
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--client-secrets-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+    );
+  }
+}

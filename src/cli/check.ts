@@ -8,7 +8,7 @@ import { canonicalAddress } from "../core/ip.js";
 import { parseLink, splitTarget } from "../core/link.js";
 import { tokenQuery } from "../core/query-token.js";
 import { readSettings } from "../core/settings.js";
-import { HELP_FLAG, parsedArgs, secretFrom, UsageError } from "./args.js";
+import { clientSecretsFrom, HELP_FLAG, parsedArgs, secretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
 /** "in 2 years", "3 h ago": a rough distance for humans. */
@@ -51,6 +51,7 @@ export async function check(
       allowPositionals: true,
       options: {
         "secret-file": { type: "string" },
+        "client-secrets-file": { type: "string" },
         prefixes: { type: "string" },
         now: { type: "string" },
         ip: { type: "string" },
@@ -67,17 +68,22 @@ export async function check(
   const now = values.now === undefined ? Math.floor(Date.now() / 1000) : Number(values.now);
   if (!Number.isSafeInteger(now)) throw new UsageError("check: --now must be unix seconds");
   const secret = secretFrom(values["secret-file"], env);
+  const clientSecrets = clientSecretsFrom(
+    values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE,
+    env,
+  );
+  const anySecret = secret !== undefined || clientSecrets !== undefined;
   let settings: GateSettings;
   try {
     settings = readSettings({
-      SECRET: secret ?? "no-secret-given",
+      SECRET: secret ?? (clientSecrets === undefined ? "no-secret-given" : undefined),
       ORIGIN_URL: "http://127.0.0.1",
       PREFIXES: values.prefixes ?? env.PREFIXES,
       BIND_IP: values["bind-ip"] ?? env.BIND_IP ?? (values.ip === undefined ? "off" : "optional"),
       QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
       MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
       EXPIRY_LEEWAY_S: env.EXPIRY_LEEWAY_S,
-      CLIENT_SECRETS: secret === undefined ? undefined : env.CLIENT_SECRETS,
+      CLIENT_SECRETS: clientSecrets,
     }).gate;
   } catch (error) {
     throw new UsageError(`check: ${(error as Error).message}`);
@@ -115,7 +121,7 @@ export async function check(
       ? parsed.link.expires
       : (tokenQuery(query, true).expires ?? "");
   const expires = Number(expiresText);
-  if (secret === undefined) {
+  if (!anySecret) {
     out(
       `? no secret given: the link is well-formed; set SECRET or --secret-file to check its token`,
     );
@@ -173,34 +179,29 @@ export async function check(
  * one stops verifying when that secret is retired. Empty with one secret.
  */
 function whichSecret(target: string, gate: GateSettings, ip: string | undefined): string {
-  const clientId = (splitTarget(target).path.split("/")[2] ?? "").split("_")[0]!;
-  const own = gate.clientSecrets?.[clientId];
-  // Each list the link may have been checked with, and the gate with one of its secrets alone.
-  const lists: [readonly string[], (secret: string) => GateSettings][] = [
-    [gate.secrets, (secret) => ({ ...gate, secrets: [secret] })],
-  ];
-  if (own !== undefined) {
-    lists.push([
-      own,
-      (secret) => ({
-        ...gate,
-        clientSecrets: Object.assign(Object.create(null), gate.clientSecrets, {
-          [clientId]: [secret],
-        }),
-      }),
-    ]);
-  }
-  for (const [secrets, alone] of lists) {
-    if (secrets.length < 2) continue;
-    for (let i = 0; i < secrets.length; i++) {
-      const decision = decide("GET", target, alone(secrets[i]!), ip);
-      if (decision.action === "reject" && decision.reason === "bad-token") continue;
-      const note =
-        i === 0
-          ? "the newest, which signs"
-          : "an older one: its links stop verifying when it is retired";
-      return `  secret   ${i + 1} of ${secrets.length} (${note})`;
-    }
+  const path = splitTarget(target).path;
+  const clientId = (path.split("/")[2] ?? "").split("_")[0]!;
+  // With CLIENT_SECRETS, stream and MP4 links verify with their client's list only; CDN
+  // tokens (outside the stream prefixes) with SECRET's.
+  const perClient = gate.clientSecrets !== undefined && gate.prefixes.has(path.split("/")[1] ?? "");
+  const secrets = perClient ? (gate.clientSecrets![clientId] ?? []) : gate.secrets;
+  if (secrets.length < 2) return "";
+  for (let i = 0; i < secrets.length; i++) {
+    const alone: GateSettings = perClient
+      ? {
+          ...gate,
+          clientSecrets: Object.assign(Object.create(null), gate.clientSecrets, {
+            [clientId]: [secrets[i]!],
+          }),
+        }
+      : { ...gate, secrets: [secrets[i]!] };
+    const decision = decide("GET", target, alone, ip);
+    if (decision.action === "reject" && decision.reason === "bad-token") continue;
+    const note =
+      i === 0
+        ? "the newest, which signs"
+        : "an older one: its links stop verifying when it is retired";
+    return `  secret   ${i + 1} of ${secrets.length}${perClient ? ` (client ${clientId}'s; ` : " ("}${note})`;
   }
   return "";
 }

@@ -73,7 +73,8 @@ variable; there is deliberately no --secret flag (shell history, ps).
   --expires SECONDS    absolute expiry in unix seconds (instead of --ttl)
   --file PATH          file under the video [master.m3u8]
   --base URL           gate URL to prefix, e.g. https://cdn.example.com
-  --secret-file PATH   file holding the secret
+  --secret-file PATH   file holding the secret (or several, as SECRET takes them)
+  --client-secrets-file PATH  per-client secrets, as serve takes them (or CLIENT_SECRETS)
   --ip ADDRESS         bind the token to this client address (BIND_IP)
   --path PATH          sign a CDN secure token for PATH instead (a file, or a directory
                        ending in /): prints PATH?md5=…&expires=…

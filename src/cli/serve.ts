@@ -4,7 +4,6 @@
  */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseSecrets, SettingError, withoutSecret } from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
@@ -18,7 +17,7 @@ import {
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
-import { HELP_FLAG, parsedArgs, readSecretFile, UsageError } from "./args.js";
+import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
 import { HELP } from "./help.js";
 
 /** Flags of `serve`, as the environment variables they override. */
@@ -98,18 +97,6 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   return { env: merged, help: values.help === true };
-}
-
-/** CLIENT_SECRETS from its file when one is named, else from the environment. */
-function clientSecretsFrom(file: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (file === undefined || file === "") return env.CLIENT_SECRETS;
-  try {
-    return readFileSync(file, "utf8");
-  } catch (error) {
-    throw new UsageError(
-      `--client-secrets-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-    );
-  }
 }
 
 function randomSecret(): string {

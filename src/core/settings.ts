@@ -102,7 +102,7 @@ function secretsIn(env: { SECRET?: unknown; CLIENT_SECRETS?: unknown }): string[
 }
 
 /** Between secrets in SECRET and CLIENT_SECRETS: commas and whitespace (no secret holds either). */
-const SECRET_SEPARATORS = /[\s,]+/;
+const SECRET_SEPARATORS = /[ \t\r\n,]+/;
 
 /**
  * Parses a list of secrets (`SECRET`, a `CLIENT_SECRETS` value): separated by spaces or commas,
@@ -116,14 +116,17 @@ const SECRET_SEPARATORS = /[\s,]+/;
  * ```
  */
 export function parseSecrets(name: string, text: string): string[] {
-  if (text.trim() === "") {
+  // Only ASCII spaces, tabs, newlines and commas separate: a no-break space or an ideographic
+  // space is part of a secret, not a cut that would make two shorter ones.
+  const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
+  if (trimmed === "") {
     throw new SettingError(
       name,
       "holds only whitespace; set the secret your links are signed with",
     );
   }
   const secrets: string[] = [];
-  for (const entry of text.trim().split(/\s*,\s*|\s+/)) {
+  for (const entry of trimmed.split(/[ \t\r\n]*,[ \t\r\n]*|[ \t\r\n]+/)) {
     if (entry === "") {
       throw new SettingError(
         name,

@@ -208,6 +208,37 @@ describe("tokengate check", () => {
     });
     expect(unlisted.stdout).toMatch(/^403 token does not match/);
     expect(unlisted.stdout).toMatch(/client {3}2675 is not in CLIENT_SECRETS/);
+    // Outside attack: with SECRET holding two secrets too, check named SECRET's list, which
+    // stream links never use under CLIENT_SECRETS, and called an old tenant secret the newest.
+    const both = {
+      SECRET: "shared-new shared-old",
+      CLIENT_SECRETS: JSON.stringify({ "2675": `other ${SECRET}` }),
+    };
+    const tenantOld = cli(["check", sign(NOW + 60), "--now", String(NOW)], both);
+    expect(tenantOld.stdout).toMatch(/secret {3}2 of 2 \(client 2675's; an older one/);
+    // From a file, and with no SECRET at all.
+    const file = join(dirname(secretFile), "clients.json");
+    writeFileSync(file, JSON.stringify({ "2675": SECRET }));
+    const fromFile = cli([
+      "check",
+      sign(NOW + 60),
+      "--now",
+      String(NOW),
+      "--client-secrets-file",
+      file,
+    ]);
+    expect([fromFile.code, fromFile.stdout.split("\n")[0]]).toEqual([
+      0,
+      expect.stringMatching(/^200 valid/),
+    ]);
+    writeFileSync(file, JSON.stringify({ "9001": SECRET }));
+    const unlistedFile = cli(["check", sign(NOW + 60), "--now", String(NOW)], {
+      CLIENT_SECRETS_FILE: file,
+    });
+    expect([unlistedFile.code, unlistedFile.stdout.split("\n")[0]]).toEqual([
+      1,
+      expect.stringMatching(/^403 token does not match/),
+    ]);
   });
 
   it("says 410 and how long ago for an expired link", () => {

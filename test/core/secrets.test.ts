@@ -27,6 +27,9 @@ describe("several secrets", () => {
     [" new , old\n", ["new", "old"]],
     ["new\told", ["new", "old"]],
     ["only\n", ["only"]],
+    // Outside attack: JavaScript's \s split at a no-break space, making two shorter secrets.
+    ["one\u00a0secret", ["one\u00a0secret"]],
+    ["one\u3000secret two", ["one\u3000secret", "two"]],
   ])("SECRET %j is read as %j (the first signs)", (text, secrets) => {
     expect(parseSecrets("SECRET", text)).toEqual(secrets);
     expect(readSettings({ SECRET: text, ORIGIN_URL: "http://o.test" }).gate.secrets).toEqual(
