@@ -10,7 +10,7 @@ export interface Answer {
 
 export function get(
   url: string,
-  options: { method?: string; headers?: Record<string, string> } = {},
+  options: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -30,6 +30,11 @@ export function get(
       },
     );
     req.on("error", reject);
+    // Gives up (and closes the connection) when the whole answer takes longer.
+    if (options.timeoutMs !== undefined) {
+      const timer = setTimeout(() => req.destroy(new Error("timed out")), options.timeoutMs);
+      req.on("close", () => clearTimeout(timer));
+    }
     req.end();
   });
 }

@@ -1,11 +1,12 @@
 /**
- * The Node server's shared cache (`CACHE_MAX_BYTES`): origin answers kept in memory by the
- * origin path the grant names (never the token), so thousands of viewers with thousands of
- * tokens cost the origin one request per object per freshness lifetime. What may be kept and
- * for how long is `core/freshness.ts` (RFC 9111 for a shared cache); this file holds the
- * objects (least recently used first out), answers `GET`, `HEAD` and single `Range` requests
- * from them, revalidates stale ones with `ETag`/`Last-Modified`, and lets one origin request
- * fill an object however many viewers miss it at once.
+ * The Node server's shared cache (`CACHE=on`): origin answers kept in memory by the origin path
+ * the grant names (never the token), so thousands of viewers with thousands of tokens cost the
+ * origin one request per object per freshness lifetime. What may be kept and for how long is
+ * `core/freshness.ts` (RFC 9111 for a shared cache); this file holds the objects (least
+ * recently used first out), answers `GET`, `HEAD` and single `Range` requests from them,
+ * revalidates stale ones with `ETag`/`Last-Modified`, and lets one origin request fill an
+ * object however many viewers miss it at once. Every byte it holds counts against
+ * `CACHE_MAX_BYTES`: bodies, keys, headers, objects being read, and its pass marks.
  * @module
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
@@ -25,10 +26,15 @@ import {
 
 /** Options of {@link createCache}. */
 export interface CacheOptions {
-  /** Most body bytes held at once; the least recently used objects go first. */
+  /** Most bytes held at once; the least recently used objects go first. */
   maxBytes: number;
   /** The most a `Last-Modified` heuristic may give an object (`CACHE_DEFAULT_TTL_S`). */
   heuristicCapSeconds: number;
+  /**
+   * Time an object may take to arrive whole (`ORIGIN_TIMEOUT_MS`; 0 = 30 s); a slower one is
+   * streamed to those waiting for it instead, and passed through for a while.
+   */
+  fillDeadlineMs?: number;
   /** Clock in unix seconds (tests). */
   now?: () => number;
 }
@@ -38,12 +44,26 @@ export function maxObjectBytes(maxBytes: number): number {
   return Math.min(16 * 1024 * 1024, Math.max(1, Math.floor(maxBytes / 8)));
 }
 
+/** Keys longer than this (a path with a long query) are never kept, nor marked. */
+const MAX_KEY_LENGTH = 1024;
+/** How long an object too big to keep, too slow to read whole, or not storable, streams through. */
+const TOO_BIG_PASS_SECONDS = 300;
+const NOT_KEPT_PASS_SECONDS = 30;
+/** Most pass marks held at once (each at most {@link MAX_KEY_LENGTH}). */
+const MAX_PASSES = 10_000;
+/** What one object costs besides its body and headers: the map's entry, the key's string. */
+const ENTRY_OVERHEAD = 200;
+
 interface Entry {
   head: string[];
   body: Buffer;
   message: string;
   storedAt: number;
   ttl: number;
+  /** The origin's own `Age` when it arrived, which the answer's `Age` adds to. */
+  originAge: number;
+  /** What the entry counts against `maxBytes`. */
+  cost: number;
 }
 
 /** What {@link ResponseCache.serve} was asked to answer. */
@@ -92,10 +112,15 @@ export interface ResponseCache {
 export function createCache(origin: OriginLeg, options: CacheOptions): ResponseCache {
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const limit = maxObjectBytes(options.maxBytes);
+  const deadlineMs = options.fillDeadlineMs || 30_000;
   /** Insertion order is recency: a hit moves its object to the end. */
   const objects = new Map<string, Entry>();
-  /** One origin request per object at a time; everyone else missing it waits for that one. */
-  const filling = new Map<string, Promise<Fill>>();
+  /** Objects being read: one origin request each, however many wait; and who waits. */
+  const filling = new Map<
+    string,
+    { done: Promise<Fill>; waiting: number; stop: AbortController }
+  >();
+  /** Everything held: objects, objects being read, pass marks. */
   let bytes = 0;
   let hits = 0;
   let misses = 0;
@@ -104,36 +129,53 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     const entry = objects.get(key);
     if (entry === undefined) return;
     objects.delete(key);
-    bytes -= entry.body.length;
+    bytes -= entry.cost;
+  };
+  /** Makes room for `cost` more bytes, oldest objects first; false when even that is not enough. */
+  const room = (cost: number): boolean => {
+    for (const [oldest] of objects) {
+      if (bytes + cost <= options.maxBytes) break;
+      forget(oldest);
+    }
+    return bytes + cost <= options.maxBytes;
   };
   const keep = (key: string, entry: Entry) => {
     forget(key);
+    if (!room(entry.cost)) return;
     objects.set(key, entry);
-    bytes += entry.body.length;
-    for (const [oldest] of objects) {
-      if (bytes <= options.maxBytes) break;
-      forget(oldest);
-    }
+    bytes += entry.cost;
+  };
+  /** Bytes of objects being read, taken from the same total as the objects. */
+  const budget = {
+    take: (n: number) => {
+      if (!room(n)) return false;
+      bytes += n;
+      return true;
+    },
+    give: (n: number) => {
+      bytes -= n;
+    },
   };
 
   /**
-   * Objects found not to be kept (too big, or not storable), asked for straight from the origin
-   * for a while instead of being read whole each time ("hit for pass"): key → until when.
+   * Objects found not to be kept, asked for straight from the origin for a while instead of
+   * being read whole each time ("hit for pass"): key → until when.
    */
   const passes = new Map<string, number>();
   const pass = (key: string, seconds: number) => {
-    passes.delete(key);
-    passes.set(key, now() + seconds);
-    // Bounded like the objects: the oldest marks go first.
-    for (const [oldest] of passes) {
-      if (passes.size <= MAX_PASSES) break;
-      passes.delete(oldest);
+    if (passes.delete(key)) bytes -= key.length * 2;
+    if (passes.size >= MAX_PASSES) {
+      const [oldest] = passes.keys();
+      passes.delete(oldest!);
+      bytes -= oldest!.length * 2;
     }
+    passes.set(key, now() + seconds);
+    bytes += key.length * 2;
   };
 
   /**
    * What a fill came to: an object kept; an answer not to be kept (only the request that asked
-   * for it may have it: it may carry a cookie or be a 404); too big; or an origin failure.
+   * for it may have it: it may carry a cookie or be a 404); dropped; or an origin failure.
    */
   type Fill =
     | { kind: "kept"; entry: Entry }
@@ -141,7 +183,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     | Extract<WholeAnswer, { kind: "error" }>;
 
   /** One origin request for `key`: the whole answer, kept when it may be. */
-  const fill = (key: string, stale: Entry | undefined): Promise<Fill> => {
+  const fill = (key: string, stale: Entry | undefined) => {
     const running = filling.get(key);
     if (running !== undefined) return running;
     const headers: [string, string][] = [
@@ -154,27 +196,31 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     const modified = stale && headerOf(stale.head, "last-modified");
     if (etag !== undefined) headers.push(["if-none-match", etag]);
     if (modified !== undefined) headers.push(["if-modified-since", modified]);
+    const stop = new AbortController();
     const done = origin
-      .fetchWhole(key, headers, limit)
+      .fetchWhole(key, headers, limit, { signal: stop.signal, budget, deadlineMs })
       .then((answer): Fill => {
         if (answer.kind === "error") return answer;
-        if (answer.kind === "too-big") {
-          forget(key);
-          pass(key, TOO_BIG_PASS_SECONDS);
+        if (answer.kind === "dropped") {
+          if (answer.why === "too-big" || answer.why === "too-slow") {
+            forget(key);
+            pass(key, TOO_BIG_PASS_SECONDS);
+          }
           return { kind: "not-kept" };
         }
         if (answer.status === 304 && stale !== undefined) {
           // Still good: the stored body with the headers the 304 refreshes (RFC 9111 §4.3.4).
           const head = [...stale.head];
-          for (let i = 0; i < answer.head.length; i += 2) {
-            const name = answer.head[i]!.toLowerCase();
-            if (name === "content-length" || name === "transfer-encoding") continue;
-            removeHeader(head, name);
+          const fresh = answer.head;
+          for (let i = 0; i < fresh.length; i += 2) {
+            const name = fresh[i]!.toLowerCase();
+            if (name !== "content-length" && name !== "transfer-encoding") removeHeader(head, name);
           }
-          for (let i = 0; i < answer.head.length; i += 2) {
-            const name = answer.head[i]!.toLowerCase();
-            if (name === "content-length" || name === "transfer-encoding") continue;
-            head.push(answer.head[i]!, answer.head[i + 1]!);
+          for (let i = 0; i < fresh.length; i += 2) {
+            const name = fresh[i]!.toLowerCase();
+            if (name !== "content-length" && name !== "transfer-encoding") {
+              head.push(fresh[i]!, fresh[i + 1]!);
+            }
           }
           return keepAnswer(key, 200, stale.message, head, stale.body);
         }
@@ -184,8 +230,9 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         return { kind: "not-kept", answer };
       })
       .finally(() => filling.delete(key));
-    filling.set(key, done);
-    return done;
+    const state = { done, waiting: 0, stop };
+    filling.set(key, state);
+    return state;
   };
 
   const keepAnswer = (
@@ -205,7 +252,19 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
       forget(key);
       return { kind: "not-kept" };
     }
-    const entry: Entry = { head, body, message, storedAt: now(), ttl: verdict.ttlSeconds };
+    const originAge = Math.max(0, Number(headerOf(head, "age") ?? 0) || 0);
+    removeHeader(head, "age");
+    const headBytes = head.reduce((sum, part) => sum + part.length, 0);
+    const cost = body.length + key.length * 2 + headBytes + ENTRY_OVERHEAD;
+    const entry: Entry = {
+      head,
+      body,
+      message,
+      storedAt: now(),
+      ttl: verdict.ttlSeconds,
+      originAge,
+      cost,
+    };
     keep(key, entry);
     return { kind: "kept", entry };
   };
@@ -217,6 +276,10 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     if (incoming.headers.cookie !== undefined || incoming.headers.authorization !== undefined) {
       return false;
     }
+    if (target.length > MAX_KEY_LENGTH) {
+      misses++;
+      return false;
+    }
     const passUntil = passes.get(target);
     if (passUntil !== undefined) {
       if (now() < passUntil) {
@@ -224,6 +287,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         return false;
       }
       passes.delete(target);
+      bytes -= target.length * 2;
     }
     let entry = objects.get(target);
     if (entry !== undefined && now() - entry.storedAt < entry.ttl) {
@@ -245,23 +309,32 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     }
     misses++;
     const leader = !filling.has(target);
-    const result = await fill(target, revalidates ? stale : undefined);
+    const state = fill(target, revalidates ? stale : undefined);
+    // A fill no one waits for any more is stopped: viewers who leave cost the origin nothing.
+    state.waiting++;
+    let counted = true;
+    const leave = () => {
+      if (!counted) return;
+      counted = false;
+      if (--state.waiting === 0) state.stop.abort();
+    };
+    request.outgoing.once("close", leave);
+    const result = await state.done;
+    request.outgoing.off("close", leave);
+    counted = false;
+    if (request.outgoing.destroyed) return true;
     if (result.kind === "not-kept") {
       // The answer that may not be kept is its asker's alone; the others ask for themselves.
-      if (!leader || result.answer === undefined || request.outgoing.destroyed) return false;
+      if (!leader || result.answer === undefined) return false;
       const { status, message, head, body } = result.answer;
-      const sent = withGateHeaders([...head, "x-cache", "MISS"], request.headers);
-      request.outgoing.writeHead(status, message, sent);
-      const empty = method === "HEAD" || status === 204 || status === 304;
-      request.outgoing.end(empty ? undefined : body);
-      request.outcome.bytes = empty ? 0 : body.length;
+      const entry: Entry = { head, body, message, storedAt: now(), ttl: 0, originAge: 0, cost: 0 };
+      answer(request, entry, "MISS", now(), status);
       return true;
     }
     if (result.kind === "error") {
       request.outcome.reason = result.reason;
       const refusal = rejection(result.reason);
       const head = withGateHeaders(Object.entries(refusal.headers).flat(), request.headers);
-      if (request.outgoing.destroyed) return true;
       request.outgoing.writeHead(refusal.status, STATUS_CODES[refusal.status]!, head);
       request.outgoing.end(method === "HEAD" ? undefined : refusal.body);
       request.outcome.bytes = method === "HEAD" ? 0 : refusal.body.length;
@@ -278,12 +351,6 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   };
 }
 
-/** How long an object too big to keep, or one not storable, goes straight to the origin. */
-const TOO_BIG_PASS_SECONDS = 300;
-const NOT_KEPT_PASS_SECONDS = 30;
-/** Most such marks held at once. */
-const MAX_PASSES = 100_000;
-
 /** All values of header `name` in a flat list, joined as one (RFC 9110 §5.3). */
 function joined(list: string[], name: string): string | undefined {
   const values: string[] = [];
@@ -294,22 +361,30 @@ function joined(list: string[], name: string): string | undefined {
 }
 
 /**
- * Sends a kept object: whole, a single byte range (206, or 416 when it cannot be met), a
- * manifest with the viewer's token carried on, or 304 for a matching `If-None-Match`.
+ * Sends a kept object (or, with `status`, an answer not kept, to its asker): whole, a single
+ * byte range (206, or 416 when it cannot be met), a manifest with the viewer's token carried
+ * on, or 304 for a matching `If-None-Match`.
  */
-function answer(request: CachedRequest, entry: Entry, xCache: "HIT" | "MISS", now: number): void {
+function answer(
+  request: CachedRequest,
+  entry: Entry,
+  xCache: "HIT" | "MISS",
+  now: number,
+  status = 200,
+): void {
   const { incoming, outgoing, outcome } = request;
   if (outgoing.destroyed) return;
   const head = [...entry.head];
-  removeHeader(head, "age");
-  const age = Math.max(0, now - entry.storedAt);
-  head.push("age", String(age), "x-cache", xCache);
+  if (status === 200 && entry.cost > 0) {
+    // Time in this cache on top of the time the origin said the object had already spent.
+    head.push("age", String(entry.originAge + Math.max(0, now - entry.storedAt)));
+  }
+  head.push("x-cache", xCache);
   let body = entry.body;
-  let status = 200;
-  let message = entry.message;
+  let message = status === 200 ? entry.message : (STATUS_CODES[status] ?? "");
   const path = request.target.split("?")[0]!;
   const kind =
-    request.propagate === undefined
+    request.propagate === undefined || status !== 200
       ? undefined
       : manifestKind(path, headerOf(head, "content-type"));
   if (kind !== undefined) {
@@ -324,21 +399,26 @@ function answer(request: CachedRequest, entry: Entry, xCache: "HIT" | "MISS", no
       body = Buffer.from(result.text);
       weakenEtag(head);
     }
-  } else {
+  } else if (status === 200) {
     const etag = headerOf(head, "etag");
     const match = incoming.headers["if-none-match"];
-    if (
+    const matches =
       etag !== undefined &&
       match !== undefined &&
-      match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")
-    ) {
+      match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*");
+    if (matches) {
       removeHeader(head, "content-length");
       outgoing.writeHead(304, STATUS_CODES[304]!, withGateHeaders(head, request.headers));
       outgoing.end();
       outcome.bytes = 0;
       return;
     }
-    const range = byteRange(incoming.headers.range, body.length);
+    // If-Range: a range of this version only; a client holding another gets the whole.
+    const ifRange = incoming.headers["if-range"] as string | undefined;
+    const rangeHolds =
+      ifRange === undefined ||
+      (etag !== undefined && !etag.startsWith("W/") && ifRange.trim() === etag);
+    const range = rangeHolds ? byteRange(incoming.headers.range, body.length) : undefined;
     if (range === "unsatisfiable") {
       removeHeader(head, "content-length");
       head.push("content-range", `bytes */${body.length}`, "content-length", "0");
@@ -354,16 +434,12 @@ function answer(request: CachedRequest, entry: Entry, xCache: "HIT" | "MISS", no
       body = body.subarray(range.start, range.end + 1);
     }
   }
+  const empty = incoming.method === "HEAD" || status === 204 || status === 304;
   removeHeader(head, "content-length");
-  head.push("content-length", String(body.length));
+  if (status !== 204 && status !== 304) head.push("content-length", String(body.length));
   outgoing.writeHead(status, message, withGateHeaders(head, request.headers));
-  if (incoming.method === "HEAD") {
-    outgoing.end();
-    outcome.bytes = 0;
-    return;
-  }
-  outgoing.end(body);
-  outcome.bytes = body.length;
+  outgoing.end(empty ? undefined : body);
+  outcome.bytes = empty ? 0 : body.length;
 }
 
 /**

@@ -98,7 +98,12 @@ export interface OriginLeg {
    * memory up to `limit` bytes. `too-big` when the body is longer (the transfer is stopped);
    * `error` with the gate's reason when the origin fails or is too slow.
    */
-  fetchWhole(target: string, headers: [string, string][], limit: number): Promise<WholeAnswer>;
+  fetchWhole(
+    target: string,
+    headers: [string, string][],
+    limit: number,
+    control?: WholeControl,
+  ): Promise<WholeAnswer>;
   /** Connections open to the origin now. */
   connections(): number;
   /** Closes the origin connections. */
@@ -108,8 +113,22 @@ export interface OriginLeg {
 /** What {@link OriginLeg.fetchWhole} got. */
 export type WholeAnswer =
   | { kind: "answer"; status: number; message: string; head: string[]; body: Buffer }
-  | { kind: "too-big" }
+  /**
+   * Not read whole: longer than the limit, no room left in the budget, not done by the
+   * deadline, or no one waiting for it any more.
+   */
+  | { kind: "dropped"; why: "too-big" | "no-room" | "too-slow" | "abandoned" }
   | { kind: "error"; reason: Reason; message: string };
+
+/** What bounds one {@link OriginLeg.fetchWhole}. */
+export interface WholeControl {
+  /** Aborted when no one waits for the answer any more: the transfer is stopped. */
+  signal?: AbortSignal;
+  /** Memory shared by every read in flight: bytes are taken as they are held, given back after. */
+  budget?: { take(bytes: number): boolean; give(bytes: number): void };
+  /** The whole answer within this many milliseconds, or it is dropped. */
+  deadlineMs?: number;
+}
 
 /** undici's codes for an origin that took too long. */
 const TIMEOUT_CODES = new Set([
@@ -446,71 +465,114 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     target: string,
     headers: [string, string][],
     limit: number,
+    control: WholeControl = {},
   ): Promise<WholeAnswer> {
     const controller = new AbortController();
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(
-            () => controller.abort(new GateAbort("origin-timeout", `no answer in ${timeoutMs} ms`)),
-            timeoutMs,
-          )
-        : undefined;
-    const sentAt = performance.now();
-    try {
-      const answer = await pool.request({
-        path: basePath + target,
-        method: "GET",
-        headers: headers.flat(),
-        signal: controller.signal,
-      });
-      onAnswer((performance.now() - sentAt) / 1000);
-      clearTimeout(timer);
-      const raw: Buffer[] = [];
-      for (const [name, value] of Object.entries(answer.headers)) {
-        for (const one of Array.isArray(value) ? value : [value ?? ""]) {
-          raw.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
-        }
-      }
-      const status = answer.statusCode;
-      const head = responseHead(raw, status !== 204 && status !== 304);
-      if (typeof head === "string") {
-        answer.body.destroy();
-        onError("origin-error", head);
-        return { kind: "error", reason: "origin-error", message: head };
-      }
-      const stated = Number(headerOf(head, "content-length") ?? NaN);
-      if (stated > limit) {
-        answer.body.destroy();
-        return { kind: "too-big" };
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of answer.body) {
-        size += (chunk as Buffer).length;
-        if (size > limit) {
-          answer.body.destroy();
-          return { kind: "too-big" };
-        }
-        chunks.push(chunk as Buffer);
-      }
-      // undici names no reason phrase here; Node's own is as good.
-      const message = STATUS_CODES[answer.statusCode] ?? "";
-      return {
-        kind: "answer",
-        status: answer.statusCode,
-        message,
-        head,
-        body: Buffer.concat(chunks, size),
+    let settled = false;
+    let reserved = 0;
+    const release = () => {
+      if (reserved > 0) control.budget?.give(reserved);
+      reserved = 0;
+    };
+    return new Promise<WholeAnswer>((resolve) => {
+      const finish = (result: WholeAnswer, cause?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(headersTimer);
+        clearTimeout(deadline);
+        control.signal?.removeEventListener("abort", onAbandon);
+        release();
+        if (result.kind !== "answer")
+          controller.abort(cause ?? new GateAbort("client-gone", "fill dropped"));
+        resolve(result);
       };
-    } catch (error) {
-      clearTimeout(timer);
-      const gate = error instanceof GateAbort ? error : (controller.signal.reason as unknown);
-      const code = (error as { code?: string }).code ?? "";
-      const timedOut = gate instanceof GateAbort || TIMEOUT_CODES.has(code);
-      const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
-      onError(reason, errorLine(error));
-      return { kind: "error", reason, message: errorLine(error) };
-    }
+      // The headers' time counts from now, waiting for a free connection included (undici
+      // heeds a signal only once the request has a connection).
+      const headersTimer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              const message = `no response headers in ${timeoutMs} ms`;
+              onError("origin-timeout", message);
+              finish({ kind: "error", reason: "origin-timeout", message });
+            }, timeoutMs)
+          : undefined;
+      // The whole object within its own time, or those waiting for it get it streamed instead.
+      const deadline =
+        control.deadlineMs !== undefined && control.deadlineMs > 0
+          ? setTimeout(() => finish({ kind: "dropped", why: "too-slow" }), control.deadlineMs)
+          : undefined;
+      const onAbandon = () => finish({ kind: "dropped", why: "abandoned" });
+      if (control.signal?.aborted) return onAbandon();
+      control.signal?.addEventListener("abort", onAbandon, { once: true });
+      const sentAt = performance.now();
+      pool
+        .request({
+          path: basePath + target,
+          method: "GET",
+          headers: headers.flat(),
+          signal: controller.signal,
+        })
+        .then(async (answer) => {
+          if (settled) return void answer.body.destroy();
+          clearTimeout(headersTimer);
+          onAnswer((performance.now() - sentAt) / 1000);
+          const raw: Buffer[] = [];
+          for (const [name, value] of Object.entries(answer.headers)) {
+            for (const one of Array.isArray(value) ? value : [value ?? ""]) {
+              raw.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
+            }
+          }
+          const status = answer.statusCode;
+          const head = responseHead(raw, status !== 204 && status !== 304);
+          if (typeof head === "string") {
+            answer.body.destroy();
+            onError("origin-error", head);
+            return finish({ kind: "error", reason: "origin-error", message: head });
+          }
+          const take = (bytes: number): boolean => {
+            if (control.budget !== undefined && !control.budget.take(bytes)) return false;
+            reserved += bytes;
+            return true;
+          };
+          const stated = Number(headerOf(head, "content-length") ?? NaN);
+          if (stated > limit) {
+            answer.body.destroy();
+            return finish({ kind: "dropped", why: "too-big" });
+          }
+          // Room for the whole body up front when its length is known, else as it comes.
+          const known = Number.isFinite(stated);
+          if (known && !take(stated)) {
+            answer.body.destroy();
+            return finish({ kind: "dropped", why: "no-room" });
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          for await (const chunk of answer.body) {
+            if (settled) return;
+            size += (chunk as Buffer).length;
+            if (size > limit) return finish({ kind: "dropped", why: "too-big" });
+            if (!known && !take((chunk as Buffer).length)) {
+              return finish({ kind: "dropped", why: "no-room" });
+            }
+            chunks.push(chunk as Buffer);
+          }
+          // undici names no reason phrase here; Node's own is as good.
+          finish({
+            kind: "answer",
+            status,
+            message: STATUS_CODES[status] ?? "",
+            head,
+            body: Buffer.concat(chunks, size),
+          });
+        })
+        .catch((error: unknown) => {
+          if (settled) return;
+          const code = (error as { code?: string }).code ?? "";
+          const reason: Reason = TIMEOUT_CODES.has(code) ? "origin-timeout" : "origin-error";
+          onError(reason, errorLine(error));
+          finish({ kind: "error", reason, message: errorLine(error) }, error as Error);
+        });
+    });
   }
 
   return {

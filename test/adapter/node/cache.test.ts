@@ -24,9 +24,30 @@ function link(file: string, n = 0, video = "v"): string {
 /** An origin whose answer headers each test chooses by file name; it records every request. */
 async function cacheOrigin() {
   const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  /** Slow objects: how many chunks each sent, and whether its client went away first. */
+  const slow: { sent: number; cut: boolean; done: boolean }[] = [];
   const server: Server = createServer((req, res) => {
     seen.push({ url: req.url ?? "", headers: req.headers });
     const file = (req.url ?? "").split("?")[0]!.split("/").pop()!;
+    if (file.startsWith("slow")) {
+      // 1 MiB in 16 chunks, 100 ms apart, fresh for 5 minutes.
+      const record = { sent: 0, cut: false, done: false };
+      slow.push(record);
+      res.writeHead(200, { "content-length": String(16 * 65536), "cache-control": "max-age=300" });
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(65536, 1));
+        if (++record.sent === 16) {
+          clearInterval(timer);
+          record.done = true;
+          res.end();
+        }
+      }, 100);
+      res.on("close", () => {
+        clearInterval(timer);
+        if (!record.done) record.cut = true;
+      });
+      return;
+    }
     const body = file.startsWith("big")
       ? Buffer.alloc(64 * 1024, 7)
       : file.endsWith(".m3u8")
@@ -49,6 +70,14 @@ async function cacheOrigin() {
       headers["cache-control"] = "max-age=300";
       headers.vary = "Accept-Language";
     }
+    if (file.includes("aged")) {
+      headers["cache-control"] = "max-age=300";
+      headers.age = "250";
+    }
+    if (file.includes("varyorigin")) {
+      headers["cache-control"] = "max-age=300";
+      headers.vary = "Origin";
+    }
     if (file.includes("modified"))
       headers["last-modified"] = new Date((now - 86_400) * 1000).toUTCString();
     if (file.includes("bare")) delete headers.etag;
@@ -62,6 +91,7 @@ async function cacheOrigin() {
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
     seen,
+    slow,
     count: (file: string) => seen.filter((r) => r.url.split("?")[0]!.endsWith(`/${file}`)).length,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
@@ -255,6 +285,127 @@ describe("CACHE_MAX_BYTES on the Node server", () => {
     expect(second.body.toString()).toContain(`seg-1.ts?md5=${two}&expires=${expires + 1}`);
     expect(second.headers["x-cache"]).toBe("HIT");
     expect(origin.count("fresh.m3u8")).toBe(1);
+  });
+});
+
+describe("the cache against an outside attack", () => {
+  let origin: Awaited<ReturnType<typeof cacheOrigin>>;
+  beforeAll(async () => {
+    origin = await cacheOrigin();
+  });
+  afterAll(async () => {
+    await origin?.close();
+  });
+  const start = (env: Record<string, string> = {}) =>
+    serve({ ORIGIN_URL: origin.url, SECRET, CACHE: "on", QUERY_TOKEN_PREFIXES: "media", ...env });
+
+  // It counted bodies only: 15 KB queries on an 84-byte object took the process to 4.3 GB.
+  it("counts keys and headers against CACHE_MAX_BYTES, and keeps no key over 1,024 characters", async () => {
+    const gate = await start({ CACHE_MAX_BYTES: "256k" });
+    try {
+      for (let n = 0; n < 600; n += 50) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, k) =>
+            get(gate.url + `${link("fresh-q.ts", n + k)}?q=${n + k}_${"a".repeat(900)}`),
+          ),
+        );
+      }
+      const long = `${link("fresh-long.ts")}?q=${"b".repeat(2000)}`;
+      expect((await get(gate.url + long)).headers["x-cache"]).toBe("MISS");
+      expect((await get(gate.url + long)).headers["x-cache"]).toBe("MISS");
+      expect(origin.count("fresh-long.ts")).toBe(2);
+      const metrics = (await get(gate.url + "/metrics")).body.toString();
+      const held = Number(/^tokengate_cache_bytes (\d+)/m.exec(metrics)![1]);
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThanOrEqual(256 * 1024);
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  // Viewers who left kept their fills reading: 40 abandoned requests cost the origin 640 MB.
+  it("stops reading an object when every viewer waiting for it has gone", async () => {
+    const gate = await start();
+    try {
+      const before = origin.slow.length;
+      await Promise.all(
+        [0, 1, 2].map((n) =>
+          get(gate.url + link("slow-a.ts", n), { timeoutMs: 250 }).catch(() => undefined),
+        ),
+      );
+      for (let i = 0; i < 40 && !origin.slow[before]?.cut; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(origin.slow.length - before).toBe(1);
+      expect(origin.slow[before]).toMatchObject({ cut: true, done: false });
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  // One slow fill held every viewer until the whole object came (42 minutes for a trickle).
+  it("streams an object that does not arrive whole within ORIGIN_TIMEOUT_MS to those waiting", async () => {
+    const gate = await start({ ORIGIN_TIMEOUT_MS: "400" });
+    try {
+      const before = origin.slow.length;
+      const answer = await get(gate.url + link("slow-b.ts"), { timeoutMs: 10_000 });
+      expect([answer.status, answer.body.length, answer.headers["x-cache"]]).toEqual([
+        200,
+        16 * 65536,
+        "MISS",
+      ]);
+      // The fill was dropped at 400 ms and the viewer streamed from a second request.
+      expect(origin.slow.length - before).toBe(2);
+      expect(origin.slow[before]!.cut).toBe(true);
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it("carries the CDN token into a manifest it may not keep, for the viewer who asked", async () => {
+    const gate = await start();
+    try {
+      const expires = now + 600;
+      const md5 = signQueryToken({ path: "/media/b/", secret: SECRET, expires });
+      const answer = await get(
+        `${gate.url}/media/b/nostore-list.m3u8?md5=${md5}&expires=${expires}`,
+      );
+      expect(answer.body.toString()).toContain(`seg-1.ts?md5=${md5}&expires=${expires}`);
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it("sends the whole object when If-Range names another version, and adds its time to the origin's Age", async () => {
+    const gate = await start();
+    try {
+      await get(gate.url + link("fresh-ifrange.ts"));
+      const other = await get(gate.url + link("fresh-ifrange.ts", 1), {
+        headers: { range: "bytes=5-9", "if-range": '"e0"' },
+      });
+      expect(other.status).toBe(200);
+      const same = await get(gate.url + link("fresh-ifrange.ts", 2), {
+        headers: { range: "bytes=5-9", "if-range": '"e1"' },
+      });
+      expect(same.status).toBe(206);
+      await get(gate.url + link("aged.ts"));
+      const aged = await get(gate.url + link("aged.ts", 1));
+      expect([aged.headers["x-cache"], Number(aged.headers.age) >= 250]).toEqual(["HIT", true]);
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it("keeps no answer that varies by Origin: the key holds no Origin", async () => {
+    const gate = await start();
+    try {
+      for (let n = 0; n < 2; n++)
+        await get(gate.url + link("varyorigin.ts", n), {
+          headers: { origin: `https://o${n}.example` },
+        });
+      expect(origin.count("varyorigin.ts")).toBe(2);
+    } finally {
+      await gate.stop();
+    }
   });
 });
 
