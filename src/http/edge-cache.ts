@@ -10,6 +10,8 @@ import { storable } from "../core/freshness.js";
 
 /** Where the origin's own `Cache-Control` waits while the stored copy carries the gate's TTL. */
 const ORIGIN_CACHE_CONTROL = "tokengate-origin-cache-control";
+/** Where the origin's own `Age` waits: the cache's `Age` on a hit is added to it. */
+const ORIGIN_AGE = "tokengate-origin-age";
 /** Objects larger than this are not kept: the copy for the cache would be held while a slow client reads. */
 export const EDGE_MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
@@ -40,7 +42,9 @@ export async function fromCache(
   key: string,
   request: Request,
 ): Promise<Response | undefined> {
-  const range = request.headers.get("range");
+  // If-Range: a range of the kept version only, which only the cache could tell; the whole
+  // object is always a right answer.
+  const range = request.headers.has("if-range") ? null : request.headers.get("range");
   const lookup = new Request(key, { headers: range === null ? {} : { range } });
   const hit = await cache.match(lookup);
   if (hit === undefined) return undefined;
@@ -49,6 +53,9 @@ export async function fromCache(
   headers.delete(ORIGIN_CACHE_CONTROL);
   if (own === null) headers.delete("cache-control");
   else headers.set("cache-control", own);
+  const originAge = Number(headers.get(ORIGIN_AGE) ?? 0) || 0;
+  headers.delete(ORIGIN_AGE);
+  if (originAge > 0) headers.set("age", String(originAge + (Number(headers.get("age") ?? 0) || 0)));
   headers.set("x-cache", "HIT");
   const body = request.method === "HEAD" ? null : hit.body;
   if (body === null) hit.body?.cancel().catch(() => {});
@@ -56,9 +63,12 @@ export async function fromCache(
 }
 
 /**
- * The origin's answer marked `X-Cache: MISS`, a copy of it put into the cache when it may be
- * kept (a whole 200 to a GET without `Range`, storable, at most {@link EDGE_MAX_OBJECT_BYTES});
- * `waitUntil` keeps the put alive after the answer is sent.
+ * The origin's answer marked `X-Cache: MISS`, and, when it may be kept (a whole 200 to a GET
+ * without `Range`, storable, with a length of at most {@link EDGE_MAX_OBJECT_BYTES}), a copy
+ * put into the cache once the viewer has read all of it: the body passes through a stream of
+ * that length (workerd's `FixedLengthStream`, so the answer keeps its `Content-Length` and a
+ * cut stays a cut), its bytes gathered on the way. A viewer who leaves ends the transfer, and
+ * nothing is put. `waitUntil` keeps the put alive after the answer is sent.
  */
 export function intoCache(
   cache: Cache,
@@ -70,37 +80,56 @@ export function intoCache(
 ): Response {
   const headers = new Headers(response.headers);
   headers.set("x-cache", "MISS");
-  const sent = () =>
-    new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
-  if (request.method !== "GET" || request.headers.has("range") || response.body === null)
-    return sent();
+  const init = { status: response.status, statusText: response.statusText, headers };
+  const Fixed = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream })
+    .FixedLengthStream;
+  if (request.method !== "GET" || request.headers.has("range") || response.body === null) {
+    return new Response(response.body, init);
+  }
   const length = Number(response.headers.get("content-length") ?? NaN);
-  if (!(length <= EDGE_MAX_OBJECT_BYTES)) return sent();
+  if (Fixed === undefined || !(length <= EDGE_MAX_OBJECT_BYTES)) {
+    return new Response(response.body, init);
+  }
   const verdict = storable(
     response.status,
     (name) => response.headers.get(name) ?? undefined,
     Math.floor(Date.now() / 1000),
     heuristicCapSeconds,
   );
-  if (!verdict.store) return sent();
-  const [forClient, forCache] = response.body.tee();
+  if (!verdict.store) return new Response(response.body, init);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const gather = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  const fixed = new Fixed(length);
   const stored = new Headers(response.headers);
   const own = stored.get("cache-control");
   if (own !== null) stored.set(ORIGIN_CACHE_CONTROL, own);
+  // The origin's Age is in the lifetime already; kept aside, it is added back when served.
+  const age = stored.get("age");
+  stored.delete("age");
+  if (age !== null) stored.set(ORIGIN_AGE, age);
   stored.set("cache-control", `public, max-age=${verdict.ttlSeconds}`);
   stored.delete("set-cookie");
-  waitUntil(
-    cache
-      .put(new Request(key), new Response(forCache, { status: 200, headers: stored }))
-      .catch(() => {}),
-  );
-  return new Response(forClient, {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
-  });
+  const whole = response.body
+    .pipeThrough(gather)
+    .pipeTo(fixed.writable)
+    .then(() => {
+      if (size !== length) return;
+      const body = new Uint8Array(size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      return cache.put(new Request(key), new Response(body, { status: 200, headers: stored }));
+    })
+    .catch(() => {});
+  waitUntil(whole);
+  return new Response(fixed.readable, init);
 }

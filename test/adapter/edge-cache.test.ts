@@ -19,26 +19,51 @@ function link(file: string, n = 0): string {
 
 describe("CACHE=on on the Worker", () => {
   const seen: string[] = [];
+  const slow: { sent: number; cut: boolean }[] = [];
   let server: Server;
   let worker: StartedWorker;
   let off: StartedWorker;
+  let originUrl = "";
   const count = (file: string) => seen.filter((url) => url.endsWith(`/${file}`)).length;
   beforeAll(async () => {
     server = createServer((req, res) => {
       seen.push(req.url ?? "");
       const file = (req.url ?? "").split("/").pop()!;
+      if (file.startsWith("slow")) {
+        const record = { sent: 0, cut: false };
+        slow.push(record);
+        res.writeHead(200, {
+          "content-length": String(16 * 65536),
+          "cache-control": "max-age=300",
+        });
+        const timer = setInterval(() => {
+          res.write(Buffer.alloc(65536, 1));
+          if (++record.sent === 16) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 100);
+        res.on("close", () => {
+          clearInterval(timer);
+          if (record.sent < 16) record.cut = true;
+        });
+        return;
+      }
       const body = Buffer.from(`bytes of ${file} `.repeat(50));
       const headers: Record<string, string> = {
         "content-length": String(body.length),
         "content-type": "video/mp2t",
         "cache-control": file.includes("nostore") ? "no-store" : "public, max-age=300",
+        etag: '"e1"',
       };
+      if (file.includes("aged")) headers.age = "100";
       if (file.includes("cookie")) headers["set-cookie"] = "session=1";
       res.writeHead(200, headers);
       res.end(req.method === "HEAD" ? undefined : body);
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    originUrl = origin;
     [worker, off] = await Promise.all([
       startWorker({ ORIGIN_URL: origin, SECRET, CACHE: "on" }),
       startWorker({ ORIGIN_URL: origin, SECRET }),
@@ -50,12 +75,16 @@ describe("CACHE=on on the Worker", () => {
     await new Promise<void>((done) => server?.close(() => done()));
   });
 
-  /** The Cache API put runs after the answer (waitUntil): wait until the object is there. */
+  /**
+   * The Cache API put runs after the viewer has the whole answer (waitUntil): wait until the
+   * object is in Miniflare's cache, looking from outside, so no request of the test's own fills it.
+   */
   async function untilKept(file: string) {
-    for (let i = 0; i < 50; i++) {
-      const answer = await get(worker.url + link(file, 10_000 + i));
-      if (answer.headers["x-cache"] === "HIT") return;
-      await new Promise((r) => setTimeout(r, 50));
+    const caches = await worker.mf.getCaches();
+    for (let i = 0; i < 100; i++) {
+      const kept = await caches.default.match(`${originUrl}/videos/2675_v/${file}`);
+      if (kept !== undefined) return void (await kept.arrayBuffer());
+      await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`${file} was never kept`);
   }
@@ -100,6 +129,28 @@ describe("CACHE=on on the Worker", () => {
     await get(worker.url + link("with-cookie.ts"), { headers: { cookie: "a=b" } });
     await new Promise((r) => setTimeout(r, 100));
     expect((await get(worker.url + link("with-cookie.ts", 1))).headers["x-cache"]).toBe("MISS");
+  });
+
+  // Outside attack: the copy for the cache kept reading after the viewer left (40 abandoned
+  // requests for a 16 MB object cost the origin 640 MB).
+  it("stops the origin transfer when the viewer leaves, and keeps nothing", async () => {
+    const before = slow.length;
+    await get(worker.url + link("slow.ts"), { timeoutMs: 250 }).catch(() => undefined);
+    for (let i = 0; i < 40 && !slow[before]?.cut; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(slow[before]).toMatchObject({ cut: true });
+    expect(slow[before]!.sent).toBeLessThan(16);
+    const next = await get(worker.url + link("slow.ts", 1));
+    expect(next.headers["x-cache"]).toBe("MISS");
+  });
+
+  it("sends the whole object for If-Range, and adds the cache's time to the origin's Age", async () => {
+    await get(worker.url + link("ifr-aged.ts"));
+    await untilKept("ifr-aged.ts");
+    const ranged = await get(worker.url + link("ifr-aged.ts", 1), {
+      headers: { range: "bytes=1-3", "if-range": '"e0"' },
+    });
+    expect([ranged.status, ranged.headers["x-cache"]]).toEqual([200, "HIT"]);
+    expect(Number(ranged.headers.age)).toBeGreaterThanOrEqual(100);
   });
 
   it("a refused link never reaches the origin or the cache", async () => {
