@@ -157,34 +157,25 @@ export async function benchGate(options = {}) {
         spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),
       );
     }
-    children.push(
-      spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
-        env: {
-          ...process.env,
-          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-          SECRET,
-          PORT: String(gatePort),
-          WORKERS: workers,
-          LOG_FORMAT: "json",
-        },
-        stdio: "ignore",
-      }),
-    );
-    // The same gate with its cache on: after the first request, every one is a hit.
-    children.push(
-      spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
-        env: {
-          ...process.env,
-          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-          SECRET,
-          PORT: String(cachePort),
-          WORKERS: workers,
-          LOG_FORMAT: "json",
-          CACHE: "on",
-        },
-        stdio: "ignore",
-      }),
-    );
+    // The gate as users run it, plain and with its cache on (after the first request, every
+    // one is a hit).
+    const startGate = (port, env = {}) =>
+      children.push(
+        spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
+          env: {
+            ...process.env,
+            ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+            SECRET,
+            PORT: String(port),
+            WORKERS: workers,
+            LOG_FORMAT: "json",
+            ...env,
+          },
+          stdio: "ignore",
+        }),
+      );
+    startGate(gatePort);
+    startGate(cachePort, { CACHE: "on" });
     if (baseline) {
       const cli = ["dist/cli/index.js", "dist/cli.js"]
         .map((path) => join(baseline, path))

@@ -358,6 +358,24 @@ export function parseInteger(
 }
 
 /**
+ * Parses an `on`/`off` setting; `fallback` when unset or empty.
+ *
+ * @throws SettingError naming the setting for any other value.
+ * @example
+ * ```ts
+ * parseSwitch("CACHE", env.CACHE, false); // true for "on"
+ * ```
+ */
+export function parseSwitch(name: string, text: string | undefined, fallback: boolean): boolean {
+  const value = (text ?? "").trim();
+  if (value === "") return fallback;
+  if (value !== "on" && value !== "off") {
+    throw new SettingError(name, `must be on or off, got ${quoted(value)}`);
+  }
+  return value === "on";
+}
+
+/**
  * Parses a timeout in milliseconds: 0 (none) or 100 to 3,600,000. Below 100 ms is refused: it
  * is more likely seconds written as milliseconds, and would cut every answer on a real network.
  *
@@ -436,10 +454,7 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
       throw new SettingError("QUERY_TOKEN_PREFIXES", error.message.replace(/^PREFIXES: /, ""));
     }
   }
-  const mp4Text = (textOf("MP4_TOKENS", env.MP4_TOKENS) ?? "").trim() || "off";
-  if (mp4Text !== "off" && mp4Text !== "on") {
-    throw new SettingError("MP4_TOKENS", `must be on or off, got ${quoted(mp4Text)}`);
-  }
+  const mp4Tokens = parseSwitch("MP4_TOKENS", textOf("MP4_TOKENS", env.MP4_TOKENS), false);
   const expiryLeewaySeconds = parseInteger(
     "EXPIRY_LEEWAY_S",
     textOf("EXPIRY_LEEWAY_S", env.EXPIRY_LEEWAY_S),
@@ -457,7 +472,7 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
       now,
       bindIp,
       queryPrefixes,
-      mp4Tokens: mp4Text === "on",
+      mp4Tokens,
     });
   } catch (error) {
     // gateSettings names its options "prefixes" and "queryPrefixes"; here they are settings.
@@ -479,10 +494,7 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     30_000,
   );
   const cors = parseCorsOrigins(textOf("CORS_ORIGINS", env.CORS_ORIGINS));
-  const cacheText = (textOf("CACHE", env.CACHE) ?? "").trim() || "off";
-  if (cacheText !== "on" && cacheText !== "off") {
-    throw new SettingError("CACHE", `must be on or off, got ${quoted(cacheText)}`);
-  }
+  const cacheOn = parseSwitch("CACHE", textOf("CACHE", env.CACHE), false);
   const heuristicCapSeconds = parseInteger(
     "CACHE_DEFAULT_TTL_S",
     textOf("CACHE_DEFAULT_TTL_S", env.CACHE_DEFAULT_TTL_S),
@@ -490,12 +502,9 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     0,
     31_536_000,
   );
-  const cache = cacheText === "on" ? { heuristicCapSeconds } : undefined;
-  const metricsText = (textOf("METRICS", env.METRICS) ?? "").trim() || "on";
-  if (metricsText !== "on" && metricsText !== "off") {
-    throw new SettingError("METRICS", `must be on or off, got ${quoted(metricsText)}`);
-  }
-  return { gate, origin, originTimeoutMs, cors, cache, metrics: metricsText === "on" };
+  const cache = cacheOn ? { heuristicCapSeconds } : undefined;
+  const metrics = parseSwitch("METRICS", textOf("METRICS", env.METRICS), true);
+  return { gate, origin, originTimeoutMs, cors, cache, metrics };
 }
 
 /**

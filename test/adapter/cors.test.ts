@@ -15,8 +15,7 @@ import { signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
 import { get, type Answer } from "../helpers/http.js";
 import { SECRET } from "../helpers/links.js";
-import { serve } from "../helpers/serve.js";
-import { startWorker } from "../helpers/worker.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
 
 const PLAYER = "https://player.example";
 const OTHER = "https://elsewhere.example";
@@ -59,17 +58,7 @@ async function corsOrigin() {
   };
 }
 
-type Gate = { url: string; close(): Promise<unknown> };
-const runtimes: Record<string, (env: Record<string, string>) => Promise<Gate>> = {
-  "the Node server": async (env) => {
-    const served = await serve(env);
-    return { url: served.url, close: served.stop };
-  },
-  "the Worker in Miniflare": async (env) => {
-    const worker = await startWorker(env);
-    return { url: worker.url, close: worker.close };
-  },
-};
+const runtimes = RUNTIMES;
 
 const from = (origin?: string, extra: Record<string, string> = {}) => ({
   headers: origin === undefined ? extra : { origin, ...extra },

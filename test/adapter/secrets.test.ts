@@ -13,7 +13,7 @@ import { signToken } from "../../src/core/token.js";
 import { get } from "../helpers/http.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
 import { run, serve } from "../helpers/serve.js";
-import { startWorker } from "../helpers/worker.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
 
 const NEW = "new-secret-2026";
 const OLD = "old-secret-2025";
@@ -27,17 +27,7 @@ function link(secret: string, client = "2675", expires = now + 3600, video = "ro
   return `/videos/${client}_${video}/${token}/${expires}/seg.ts`;
 }
 
-type Gate = { url: string; close(): Promise<unknown> };
-const runtimes: Record<string, (env: Record<string, string>) => Promise<Gate>> = {
-  "the Node server": async (env) => {
-    const served = await serve(env);
-    return { url: served.url, close: served.stop };
-  },
-  "the Worker in Miniflare": async (env) => {
-    const worker = await startWorker(env);
-    return { url: worker.url, close: worker.close };
-  },
-};
+const runtimes = RUNTIMES;
 
 describe.each(Object.keys(runtimes))("secrets through %s", (runtime) => {
   let origin: Origin;

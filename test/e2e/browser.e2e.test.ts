@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
 import { serve } from "../helpers/serve.js";
-import { RUNTIMES, type Gate } from "./gates.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
 import { ENTRY, makeMedia, startMediaOrigin, STREAMS, type MediaOrigin } from "./media.js";
 
 const SECRET = "browser-secret";

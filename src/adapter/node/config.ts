@@ -8,6 +8,7 @@ import {
   parseTimeout,
   quoted,
   readSettings,
+  parseSwitch,
   SettingError,
   withoutSecret,
 } from "../../core/settings.js";
@@ -193,10 +194,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     1,
     65_536,
   );
-  const keepAliveText = (env.ORIGIN_KEEPALIVE ?? "").trim() || "on";
-  if (keepAliveText !== "on" && keepAliveText !== "off") {
-    throw new SettingError("ORIGIN_KEEPALIVE", `must be on or off, got ${quoted(keepAliveText)}`);
-  }
+  const originKeepAlive = parseSwitch("ORIGIN_KEEPALIVE", env.ORIGIN_KEEPALIVE, true);
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
   if (logFormat !== "json" && logFormat !== "pretty") {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got ${quoted(logFormat)}`);
@@ -240,7 +238,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
             heuristicCapSeconds: gate.cache.heuristicCapSeconds,
           },
     originConnections,
-    originKeepAlive: keepAliveText === "on",
+    originKeepAlive,
     logFormat,
     trustProxy,
   };

@@ -1,12 +1,14 @@
-/** The gate on both runtimes for the player tests: the Node server (the CLI) and the Worker. */
-import { serve } from "../helpers/serve.js";
-import { startWorker } from "../helpers/worker.js";
+/** The gate on both runtimes for tests that run the same checks against each. */
+import { serve } from "./serve.js";
+import { startWorker } from "./worker.js";
 
+/** A running gate: its URL, and how to stop it. */
 export interface Gate {
   url: string;
   close(): Promise<unknown>;
 }
 
+/** The Node server (the CLI, as users run it) and the built Worker in Miniflare. */
 export const RUNTIMES: Record<string, (env: Record<string, string>) => Promise<Gate>> = {
   "the Node server": async (env) => {
     const served = await serve(env);
