@@ -361,6 +361,27 @@ describe("the cache against an outside attack", () => {
     }
   });
 
+  // Outside attack: a fill waiting for a free origin connection took 19 s to give up where the
+  // streaming path took ORIGIN_TIMEOUT_MS (undici heeds a signal only once it has a connection).
+  it("counts the wait for an origin connection in ORIGIN_TIMEOUT_MS", async () => {
+    const gate = await start({ ORIGIN_TIMEOUT_MS: "500", ORIGIN_CONNECTIONS: "1" });
+    try {
+      const before = origin.slow.length;
+      // Holds the only origin connection for 1.6 s: too slow to keep, so streamed.
+      const holder = get(gate.url + link("slow-c.ts"));
+      for (let i = 0; i < 40 && origin.slow.length - before < 2; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const waiting = await get(gate.url + link("fresh-waiting.ts"));
+      // 504 at the timeout, while the connection is still busy: not once it comes free.
+      expect(waiting.status).toBe(504);
+      expect(origin.slow[before + 1]!.done).toBe(false);
+      expect((await holder).status).toBe(200);
+    } finally {
+      await gate.stop();
+    }
+  });
+
   it("carries the CDN token into a manifest it may not keep, for the viewer who asked", async () => {
     const gate = await start();
     try {
