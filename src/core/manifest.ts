@@ -75,6 +75,11 @@ const ATTRIBUTE = /([A-Z0-9-]+)=("[^"\r\n]*"|[^,\r\n]*)/y;
  * ```
  */
 export function propagateHls(text: string, params: string, path: string): Propagation {
+  // Players end a line at a lone CR (and some at U+0085, U+2028, U+2029) where this reads on:
+  // a tag line could hide a URI line the player fetches with the token.
+  if (/\r(?!\n)|[\u0085\u2028\u2029]/.test(text)) {
+    return { unchanged: "a line ends in a way players read differently (a lone CR, U+2028…)" };
+  }
   const base = baseOf(path);
   const out: string[] = [];
   let size = 0;
@@ -147,13 +152,25 @@ export function propagateDash(text: string, params: string, path: string): Propa
   // agree): what they hold is neither read as markup nor rewritten.
   const masked = maskXml(text);
   if (masked === undefined) return { unchanged: "an unterminated comment, CDATA or instruction" };
+  // A template filled in from an attribute the player reads ($RepresentationID$ from an `id`):
+  // only ids that cannot make a URL reach another host.
+  if (/\$RepresentationID(?:%[^$]*)?\$/.test(masked)) {
+    for (const id of masked.matchAll(/\sid\s*=\s*("([^"]*)"|'([^']*)')/g)) {
+      if (!/^[A-Za-z0-9._-]*$/.test(id[2] ?? id[3] ?? "")) {
+        return { unchanged: "a Representation id could lead a template to another host" };
+      }
+    }
+  }
   const edits: [start: number, end: number, replacement: string][] = [];
+  /** Where each `BaseURL` this reads as an element's name stands: every other one is suspect. */
+  const named = new Set<number>();
   // BaseURL elements, with any namespace prefix. Each is found once, its start tag read with its
   // quotes, so no input makes this rescan the text.
   const BASE_URL = /<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g;
   for (let match = BASE_URL.exec(masked); match !== null; match = BASE_URL.exec(masked)) {
     const close = startTagEnd(masked, match.index + match[0].length);
     if (close === undefined) return { unchanged: "a BaseURL start tag does not end" };
+    named.add(match.index + 1 + match[1]!.length);
     if (masked[close - 1] === "/") {
       BASE_URL.lastIndex = close + 1;
       continue; // <BaseURL/>: the manifest's own folder
@@ -171,7 +188,15 @@ export function propagateDash(text: string, params: string, path: string): Propa
       return { unchanged: "a BaseURL reaches another host (or cannot be read)" };
     }
     edits.push([close + 1, end, withParams(content, params, "&amp;", base)]);
+    named.add(end + 2 + match[1]!.length);
     BASE_URL.lastIndex = end + endTag.length;
+  }
+  // A BaseURL anywhere else (in a comment or instruction another parser ends sooner, with a
+  // prefix or a name end this does not read): what a player makes of it cannot be known here.
+  for (const other of text.matchAll(/baseurl/gi)) {
+    if (!named.has(other.index!)) {
+      return { unchanged: "a BaseURL this cannot read as a player would" };
+    }
   }
   for (const match of masked.matchAll(DASH_ATTRIBUTE)) {
     const open = match[1]!;

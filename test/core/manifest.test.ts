@@ -132,6 +132,26 @@ describe("propagateDash", () => {
     expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
   });
 
+  // Third outside attack: shapes dash.js's parser reads differently from this one.
+  it.each([
+    '<MPD><Representation id="//evil.example/r"><SegmentTemplate media="$RepresentationID$/s-$Number$.m4s"/></Representation></MPD>',
+    "<MPD><BaseURL=>http://evil.example/</BaseURL><SegmentTemplate media='s.m4s'/></MPD>",
+    "<MPD><?x > <BaseURL>http://evil.example/</BaseURL> ?><SegmentTemplate media='s.m4s'/></MPD>",
+    "<MPD><!--> <BaseURL>http://evil.example/</BaseURL> <!-- --><SegmentTemplate media='s.m4s'/></MPD>",
+    "<MPD><a+b:BaseURL>http://evil.example/</a+b:BaseURL><SegmentTemplate media='s.m4s'/></MPD>",
+    "<MPD><baseurl>http://evil.example/</baseurl><SegmentTemplate media='s.m4s'/></MPD>",
+  ])("passes %j unchanged (a player may read a BaseURL or id this cannot vouch for)", (mpd) => {
+    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+  });
+
+  it("still rewrites with safe Representation ids and a self-closing BaseURL", () => {
+    const mpd =
+      '<MPD><BaseURL/><Representation id="video-1"><SegmentTemplate media="$RepresentationID$/s.m4s"/></Representation></MPD>';
+    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+      text: `<MPD><BaseURL/><Representation id="video-1"><SegmentTemplate media="$RepresentationID$/s.m4s?${amp}"/></Representation></MPD>`,
+    });
+  });
+
   it("rewrites around comments, and keeps a BaseURL's whitespace outside the URL", () => {
     const mpd =
       '<!-- packager: media="x.m4s" --><MPD><BaseURL>\n  video/\n</BaseURL><SegmentTemplate media="s.m4s"/></MPD>';
@@ -159,6 +179,16 @@ describe("propagateDash", () => {
 
 describe("propagateHls against hostile playlists (outside attack)", () => {
   const path = "/videos/v-1/index.m3u8";
+  // Third outside attack: hls.js and ffmpeg end a line at a lone CR (hls.js also at U+2028),
+  // so a tag line hid a URI line that went to another host with the token.
+  it.each(["\r", "\u2028", "\u2029", "\u0085"])(
+    "passes a playlist with a line break %j unchanged",
+    (brk) => {
+      const text = `#EXTM3U\n#EXT-X-KEY:METHOD=NONE${brk}//evil.example/x.ts?a=,URI="k.bin"\nseg.ts\n`;
+      expect(propagateHls(text, P, path)).toHaveProperty("unchanged");
+    },
+  );
+
   it("writes a URI line's $& and $' as they are (the old code expanded them into //host)", () => {
     const text = "#EXTM3U\n/$&@127.0.0.1:18791/dollar.ts\n";
     expect(propagateHls(text, P, path)).toEqual({
