@@ -35,6 +35,11 @@ export interface CacheOptions {
    * streamed to those waiting for it instead, and passed through for a while.
    */
   fillDeadlineMs?: number;
+  /**
+   * Time a client may take no bytes of an answer from the cache (`CLIENT_TIMEOUT_MS`; 0 =
+   * none); then its connection is cut, and the bytes it held go.
+   */
+  clientTimeoutMs?: number;
   /** Clock in unix seconds (tests). */
   now?: () => number;
 }
@@ -51,8 +56,11 @@ const TOO_BIG_PASS_SECONDS = 300;
 const NOT_KEPT_PASS_SECONDS = 30;
 /** Most pass marks held at once (each at most {@link MAX_KEY_LENGTH}). */
 const MAX_PASSES = 10_000;
-/** What one object costs besides its body and headers: the map's entry, the key's string. */
-const ENTRY_OVERHEAD = 200;
+/**
+ * What one object costs besides its body, key and headers: the entry, the map's slot, the
+ * arrays and strings around it (measured with heap snapshots at about a kilobyte).
+ */
+const ENTRY_OVERHEAD = 1024;
 
 interface Entry {
   head: string[];
@@ -78,6 +86,8 @@ export interface CachedRequest {
   propagate?: string;
   /** The gate's own headers (CORS) for the answer. */
   headers?: readonly [string, string][];
+  /** See {@link CacheOptions.clientTimeoutMs}; set by the cache. */
+  clientTimeoutMs?: number;
 }
 
 /** Cache figures, for the metrics. */
@@ -120,7 +130,17 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     string,
     { done: Promise<Fill>; waiting: number; stop: AbortController }
   >();
-  /** Everything held: objects, objects being read, pass marks. */
+  /**
+   * Pass marks have a budget of their own (an eighth of the cache, at least 64 KiB, within
+   * `maxBytes`), so a flood of them (404s under distinct queries) can neither crowd out the
+   * objects nor grow unbounded.
+   */
+  const passBudget = Math.min(
+    Math.floor(options.maxBytes / 2),
+    Math.max(64 * 1024, Math.floor(options.maxBytes / 8)),
+  );
+  const objectBudget = options.maxBytes - passBudget;
+  /** Objects and objects being read. */
   let bytes = 0;
   let hits = 0;
   let misses = 0;
@@ -134,10 +154,10 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   /** Makes room for `cost` more bytes, oldest objects first; false when even that is not enough. */
   const room = (cost: number): boolean => {
     for (const [oldest] of objects) {
-      if (bytes + cost <= options.maxBytes) break;
+      if (bytes + cost <= objectBudget) break;
       forget(oldest);
     }
-    return bytes + cost <= options.maxBytes;
+    return bytes + cost <= objectBudget;
   };
   const keep = (key: string, entry: Entry) => {
     forget(key);
@@ -162,15 +182,19 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
    * being read whole each time ("hit for pass"): key → until when.
    */
   const passes = new Map<string, number>();
+  let passBytes = 0;
+  const dropPass = (key: string) => {
+    if (passes.delete(key)) passBytes -= key.length * 2 + ENTRY_OVERHEAD / 4;
+  };
   const pass = (key: string, seconds: number) => {
-    if (passes.delete(key)) bytes -= key.length * 2;
-    if (passes.size >= MAX_PASSES) {
-      const [oldest] = passes.keys();
-      passes.delete(oldest!);
-      bytes -= oldest!.length * 2;
+    dropPass(key);
+    const cost = key.length * 2 + ENTRY_OVERHEAD / 4;
+    for (const [oldest, until] of passes) {
+      if (passes.size < MAX_PASSES && passBytes + cost <= passBudget && until > now()) break;
+      dropPass(oldest);
     }
     passes.set(key, now() + seconds);
-    bytes += key.length * 2;
+    passBytes += cost;
   };
 
   /**
@@ -270,6 +294,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   };
 
   async function serve(request: CachedRequest): Promise<boolean> {
+    request.clientTimeoutMs = options.clientTimeoutMs;
     const { incoming, target } = request;
     const method = incoming.method;
     if (method !== "GET" && method !== "HEAD") return false;
@@ -286,8 +311,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         misses++;
         return false;
       }
-      passes.delete(target);
-      bytes -= target.length * 2;
+      dropPass(target);
     }
     let entry = objects.get(target);
     if (entry !== undefined && now() - entry.storedAt < entry.ttl) {
@@ -325,7 +349,11 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     if (request.outgoing.destroyed) return true;
     if (result.kind === "not-kept") {
       // The answer that may not be kept is its asker's alone; the others ask for themselves.
-      if (!leader || result.answer === undefined) return false;
+      // An answer that varies by request headers was asked for in no viewer's words: the
+      // asker asks again in its own.
+      if (!leader || result.answer === undefined || headerOf(result.answer.head, "vary")) {
+        return false;
+      }
       const { status, message, head, body } = result.answer;
       const entry: Entry = { head, body, message, storedAt: now(), ttl: 0, originAge: 0, cost: 0 };
       answer(request, entry, "MISS", now(), status);
@@ -347,7 +375,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
 
   return {
     serve,
-    stats: () => ({ hits, misses, bytes, objects: objects.size }),
+    stats: () => ({ hits, misses, bytes: bytes + passBytes, objects: objects.size }),
   };
 }
 
@@ -440,6 +468,31 @@ function answer(
   outgoing.writeHead(status, message, withGateHeaders(head, request.headers));
   outgoing.end(empty ? undefined : body);
   outcome.bytes = empty ? 0 : body.length;
+  cutWhenStalled(outgoing, outcome, request.clientTimeoutMs ?? 0);
+}
+
+/**
+ * Cuts an answer's connection when its client takes no bytes for `ms` (nginx's send_timeout):
+ * the body it pins, an object perhaps evicted since, goes with it.
+ */
+function cutWhenStalled(outgoing: ServerResponse, outcome: ProxyOutcome, ms: number): void {
+  if (ms <= 0 || outgoing.writableFinished) return;
+  const socket = outgoing.socket;
+  if (socket === null) return;
+  let last = socket.bytesWritten;
+  const timer = setInterval(() => {
+    if (socket.bytesWritten > last) {
+      last = socket.bytesWritten;
+      return;
+    }
+    clearInterval(timer);
+    outcome.reason = "client-timeout";
+    outgoing.destroy();
+  }, ms);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  outgoing.once("finish", stop);
+  outgoing.once("close", stop);
 }
 
 /**

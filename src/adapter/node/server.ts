@@ -195,7 +195,11 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   const cache =
     options.cache === undefined || options.cache.maxBytes <= 0
       ? undefined
-      : createCache(origin, { ...options.cache, fillDeadlineMs: settings.originTimeoutMs });
+      : createCache(origin, {
+          ...options.cache,
+          fillDeadlineMs: settings.originTimeoutMs,
+          clientTimeoutMs: options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
+        });
   sources.cache = cache?.stats;
 
   /** A grant's pace, token to carry on, and CORS headers, as the origin leg takes them. */
