@@ -19,7 +19,7 @@ import {
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
-import { defaultCache, fromCache, intoCache, sharedCacheable } from "./edge-cache.js";
+import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How a granted request reaches the origin: returns the response to send. */
@@ -72,6 +72,8 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   options: AppOptions = {},
 ): Hono<E & { Variables: SecureLinkVariables }> {
   const log = options.log ?? (() => {});
+  /** Room for copies being gathered for the cache, shared by this app's requests. */
+  const gathering = gatherBudget();
   const proxy: ProxyStep =
     options.proxy ??
     (async (c, grant) => {
@@ -119,6 +121,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
           // No execution context (not on Workers): the put simply runs on.
         }
       },
+      gathering,
     );
   }
   const app = new Hono<E & { Variables: SecureLinkVariables }>();

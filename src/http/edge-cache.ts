@@ -10,8 +10,37 @@ import { storable } from "../core/freshness.js";
 
 /** Where the origin's own `Cache-Control` waits while the stored copy carries the gate's TTL. */
 const ORIGIN_CACHE_CONTROL = "tokengate-origin-cache-control";
-/** Where the origin's own `Age` waits: the cache's `Age` on a hit is added to it. */
+/** Where the origin's own `Age` waits: the time kept is added to it on a hit. */
 const ORIGIN_AGE = "tokengate-origin-age";
+/** When the copy was kept (unix seconds), for the `Age` of a hit. */
+const STORED_AT = "tokengate-stored-at";
+
+/**
+ * Bytes an isolate may hold while viewers read answers being copied for the cache (an
+ * isolate has 128 MB); an answer that does not fit streams through uncopied.
+ */
+export const EDGE_GATHER_BYTES = 32 * 1024 * 1024;
+
+/** The room for copies being gathered, shared by the requests of one app. */
+export interface GatherBudget {
+  take(bytes: number): boolean;
+  give(bytes: number): void;
+}
+
+/** A budget of {@link EDGE_GATHER_BYTES}. */
+export function gatherBudget(limit = EDGE_GATHER_BYTES): GatherBudget {
+  let held = 0;
+  return {
+    take(bytes) {
+      if (held + bytes > limit) return false;
+      held += bytes;
+      return true;
+    },
+    give(bytes) {
+      held -= bytes;
+    },
+  };
+}
 /** Objects larger than this are not kept: the copy for the cache would be held while a slow client reads. */
 export const EDGE_MAX_OBJECT_BYTES = 16 * 1024 * 1024;
 
@@ -54,8 +83,15 @@ export async function fromCache(
   if (own === null) headers.delete("cache-control");
   else headers.set("cache-control", own);
   const originAge = Number(headers.get(ORIGIN_AGE) ?? 0) || 0;
+  const storedAt = Number(headers.get(STORED_AT) ?? NaN);
   headers.delete(ORIGIN_AGE);
-  if (originAge > 0) headers.set("age", String(originAge + (Number(headers.get("age") ?? 0) || 0)));
+  headers.delete(STORED_AT);
+  // The origin's age plus the time kept (the runtime's own Age, where it sets one, is the same
+  // time kept, so it is not added again).
+  const kept = Number.isFinite(storedAt)
+    ? Math.max(0, Math.floor(Date.now() / 1000) - storedAt)
+    : 0;
+  headers.set("age", String(originAge + kept));
   headers.set("x-cache", "HIT");
   const body = request.method === "HEAD" ? null : hit.body;
   if (body === null) hit.body?.cancel().catch(() => {});
@@ -77,13 +113,22 @@ export function intoCache(
   response: Response,
   heuristicCapSeconds: number,
   waitUntil: (work: Promise<unknown>) => void,
+  budget: GatherBudget,
 ): Response {
   const headers = new Headers(response.headers);
   headers.set("x-cache", "MISS");
   const init = { status: response.status, statusText: response.statusText, headers };
   const Fixed = (globalThis as { FixedLengthStream?: new (length: number) => TransformStream })
     .FixedLengthStream;
-  if (request.method !== "GET" || request.headers.has("range") || response.body === null) {
+  // workerd's fetch has undone a Content-Encoding but states the encoded length: such an answer
+  // is not kept (its length cannot be held to), and passes as the runtime gives it.
+  const encoding = (response.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  if (
+    request.method !== "GET" ||
+    request.headers.has("range") ||
+    response.body === null ||
+    encoding !== "identity"
+  ) {
     return new Response(response.body, init);
   }
   const length = Number(response.headers.get("content-length") ?? NaN);
@@ -96,7 +141,7 @@ export function intoCache(
     Math.floor(Date.now() / 1000),
     heuristicCapSeconds,
   );
-  if (!verdict.store) return new Response(response.body, init);
+  if (!verdict.store || !budget.take(length)) return new Response(response.body, init);
   const chunks: Uint8Array[] = [];
   let size = 0;
   const gather = new TransformStream<Uint8Array, Uint8Array>({
@@ -116,9 +161,11 @@ export function intoCache(
   if (age !== null) stored.set(ORIGIN_AGE, age);
   stored.set("cache-control", `public, max-age=${verdict.ttlSeconds}`);
   stored.delete("set-cookie");
+  stored.set(STORED_AT, String(Math.floor(Date.now() / 1000)));
   const whole = response.body
     .pipeThrough(gather)
     .pipeTo(fixed.writable)
+    .finally(() => budget.give(length))
     .then(() => {
       if (size !== length) return;
       const body = new Uint8Array(size);

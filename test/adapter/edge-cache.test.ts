@@ -3,6 +3,8 @@
  * Range answered from the kept object; the same storability rules as the Node server.
  */
 import { createServer, type Server } from "node:http";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { gatherBudget } from "../../src/http/edge-cache.js";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../src/core/token.js";
@@ -57,6 +59,14 @@ describe("CACHE=on on the Worker", () => {
         etag: '"e1"',
       };
       if (file.includes("aged")) headers.age = "100";
+      if (file.includes("gz") && /gzip/.test(String(req.headers["accept-encoding"] ?? ""))) {
+        const zipped = gzipSync(body);
+        headers["content-encoding"] = "gzip";
+        headers["content-length"] = String(zipped.length);
+        headers.vary = "Accept-Encoding";
+        res.writeHead(200, headers);
+        return void res.end(zipped);
+      }
       if (file.includes("cookie")) headers["set-cookie"] = "session=1";
       res.writeHead(200, headers);
       res.end(req.method === "HEAD" ? undefined : body);
@@ -151,6 +161,36 @@ describe("CACHE=on on the Worker", () => {
     });
     expect([ranged.status, ranged.headers["x-cache"]]).toEqual([200, "HIT"]);
     expect(Number(ranged.headers.age)).toBeGreaterThanOrEqual(100);
+  });
+
+  // Third outside attack: workerd undoes the gzip but the stated length was the compressed one,
+  // and the FixedLengthStream ended the answer empty, looking whole.
+  it("passes an answer the origin compresses whole, without keeping it", async () => {
+    for (let n = 0; n < 2; n++) {
+      const answer = await get(worker.url + link("gz.ts", n), {
+        headers: { "accept-encoding": "gzip" },
+      });
+      const body =
+        answer.headers["content-encoding"] === "gzip" ? gunzipSync(answer.body) : answer.body;
+      expect([answer.status, body.toString()]).toEqual([200, "bytes of gz.ts ".repeat(50)]);
+      expect(answer.headers["x-cache"]).toBe("MISS");
+    }
+  });
+
+  it("advances Age while an object is kept", async () => {
+    await get(worker.url + link("aged-2.ts"));
+    await untilKept("aged-2.ts");
+    await new Promise((r) => setTimeout(r, 1100));
+    const hit = await get(worker.url + link("aged-2.ts", 1));
+    expect(hit.headers["x-cache"]).toBe("HIT");
+    expect(Number(hit.headers.age)).toBeGreaterThanOrEqual(101);
+  });
+
+  it("gathers copies within a budget, given back when done", () => {
+    const budget = gatherBudget(10);
+    expect([budget.take(6), budget.take(6)]).toEqual([true, false]);
+    budget.give(6);
+    expect(budget.take(10)).toBe(true);
   });
 
   it("a refused link never reaches the origin or the cache", async () => {
