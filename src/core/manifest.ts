@@ -94,7 +94,7 @@ export function propagateHls(text: string, params: string, path: string): Propag
       const start = body.indexOf(trimmed);
       rewritten =
         body.slice(0, start) +
-        withParams(trimmed, params, "&", base) +
+        withParams(trimmed, params, base) +
         body.slice(start + trimmed.length) +
         cr;
     }
@@ -115,7 +115,7 @@ function withUriAttributes(line: string, params: string, base: string): string {
     if (match === null) return result + line.slice(at);
     const [whole, name, value] = match as unknown as [string, string, string];
     if (URI_ATTRIBUTES.has(name) && value.startsWith('"')) {
-      result += `${name}="${withParams(value.slice(1, -1), params, "&", base)}"`;
+      result += `${name}="${withParams(value.slice(1, -1), params, base)}"`;
     } else {
       result += whole;
     }
@@ -187,7 +187,7 @@ export function propagateDash(text: string, params: string, path: string): Propa
     if (decoded === undefined || !reachesGate(decoded.trim(), base)) {
       return { unchanged: "a BaseURL reaches another host (or cannot be read)" };
     }
-    edits.push([close + 1, end, withParams(content, params, "&amp;", base)]);
+    edits.push([close + 1, end, appendParams(content, params, "&amp;")]);
     named.add(end + 2 + match[1]!.length);
     BASE_URL.lastIndex = end + endTag.length;
   }
@@ -204,7 +204,7 @@ export function propagateDash(text: string, params: string, path: string): Propa
     const decoded = xmlText(url);
     if (decoded === undefined || !reachesGate(decoded.trim(), base)) continue;
     const start = match.index! + open.length + 1;
-    edits.push([start, start + url.length, withParams(url, params, "&amp;", base)]);
+    edits.push([start, start + url.length, appendParams(url, params, "&amp;")]);
   }
   edits.sort((a, b) => a[0] - b[0]);
   const pieces: string[] = [];
@@ -293,15 +293,18 @@ function xmlText(raw: string): string | undefined {
   return bad ? undefined : text;
 }
 
+/** An HLS `uri` with `params` appended, or unchanged when it does not reach the gate's host. */
+function withParams(uri: string, params: string, base: string): string {
+  return reachesGate(uri.trim(), base) ? appendParams(uri, params, "&") : uri;
+}
+
 /**
- * `uri` with `params` appended (before any fragment), or unchanged when it is empty or does not
- * reach the gate's host.
+ * `uri` with `params` appended (before any fragment, `&` written as `amp`), or unchanged when
+ * it is empty. The caller has decided that the URI reaches the gate's host.
  */
-function withParams(uri: string, params: string, amp: string, base: string): string {
+function appendParams(uri: string, params: string, amp: string): string {
   const trimmed = uri.trim();
-  if (trimmed === "" || !reachesGate(amp === "&" ? trimmed : (xmlText(trimmed) ?? ""), base)) {
-    return uri;
-  }
+  if (trimmed === "") return uri;
   // Around the URL, the whitespace it came with (an element's text may be indented).
   const lead = uri.slice(0, uri.length - uri.trimStart().length);
   const trail = uri.slice(uri.trimEnd().length);

@@ -81,7 +81,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       const cache = settings.cache === undefined ? undefined : defaultCache();
       const shared = cache !== undefined && sharedCacheable(c.req.raw) ? cache : undefined;
       const hit = shared && (await fromCache(shared, key, c.req.raw));
-      const response = hit || (await fetchOrigin(c, grant, shared));
+      const response = hit || (await fetchOrigin(c, key, shared));
       if (grant.form !== "query") return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
       return propagated(response, grant.target.split("?")[0]!, grant.propagate, (why) =>
@@ -89,8 +89,8 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       );
     });
   /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
-  async function fetchOrigin(c: Context, grant: Grant, shared: Cache | undefined) {
-    const response = await proxyFetch(c.req.raw, settings.origin + grant.target, {
+  async function fetchOrigin(c: Context, url: string, shared: Cache | undefined) {
+    const response = await proxyFetch(c.req.raw, url, {
       timeoutMs: settings.originTimeoutMs,
       client: {
         address: options.clientAddress?.(c),
@@ -110,7 +110,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     }
     return intoCache(
       shared,
-      settings.origin + grant.target,
+      url,
       c.req.raw,
       response,
       settings.cache.heuristicCapSeconds,

@@ -87,9 +87,24 @@ export function applyCors(target: Headers, headers: readonly [string, string][])
 }
 
 function appendVary(target: Headers, value: string): void {
-  const current = target.get("vary");
-  if (current === null || current.trim() === "") return void target.set("vary", value);
-  const names = current.split(",").map((name) => name.trim().toLowerCase());
-  if (names.includes("*") || names.includes(value.toLowerCase())) return;
-  target.set("vary", `${current}, ${value}`);
+  target.set("vary", varyWith(target.get("vary") ?? "", value));
+}
+
+/**
+ * A `Vary` value (the origin's lines joined, RFC 9110 §5.3) with `name` added, unless it is
+ * there already or the answer varies on everything (`*`).
+ *
+ * @example
+ * ```ts
+ * varyWith("Accept-Encoding", "Origin"); // "Accept-Encoding, Origin"
+ * ```
+ */
+export function varyWith(current: string, name: string): string {
+  const names = current
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const lower = names.map((part) => part.toLowerCase());
+  if (lower.includes("*") || lower.includes(name.toLowerCase())) return names.join(", ");
+  return [...names, name].join(", ");
 }

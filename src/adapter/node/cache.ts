@@ -16,6 +16,7 @@ import type { ClientInfo } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import {
   headerOf,
+  headerValues,
   removeHeader,
   weakenEtag,
   withGateHeaders,
@@ -268,7 +269,8 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   ): Fill => {
     const verdict = storable(
       status,
-      (name) => joined(head, name),
+      // Several lines of a header read as one list (RFC 9110 §5.3).
+      (name) => headerValues(head, name).join(", ") || undefined,
       now(),
       options.heuristicCapSeconds,
     );
@@ -356,7 +358,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
       }
       const { status, message, head, body } = result.answer;
       const entry: Entry = { head, body, message, storedAt: now(), ttl: 0, originAge: 0, cost: 0 };
-      answer(request, entry, "MISS", now(), status);
+      answer(request, entry, "MISS", now(), status, false);
       return true;
     }
     if (result.kind === "error") {
@@ -379,17 +381,9 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   };
 }
 
-/** All values of header `name` in a flat list, joined as one (RFC 9110 §5.3). */
-function joined(list: string[], name: string): string | undefined {
-  const values: string[] = [];
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i]!.toLowerCase() === name) values.push(list[i + 1]!);
-  }
-  return values.length === 0 ? undefined : values.join(", ");
-}
-
 /**
- * Sends a kept object (or, with `status`, an answer not kept, to its asker): whole, a single
+ * Sends a kept object (or, with `status` and not `kept`, an answer not kept, to its asker, as
+ * it came: no `Age` of the cache's): whole, a single
  * byte range (206, or 416 when it cannot be met), a manifest with the viewer's token carried
  * on, or 304 for a matching `If-None-Match`.
  */
@@ -399,11 +393,12 @@ function answer(
   xCache: "HIT" | "MISS",
   now: number,
   status = 200,
+  kept = true,
 ): void {
   const { incoming, outgoing, outcome } = request;
   if (outgoing.destroyed) return;
   const head = [...entry.head];
-  if (status === 200 && entry.cost > 0) {
+  if (kept) {
     // Time in this cache on top of the time the origin said the object had already spent.
     head.push("age", String(entry.originAge + Math.max(0, now - entry.storedAt)));
   }

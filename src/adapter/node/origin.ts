@@ -23,6 +23,7 @@ import {
   propagateHls,
 } from "../../core/manifest.js";
 import { errorLine } from "../../http/app.js";
+import { varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
@@ -672,24 +673,20 @@ export function withGateHeaders(
       continue;
     }
     // Every Vary line the origin sent, as one list (RFC 9110 §5.3), plus the gate's.
-    const current: string[] = [];
-    for (let i = 0; i < list.length; i += 2) {
-      if (list[i]!.toLowerCase() === "vary" && list[i + 1]!.trim() !== "") {
-        current.push(list[i + 1]!.trim());
-      }
-    }
-    const names = current
-      .join(",")
-      .split(",")
-      .map((part) => part.trim().toLowerCase());
+    const current = headerValues(list, "vary").join(",");
     removeHeader(list, "vary");
-    if (names.includes("*") || names.includes(value.toLowerCase())) {
-      list.push("vary", current.join(", "));
-    } else {
-      list.push("vary", [...current, value].join(", "));
-    }
+    list.push("vary", varyWith(current, value));
   }
   return list;
+}
+
+/** Every value of header `name` in a flat `[name, value, …]` list, in order. */
+export function headerValues(list: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === name) values.push(list[i + 1]!);
+  }
+  return values;
 }
 
 /** The value of header `name` in a flat `[name, value, …]` list, or undefined. */
