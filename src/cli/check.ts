@@ -183,7 +183,8 @@ function whichSecret(target: string, gate: GateSettings, ip: string | undefined)
   const clientId = (path.split("/")[2] ?? "").split("_")[0]!;
   // With CLIENT_SECRETS, stream and MP4 links verify with their client's list only; CDN
   // tokens (outside the stream prefixes) with SECRET's.
-  const perClient = gate.clientSecrets !== undefined && gate.prefixes.has(path.split("/")[1] ?? "");
+  const perClient =
+    gate.clientSecrets !== undefined && gate.prefixes.includes(path.split("/")[1] ?? "");
   const secrets = perClient ? (gate.clientSecrets![clientId] ?? []) : gate.secrets;
   if (secrets.length < 2) return "";
   for (let i = 0; i < secrets.length; i++) {
@@ -209,7 +210,7 @@ function whichSecret(target: string, gate: GateSettings, ip: string | undefined)
 /** Which of the link forms a request under a guarded path is written in. */
 function formOf(path: string, query: string, settings: GateSettings): string {
   const kind = path.split("/")[1] ?? "";
-  if (!settings.prefixes.has(kind)) return "CDN secure token";
+  if (!settings.prefixes.includes(kind)) return "CDN secure token";
   if (!parseLink(path).ok && settings.mp4Tokens && tokenQuery(query, true).md5 !== undefined) {
     return "MP4 advanced link";
   }

@@ -22,7 +22,8 @@ import {
   verifyQueryToken,
   type TokenQuery,
 } from "./query-token.js";
-import { verifyToken, type Verdict } from "./token.js";
+import { md5Base64url } from "./md5.js";
+import { verifyToken, type Md5Base64url, type Verdict } from "./token.js";
 
 /** Why the gate refuses a request under a guarded prefix. */
 export type RefusalReason = "method" | "unsafe-path" | "malformed" | "bad-token" | "expired";
@@ -68,14 +69,17 @@ export interface GateSettings {
   readonly clientSecrets: Readonly<Record<string, readonly string[]>> | undefined;
   /** Seconds a link stays valid past its `expires`, for signers whose clocks drift. */
   readonly expiryLeewaySeconds: number;
-  readonly prefixes: ReadonlySet<string>;
+  /** First path segments guarded by stream links (and MP4 advanced links). */
+  readonly prefixes: readonly string[];
   readonly bindIp: BindIp;
   /** First path segments guarded by CDN secure tokens, or `*` for every path outside `prefixes`. */
-  readonly queryPrefixes: ReadonlySet<string> | "*";
+  readonly queryPrefixes: readonly string[] | "*";
   /** Whether MP4 advanced links are accepted under `prefixes`. */
   readonly mp4Tokens: boolean;
   /** Unix seconds now. */
   readonly now: () => number;
+  /** The MD5 tokens are checked with. */
+  readonly md5: Md5Base64url;
 }
 
 /** What {@link gateSettings} takes. */
@@ -106,6 +110,12 @@ export interface GateOptions {
   queryPrefixes?: readonly string[] | "*";
   /** Accept MP4 advanced links (`/<kind>/<client>_<video>/<file>.mp4?md5=&expires=`). Default false. */
   mp4Tokens?: boolean;
+  /**
+   * The MD5 to check tokens with: MD5 of a text's UTF-8 bytes as unpadded base64url. Default:
+   * the core's own, pure TypeScript. A runtime with a native MD5 may pass it (the nginx module
+   * passes njs's `crypto`); it must give the same 22 characters for every text.
+   */
+  md5?: Md5Base64url;
 }
 
 /** Prefixes guarded when none are configured: Gcore's VOD (`videos`, `cmaf`) and live (`mpegts`). */
@@ -166,6 +176,9 @@ export function gateSettings(options: GateOptions): GateSettings {
   if (options.mp4Tokens !== undefined && typeof options.mp4Tokens !== "boolean") {
     throw new Error("mp4Tokens must be true or false");
   }
+  if (options.md5 !== undefined && typeof options.md5 !== "function") {
+    throw new Error("md5 must be a function of a text returning its base64url MD5");
+  }
   if (secrets.length === 0 && (queryPrefixes === "*" || queryPrefixes.length > 0)) {
     throw new Error(
       "queryPrefixes: CDN tokens name no client, so they need secret besides clientSecrets",
@@ -175,11 +188,12 @@ export function gateSettings(options: GateOptions): GateSettings {
     secrets,
     clientSecrets,
     expiryLeewaySeconds: leeway,
-    prefixes: new Set(prefixes),
+    prefixes: Object.freeze(prefixes.slice()),
     now: options.now ?? systemClock,
     bindIp,
-    queryPrefixes: queryPrefixes === "*" ? "*" : new Set(queryPrefixes),
+    queryPrefixes: queryPrefixes === "*" ? "*" : Object.freeze(queryPrefixes.slice()),
     mp4Tokens: options.mp4Tokens ?? false,
+    md5: options.md5 ?? md5Base64url,
   });
 }
 
@@ -288,7 +302,7 @@ export function decide(
 ): Decision {
   const { path, query } = splitTarget(target);
   const kind = firstSegment(path);
-  const stream = kind !== undefined && settings.prefixes.has(kind);
+  const stream = kind !== undefined && settings.prefixes.includes(kind);
   if (!stream && !guardsQuery(settings, kind ?? path.slice(1))) return PASS;
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   // No HTTP client sends a fragment (RFC 9112 §3.2), so a raw "#" is not one: reading the
@@ -308,15 +322,18 @@ export function decide(
   const now = expiryNow(settings);
   const verdict = underBinding(settings, address, (ip) =>
     withAnySecret(secrets, (secret) =>
-      verifyToken({
-        clientId: link.clientId,
-        videoId: link.videoId,
-        secret,
-        expires: link.expires,
-        token: link.token,
-        now,
-        ip,
-      }),
+      verifyToken(
+        {
+          clientId: link.clientId,
+          videoId: link.videoId,
+          secret,
+          expires: link.expires,
+          token: link.token,
+          now,
+          ip,
+        },
+        settings.md5,
+      ),
     ),
   );
   const refusal = refusalFor(verdict, "malformed");
@@ -342,7 +359,7 @@ export function decide(
 export function isGuarded(target: string, settings: GateSettings): boolean {
   const path = splitTarget(target).path;
   const kind = firstSegment(path);
-  if (kind !== undefined && settings.prefixes.has(kind)) return true;
+  if (kind !== undefined && settings.prefixes.includes(kind)) return true;
   return guardsQuery(settings, kind ?? path.slice(1));
 }
 
@@ -357,7 +374,7 @@ const MP4_FILE = /^\/[^/]+\/[^/_]+_[^/]+\/.+\.mp4$/i;
 
 function guardsQuery(settings: GateSettings, kind: string): boolean {
   const guarded = settings.queryPrefixes;
-  return guarded === "*" ? true : guarded.has(kind);
+  return guarded === "*" ? true : guarded.includes(kind);
 }
 
 /** A CDN secure token (`?md5=…&expires=…`) on a path under `queryPrefixes`. */
@@ -377,7 +394,9 @@ function decideQuery(
   const tokens = tokenQuery(query, false);
   const now = expiryNow(settings);
   const verdict = underBinding(settings, address, (ip) =>
-    withAnySecret(settings.secrets, (secret) => verifyQueryToken(path, tokens, secret, ip, now)),
+    withAnySecret(settings.secrets, (secret) =>
+      verifyQueryToken(path, tokens, secret, ip, now, settings.md5),
+    ),
   );
   const refusal = refusalFor(verdict, "no single md5 and expires of the right shape in the query");
   if (refusal !== undefined) return refusal;
@@ -402,7 +421,7 @@ function decideMp4(
   const clientId = path.slice(segmentStart, path.indexOf("_", segmentStart));
   const secrets = secretsOf(settings, clientId);
   const verdict = underBinding(settings, address, (ip) =>
-    withAnySecret(secrets, (secret) => verifyMp4Token(path, tokens, secret, ip, now)),
+    withAnySecret(secrets, (secret) => verifyMp4Token(path, tokens, secret, ip, now, settings.md5)),
   );
   const refusal = refusalFor(verdict, "no single md5 and expires, or a bad speed or buffer");
   if (refusal !== undefined) return refusal;

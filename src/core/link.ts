@@ -102,10 +102,7 @@ export function unsafePathDetail(path: string): string | undefined {
         low = 0x80;
         high = 0xbf;
         codePoint = (codePoint << 6) | (byte & 0x3f);
-        if (
-          pending === 0 &&
-          NORMALISED_SPECIAL.test(String.fromCodePoint(codePoint).normalize("NFKC"))
-        ) {
+        if (pending === 0 && normalisesToSpecial(codePoint)) {
           return "encoded character an origin may normalise to . / \\ ; % ? or #";
         }
         continue;
@@ -158,12 +155,30 @@ export function unsafePathDetail(path: string): string | undefined {
 }
 
 /**
- * What an escaped non-ASCII character must not become under Unicode compatibility
- * normalisation (NFKC), which some origins apply after decoding: fullwidth `．`, the two dot
+ * The characters past ASCII whose Unicode compatibility normalisation (NFKC), which some
+ * origins apply after decoding, holds `.` `/` `\` `;` `%` `?` or `#`: fullwidth `．`, the two dot
  * leader `‥` and `︰` become dots, `℀` becomes `a/c`, `％` a percent sign, `;` (U+037E) a
- * semicolon. Checked by normalising, not by a list, so no such character is forgotten.
+ * semicolon. A table, not a call to `normalize`, so every runtime refuses the same (njs has no
+ * `normalize`, and engines ship different Unicode versions); `test/core/link.test.ts` holds it
+ * to `normalize("NFKC")` for every code point on each Node the suite runs on.
+ * Sorted pairs of first and last code point.
  */
-const NORMALISED_SPECIAL = /[./\\;%?#]/;
+const NORMALISES_TO_SPECIAL: readonly number[] = [
+  0x37e, 0x37e, 0x2024, 0x2026, 0x2047, 0x2049, 0x2100, 0x2101, 0x2105, 0x2106, 0x2488, 0x249b,
+  0x33c2, 0x33c2, 0x33c7, 0x33c7, 0x33d8, 0x33d8, 0xfe14, 0xfe14, 0xfe16, 0xfe16, 0xfe19, 0xfe19,
+  0xfe30, 0xfe30, 0xfe52, 0xfe52, 0xfe54, 0xfe54, 0xfe56, 0xfe56, 0xfe5f, 0xfe5f, 0xfe68, 0xfe68,
+  0xfe6a, 0xfe6a, 0xff03, 0xff03, 0xff05, 0xff05, 0xff0e, 0xff0f, 0xff1b, 0xff1b, 0xff1f, 0xff1f,
+  0xff3c, 0xff3c, 0x1f100, 0x1f100,
+];
+
+/** Whether an escaped character becomes `. / \ ; % ? #` under NFKC (see the table above). */
+function normalisesToSpecial(codePoint: number): boolean {
+  for (let i = 0; i < NORMALISES_TO_SPECIAL.length; i += 2) {
+    if (codePoint < NORMALISES_TO_SPECIAL[i]!) return false;
+    if (codePoint <= NORMALISES_TO_SPECIAL[i + 1]!) return true;
+  }
+  return false;
+}
 
 /** Continuation bytes a UTF-8 lead byte announces, or 0 when it cannot lead (RFC 3629). */
 function utf8Lead(byte: number): number {
@@ -216,7 +231,7 @@ export function isTokenShape(text: string): boolean {
 
 /**
  * Why `clientId_videoId`, as written in a link, would make a link the gate refuses, or
- * `undefined`: a `/`, `?`, `#` or `\\`, anything {@link unsafePathDetail} refuses in a segment
+ * `undefined`: a `/`, `?`, `#` or `\`, anything {@link unsafePathDetail} refuses in a segment
  * (`%2f`, `%00`, a broken escape, overlong UTF-8, a dot segment, an empty one before `;`), a `;`,
  * or an escape of a character that may stand in a segment as it is (`%5F`, `%61`, `%3B`): an
  * origin that decodes once, or drops `;params`, would read such an id as another video's.

@@ -9,7 +9,7 @@
 import { canonicalAddress } from "./ip.js";
 import { isExpires, isTokenShape, unsafePathDetail } from "./link.js";
 import { md5Base64url } from "./md5.js";
-import { expiresText, timingSafeEqual } from "./token.js";
+import { expiresText, timingSafeEqual, type Md5Base64url } from "./token.js";
 
 /** The parameters a query token uses, as written, and the query without them. */
 export interface TokenQuery {
@@ -23,7 +23,7 @@ export interface TokenQuery {
   repeated: string | undefined;
 }
 
-const TOKEN_PARAMS = new Set(["md5", "expires", "speed", "buffer"]);
+const TOKEN_PARAMS: readonly string[] = ["md5", "expires", "speed", "buffer"];
 
 /**
  * Splits a raw query (without `?`) into the token parameters and the rest, never decoding.
@@ -43,7 +43,7 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
     const equals = part.indexOf("=");
     const name = equals < 0 ? part : part.slice(0, equals);
     const tokenParam = mp4 || name === "md5" || name === "expires";
-    if (TOKEN_PARAMS.has(name) && tokenParam) {
+    if (TOKEN_PARAMS.includes(name) && tokenParam) {
       if (found[name] !== undefined) repeated ??= name;
       found[name] = equals < 0 ? "" : part.slice(equals + 1);
     } else {
@@ -52,7 +52,7 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
       const spelled = decodedName(name);
       if (
         spelled !== name &&
-        TOKEN_PARAMS.has(spelled) &&
+        TOKEN_PARAMS.includes(spelled) &&
         (mp4 || spelled === "md5" || spelled === "expires")
       ) {
         repeated ??= spelled;
@@ -73,7 +73,7 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
 /** A parameter name as an origin may read it: percent-decoded, lower case. */
 function decodedName(name: string): string {
   try {
-    return decodeURIComponent(name.replaceAll("+", " ")).toLowerCase();
+    return decodeURIComponent(name.replace(/\+/g, " ")).toLowerCase();
   } catch {
     return name.toLowerCase();
   }
@@ -187,7 +187,7 @@ const RATE_SHAPE = /^[0-9]{1,12}[kKmM]?$/;
  */
 export function rateBytes(text: string): number | undefined {
   if (!RATE_SHAPE.test(text)) return undefined;
-  const unit = text.at(-1)!.toLowerCase();
+  const unit = text.charAt(text.length - 1).toLowerCase();
   const scale = unit === "k" ? 1024 : unit === "m" ? 1024 * 1024 : 1;
   const digits = scale === 1 ? text : text.slice(0, -1);
   return Number(digits) * scale;
@@ -210,6 +210,7 @@ export type QueryVerdict = "valid" | "malformed" | "bad-token" | "expired";
  * against its directory (covering the files directly in it).
  *
  * @param ip - The client's canonical address for a bound token; "" for an unbound one.
+ * @param hash - The MD5 to hash with (the gate's settings say which).
  */
 export function verifyQueryToken(
   path: string,
@@ -217,6 +218,7 @@ export function verifyQueryToken(
   secret: string,
   ip: string,
   now: number,
+  hash: Md5Base64url,
 ): QueryVerdict {
   const { md5, expires } = query;
   if (md5 === undefined || expires === undefined || query.repeated !== undefined) {
@@ -224,8 +226,8 @@ export function verifyQueryToken(
   }
   if (!isTokenShape(md5) || !isExpires(expires)) return "malformed";
   const directory = path.slice(0, path.lastIndexOf("/") + 1);
-  const whole = md5Base64url(`${expires}${path}${ip} ${secret}`);
-  const folder = md5Base64url(`${expires}${directory}${ip} ${secret}`);
+  const whole = hash(`${expires}${path}${ip} ${secret}`);
+  const folder = hash(`${expires}${directory}${ip} ${secret}`);
   // Both compared, whichever matches: the time taken does not tell which form was signed.
   const matches = Number(timingSafeEqual(whole, md5)) | Number(timingSafeEqual(folder, md5));
   if (matches === 0) return "bad-token";
@@ -239,6 +241,7 @@ export function verifyMp4Token(
   secret: string,
   ip: string,
   now: number,
+  hash: Md5Base64url,
 ): QueryVerdict {
   const { md5, expires, speed, buffer } = query;
   if (md5 === undefined || expires === undefined || query.repeated !== undefined) {
@@ -251,7 +254,7 @@ export function verifyMp4Token(
   ) {
     return "malformed";
   }
-  const expected = md5Base64url(`${uri}_${secret}_${expires}_${speed ?? ""}_${buffer ?? ""}_${ip}`);
+  const expected = hash(`${uri}_${secret}_${expires}_${speed ?? ""}_${buffer ?? ""}_${ip}`);
   if (!timingSafeEqual(expected, md5)) return "bad-token";
   return Number(expires) < now ? "expired" : "valid";
 }

@@ -64,7 +64,7 @@ describe("unsafePathDetail and Unicode normalisation", () => {
     const escaped = (char: string) =>
       [...Buffer.from(char, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
     let refused = 0;
-    for (let cp = 0x80; cp <= 0x2ffff; cp++) {
+    for (let cp = 0x80; cp <= 0x10ffff; cp++) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue;
       const char = String.fromCodePoint(cp);
       const special = /[./\\;%?#]/.test(char.normalize("NFKC"));
