@@ -1,10 +1,11 @@
 // Builds dist/: every src/**/*.ts transpiled as its own ES module, folders kept (the library,
 // the Node server and the CLI run from these on Node 20, which runs no TypeScript), their
-// .d.ts files, and dist/worker.bundle.js, the Worker bundled with Hono for tests that start
-// Miniflare directly.
+// .d.ts files, dist/worker.bundle.js, the Worker bundled with Hono for tests that start
+// Miniflare directly, and dist/nginx/tokengate.js, the njs module.
+import { transformAsync } from "@babel/core";
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
 rmSync("dist", { recursive: true, force: true });
 const entryPoints = readdirSync("src", { recursive: true })
@@ -31,6 +32,36 @@ await build({
   target: "es2022",
   logLevel: "warning",
 });
+// The nginx module: bundled (only what it uses), then compiled by Babel down to the language
+// Debian's njs 0.7.9 parses (no classes, destructuring, spread, for…of, default parameters,
+// optional chaining). Babel's `iterableIsArray` assumption: every for…of and spread in the core
+// is over an array, and njs has neither Symbol.iterator helpers' Array.from nor Map or Set.
+const njsBundle = await build({
+  entryPoints: ["src/adapter/nginx/index.ts"],
+  bundle: true,
+  write: false,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  external: ["crypto", "fs"],
+  target: "es2020",
+  legalComments: "none",
+  logLevel: "warning",
+});
+const njs = await transformAsync(njsBundle.outputFiles[0].text, {
+  babelrc: false,
+  configFile: false,
+  sourceType: "module",
+  compact: false,
+  comments: false,
+  assumptions: { iterableIsArray: true, setSpreadProperties: true, noDocumentAll: true },
+  presets: [["@babel/preset-env", { targets: { ie: "11" }, modules: false, bugfixes: true }]],
+});
+// njs takes only `export default <name>`, not esbuild's `export { <name> as default }`.
+const exported = /^export \{ (\w+) as default \};$/m;
+if (!exported.test(njs.code)) throw new Error("build: the njs module has no default export");
+mkdirSync("dist/nginx", { recursive: true });
+writeFileSync("dist/nginx/tokengate.js", njs.code.replace(exported, "export default $1;"));
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
   stdio: "inherit",
 });

@@ -6,6 +6,7 @@ Usage:
   tokengate serve [options]     run the gate on Node (demo mode without ORIGIN_URL)
   tokengate sign [options]      print a signed link
   tokengate check <url>         say whether the gate would serve a link, and why
+  tokengate nginx-config [options]  print an nginx.conf that runs the gate inside nginx
   tokengate <command> --help    options of a command
 
 Exit codes: 0 ok, 1 the link would be refused, 2 usage or configuration error.
@@ -59,6 +60,47 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --cache-default-ttl-s N CACHE_DEFAULT_TTL_S most freshness a Last-Modified heuristic gives [60]
   --client-secrets-file PATH CLIENT_SECRETS_FILE JSON { "<client id>": "<secret> [<old>]" }:
                                              per-client secrets; unlisted clients get 403
+  -h, --help
+`,
+  nginxConfig: `Usage: tokengate nginx-config --origin-url URL --secret-file PATH [options] > nginx.conf
+
+Prints a complete nginx.conf that runs the gate inside nginx: the njs module shipped in this
+package decides each request exactly as \`serve\` does, nginx answers its refusals and streams
+what it grants. Run it with \`nginx -c "$PWD/nginx.conf"\` (Debian: nginx and
+libnginx-mod-http-js). Settings are checked as \`serve\` checks them; each option overrides the
+environment variable named beside it. The secret never appears in the config: the module
+reads SECRET's file on every request (a new secret needs no reload); nginx's workers must be
+able to read it.
+
+  --origin-url URL        ORIGIN_URL         origin base URL (http or https; its host is
+                                             resolved once, when nginx starts)
+  --secret-file PATH      SECRET_FILE        file holding the secret(s), as for serve
+  --client-secrets-file PATH CLIENT_SECRETS_FILE per-client secrets (JSON), loaded by nginx
+                                             at start and reload
+  --prefixes LIST         PREFIXES           guarded first path segments [videos,cmaf,mpegts]
+  --listen HOST:PORT                         where nginx listens [127.0.0.1:8787]
+  --workers N|auto        WORKERS            nginx worker processes [auto]
+  --prefix DIR                               folder for pid, logs and temporary files, made
+                                             if missing [./tokengate-nginx]
+  --js-module PATH|none                      load_module path of ngx_http_js_module, none
+                                             when built in [${"/usr/lib/nginx/modules/ngx_http_js_module.so"}]
+  --cache-dir DIR                            turn on nginx's proxy_cache there, keyed by the
+                                             origin path without the token [off]
+  --cache-max-bytes SIZE  CACHE_MAX_BYTES    most the cache keeps on disk [256m]
+  --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  to connect, and most quiet between origin reads
+                                             (then 504) [30000]
+  --client-timeout-ms N   CLIENT_TIMEOUT_MS  most quiet while a client sends its request or
+                                             takes the answer (then cut) [60000]
+  --keepalive-timeout-ms N KEEPALIVE_TIMEOUT_MS idle kept-alive client connections [65000]
+  --origin-connections N  ORIGIN_CONNECTIONS idle origin connections each worker keeps
+                                             (up to 1024) [512]
+  --bind-ip off|on|optional BIND_IP          tokens bound to the client's address [off]
+  --query-token-prefixes LIST QUERY_TOKEN_PREFIXES first path segments whose files carry a
+                                             CDN token (?md5=&expires=), or * [none]
+  --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links (speed and buffer become
+                                             nginx's limit_rate and limit_rate_after) [off]
+  --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers [none]
+  --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

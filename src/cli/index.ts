@@ -7,6 +7,7 @@
 import { SettingError } from "../core/settings.js";
 import { UsageError } from "./args.js";
 import { check } from "./check.js";
+import { nginxConfig } from "./nginx-config.js";
 import { HELP } from "./help.js";
 import { serve, worker, WORKER_COMMAND } from "./serve.js";
 import { sign } from "./sign.js";
@@ -29,6 +30,8 @@ async function main(
         return await sign(rest, env, out);
       case "check":
         return await check(rest, env, out);
+      case "nginx-config":
+        return await nginxConfig(rest, env, (text) => process.stdout.write(text));
       case undefined:
       case "-h":
       case "--help":

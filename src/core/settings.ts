@@ -228,7 +228,7 @@ export interface Settings {
   /** Time allowed until the origin's response headers; 0 means no limit. */
   readonly originTimeoutMs: number;
   /** Origins whose pages may read the answers (`CORS_ORIGINS`); undefined: no CORS at all. */
-  readonly cors: "*" | ReadonlySet<string> | undefined;
+  readonly cors: "*" | readonly string[] | undefined;
   /**
    * The shared cache (`CACHE=on`): objects kept by origin path, never the token, as long as
    * RFC 9111 allows; a `Last-Modified` heuristic gives at most `heuristicCapSeconds`
@@ -508,13 +508,13 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
  * @throws SettingError naming CORS_ORIGINS for an entry that is not such an origin.
  * @example
  * ```ts
- * parseCorsOrigins("https://player.example.com, http://localhost:3000"); // Set of the two
+ * parseCorsOrigins("https://player.example.com, http://localhost:3000"); // the two, in order
  * ```
  */
-export function parseCorsOrigins(text: string | undefined): "*" | ReadonlySet<string> | undefined {
+export function parseCorsOrigins(text: string | undefined): "*" | readonly string[] | undefined {
   if (text === undefined || text.trim() === "") return undefined;
   if (text.trim() === "*") return "*";
-  const origins = new Set<string>();
+  const origins: string[] = [];
   for (const entry of text.split(",").map((part) => part.trim())) {
     if (entry === "") {
       throw new SettingError(
@@ -540,7 +540,7 @@ export function parseCorsOrigins(text: string | undefined): "*" | ReadonlySet<st
         `${quoted(entry)} is not an origin like https://player.example.com${hint}`,
       );
     }
-    origins.add(origin);
+    if (!origins.includes(origin)) origins.push(origin);
   }
-  return origins;
+  return Object.freeze(origins);
 }

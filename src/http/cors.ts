@@ -7,7 +7,7 @@
  * @module
  */
 /** The origins whose pages may read the gate's answers: `*` (any), or exact origins. */
-export type CorsOrigins = "*" | ReadonlySet<string>;
+export type CorsOrigins = "*" | readonly string[];
 
 /** What a player may read besides the CORS-safelisted headers. */
 export const EXPOSED_HEADERS = "Content-Length,Content-Range,Accept-Ranges,Tokengate-Reason";
@@ -34,7 +34,7 @@ export function corsHeaders(
   const headers: [string, string][] = [];
   if (allowed === "*") {
     headers.push(["access-control-allow-origin", "*"]);
-  } else if (requestOrigin != null && allowed.has(requestOrigin)) {
+  } else if (requestOrigin != null && allowed.includes(requestOrigin)) {
     headers.push(["access-control-allow-origin", requestOrigin]);
   }
   if (headers.length > 0) headers.push(["access-control-expose-headers", EXPOSED_HEADERS]);

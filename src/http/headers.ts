@@ -7,6 +7,16 @@
  */
 
 /**
+ * Lower-case header names as a lookup table without a prototype (no name can hit an inherited
+ * property); a table rather than a `Set` so the nginx module, whose njs has none, shares it.
+ */
+function nameTable(names: readonly string[]): Readonly<Record<string, true>> {
+  const table: Record<string, true> = Object.create(null);
+  for (let i = 0; i < names.length; i++) table[names[i]!] = true;
+  return Object.freeze(table);
+}
+
+/**
  * Request headers never forwarded to the origin:
  * - hop-by-hop (RFC 9110 §7.6.1), and the framing of a body the gate never forwards;
  * - `Host`, which must name the origin;
@@ -16,7 +26,7 @@
  *   `X-Middleware-Subrequest` on Next.js, …);
  * - headers that claim a client address or scheme: the gate sets its own.
  */
-const DROPPED: ReadonlySet<string> = new Set([
+const DROPPED = nameTable([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -123,7 +133,7 @@ const DROPPED_PATTERN = new RegExp(
 );
 
 /** Response headers that describe the origin's connection, not the answer. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
+const HOP_BY_HOP = nameTable([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -224,7 +234,7 @@ export function isForwardedName(name: string, named: readonly string[]): boolean
   return (
     !name.includes("_") &&
     !name.includes(".") &&
-    !DROPPED.has(name) &&
+    DROPPED[name] !== true &&
     !DROPPED_PATTERN.test(name) &&
     !named.includes(name)
   );
@@ -242,7 +252,7 @@ export function isForwardedName(name: string, named: readonly string[]): boolean
  * ```
  */
 export function isReturned(name: string, named: readonly string[]): boolean {
-  return !HOP_BY_HOP.has(name) && !named.includes(name);
+  return HOP_BY_HOP[name] !== true && !named.includes(name);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { accessLine, redactTarget } from "../../../src/adapter/node/access-log.js";
+import { accessLine } from "../../../src/adapter/node/access-log.js";
+import { redactTarget } from "../../../src/core/redact.js";
 
 const TOKEN = "bzvFjnpBFskO6M4eg9hriw";
 

@@ -1,0 +1,238 @@
+/**
+ * The `nginx.conf` that runs tokengate inside nginx: the njs module decides every request
+ * (`src/adapter/nginx/index.ts`), nginx answers refusals and streams grants from the origin.
+ * Printed by `tokengate nginx-config`; a pure function of checked settings.
+ * @module
+ */
+import { rejection } from "../../http/refusal.js";
+import type { Settings } from "../../core/settings.js";
+import type { ServerConfig } from "../node/config.js";
+import { CLIENT_SECRETS_OBJECT, SETTINGS_VARIABLE, type ModuleSettings } from "./settings.js";
+
+/** Where Debian's `libnginx-mod-http-js` puts the module. */
+export const DEBIAN_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so";
+
+/** What {@link nginxConf} prints a config for. */
+export interface NginxConfOptions {
+  /** The gate's settings as `serve` reads them. */
+  settings: Settings;
+  /** The server settings as `serve` reads them (listen address, timeouts, cache size). */
+  config: ServerConfig;
+  /** nginx worker processes; `auto`: one per core, as nginx counts them. */
+  workers: number | "auto";
+  /** Absolute path of SECRET's file, or null with CLIENT_SECRETS alone. */
+  secretFile: string | null;
+  /** Absolute path of CLIENT_SECRETS' JSON file, or null. */
+  clientSecretsFile: string | null;
+  /** Absolute folder for the pid file, logs and temporary files. */
+  prefix: string;
+  /** Absolute folder holding the built module (`dist/nginx`). */
+  moduleDir: string;
+  /** The `load_module` path of ngx_http_js_module, or null when nginx has it built in. */
+  jsModule: string | null;
+  /** Absolute folder for nginx's cache, or null for none. */
+  cacheDir: string | null;
+  /** The package version, for the header comment. */
+  version: string;
+}
+
+/**
+ * A value as an nginx config string: single-quoted. Refused (TypeError naming `what`) when it
+ * holds what nginx would read as something else (`$` starts a variable, `'` and `\` quote and
+ * escape) or a control character.
+ */
+export function nginxString(what: string, value: string): string {
+  if (/[$'\\\x00-\x1f\x7f]/.test(value)) {
+    throw new TypeError(
+      `${what} holds $, ', \\ or a control character, which an nginx config cannot carry as written`,
+    );
+  }
+  return `'${value}'`;
+}
+
+/** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
+function quotedBody(reason: "origin-error" | "origin-timeout"): string {
+  return `"${rejection(reason).body.replace(/\n/g, "\\n")}"`;
+}
+
+/** nginx time syntax for milliseconds; 0 (no limit) as an hour, nginx having no "none". */
+function duration(ms: number): string {
+  return ms === 0 ? "3600s" : `${ms}ms`;
+}
+
+/**
+ * The whole `nginx.conf`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(nginxConf({ config, secretFile: "/etc/tokengate/secret", clientSecretsFile: null, prefix: "/var/lib/tokengate", moduleDir, jsModule: DEBIAN_JS_MODULE, cacheDir: null, version }));
+ * ```
+ */
+export function nginxConf(options: NginxConfOptions): string {
+  const { config, prefix } = options;
+  const gate = options.settings;
+  const origin = new URL(gate.origin);
+  const https = origin.protocol === "https:";
+  const port = origin.port || (https ? "443" : "80");
+  const settings: ModuleSettings = {
+    secretFile: options.secretFile,
+    clientSecrets: options.clientSecretsFile !== null,
+    prefixes: gate.gate.prefixes.slice(),
+    queryPrefixes: gate.gate.queryPrefixes === "*" ? "*" : gate.gate.queryPrefixes.slice(),
+    bindIp: gate.gate.bindIp,
+    mp4Tokens: gate.gate.mp4Tokens,
+    expiryLeewaySeconds: gate.gate.expiryLeewaySeconds,
+    cors: gate.cors === undefined ? null : gate.cors === "*" ? "*" : gate.cors.slice(),
+    cache: options.cacheDir !== null,
+  };
+  const at = (name: string) => nginxString("--prefix", `${prefix}/${name}`);
+  const host =
+    config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
+  const originTimeout = duration(gate.originTimeoutMs);
+  const clientTimeout = duration(config.clientTimeoutMs);
+  const lines: string[] = [
+    `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
+    "# The njs module decides each request with the same decide() as the Worker and the Node",
+    "# server; nginx answers its refusals and streams what it grants from the origin.",
+    "# The secret is not in this file: the module reads it from its file on every request.",
+  ];
+  if (options.jsModule !== null)
+    lines.push(`load_module ${nginxString("--js-module", options.jsModule)};`);
+  lines.push(
+    `worker_processes ${options.workers};`,
+    `pid ${at("nginx.pid")};`,
+    `error_log ${at("error.log")} notice;`,
+    "",
+    "events {",
+    "    worker_connections 4096;",
+    "}",
+    "",
+    "http {",
+    `    client_body_temp_path ${at("client_body")};`,
+    `    proxy_temp_path ${at("proxy")};`,
+    `    fastcgi_temp_path ${at("fastcgi")};`,
+    `    uwsgi_temp_path ${at("uwsgi")};`,
+    `    scgi_temp_path ${at("scgi")};`,
+    "    server_tokens off;",
+    "    # nginx's own answers (refusals) are text, as on the other runtimes.",
+    '    default_type "text/plain; charset=utf-8";',
+    "    charset_types text/plain;",
+    `    client_header_timeout ${clientTimeout};`,
+    `    send_timeout ${clientTimeout};`,
+    `    keepalive_timeout ${config.keepAliveTimeoutMs}ms;`,
+    "    # Request lines and headers beyond these are refused by nginx (414, 400) before the module.",
+    "    large_client_header_buffers 4 16k;",
+    "    underscores_in_headers off;",
+    "    ignore_invalid_headers on;",
+    "",
+    `    js_path ${nginxString("the module folder", options.moduleDir)};`,
+    "    js_import tokengate from tokengate.js;",
+  );
+  if (options.clientSecretsFile !== null) {
+    lines.push(
+      `    js_preload_object ${CLIENT_SECRETS_OBJECT} from ${nginxString("--client-secrets-file", options.clientSecretsFile)};`,
+    );
+  }
+  lines.push(
+    `    js_var $${SETTINGS_VARIABLE} ${nginxString("a setting", JSON.stringify(settings))};`,
+    "    js_var $tokengate_reason;",
+    "    js_var $tokengate_error;",
+    "    js_var $tokengate_body;",
+    "    js_var $tokengate_target;",
+    "    js_var $tokengate_forward;",
+    "    js_var $tokengate_limit_rate 0;",
+    "    js_var $tokengate_limit_rate_after 0;",
+    "    js_set $tokengate_status tokengate.status;",
+    "    js_set $tokengate_log_target tokengate.logTarget;",
+    "",
+    "    # One JSON line per request; the path never holds a token.",
+    "    log_format tokengate escape=json",
+    `        '{"time":"$time_iso8601","pid":$pid,"method":"$request_method",'`,
+    `        '"path":"$tokengate_log_target","status":$status,"reason":"$tokengate_reason$tokengate_error",'`,
+    `        '"bytes":$body_bytes_sent,"s":$request_time}';`,
+    `    access_log ${at("access.log")} tokengate;`,
+    "",
+    "    upstream tokengate_origin {",
+    `        server ${nginxString("ORIGIN_URL", `${origin.hostname}:${port}`)};`,
+    `        keepalive ${Math.min(config.originConnections, 1024)};`,
+    "        keepalive_timeout 60s;",
+    "    }",
+  );
+  if (options.cacheDir !== null) {
+    lines.push(
+      `    proxy_cache_path ${nginxString("--cache-dir", options.cacheDir)} levels=1:2 keys_zone=tokengate:16m`,
+      `        max_size=${config.cache?.maxBytes ?? 268_435_456} inactive=1h use_temp_path=off;`,
+    );
+  }
+  const listen = `${host}:${config.port}`;
+  lines.push(
+    "",
+    "    server {",
+    `        listen ${nginxString("HOST", listen)};`,
+    "",
+    "        location / {",
+    "            js_header_filter tokengate.headers;",
+    "            if ($tokengate_status = 204) { return 204; }",
+    "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
+    "            if ($tokengate_status = 404) { return 404 $tokengate_body; }",
+    "            if ($tokengate_status = 405) { return 405 $tokengate_body; }",
+    "            if ($tokengate_status = 410) { return 410 $tokengate_body; }",
+    "            if ($tokengate_status != 200) { return 500 $tokengate_body; }",
+    "",
+    `            proxy_pass ${https ? "https" : "http"}://tokengate_origin${nginxString("ORIGIN_URL", origin.pathname.replace(/\/+$/, "")).slice(1, -1)}$tokengate_target;`,
+    "            proxy_http_version 1.1;",
+    "            # The module passes the client's headers by the one header policy of the other",
+    "            # runtimes: nginx sends none of its own accord.",
+    "            proxy_pass_request_headers off;",
+    "            proxy_pass_request_body off;",
+    `            proxy_set_header Host ${nginxString("ORIGIN_URL", origin.host)};`,
+    '            proxy_set_header Connection "";',
+    "            proxy_set_header X-Forwarded-Proto $tokengate_forward;",
+    "            # Streamed as the client reads, through memory buffers only, never a temp file.",
+    "            proxy_max_temp_file_size 0;",
+    `            proxy_connect_timeout ${originTimeout};`,
+    `            proxy_send_timeout ${originTimeout};`,
+    `            proxy_read_timeout ${originTimeout};`,
+    "            proxy_intercept_errors off;",
+    "            limit_rate $tokengate_limit_rate;",
+    "            limit_rate_after $tokengate_limit_rate_after;",
+    "            error_page 502 = @tokengate_origin_error;",
+    "            error_page 504 = @tokengate_origin_timeout;",
+  );
+  if (https) {
+    lines.push(
+      "            proxy_ssl_server_name on;",
+      `            proxy_ssl_name ${nginxString("ORIGIN_URL", origin.hostname)};`,
+      "            proxy_ssl_verify on;",
+      "            proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
+    );
+  }
+  if (options.cacheDir !== null) {
+    lines.push(
+      "            # Kept by the origin path the module strips the token from, never the token.",
+      "            proxy_cache tokengate;",
+      "            proxy_cache_key $tokengate_target;",
+      "            proxy_cache_lock on;",
+      "            proxy_cache_revalidate on;",
+      "            proxy_cache_use_stale updating;",
+    );
+  }
+  lines.push(
+    "        }",
+    "",
+    "        location @tokengate_origin_error {",
+    "            js_header_filter tokengate.headers;",
+    "            set $tokengate_error origin-error;",
+    `            return 502 ${quotedBody("origin-error")};`,
+    "        }",
+    "        location @tokengate_origin_timeout {",
+    "            js_header_filter tokengate.headers;",
+    "            set $tokengate_error origin-timeout;",
+    `            return 504 ${quotedBody("origin-timeout")};`,
+    "        }",
+    "    }",
+    "}",
+    "",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,224 @@
+/**
+ * tokengate inside nginx: an njs module with the same `decide()` as the Worker and the Node
+ * server, while nginx carries the bytes. `tokengate nginx-config` prints the `nginx.conf` that
+ * wires these functions in:
+ * - `status` (`js_set $tokengate_status`): decides the request; nginx then answers the refusal
+ *   or proxies `$tokengate_target` with the headers in `$tokengate_forward`;
+ * - `headers` (`js_header_filter`): the response header policy, CORS and `X-Cache`;
+ * - `logTarget` (`js_set $tokengate_log_target`): the request target without its token.
+ * njs 0.7.9 runs a module's top level again for every request and keeps nothing between
+ * requests, so everything here is made per request; the build compiles it down to what that
+ * njs parses (`build.mjs`), and MD5 is njs's native one.
+ * @module
+ */
+import crypto from "crypto";
+import fs from "fs";
+import { decide, gateSettings, isGuarded, type GateSettings } from "../../core/decide.js";
+import { redactTarget } from "../../core/redact.js";
+import { parseSecrets } from "../../core/settings.js";
+import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
+import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
+import { rejection, type Reason } from "../../http/refusal.js";
+import type { NjsRequest } from "./njs.js";
+import { SETTINGS_VARIABLE, type ModuleSettings } from "./settings.js";
+
+/** CLIENT_SECRETS' file as nginx loaded it (`js_preload_object`), when configured. */
+declare const tokengate_clients: Readonly<Record<string, unknown>> | undefined;
+
+/** MD5 as tokens use it, from njs's native `crypto` (held equal to the core's by a test). */
+function nativeMd5(text: string): string {
+  return crypto.createHash("md5").update(text).digest("base64url");
+}
+
+/** The settings the printed config gives the module. */
+function moduleSettings(r: NjsRequest): ModuleSettings {
+  return JSON.parse(r.variables[SETTINGS_VARIABLE] ?? "") as ModuleSettings;
+}
+
+/**
+ * The gate's settings for this request. The secret file is read on every request (njs keeps
+ * nothing between requests), so a new secret takes effect without a reload. With
+ * CLIENT_SECRETS, only the requesting client's entry is read, whatever the table's size.
+ */
+function gateOf(settings: ModuleSettings, target: string): GateSettings {
+  const secret =
+    settings.secretFile === null
+      ? undefined
+      : parseSecrets("SECRET", fs.readFileSync(settings.secretFile, "utf8"));
+  let clientSecrets: Record<string, string[]> | undefined;
+  if (settings.clientSecrets) {
+    if (typeof tokengate_clients !== "object" || tokengate_clients === null) {
+      throw new Error("CLIENT_SECRETS: the client secrets object is not loaded");
+    }
+    clientSecrets = {};
+    const id = clientIdOf(target);
+    if (id !== undefined && Object.prototype.hasOwnProperty.call(tokengate_clients, id)) {
+      const listed = tokengate_clients[id];
+      if (typeof listed !== "string")
+        throw new Error(`CLIENT_SECRETS: client ${id} is not a string`);
+      clientSecrets[id] = parseSecrets("CLIENT_SECRETS", listed);
+    }
+  }
+  return gateSettings({
+    secret,
+    clientSecrets,
+    expiryLeewaySeconds: settings.expiryLeewaySeconds,
+    prefixes: settings.prefixes,
+    queryPrefixes: settings.queryPrefixes,
+    bindIp: settings.bindIp,
+    mp4Tokens: settings.mp4Tokens,
+    md5: nativeMd5,
+  });
+}
+
+/**
+ * The client id a stream or MP4 link would name (before the first `_` of its second segment),
+ * as written; decide() checks the rest.
+ */
+function clientIdOf(target: string): string | undefined {
+  const match = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)?\/[^/?#]*\/([^/?#_]+)_/i.exec(target);
+  return match === null ? undefined : match[1];
+}
+
+/** Sets a `js_var` variable. */
+function put(r: NjsRequest, name: string, value: string): void {
+  r.variables[name] = value;
+}
+
+/** A refusal or other answer of the gate's own: its reason and body for the config's `return`. */
+function answer(r: NjsRequest, reason: Reason): string {
+  const refusal = rejection(reason);
+  put(r, "tokengate_reason", reason);
+  put(r, "tokengate_body", refusal.body);
+  return String(refusal.status);
+}
+
+/**
+ * `js_set $tokengate_status`: what nginx does with the request. `200`: proxy
+ * `$tokengate_target`; `204`: a CORS preflight; `403`/`404`/`405`/`410`/`500`: answer
+ * `$tokengate_body`.
+ */
+function status(r: NjsRequest): string {
+  const target = r.variables.request_uri ?? "";
+  let settings: ModuleSettings;
+  let gate: GateSettings;
+  try {
+    settings = moduleSettings(r);
+    gate = gateOf(settings, target);
+  } catch (error) {
+    // The error names the setting or file; never a secret (parseSecrets' messages show none).
+    r.error(`tokengate: misconfigured: ${(error as Error).message}`);
+    return answer(r, "misconfigured");
+  }
+  if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
+    put(r, "tokengate_reason", "preflight");
+    return "204";
+  }
+  const decision = decide(r.method, target, gate, r.remoteAddress);
+  if (decision.action === "pass") return answer(r, "not-found");
+  if (decision.action === "reject") return answer(r, decision.reason);
+  put(r, "tokengate_target", decision.target);
+  put(r, "tokengate_forward", forwardedHeaders(r));
+  if (decision.form === "mp4") {
+    if (decision.rate.speed !== undefined)
+      put(r, "tokengate_limit_rate", String(decision.rate.speed));
+    if (decision.rate.buffer !== undefined) {
+      put(r, "tokengate_limit_rate_after", String(decision.rate.buffer));
+    }
+  }
+  return "200";
+}
+
+/**
+ * The origin request's headers after the first one's name, which the config writes
+ * (`proxy_set_header X-Forwarded-Proto $tokengate_forward`): its value, then each further
+ * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
+ * client headers go on; none it passes holds a line break (nginx refuses those in requests,
+ * and the policy drops any value with CR, LF, NUL or a byte past ASCII).
+ */
+function forwardedHeaders(r: NjsRequest): string {
+  const proto = r.variables.scheme === "https" ? "https" : "http";
+  const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  let block = proto;
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
+    if (pair[0].toLowerCase() === "x-forwarded-proto") continue;
+    if (!HEADER_NAME.test(pair[0])) continue;
+    block += `\r\n${pair[0]}: ${pair[1]}`;
+  }
+  return block;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `js_header_filter`: the response headers. Answers of the gate's own get `Cache-Control:
+ * no-store`, `nosniff` (and `Allow` for 405) as on the other runtimes; the origin's answers
+ * lose hop-by-hop headers and those its `Connection` names. With CORS_ORIGINS, every answer
+ * under a guarded prefix gets the CORS headers (the origin's own dropped) and a refusal its
+ * `Tokengate-Reason`.
+ */
+function headers(r: NjsRequest): void {
+  let settings: ModuleSettings;
+  try {
+    settings = moduleSettings(r);
+  } catch {
+    return;
+  }
+  const out = r.headersOut;
+  const reason = r.variables.tokengate_reason || r.variables.tokengate_error || "";
+  if (reason === "preflight") {
+    setAll(out, preflightHeaders(settings.cors ?? "*", r.variables.http_origin));
+    return;
+  }
+  if (reason !== "") {
+    const fixed = rejection(reason as Reason).headers;
+    for (const name of Object.keys(fixed)) {
+      if (name !== "content-length") out[name] = fixed[name];
+    }
+  } else {
+    const named = connectionTokens(r.variables.upstream_http_connection ?? "");
+    for (const name of Object.keys(out)) {
+      if (!isReturned(name.toLowerCase(), named)) delete out[name];
+    }
+    if (settings.cache)
+      out["X-Cache"] = r.variables.upstream_cache_status === "HIT" ? "HIT" : "MISS";
+  }
+  // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
+  // outside the prefixes or a 500 of a misconfigured gate.
+  if (settings.cors === null || reason === "not-found" || reason === "misconfigured") return;
+  for (const name of Object.keys(out)) {
+    if (name.toLowerCase().indexOf("access-control-") === 0) delete out[name];
+  }
+  const cors = corsHeaders(settings.cors, r.variables.http_origin);
+  if (reason !== "" && reason !== "origin-error" && reason !== "origin-timeout") {
+    cors.push([REASON_HEADER, reason]);
+  }
+  setAll(out, cors);
+}
+
+/** Sets each header; `Vary` is merged with what is there. */
+function setAll(
+  out: NjsRequest["headersOut"],
+  pairs: readonly (readonly [string, string])[],
+): void {
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i]![0];
+    const value = pairs[i]![1];
+    if (name === "vary") {
+      const current = out.Vary;
+      const text = Array.isArray(current) ? current.join(", ") : (current ?? "");
+      out.Vary = value.split(", ").reduce(varyWith, text);
+    } else {
+      out[name] = value;
+    }
+  }
+}
+
+/** `js_set $tokengate_log_target`: the request target as the access log may hold it. */
+function logTarget(r: NjsRequest): string {
+  return redactTarget(r.variables.request_uri ?? "");
+}
+
+export default { status, headers, logTarget };

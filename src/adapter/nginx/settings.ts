@@ -1,0 +1,31 @@
+/**
+ * What the nginx module is told by the config `tokengate nginx-config` prints: every gate
+ * setting but the secrets, as JSON in the `$tokengate_settings` variable. The secrets stay in
+ * their files: SECRET's is read by the module, CLIENT_SECRETS' is loaded by nginx
+ * (`js_preload_object`). Shared by the printer (Node) and the module (njs).
+ * @module
+ */
+import type { BindIp } from "../../core/decide.js";
+
+/** The module's settings, as the printed config carries them. */
+export interface ModuleSettings {
+  /** The file holding SECRET (one secret or several, the first signs); null with CLIENT_SECRETS alone. */
+  secretFile: string | null;
+  /** Whether CLIENT_SECRETS is loaded, as the global object `tokengate_clients`. */
+  clientSecrets: boolean;
+  prefixes: string[];
+  queryPrefixes: string[] | "*";
+  bindIp: BindIp;
+  mp4Tokens: boolean;
+  expiryLeewaySeconds: number;
+  /** CORS_ORIGINS; null: no CORS at all. */
+  cors: "*" | string[] | null;
+  /** Whether nginx's cache is on (`--cache-dir`): answers then say `X-Cache`. */
+  cache: boolean;
+}
+
+/** The nginx variable that holds the settings as JSON. */
+export const SETTINGS_VARIABLE = "tokengate_settings";
+
+/** The global object nginx loads CLIENT_SECRETS' file into (`js_preload_object`). */
+export const CLIENT_SECRETS_OBJECT = "tokengate_clients";

@@ -1,0 +1,131 @@
+/**
+ * `tokengate nginx-config`: prints an `nginx.conf` that runs the gate inside nginx, for the
+ * same settings as `serve` (checked the same way, failing with one line naming the setting).
+ * @module
+ */
+import { mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readServerConfig, type ServerEnv } from "../adapter/node/config.js";
+import { readSettings } from "../core/settings.js";
+import { DEBIAN_JS_MODULE, nginxConf } from "../adapter/nginx/conf.js";
+import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile, UsageError } from "./args.js";
+import { HELP } from "./help.js";
+
+/** The built njs module's folder, beside this command in the package. */
+const MODULE_DIR = fileURLToPath(new URL("../nginx", import.meta.url));
+
+/** `HOST:PORT`, `[v6]:PORT` or `PORT`, as nginx's `listen` takes them. */
+function splitListen(text: string): { host?: string; port: string } {
+  const match = /^(?:(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):)?(\d+)$/.exec(text.trim());
+  if (match === null) throw new UsageError(`--listen: "${text}" is not HOST:PORT`);
+  return { host: match[1]?.replace(/^\[|\]$/g, ""), port: match[2]! };
+}
+
+/** An absolute path for a flag's file or folder (nginx and its workers do not share our cwd). */
+function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(path);
+}
+
+/**
+ * Prints the config and returns the exit code. The prefix and cache folders are made when
+ * missing (nginx makes its temporary folders, not their parent).
+ */
+export async function nginxConfig(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => void,
+): Promise<number> {
+  const { values } = parsedArgs(() =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        "origin-url": { type: "string" },
+        "secret-file": { type: "string" },
+        "client-secrets-file": { type: "string" },
+        prefixes: { type: "string" },
+        listen: { type: "string" },
+        workers: { type: "string" },
+        prefix: { type: "string" },
+        "js-module": { type: "string" },
+        "cache-dir": { type: "string" },
+        "cache-max-bytes": { type: "string" },
+        "origin-timeout-ms": { type: "string" },
+        "client-timeout-ms": { type: "string" },
+        "keepalive-timeout-ms": { type: "string" },
+        "origin-connections": { type: "string" },
+        "bind-ip": { type: "string" },
+        "query-token-prefixes": { type: "string" },
+        "mp4-tokens": { type: "string" },
+        "cors-origins": { type: "string" },
+        "expiry-leeway-s": { type: "string" },
+        help: HELP_FLAG,
+      },
+    }),
+  );
+  if (values.help === true) return (out(HELP.nginxConfig), 0);
+  const secretFile = values["secret-file"] ?? env.SECRET_FILE;
+  const clientSecretsFile = values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE;
+  if (secretFile === undefined && clientSecretsFile === undefined) {
+    throw new UsageError(
+      "--secret-file is required: nginx reads the secret from its file, never from this config",
+    );
+  }
+  const listen = splitListen(values.listen ?? "127.0.0.1:8787");
+  const cacheDir = values["cache-dir"];
+  const serverEnv: ServerEnv = {
+    ORIGIN_URL: values["origin-url"] ?? env.ORIGIN_URL,
+    SECRET: secretFile === undefined ? undefined : readSecretFile(secretFile),
+    CLIENT_SECRETS:
+      clientSecretsFile === undefined ? undefined : clientSecretsFrom(clientSecretsFile, {}),
+    PREFIXES: values.prefixes ?? env.PREFIXES,
+    HOST: listen.host ?? "0.0.0.0",
+    PORT: listen.port,
+    WORKERS: values.workers ?? env.WORKERS ?? "auto",
+    ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
+    CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
+    KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
+    ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
+    BIND_IP: values["bind-ip"] ?? env.BIND_IP,
+    QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
+    MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
+    CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
+    EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
+    CACHE: cacheDir === undefined ? "off" : "on",
+    CACHE_MAX_BYTES: values["cache-max-bytes"],
+  };
+  if ((serverEnv.ORIGIN_URL ?? "").trim() === "") {
+    throw new UsageError("--origin-url is required (there is no demo mode inside nginx)");
+  }
+  // nginx counts its workers itself: "auto" stays "auto" in the config.
+  const config = readServerConfig(serverEnv, 1);
+  const settings = readSettings(serverEnv);
+  const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
+  const prefix = absolute(values.prefix ?? "tokengate-nginx");
+  mkdirSync(prefix, { recursive: true });
+  if (cacheDir !== undefined) mkdirSync(absolute(cacheDir), { recursive: true });
+  const jsModule = values["js-module"] ?? DEBIAN_JS_MODULE;
+  const version = (
+    JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    }
+  ).version;
+  out(
+    nginxConf({
+      settings,
+      config,
+      workers,
+      secretFile: secretFile === undefined ? null : realpathSync(absolute(secretFile)),
+      clientSecretsFile:
+        clientSecretsFile === undefined ? null : realpathSync(absolute(clientSecretsFile)),
+      prefix,
+      moduleDir: MODULE_DIR,
+      jsModule: jsModule === "none" ? null : jsModule,
+      cacheDir: cacheDir === undefined ? null : absolute(cacheDir),
+      version,
+    }),
+  );
+  return 0;
+}
