@@ -246,10 +246,7 @@ describe("CORS_ORIGINS values", () => {
   it.each([
     ["", undefined],
     [" * ", "*"],
-    [
-      "https://a.example, http://127.0.0.1:8080",
-      ["https://a.example", "http://127.0.0.1:8080"],
-    ],
+    ["https://a.example, http://127.0.0.1:8080", ["https://a.example", "http://127.0.0.1:8080"]],
   ])("%j is read as %o", (text, expected) => {
     expect(parseCorsOrigins(text)).toEqual(expected);
   });

@@ -379,7 +379,7 @@ export function originViolation(
   seen: OriginSeen,
   originHost: string,
   now: number,
-  runtime: "node" | "workerd",
+  runtime: "node" | "workerd" | "nginx",
 ): string | undefined {
   if (seen.method !== "GET" && seen.method !== "HEAD") return `method ${seen.method}`;
   if (seen.headers.host !== originHost) return `Host ${String(seen.headers.host)}`;
@@ -392,7 +392,7 @@ export function originViolation(
     }
   }
   const forwardedFor = seen.headers["x-forwarded-for"];
-  if (runtime === "node" && forwardedFor !== "127.0.0.1") {
+  if (runtime !== "workerd" && forwardedFor !== "127.0.0.1") {
     return `X-Forwarded-For ${String(forwardedFor)}`;
   }
   if (runtime === "workerd" && forwardedFor !== "127.0.0.1") {

@@ -1,4 +1,5 @@
 /** The gate on both runtimes for tests that run the same checks against each. */
+import { nginxAvailable, startNginx } from "./nginx.js";
 import { serve } from "./serve.js";
 import { startWorker } from "./worker.js";
 
@@ -19,3 +20,9 @@ export const RUNTIMES: Record<string, (env: Record<string, string>) => Promise<G
     return { url: worker.url, close: worker.close };
   },
 };
+if (nginxAvailable()) {
+  RUNTIMES["nginx with the njs module"] = async (env) => {
+    const nginx = await startNginx(env);
+    return { url: nginx.url, close: nginx.close };
+  };
+}

@@ -110,6 +110,9 @@ function status(r: NjsRequest): string {
     r.error(`tokengate: misconfigured: ${(error as Error).message}`);
     return answer(r, "misconfigured");
   }
+  // nginx reads a request line that a raw LF ends early as HTTP/0.9 (no headers either way);
+  // no player speaks it, and the other runtimes' parsers refuse such a line.
+  if (r.variables.server_protocol === "HTTP/0.9") return answer(r, "malformed");
   if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
     put(r, "tokengate_reason", "preflight");
     return "204";

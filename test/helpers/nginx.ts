@@ -1,0 +1,140 @@
+/**
+ * nginx with the njs module, started from the config `tokengate nginx-config` prints (the
+ * built CLI, as users run it): Debian's `nginx` and `libnginx-mod-http-js`.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLI } from "./serve.js";
+
+export const NGINX = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
+export const JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so";
+
+/**
+ * Whether nginx and its js module are here. CI installs them (`.ci/run`) and must run these
+ * tests: there a missing nginx is an error, not a skip.
+ */
+export function nginxAvailable(): boolean {
+  const here = existsSync(NGINX) && existsSync(JS_MODULE);
+  if (!here && process.env.CI === "true") {
+    throw new Error(
+      `CI needs ${NGINX} and ${JS_MODULE} (apt-get install nginx libnginx-mod-http-js)`,
+    );
+  }
+  return here;
+}
+
+/** A free TCP port on 127.0.0.1 (nginx cannot say which port `listen 0` took). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartedNginx {
+  url: string;
+  port: number;
+  /** The folder holding the config, logs and secret files. */
+  dir: string;
+  /** The config as `tokengate nginx-config` printed it. */
+  conf: string;
+  /** The access log's lines so far. */
+  accessLog(): string[];
+  /** The error log so far. */
+  errorLog(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Prints a config with `tokengate nginx-config` for gate settings given as the environment
+ * variables `serve` reads (SECRET and CLIENT_SECRETS are written to files for it), starts
+ * nginx in the foreground from it and waits until it answers.
+ */
+export async function startNginx(
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): Promise<StartedNginx> {
+  const dir = mkdtempSync(join(tmpdir(), "tokengate-nginx-"));
+  // Started as root, nginx's workers run as nobody, and they read the secret file.
+  chmodSync(dir, 0o755);
+  const flags = [...args];
+  const rest: Record<string, string | undefined> = { ...env };
+  if (env.SECRET !== undefined) {
+    writeFileSync(join(dir, "secret"), env.SECRET, { mode: 0o644 });
+    flags.push("--secret-file", join(dir, "secret"));
+  }
+  if (env.CLIENT_SECRETS !== undefined) {
+    writeFileSync(join(dir, "clients.json"), env.CLIENT_SECRETS, { mode: 0o644 });
+    flags.push("--client-secrets-file", join(dir, "clients.json"));
+  }
+  delete rest.SECRET;
+  delete rest.CLIENT_SECRETS;
+  const port = await freePort();
+  const conf = execFileSync(
+    process.execPath,
+    [
+      CLI,
+      "nginx-config",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--workers",
+      "1",
+      "--prefix",
+      join(dir, "run"),
+      ...flags,
+    ],
+    { env: { PATH: process.env.PATH, ...rest } as NodeJS.ProcessEnv, encoding: "utf8" },
+  );
+  writeFileSync(join(dir, "nginx.conf"), conf);
+  const proc = spawn(NGINX, ["-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  proc.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+    const up = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`nginx did not answer on ${port}: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const read = (name: string) => {
+    try {
+      return readFileSync(join(dir, "run", name), "utf8");
+    } catch {
+      return "";
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    conf,
+    accessLog: () =>
+      read("access.log")
+        .split("\n")
+        .filter((line) => line !== ""),
+    errorLog: () => read("error.log"),
+    async close() {
+      // TERM: nginx's fast shutdown, its workers stopped with it.
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
