@@ -160,9 +160,11 @@ function refusedByNginx(attack: Attack, status: number): string | undefined {
   if (names.some((name, i) => NGINX_UNIQUE.includes(name) && names.indexOf(name) !== i)) {
     return "a header nginx takes once, twice";
   }
-    if (attack.body === "both") return "Content-Length and Transfer-Encoding";
-  if (attack.body === "chunked" && attack.version === "1.0") return "HTTP/1.0 with Transfer-Encoding";
-  if (attack.mutations > 0 || attack.form !== "origin") return "a target or header nginx cannot read";
+  if (attack.body === "both") return "Content-Length and Transfer-Encoding";
+  if (attack.body === "chunked" && attack.version === "1.0")
+    return "HTTP/1.0 with Transfer-Encoding";
+  if (attack.mutations > 0 || attack.form !== "origin")
+    return "a target or header nginx cannot read";
   return undefined;
 }
 

@@ -219,6 +219,9 @@ export function nginxConf(options: NginxConfOptions): string {
       "            proxy_cache_lock on;",
       "            proxy_cache_revalidate on;",
       "            proxy_cache_use_stale updating;",
+      "            # Ranges and conditions are answered from the whole answer nginx asks for and",
+      "            # keeps (the module passes neither on), whatever the origin's Accept-Ranges.",
+      "            proxy_force_ranges on;",
     );
   }
   lines.push(

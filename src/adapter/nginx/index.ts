@@ -44,7 +44,7 @@ function gateOf(settings: ModuleSettings, target: string): GateSettings {
   const secret =
     settings.secretFile === null
       ? undefined
-      : parseSecrets("SECRET", fs.readFileSync(settings.secretFile, "utf8"));
+      : parseSecrets("SECRET", secretText(settings.secretFile));
   let clientSecrets: Record<string, string[]> | undefined;
   if (settings.clientSecrets) {
     if (typeof tokengate_clients !== "object" || tokengate_clients === null) {
@@ -69,6 +69,15 @@ function gateOf(settings: ModuleSettings, target: string): GateSettings {
     mp4Tokens: settings.mp4Tokens,
     md5: nativeMd5,
   });
+}
+
+/** SECRET's file, read; an error names the file (never its text). */
+function secretText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`SECRET: cannot read ${file} (${(error as Error).message})`);
+  }
 }
 
 /**
@@ -121,7 +130,7 @@ function status(r: NjsRequest): string {
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
-  put(r, "tokengate_forward", forwardedHeaders(r));
+  put(r, "tokengate_forward", forwardedHeaders(r, settings.cache));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
       put(r, "tokengate_limit_rate", String(decision.rate.speed));
@@ -137,20 +146,33 @@ function status(r: NjsRequest): string {
  * (`proxy_set_header X-Forwarded-Proto $tokengate_forward`): its value, then each further
  * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
  * client headers go on; none it passes holds a line break (nginx refuses those in requests,
- * and the policy drops any value with CR, LF, NUL or a byte past ASCII).
+ * and the policy drops any value with CR, LF, NUL or a byte past ASCII). With nginx's cache
+ * on, a range or condition is nginx's to answer from what it keeps: the origin is asked for
+ * the whole answer (as nginx asks when it passes the headers itself).
  */
-function forwardedHeaders(r: NjsRequest): string {
+function forwardedHeaders(r: NjsRequest, cache: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
   const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    if (pair[0].toLowerCase() === "x-forwarded-proto") continue;
+    const name = pair[0].toLowerCase();
+    if (name === "x-forwarded-proto" || (cache && CACHE_ANSWERS.includes(name))) continue;
     if (!HEADER_NAME.test(pair[0])) continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
   return block;
 }
+
+/** Request headers nginx's cache answers itself. */
+const CACHE_ANSWERS = [
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+];
 
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -1,0 +1,419 @@
+/**
+ * tokengate inside nginx: the config `tokengate nginx-config` prints, and what only nginx
+ * does (its native MD5, its own answers, the secret file read per request, its cache). The
+ * behaviour table, traversals, secrets, CORS and the generated attacks run against nginx in
+ * their own suites, beside the other runtimes.
+ */
+import fc from "fast-check";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { md5Base64url } from "../../../src/core/md5.js";
+import { get } from "../../helpers/http.js";
+import { rawExchange } from "../../helpers/raw-exchange.js";
+import { SECRET, signedPath } from "../../helpers/links.js";
+import { freePort, JS_MODULE, NGINX, nginxAvailable, startNginx } from "../../helpers/nginx.js";
+import { startOrigin, type Origin } from "../../helpers/origin.js";
+import { CLI } from "../../helpers/serve.js";
+
+const here = nginxAvailable();
+
+/** Runs `tokengate nginx-config`; its exit code, stdout and stderr. */
+function nginxConfig(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [CLI, "nginx-config", ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: "utf8",
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+/** `nginx -t` on a config text; nginx's verdict. */
+function nginxTest(dir: string, conf: string): { ok: boolean; output: string } {
+  writeFileSync(join(dir, "test.conf"), conf);
+  const result = spawnSync(NGINX, ["-t", "-c", join(dir, "test.conf")], { encoding: "utf8" });
+  return { ok: result.status === 0, output: result.stderr };
+}
+
+describe.skipIf(!here)("tokengate nginx-config", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "tokengate-conf-"));
+    writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
+    writeFileSync(join(dir, "clients.json"), '{"2675": "client-secret-one"}');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ["the least it needs", []],
+    [
+      "every option",
+      [
+        "--prefixes",
+        "videos,live",
+        "--query-token-prefixes",
+        "images",
+        "--mp4-tokens",
+        "on",
+        "--bind-ip",
+        "optional",
+        "--cors-origins",
+        "https://player.example.com",
+        "--expiry-leeway-s",
+        "30",
+        "--client-secrets-file",
+        "CLIENTS",
+        "--cache-dir",
+        "CACHE",
+        "--cache-max-bytes",
+        "1g",
+        "--workers",
+        "4",
+        "--origin-timeout-ms",
+        "0",
+      ],
+    ],
+  ])("prints a config nginx -t accepts, without the secret: %s", (_, extra) => {
+    const args = extra.map((arg) =>
+      arg === "CLIENTS" ? join(dir, "clients.json") : arg === "CACHE" ? join(dir, "cache") : arg,
+    );
+    const printed = nginxConfig([
+      "--origin-url",
+      // An address: nginx resolves a name when it starts, and this machine may have no DNS.
+      "https://127.0.0.1:8443/media",
+      "--secret-file",
+      join(dir, "secret"),
+      "--prefix",
+      join(dir, "run"),
+      ...args,
+    ]);
+    expect(printed.err).toBe("");
+    expect(printed.code).toBe(0);
+    expect(printed.out).not.toContain("a-secret-worth-keeping");
+    expect(printed.out).not.toContain("client-secret-one");
+    expect(printed.out).toContain(`load_module '${JS_MODULE}';`);
+    const verdict = nginxTest(dir, printed.out);
+    expect(verdict.output).toMatch(/test is successful/);
+    expect(verdict.ok).toBe(true);
+  });
+
+  it("keys the cache by the origin path the token was taken from", () => {
+    const printed = nginxConfig([
+      "--origin-url",
+      "http://127.0.0.1:9",
+      "--secret-file",
+      join(dir, "secret"),
+      "--prefix",
+      join(dir, "run"),
+      "--cache-dir",
+      join(dir, "cache"),
+    ]);
+    expect(printed.out).toMatch(/proxy_cache_key \$tokengate_target;/);
+  });
+
+  it.each([
+    [[], /--secret-file is required/],
+    [["--secret-file", "SECRET"], /--origin-url is required/],
+    [["--secret-file", "SECRET", "--origin-url", "ftp://x"], /^tokengate: ORIGIN_URL: /],
+    [["--secret-file", "SECRET", "--origin-url", "http://x/$host"], /ORIGIN_URL holds \$/],
+    [["--secret-file", "SECRET", "--origin-url", "http://x", "--listen", "x"], /--listen/],
+    [
+      ["--secret-file", "SECRET", "--origin-url", "http://x", "--prefixes", "a/b"],
+      /^tokengate: PREFIXES: /,
+    ],
+    [
+      ["--secret-file", "/nonexistent/secret", "--origin-url", "http://x"],
+      /--secret-file: cannot read/,
+    ],
+    [["--secret-file", "SECRET", "--origin-url", "http://x", "--bogus"], /bogus/],
+  ])("refuses %j with one line naming the setting", (args, message) => {
+    const printed = nginxConfig(args.map((arg) => (arg === "SECRET" ? join(dir, "secret") : arg)));
+    expect(printed.code).toBe(2);
+    expect(printed.out).toBe("");
+    expect(printed.err.trim().split("\n")).toHaveLength(1);
+    expect(printed.err).toMatch(message);
+    expect(printed.err).not.toContain("a-secret-worth-keeping");
+  });
+});
+
+describe.skipIf(!here)("njs's native MD5, which the module uses", () => {
+  let dir: string;
+  let proc: ReturnType<typeof spawn>;
+  let port: number;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tokengate-md5-"));
+    port = await freePort();
+    writeFileSync(
+      join(dir, "md5.js"),
+      "import crypto from 'crypto';\n" +
+        "function hash(r) { r.return(200, crypto.createHash('md5').update(decodeURIComponent(r.variables.arg_s)).digest('base64url')); }\n" +
+        "export default { hash: hash };\n",
+    );
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `load_module ${JS_MODULE};\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\n` +
+        `http { access_log off; client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;\n` +
+        `js_path ${dir}; js_import m from md5.js;\n` +
+        `server { listen 127.0.0.1:${port}; location / { js_content m.hash; } } }\n`,
+    );
+    proc = spawn(NGINX, ["-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
+    for (let i = 0; i < 200; i++) {
+      if (
+        await fetch(`http://127.0.0.1:${port}/?s=a`).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  });
+  afterAll(async () => {
+    proc?.kill("SIGTERM");
+    await new Promise((resolve) => proc?.once("exit", resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("gives the core's MD5 for every text a token hashes: any length, any character", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc.string({ unit: "grapheme", maxLength: 80 }),
+          fc.string({ unit: "binary", maxLength: 80 }),
+        ),
+        async (text) => {
+          const answer = await get(`http://127.0.0.1:${port}/?s=${encodeURIComponent(text)}`);
+          expect(answer.body.toString(), JSON.stringify(text)).toBe(md5Base64url(text));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The IP-bound vector of Gcore's documentation.
+    const answer = await get(
+      `http://127.0.0.1:${port}/?s=${encodeURIComponent("2675_3dk4NsRt6vWsffEr_s3cr3t_1861919999_1.2.3.4")}`,
+    );
+    expect(answer.body.toString()).toBe(
+      md5Base64url("2675_3dk4NsRt6vWsffEr_s3cr3t_1861919999_1.2.3.4"),
+    );
+  });
+});
+
+/** An origin that records each request's headers and body bytes and says how long to keep answers. */
+async function recordingOrigin() {
+  const seen: { url: string; headers: IncomingHttpHeaders; bodyBytes: number }[] = [];
+  const server: Server = createServer((req, res) => {
+    let bodyBytes = 0;
+    req.on("data", (chunk: Buffer) => (bodyBytes += chunk.length));
+    req.on("end", () => {
+      seen.push({ url: req.url ?? "", headers: req.headers, bodyBytes });
+      const body = `content of ${req.url}`;
+      res.writeHead(200, {
+        "content-type": "video/mp2t",
+        "content-length": body.length,
+        "cache-control": "public, max-age=60",
+        "x-named": "hop",
+        connection: "x-named",
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    seen,
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", () => {
+  let origin: Awaited<ReturnType<typeof recordingOrigin>>;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  beforeAll(async () => {
+    origin = await recordingOrigin();
+    nginx = await startNginx({ ORIGIN_URL: `${origin.url}/base`, SECRET });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("proxies a grant to the origin path under ORIGIN_URL's, without token, body or framing", async () => {
+    const path = signedPath("720/seg-1.ts");
+    const before = origin.seen.length;
+    // A GET with a body: nginx would state its length to the origin without sending it.
+    const res = await rawExchange(
+      nginx.port,
+      Buffer.from(
+        `GET ${path}?part=2 HTTP/1.1\r\nHost: gate.test\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello`,
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("content of /base/videos/2675_3dk4NsRt6vWsffEr/720/seg-1.ts?part=2");
+    const seen = origin.seen.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.bodyBytes).toBe(0);
+    expect(seen[0]!.headers["content-length"]).toBeUndefined();
+    expect(seen[0]!.headers["transfer-encoding"]).toBeUndefined();
+    expect(seen[0]!.headers.host).toBe(origin.url.slice("http://".length));
+  });
+
+  it("passes the client's headers by the header policy, and drops hop-by-hop answers", async () => {
+    const before = origin.seen.length;
+    const answer = await get(nginx.url + signedPath("a.ts"), {
+      headers: {
+        Range: "bytes=0-3",
+        "X-Forwarded-For": "6.6.6.6",
+        "X-Original-URL": "/videos/2675_other/x.ts",
+        "X-Custom": "kept",
+        Connection: "X-Custom",
+      },
+    });
+    expect(answer.status).toBe(200);
+    const headers = origin.seen[before]!.headers;
+    expect(headers.range).toBe("bytes=0-3");
+    expect(headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(headers["x-forwarded-proto"]).toBe("http");
+    expect(headers["x-original-url"]).toBeUndefined();
+    // Named by the client's Connection: hop-by-hop for this message.
+    expect(headers["x-custom"]).toBeUndefined();
+    expect(answer.headers.trailer).toBeUndefined();
+    expect(answer.headers["x-named"]).toBeUndefined();
+  });
+
+  it("logs each request without its token", async () => {
+    const path = signedPath("log.ts");
+    const token = path.split("/")[3]!;
+    await get(nginx.url + path);
+    await get(nginx.url + path.replace(token, "A".repeat(22)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = nginx.accessLog();
+    expect(lines.join("\n")).not.toContain(token);
+    const last = lines.slice(-2).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(last.map((line) => [line.status, line.reason])).toEqual([
+      [200, ""],
+      [403, "bad-token"],
+    ]);
+    expect(last[0]!.path).toBe("/videos/2675_3dk4NsRt6vWsffEr/…/" + path.split("/")[4] + "/log.ts");
+  });
+
+  it("reads the secret file on every request: a rotation needs no reload", async () => {
+    const next = "the-next-secret";
+    writeFileSync(join(nginx.dir, "secret"), `${next} ${SECRET}`);
+    try {
+      expect((await get(nginx.url + signedPath("r.ts", { secret: next }))).status).toBe(200);
+      expect((await get(nginx.url + signedPath("r.ts"))).status).toBe(200);
+    } finally {
+      writeFileSync(join(nginx.dir, "secret"), SECRET);
+    }
+    expect((await get(nginx.url + signedPath("r.ts", { secret: next }))).status).toBe(403);
+  });
+
+  it("fails closed with 500 when the secret file cannot be read, naming the file, never a secret", async () => {
+    rmSync(join(nginx.dir, "secret"));
+    try {
+      const answer = await get(nginx.url + signedPath("r.ts"));
+      expect(answer.status).toBe(500);
+      expect(answer.body.toString()).toBe("Internal Server Error: the gate is misconfigured\n");
+      expect(answer.headers["cache-control"]).toBe("no-store");
+    } finally {
+      writeFileSync(join(nginx.dir, "secret"), SECRET, { mode: 0o644 });
+    }
+    expect(nginx.errorLog()).toMatch(/tokengate: misconfigured: .*secret/);
+    expect(nginx.errorLog()).not.toContain(SECRET);
+    expect((await get(nginx.url + signedPath("r.ts"))).status).toBe(200);
+  });
+});
+
+describe.skipIf(!here)("nginx's answers when the origin fails", () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await startOrigin({ slowHeadersMs: 2000 });
+  });
+  afterAll(async () => origin?.close());
+
+  it("answers 502 with the other runtimes' body when the origin cannot be reached", async () => {
+    const nginx = await startNginx({ ORIGIN_URL: `http://127.0.0.1:${await freePort()}`, SECRET });
+    try {
+      const answer = await get(nginx.url + signedPath("x.ts"));
+      expect(answer.status).toBe(502);
+      expect(answer.body.toString()).toBe("Bad Gateway: the origin could not be reached\n");
+      expect(answer.headers["cache-control"]).toBe("no-store");
+    } finally {
+      await nginx.close();
+    }
+  });
+
+  it("answers 504 when the origin's headers take longer than ORIGIN_TIMEOUT_MS", async () => {
+    const nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET, ORIGIN_TIMEOUT_MS: "500" });
+    try {
+      const answer = await get(nginx.url + signedPath("slow-headers.ts"));
+      expect(answer.status).toBe(504);
+      expect(answer.body.toString()).toBe("Gateway Timeout: the origin did not answer in time\n");
+    } finally {
+      await nginx.close();
+    }
+  });
+});
+
+describe.skipIf(!here)("nginx's cache (--cache-dir)", () => {
+  let origin: Awaited<ReturnType<typeof recordingOrigin>>;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  let cacheDir: string;
+  beforeAll(async () => {
+    origin = await recordingOrigin();
+    cacheDir = mkdtempSync(join(tmpdir(), "tokengate-cache-"));
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET }, ["--cache-dir", cacheDir]);
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("asks the origin once for many viewers' tokens, and says HIT", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const answers = [];
+    for (let i = 0; i < 20; i++) {
+      answers.push(await get(nginx.url + signedPath("cached.ts", { expires: now + 3600 + i })));
+    }
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    expect(origin.seen.filter((s) => s.url.endsWith("/cached.ts"))).toHaveLength(1);
+    expect(answers[0]!.headers["x-cache"]).toBe("MISS");
+    expect(answers.slice(1).map((a) => a.headers["x-cache"])).toEqual(
+      answers.slice(1).map(() => "HIT"),
+    );
+    // A wrong token is still refused: the cache is behind the decision.
+    const bad = signedPath("cached.ts").replace(/\/[A-Za-z0-9_-]{22}\//, `/${"A".repeat(22)}/`);
+    expect((await get(nginx.url + bad)).status).toBe(403);
+  });
+
+  it("serves a range from what it keeps, never asking the origin for it", async () => {
+    await get(nginx.url + signedPath("ranged.ts"));
+    const before = origin.seen.length;
+    const answer = await get(nginx.url + signedPath("ranged.ts"), {
+      headers: { Range: "bytes=0-6" },
+    });
+    expect(answer.status).toBe(206);
+    expect(answer.body.toString()).toBe("content");
+    expect(origin.seen.length).toBe(before);
+  });
+});
+
+describe.skipIf(!here)("the nginx module's build", () => {
+  it("carries no pure MD5 of its own (njs's native one is the setting)", () => {
+    const text = readFileSync("dist/nginx/tokengate.js", "utf8");
+    expect(text).toMatch(/createHash\("md5"\)/);
+    // The core's MD5 derives its constants from Math.sin (RFC 1321 §3.4).
+    expect(text).not.toMatch(/Math\.sin/);
+    expect(text).toMatch(/^export default \w+;$/m);
+  });
+});
