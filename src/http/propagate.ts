@@ -88,8 +88,8 @@ export async function propagated(
     text === undefined
       ? { unchanged: "not UTF-8" }
       : kind === "hls"
-        ? propagateHls(text, params, path)
-        : propagateDash(text, params, path);
+        ? propagateHls(text, params)
+        : propagateDash(text, params);
   if ("unchanged" in result) {
     onUnchanged(`${result.unchanged}: passed on without the token`);
     // Unchanged bytes keep the origin's headers, its strong ETag included.

@@ -1,5 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  reachesGate,
   MANIFEST_MAX_BYTES,
   MANIFEST_MAX_OUTPUT_BYTES,
   manifestKind,
@@ -23,7 +25,7 @@ describe("propagateHls", () => {
       "https://other.example/360/index.m3u8",
       "",
     ].join("\r\n");
-    expect(propagateHls(master, P, "/videos/v-1/master.m3u8")).toEqual({
+    expect(propagateHls(master, P)).toEqual({
       text: [
         "#EXTM3U",
         `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",URI="audio/en.m3u8?${P}"`,
@@ -49,7 +51,7 @@ describe("propagateHls", () => {
       "seg-1.ts#t=0",
       "#EXT-X-ENDLIST",
     ].join("\n");
-    expect(propagateHls(media, P, "/videos/v-1/index.m3u8")).toEqual({
+    expect(propagateHls(media, P)).toEqual({
       text: [
         "#EXTM3U",
         `#EXT-X-MAP:URI="init.mp4?${P}"`,
@@ -65,7 +67,7 @@ describe("propagateHls", () => {
 
   it("leaves comments and other tags alone", () => {
     const text = '#EXTM3U\n# URI="x.ts"\n#EXT-X-DATERANGE:ID="a",X-URI="y"\n';
-    expect(propagateHls(text, P, "/videos/v-1/a.m3u8")).toEqual({ text });
+    expect(propagateHls(text, P)).toEqual({ text });
   });
 });
 
@@ -79,7 +81,7 @@ describe("propagateDash", () => {
       '<Initialization sourceURL="init-2.mp4?v=2"/>',
       "</MPD>",
     ].join("\n");
-    expect(propagateDash(mpd, P, "/videos/v-1/manifest.mpd")).toEqual({
+    expect(propagateDash(mpd, P)).toEqual({
       text: [
         "<MPD>",
         `<BaseURL>video/?${amp}</BaseURL>`,
@@ -100,7 +102,7 @@ describe("propagateDash", () => {
       "http&#58;//cdn.example/",
     ]) {
       const mpd = `<MPD><BaseURL>${base}</BaseURL><SegmentTemplate media="seg.m4s"/></MPD>`;
-      expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+      expect(propagateDash(mpd, P)).toHaveProperty("unchanged");
     }
   });
 
@@ -113,7 +115,7 @@ describe("propagateDash", () => {
       "ht\ttps://evil/",
     ]) {
       const mpd = `<MPD><SegmentTemplate initialization="${url}" media="ok.m4s"/></MPD>`;
-      expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+      expect(propagateDash(mpd, P)).toEqual({
         text: `<MPD><SegmentTemplate initialization="${url}" media="ok.m4s?${amp}"/></MPD>`,
       });
     }
@@ -129,7 +131,7 @@ describe("propagateDash", () => {
     '<MPD><BaseURL a="never closed>http://evil.example/</BaseURL></MPD>',
     "<MPD><!-- never closed <BaseURL>x/</BaseURL></MPD>",
   ])("passes %j unchanged", (mpd) => {
-    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+    expect(propagateDash(mpd, P)).toHaveProperty("unchanged");
   });
 
   // Third outside attack: shapes dash.js's parser reads differently from this one.
@@ -141,13 +143,13 @@ describe("propagateDash", () => {
     "<MPD><a+b:BaseURL>http://evil.example/</a+b:BaseURL><SegmentTemplate media='s.m4s'/></MPD>",
     "<MPD><baseurl>http://evil.example/</baseurl><SegmentTemplate media='s.m4s'/></MPD>",
   ])("passes %j unchanged (a player may read a BaseURL or id this cannot vouch for)", (mpd) => {
-    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toHaveProperty("unchanged");
+    expect(propagateDash(mpd, P)).toHaveProperty("unchanged");
   });
 
   it("still rewrites with safe Representation ids and a self-closing BaseURL", () => {
     const mpd =
       '<MPD><BaseURL/><Representation id="video-1"><SegmentTemplate media="$RepresentationID$/s.m4s"/></Representation></MPD>';
-    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+    expect(propagateDash(mpd, P)).toEqual({
       text: `<MPD><BaseURL/><Representation id="video-1"><SegmentTemplate media="$RepresentationID$/s.m4s?${amp}"/></Representation></MPD>`,
     });
   });
@@ -155,7 +157,7 @@ describe("propagateDash", () => {
   it("rewrites around comments, and keeps a BaseURL's whitespace outside the URL", () => {
     const mpd =
       '<!-- packager: media="x.m4s" --><MPD><BaseURL>\n  video/\n</BaseURL><SegmentTemplate media="s.m4s"/></MPD>';
-    expect(propagateDash(mpd, P, "/videos/v-1/m.mpd")).toEqual({
+    expect(propagateDash(mpd, P)).toEqual({
       text: `<!-- packager: media="x.m4s" --><MPD><BaseURL>\n  video/?${amp}\n</BaseURL><SegmentTemplate media="s.m4s?${amp}"/></MPD>`,
     });
   });
@@ -171,27 +173,26 @@ describe("propagateDash", () => {
       ' media="'.repeat(size / 8),
       " media='x".repeat(size / 9),
     ]) {
-      const result = propagateDash(text, P, "/videos/v-1/m.mpd");
+      const result = propagateDash(text, P);
       expect(result).toBeDefined();
     }
   }, 10_000);
 });
 
 describe("propagateHls against hostile playlists (outside attack)", () => {
-  const path = "/videos/v-1/index.m3u8";
   // Third outside attack: hls.js and ffmpeg end a line at a lone CR (hls.js also at U+2028),
   // so a tag line hid a URI line that went to another host with the token.
   it.each(["\r", "\u2028", "\u2029", "\u0085"])(
     "passes a playlist with a line break %j unchanged",
     (brk) => {
       const text = `#EXTM3U\n#EXT-X-KEY:METHOD=NONE${brk}//evil.example/x.ts?a=,URI="k.bin"\nseg.ts\n`;
-      expect(propagateHls(text, P, path)).toHaveProperty("unchanged");
+      expect(propagateHls(text, P)).toHaveProperty("unchanged");
     },
   );
 
   it("writes a URI line's $& and $' as they are (the old code expanded them into //host)", () => {
     const text = "#EXTM3U\n/$&@127.0.0.1:18791/dollar.ts\n";
-    expect(propagateHls(text, P, path)).toEqual({
+    expect(propagateHls(text, P)).toEqual({
       text: `#EXTM3U\n/$&@127.0.0.1:18791/dollar.ts?${P}\n`,
     });
   });
@@ -210,7 +211,7 @@ describe("propagateHls against hostile playlists (outside attack)", () => {
     "a_b://evil.example/seg-1.ts",
   ])("leaves %j alone: a player fetches it from elsewhere", (uri) => {
     const text = `#EXTM3U\n#EXTINF:6,\n${uri}\n#EXT-X-MAP:URI="${uri}"\n`;
-    expect(propagateHls(text, P, path)).toEqual({ text });
+    expect(propagateHls(text, P)).toEqual({ text });
   });
 
   it("reads URI attributes as an attribute list, in every tag that names a fetched resource", () => {
@@ -220,7 +221,7 @@ describe("propagateHls against hostile playlists (outside attack)", () => {
       '#EXT-X-RENDITION-REPORT:URI="../720/index.m3u8",LAST-MSN=1',
       '#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json",PATHWAY-ID="a"',
     ].join("\n");
-    expect(propagateHls(text, P, path)).toEqual({
+    expect(propagateHls(text, P)).toEqual({
       text: [
         `#EXT-X-MEDIA:TYPE=AUDIO,NAME="URI=",URI="a.m3u8?${P}"`,
         `#EXT-X-SESSION-DATA:DATA-ID="x",URI="data.json?${P}"`,
@@ -233,12 +234,12 @@ describe("propagateHls against hostile playlists (outside attack)", () => {
   // Outside attack: 1 MiB of one-letter lines came out as 24 MiB.
   it("passes a playlist unchanged when the rewrite would be over the output bound", () => {
     const text = "a\n".repeat(MANIFEST_MAX_BYTES / 2);
-    expect(propagateHls(text, P, path)).toEqual({
+    expect(propagateHls(text, P)).toEqual({
       unchanged: `rewritten, it would be over ${MANIFEST_MAX_OUTPUT_BYTES} bytes`,
     });
-    expect(
-      propagateDash(' media="a"'.repeat(MANIFEST_MAX_BYTES / 10), P, "/v/m.mpd"),
-    ).toHaveProperty("unchanged");
+    expect(propagateDash(' media="a"'.repeat(MANIFEST_MAX_BYTES / 10), P)).toHaveProperty(
+      "unchanged",
+    );
   });
 });
 
@@ -261,5 +262,64 @@ describe("manifestText", () => {
   });
   it("refuses bytes that are not UTF-8, so the manifest passes unchanged", () => {
     expect(manifestText(new Uint8Array([0x23, 0xe7, 0x0a]))).toBeUndefined();
+  });
+});
+
+describe("reachesGate, read without URL (njs has none)", () => {
+  const base = "http://tokengate.invalid/videos/v-1/index.m3u8";
+  /** What the WHATWG parser (browsers, hls.js, dash.js) says: does `uri` stay on the base's host? */
+  const whatwg = (uri: string) => {
+    try {
+      return new URL(uri, base).origin === "http://tokengate.invalid";
+    } catch {
+      return false;
+    }
+  };
+  // The pieces references are made of where players and the parser disagree.
+  const piece = fc.constantFrom(
+    "/",
+    "\\",
+    "//",
+    "\\\\",
+    ":",
+    "?",
+    "#",
+    "@",
+    ".",
+    "..",
+    "%2f",
+    "%5c",
+    "a",
+    "1",
+    "seg.ts",
+    "evil.example",
+    "\t",
+    "\n",
+    "\r",
+    " ",
+    "\u0000",
+    "\u001f",
+    "{$v}",
+    "http:",
+    "HTTP:",
+    "x+y:",
+  );
+
+  it("agrees with new URL(uri, base) on every generated reference it does not refuse outright", () => {
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 8 }).map((parts) => parts.join("")),
+        (uri) => {
+          const ours = reachesGate(uri);
+          // Ours refuses more, never less: any colon before the first / ? # (a scheme to some
+          // player), a {$variable}, and the gate's own made-up host written out.
+          if (ours) expect(whatwg(uri), JSON.stringify(uri)).toBe(true);
+          const refusedOnPurpose =
+            /^[^/?#]*:/.test(uri.replace(/[\t\n\r]/g, "")) || uri.includes("{$");
+          if (!refusedOnPurpose) expect(ours, JSON.stringify(uri)).toBe(whatwg(uri));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
   });
 });

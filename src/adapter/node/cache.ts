@@ -416,8 +416,8 @@ function answer(
       text === undefined
         ? undefined
         : kind === "hls"
-          ? propagateHls(text, request.propagate!, path)
-          : propagateDash(text, request.propagate!, path);
+          ? propagateHls(text, request.propagate!)
+          : propagateDash(text, request.propagate!);
     if (result !== undefined && "text" in result) {
       body = Buffer.from(result.text);
       weakenEtag(head);

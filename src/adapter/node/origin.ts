@@ -426,13 +426,12 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         if (manifest !== undefined && !settled && head !== undefined) {
           const held = Buffer.concat(manifest.chunks);
           const text = manifestText(held);
-          const path = target.split("?")[0]!;
           const result =
             text === undefined
               ? { unchanged: "not UTF-8" }
               : manifest.kind === "hls"
-                ? propagateHls(text, propagate!, path)
-                : propagateDash(text, propagate!, path);
+                ? propagateHls(text, propagate!)
+                : propagateDash(text, propagate!);
           let body = held;
           if ("unchanged" in result) {
             onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
