@@ -101,6 +101,8 @@ able to read it.
                                              nginx's limit_rate and limit_rate_after) [off]
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers [none]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
+  --trust-proxy CIDRS     TRUST_PROXY        proxies whose X-Forwarded-For names the client
+                                             (nginx's realip module) [none: the peer]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

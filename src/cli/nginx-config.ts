@@ -61,6 +61,7 @@ export async function nginxConfig(
         "mp4-tokens": { type: "string" },
         "cors-origins": { type: "string" },
         "expiry-leeway-s": { type: "string" },
+        "trust-proxy": { type: "string" },
         help: HELP_FLAG,
       },
     }),
@@ -95,6 +96,7 @@ export async function nginxConfig(
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
     CACHE: cacheDir === undefined ? "off" : "on",
     CACHE_MAX_BYTES: values["cache-max-bytes"],
+    TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   if ((serverEnv.ORIGIN_URL ?? "").trim() === "") {
     throw new UsageError("--origin-url is required (there is no demo mode inside nginx)");
@@ -125,6 +127,11 @@ export async function nginxConfig(
       jsModule: jsModule === "none" ? null : jsModule,
       cacheDir: cacheDir === undefined ? null : absolute(cacheDir),
       version,
+      // Checked by readServerConfig; nginx takes each entry as it is.
+      trustProxy:
+        (serverEnv.TRUST_PROXY ?? "").trim() === ""
+          ? []
+          : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
     }),
   );
   return 0;

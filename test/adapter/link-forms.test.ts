@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../helpers/http.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
+import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { serve, type Served } from "../helpers/serve.js";
 import { startWorker } from "../helpers/worker.js";
 
@@ -150,6 +151,24 @@ const runtimes: Record<string, Start> = {
     };
   },
 };
+
+if (nginxAvailable()) {
+  runtimes["nginx with the njs module"] = async (origin, secret, extra) => {
+    const nginx = await startNginx({
+      ORIGIN_URL: origin.url,
+      SECRET: secret,
+      TRUST_PROXY: "127.0.0.1",
+      ...SETTINGS,
+      ...extra,
+    });
+    return {
+      url: nginx.url,
+      headersFor: (ip): Record<string, string> =>
+        ip && ip !== "127.0.0.1" ? { "x-forwarded-for": ip } : {},
+      close: nginx.close,
+    };
+  };
+}
 
 describe.each(Object.keys(runtimes))("Gcore's link forms through %s", (runtime) => {
   let origin: Origin;

@@ -34,6 +34,8 @@ export interface NginxConfOptions {
   cacheDir: string | null;
   /** The package version, for the header comment. */
   version: string;
+  /** TRUST_PROXY's entries (checked): proxies whose X-Forwarded-For names the client. */
+  trustProxy: readonly string[];
 }
 
 /**
@@ -124,6 +126,16 @@ export function nginxConf(options: NginxConfOptions): string {
     "    large_client_header_buffers 4 16k;",
     "    underscores_in_headers off;",
     "    ignore_invalid_headers on;",
+    ...(options.trustProxy.length === 0
+      ? []
+      : [
+          "    # TRUST_PROXY: the client is the right-most X-Forwarded-For entry not in these.",
+          ...options.trustProxy.map(
+            (range) => `    set_real_ip_from ${nginxString("TRUST_PROXY", range)};`,
+          ),
+          "    real_ip_header X-Forwarded-For;",
+          "    real_ip_recursive on;",
+        ]),
     "",
     `    js_path ${nginxString("the module folder", options.moduleDir)};`,
     "    js_import tokengate from tokengate.js;",
@@ -140,6 +152,8 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_body;",
     "    js_var $tokengate_target;",
     "    js_var $tokengate_forward;",
+    "    js_var $tokengate_propagate;",
+    "    js_var $tokengate_manifest;",
     "    js_var $tokengate_limit_rate 0;",
     "    js_var $tokengate_limit_rate_after 0;",
     "    js_set $tokengate_status tokengate.status;",
@@ -172,6 +186,9 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
     "        location / {",
     "            js_header_filter tokengate.headers;",
+    ...(settings.queryPrefixes === "*" || settings.queryPrefixes.length > 0
+      ? ["            js_body_filter tokengate.body buffer_type=buffer;"]
+      : []),
     "            if ($tokengate_status = 204) { return 204; }",
     "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
     "            if ($tokengate_status = 404) { return 404 $tokengate_body; }",

@@ -5,6 +5,8 @@
  * - `status` (`js_set $tokengate_status`): decides the request; nginx then answers the refusal
  *   or proxies `$tokengate_target` with the headers in `$tokengate_forward`;
  * - `headers` (`js_header_filter`): the response header policy, CORS and `X-Cache`;
+ * - `body` (`js_body_filter`, with QUERY_TOKEN_PREFIXES): a CDN token carried into the
+ *   manifests it grants, as on the other runtimes;
  * - `logTarget` (`js_set $tokengate_log_target`): the request target without its token.
  * njs 0.7.9 runs a module's top level again for every request and keeps nothing between
  * requests, so everything here is made per request; the build compiles it down to what that
@@ -14,6 +16,14 @@
 import crypto from "crypto";
 import fs from "fs";
 import { decide, gateSettings, isGuarded, type GateSettings } from "../../core/decide.js";
+import {
+  MANIFEST_MAX_BYTES,
+  manifestKind,
+  manifestText,
+  propagateDash,
+  propagateHls,
+} from "../../core/manifest.js";
+import { splitTarget } from "../../core/link.js";
 import { redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
@@ -130,7 +140,12 @@ function status(r: NjsRequest): string {
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
-  put(r, "tokengate_forward", forwardedHeaders(r, settings.cache));
+  const propagate = decision.form === "query" ? decision.propagate : "";
+  put(r, "tokengate_propagate", propagate);
+  // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
+  const manifest =
+    propagate !== "" && manifestKind(splitTarget(target).path, undefined) !== undefined;
+  put(r, "tokengate_forward", forwardedHeaders(r, settings.cache, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
       put(r, "tokengate_limit_rate", String(decision.rate.speed));
@@ -150,7 +165,7 @@ function status(r: NjsRequest): string {
  * on, a range or condition is nginx's to answer from what it keeps: the origin is asked for
  * the whole answer (as nginx asks when it passes the headers itself).
  */
-function forwardedHeaders(r: NjsRequest, cache: boolean): string {
+function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
   const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
   let block = proto;
@@ -158,10 +173,11 @@ function forwardedHeaders(r: NjsRequest, cache: boolean): string {
     const pair = pairs[i]!;
     const name = pair[0].toLowerCase();
     if (name === "x-forwarded-proto" || (cache && CACHE_ANSWERS.includes(name))) continue;
+    if (manifest && name === "accept-encoding") continue;
     if (!HEADER_NAME.test(pair[0])) continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
-  return block;
+  return manifest ? `${block}\r\nAccept-Encoding: identity` : block;
 }
 
 /** Request headers nginx's cache answers itself. */
@@ -209,6 +225,7 @@ function headers(r: NjsRequest): void {
     }
     if (settings.cache)
       out["X-Cache"] = r.variables.upstream_cache_status === "HIT" ? "HIT" : "MISS";
+    manifestHeaders(r);
   }
   // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
   // outside the prefixes or a 500 of a misconfigured gate.
@@ -241,9 +258,90 @@ function setAll(
   }
 }
 
+/**
+ * For a grant whose CDN token goes on into the manifest it answers: whether this answer is
+ * one (by path or Content-Type, uncompressed, 200), told to the body filter through
+ * `$tokengate_manifest`. Its length changes, so it goes without `Content-Length`, and its
+ * `ETag` becomes weak (nginx sends headers before the body shows whether the text changes).
+ */
+function manifestHeaders(r: NjsRequest): void {
+  if (!r.variables.tokengate_propagate || r.status !== 200) return;
+  const out = r.headersOut;
+  const type = out["Content-Type"];
+  const kind = manifestKind(
+    splitTarget(r.variables.request_uri ?? "").path,
+    typeof type === "string" ? type : undefined,
+  );
+  if (kind === undefined) return;
+  const coding = String(out["Content-Encoding"] ?? "identity")
+    .trim()
+    .toLowerCase();
+  if (coding !== "identity") {
+    r.warn(
+      `tokengate: manifest-unchanged: Content-Encoding ${coding}: passed on without the token`,
+    );
+    return;
+  }
+  delete out["Content-Length"];
+  const etag = out.ETag;
+  if (typeof etag === "string" && !etag.startsWith("W/")) out.ETag = `W/${etag}`;
+  if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
+}
+
+/**
+ * What the body filter holds of a manifest until its end. njs gives each request a VM of its
+ * own, so this is this request's alone.
+ */
+const held: { chunks: Uint8Array[]; size: number; passing: boolean } = {
+  chunks: [],
+  size: 0,
+  passing: false,
+};
+
+/**
+ * `js_body_filter` (QUERY_TOKEN_PREFIXES): a manifest answer is held whole (up to
+ * MANIFEST_MAX_BYTES), then passed on with the token on its relative URIs; anything else, or a
+ * manifest too big or left unchanged (see `propagateHls`/`propagateDash`), as it came.
+ */
+function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
+  const kind = r.variables.tokengate_manifest;
+  if (!kind || held.passing) {
+    r.sendBuffer(data, flags);
+    return;
+  }
+  held.chunks.push(data);
+  held.size += data.length;
+  if (held.size > MANIFEST_MAX_BYTES) {
+    r.warn(
+      `tokengate: manifest-unchanged: over ${MANIFEST_MAX_BYTES} bytes: passed on without the token`,
+    );
+    held.passing = true;
+    r.sendBuffer(Buffer.concat(held.chunks), flags);
+    held.chunks = [];
+    return;
+  }
+  if (!flags.last) return;
+  const bytes = Buffer.concat(held.chunks);
+  held.chunks = [];
+  const text = manifestText(bytes);
+  const params = r.variables.tokengate_propagate ?? "";
+  const result =
+    text === undefined
+      ? { unchanged: "not UTF-8" }
+      : kind === "hls"
+        ? propagateHls(text, params)
+        : propagateDash(text, params);
+  if ("unchanged" in result) {
+    r.warn(`tokengate: manifest-unchanged: ${result.unchanged}: passed on without the token`);
+    r.sendBuffer(bytes, flags);
+  } else {
+    r.sendBuffer(result.text, flags);
+  }
+}
+
 /** `js_set $tokengate_log_target`: the request target as the access log may hold it. */
 function logTarget(r: NjsRequest): string {
   return redactTarget(r.variables.request_uri ?? "");
 }
 
-export default { status, headers, logTarget };
+export default { status, headers, body, logTarget };
