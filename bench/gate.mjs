@@ -1,5 +1,6 @@
-// npm run bench:gate — the self-hosted gate against an nginx `secure_link` gate configured for
-// the same scheme, both in front of the same nginx origin, and the origin fetched directly.
+// npm run bench:gate — the self-hosted gate (on Node, and inside nginx as the njs module with
+// the config `tokengate nginx-config` prints) against an nginx `secure_link` gate configured
+// for the same scheme, all in front of the same nginx origin, and the origin fetched directly.
 // Loads with wrk (Debian `wrk`) or, without it, autocannon. Every server is started here on
 // 127.0.0.1 and stopped at the end. Settings (environment): DURATION (s, default 5),
 // GATE_ROUNDS (default 1), CONNECTIONS (default 10,50,200), WORKERS (tokengate processes, default 1),
@@ -122,8 +123,8 @@ export async function benchGate(options = {}) {
       for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
       writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
     }
-    const [originPort, nginxPort, gatePort, proxyPort, baselinePort, cachePort] =
-      await freePorts(6);
+    const [originPort, nginxPort, gatePort, proxyPort, baselinePort, cachePort, njsPort] =
+      await freePorts(7);
     const baseline = process.env.BASELINE;
     const originConf = nginxConf(
       dir,
@@ -152,7 +153,32 @@ export async function benchGate(options = {}) {
     location / { return 404; }
   }`,
     );
-    for (const conf of [originConf, gateConf]) {
+    // tokengate inside nginx, from the config its CLI prints, with as many workers as the
+    // secure_link gate.
+    writeFileSync(join(dir, "secret"), SECRET, { mode: 0o644 });
+    const njsConf = join(dir, "tokengate-nginx.conf");
+    writeFileSync(
+      njsConf,
+      execFileSync(
+        process.execPath,
+        [
+          join(ROOT, "dist/cli/index.js"),
+          "nginx-config",
+          "--origin-url",
+          `http://127.0.0.1:${originPort}`,
+          "--secret-file",
+          join(dir, "secret"),
+          "--listen",
+          `127.0.0.1:${njsPort}`,
+          "--workers",
+          String(nginxWorkers),
+          "--prefix",
+          join(dir, "tokengate-nginx"),
+        ],
+        { encoding: "utf8" },
+      ),
+    );
+    for (const conf of [originConf, gateConf, njsConf]) {
       children.push(
         spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),
       );
@@ -206,7 +232,7 @@ export async function benchGate(options = {}) {
       }),
     );
     const base = (port) => `http://127.0.0.1:${port}`;
-    await Promise.all([originPort, nginxPort].map((p) => waitFor(base(p) + "/")));
+    await Promise.all([originPort, nginxPort, njsPort].map((p) => waitFor(base(p) + "/")));
     await waitFor(base(gatePort) + "/healthz");
     await waitFor(base(cachePort) + "/healthz");
     if (baseline) await waitFor(base(baselinePort) + "/healthz");
@@ -217,7 +243,7 @@ export async function benchGate(options = {}) {
       signLink({ clientId: 2675, videoId: "bench", secret: SECRET, ttlSeconds, file });
     // Both gates must agree on what they serve and refuse before anything is timed.
     for (const [file, size] of Object.values(files)) {
-      for (const port of [nginxPort, gatePort]) {
+      for (const port of [nginxPort, gatePort, njsPort]) {
         const res = await fetch(base(port) + link(file));
         const body = Buffer.from(await res.arrayBuffer());
         if (res.status !== 200 || body.length !== size)
@@ -233,7 +259,7 @@ export async function benchGate(options = {}) {
       expires: 1_000_000_000,
       file: "x",
     });
-    for (const port of [nginxPort, gatePort]) {
+    for (const port of [nginxPort, gatePort, njsPort]) {
       const res = await fetch(base(port) + expired);
       if (res.status !== 410) throw new Error(`${port} answered ${res.status} to an expired link`);
     }
@@ -243,6 +269,7 @@ export async function benchGate(options = {}) {
       nginx: (file) => base(nginxPort) + link(file),
       tokengate: (file) => base(gatePort) + link(file),
       "tokengate cache": (file) => base(cachePort) + link(file),
+      "tokengate in nginx": (file) => base(njsPort) + link(file),
       "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
@@ -275,6 +302,9 @@ export async function benchGate(options = {}) {
         row.cacheRpsVsNginx = median(cache.map((r, i) => r.rps / runs.nginx[i].rps));
         row.cacheP99VsNginx = median(cache.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
+        const njs = runs["tokengate in nginx"];
+        row.njsRpsVsNginx = median(njs.map((r, i) => r.rps / runs.nginx[i].rps));
+        row.njsP99VsNginx = median(njs.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
         if (baseline) {
           row.rpsVsBaseline = median(runs.tokengate.map((r, i) => r.rps / runs.baseline[i].rps));
           row.p99VsBaseline = median(
@@ -314,6 +344,19 @@ export async function benchGate(options = {}) {
       log(
         `| ${r.file} | ${r.connections} | ${r.rps["tokengate cache"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.cacheRpsVsNginx.toFixed(2)} | ` +
           `${r.p99ms["tokengate cache"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.cacheP99VsNginx.toFixed(1)} |`,
+      );
+    }
+    log(
+      `\ntokengate in nginx (the njs module, nginx-config's config, worker_processes ${nginxWorkers}), same run:`,
+    );
+    log(
+      "| file | conns | tokengate in nginx req/s | nginx secure_link req/s | req/s vs secure_link | p99 in nginx | p99 secure_link | p99 vs secure_link |",
+    );
+    log("|---|---|---|---|---|---|---|---|");
+    for (const r of rows) {
+      log(
+        `| ${r.file} | ${r.connections} | ${r.rps["tokengate in nginx"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.njsRpsVsNginx.toFixed(2)} | ` +
+          `${r.p99ms["tokengate in nginx"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.njsP99VsNginx.toFixed(1)} |`,
       );
     }
     if (baseline) {

@@ -133,10 +133,24 @@ afterAll(async () => {
   media?.remove();
 });
 
-const playHls = (url: string) =>
-  page.evaluate((u) => (globalThis as any).playHls(u), url) as Promise<Played>;
-const playDash = (url: string) =>
-  page.evaluate((u) => (globalThis as any).playDash(u), url) as Promise<Played>;
+/**
+ * Plays in a page of its own, closed after: players and media elements of earlier plays left
+ * in one page made a later dash.js play stall now and then (more often the more plays).
+ */
+async function inFreshPage(player: "playHls" | "playDash", url: string): Promise<Played> {
+  const fresh = await browser.newPage();
+  try {
+    await fresh.goto(site.url);
+    return (await fresh.evaluate(
+      ([name, u]) => (globalThis as any)[name](u),
+      [player, url],
+    )) as Played;
+  } finally {
+    await fresh.close();
+  }
+}
+const playHls = (url: string) => inFreshPage("playHls", url);
+const playDash = (url: string) => inFreshPage("playDash", url);
 const statusOf = (url: string) =>
   page.evaluate((u) => (globalThis as any).statusOf(u), url) as Promise<{
     status: number;
