@@ -4,6 +4,7 @@
 // Miniflare directly, and dist/nginx/tokengate.js, the njs module.
 import { transformAsync } from "@babel/core";
 import { build } from "esbuild";
+import lazyTopLevel from "./build/lazy-top-level.mjs";
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 
@@ -69,7 +70,14 @@ const njs = await transformAsync(njsBundle.outputFiles[0].text, {
   compact: false,
   comments: false,
   assumptions: { iterableIsArray: true, setSpreadProperties: true, noDocumentAll: true },
-  presets: [["@babel/preset-env", { targets: { ie: "11" }, modules: false, bugfixes: true }]],
+  plugins: [lazyTopLevel],
+  presets: [
+    [
+      "@babel/preset-env",
+      // njs has sticky regexes: a literal is compiled once, `new RegExp` on every request.
+      { targets: { ie: "11" }, modules: false, bugfixes: true, exclude: ["transform-sticky-regex"] },
+    ],
+  ],
 });
 // njs takes only `export default <name>`, not esbuild's `export { <name> as default }`.
 const exported = /^export \{ (\w+) as default \};$/m;
