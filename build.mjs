@@ -69,13 +69,24 @@ const njs = await transformAsync(njsBundle.outputFiles[0].text, {
   sourceType: "module",
   compact: false,
   comments: false,
-  assumptions: { iterableIsArray: true, setSpreadProperties: true, noDocumentAll: true },
+  // ignoreFunctionLength: default parameters without `arguments`, which njs makes slowly.
+  assumptions: {
+    iterableIsArray: true,
+    setSpreadProperties: true,
+    noDocumentAll: true,
+    ignoreFunctionLength: true,
+  },
   plugins: [lazyTopLevel],
   presets: [
     [
       "@babel/preset-env",
       // njs has sticky regexes: a literal is compiled once, `new RegExp` on every request.
-      { targets: { ie: "11" }, modules: false, bugfixes: true, exclude: ["transform-sticky-regex"] },
+      {
+        targets: { ie: "11" },
+        modules: false,
+        bugfixes: true,
+        exclude: ["transform-sticky-regex"],
+      },
     ],
   ],
 });

@@ -3,13 +3,19 @@
  * same settings as `serve` (checked the same way, failing with one line naming the setting).
  * @module
  */
-import { mkdirSync, readFileSync, realpathSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readServerConfig, type ServerEnv } from "../adapter/node/config.js";
 import { readSettings } from "../core/settings.js";
-import { DEBIAN_JS_MODULE, nginxConf } from "../adapter/nginx/conf.js";
+import {
+  DEBIAN_JS_MODULE,
+  moduleSettings,
+  nginxConf,
+  type NginxConfOptions,
+} from "../adapter/nginx/conf.js";
+import { SETTINGS_FILE } from "../adapter/nginx/settings.js";
 import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
@@ -29,8 +35,9 @@ function absolute(path: string): string {
 }
 
 /**
- * Prints the config and returns the exit code. The prefix and cache folders are made when
- * missing (nginx makes its temporary folders, not their parent).
+ * Prints the config and returns the exit code. The prefix folder (and the cache folder) is made
+ * when missing (nginx makes its temporary folders, not their parent), and the module's settings
+ * are written there (`tokengate-settings.json`: no secret, only where the secrets are).
  */
 export async function nginxConfig(
   args: string[],
@@ -114,25 +121,28 @@ export async function nginxConfig(
       version: string;
     }
   ).version;
-  out(
-    nginxConf({
-      settings,
-      config,
-      workers,
-      secretFile: secretFile === undefined ? null : realpathSync(absolute(secretFile)),
-      clientSecretsFile:
-        clientSecretsFile === undefined ? null : realpathSync(absolute(clientSecretsFile)),
-      prefix,
-      moduleDir: MODULE_DIR,
-      jsModule: jsModule === "none" ? null : jsModule,
-      cacheDir: cacheDir === undefined ? null : absolute(cacheDir),
-      version,
-      // Checked by readServerConfig; nginx takes each entry as it is.
-      trustProxy:
-        (serverEnv.TRUST_PROXY ?? "").trim() === ""
-          ? []
-          : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
-    }),
-  );
+  const options: NginxConfOptions = {
+    settings,
+    config,
+    workers,
+    secretFile: secretFile === undefined ? null : realpathSync(absolute(secretFile)),
+    clientSecretsFile:
+      clientSecretsFile === undefined ? null : realpathSync(absolute(clientSecretsFile)),
+    prefix,
+    moduleDir: MODULE_DIR,
+    jsModule: jsModule === "none" ? null : jsModule,
+    cacheDir: cacheDir === undefined ? null : absolute(cacheDir),
+    version,
+    // Checked by readServerConfig; nginx takes each entry as it is.
+    trustProxy:
+      (serverEnv.TRUST_PROXY ?? "").trim() === ""
+        ? []
+        : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
+  };
+  // The settings nginx loads once (never a secret), then the config that loads them.
+  writeFileSync(join(prefix, SETTINGS_FILE), JSON.stringify(moduleSettings(options)) + "\n", {
+    mode: 0o644,
+  });
+  out(nginxConf(options));
   return 0;
 }

@@ -116,6 +116,9 @@ const SECRET_SEPARATORS = /[ \t\r\n,]+/;
  * ```
  */
 export function parseSecrets(name: string, text: string): string[] {
+  // One secret and at most whitespace after it (a file's newline), as most hold: no split.
+  const single = SINGLE_SECRET.exec(text);
+  if (single !== null) return [single[1]!];
   // Only ASCII spaces, tabs, newlines and commas separate: a no-break space or an ideographic
   // space is part of a secret, not a cut that would make two shorter ones.
   const trimmed = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
@@ -143,6 +146,9 @@ export function parseSecrets(name: string, text: string): string[] {
   }
   return secrets;
 }
+
+/** A lone secret: no separator in it, nothing before it, only whitespace after it. */
+const SINGLE_SECRET = /^([^ \t\r\n,]+)[ \t\r\n]*$/;
 
 /**
  * Parses `CLIENT_SECRETS`: a JSON object of client id → secrets (one string, separated as in

@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   buildLinkPath,
+  scanPath,
   idProblem,
   originPath,
   parseLink,
@@ -189,4 +191,38 @@ describe("ids an origin would read as another video's", () => {
       expect(parseLink(`/videos/${segment}/AAAAAAAAAAAAAAAAAAAAAA/1861919999/x.ts`).ok).toBe(true);
     },
   );
+});
+
+describe("unsafePathDetail's shortcut for plain paths", () => {
+  it("says what the full scan says, for every path", () => {
+    const piece = fc.constantFrom(
+      "/",
+      "//",
+      ".",
+      "..",
+      "a",
+      "-",
+      "_",
+      "~",
+      "%2e",
+      "%2f",
+      ";",
+      "%",
+      "\\",
+      " ",
+      "é",
+      "x.ts",
+      ":",
+      "@",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 10 }).map((parts) => parts.join("")),
+        (path) => {
+          expect(unsafePathDetail(path), JSON.stringify(path)).toBe(scanPath(path));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
 });

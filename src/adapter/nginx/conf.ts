@@ -7,7 +7,12 @@
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../node/config.js";
-import { CLIENT_SECRETS_OBJECT, SETTINGS_VARIABLE, type ModuleSettings } from "./settings.js";
+import {
+  CLIENT_SECRETS_OBJECT,
+  SETTINGS_FILE,
+  SETTINGS_OBJECT,
+  type ModuleSettings,
+} from "./settings.js";
 
 /** Where Debian's `libnginx-mod-http-js` puts the module. */
 export const DEBIAN_JS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so";
@@ -63,6 +68,25 @@ function duration(ms: number): string {
 }
 
 /**
+ * The module's settings for these options: what {@link nginxConf}'s config has nginx load
+ * from `<prefix>/tokengate-settings.json` (the caller writes it there).
+ */
+export function moduleSettings(options: NginxConfOptions): ModuleSettings {
+  const gate = options.settings;
+  return {
+    secretFile: options.secretFile,
+    clientSecrets: options.clientSecretsFile !== null,
+    prefixes: gate.gate.prefixes.slice(),
+    queryPrefixes: gate.gate.queryPrefixes === "*" ? "*" : gate.gate.queryPrefixes.slice(),
+    bindIp: gate.gate.bindIp,
+    mp4Tokens: gate.gate.mp4Tokens,
+    expiryLeewaySeconds: gate.gate.expiryLeewaySeconds,
+    cors: gate.cors === undefined ? null : gate.cors === "*" ? "*" : gate.cors.slice(),
+    cache: options.cacheDir !== null,
+  };
+}
+
+/**
  * The whole `nginx.conf`.
  *
  * @example
@@ -76,17 +100,7 @@ export function nginxConf(options: NginxConfOptions): string {
   const origin = new URL(gate.origin);
   const https = origin.protocol === "https:";
   const port = origin.port || (https ? "443" : "80");
-  const settings: ModuleSettings = {
-    secretFile: options.secretFile,
-    clientSecrets: options.clientSecretsFile !== null,
-    prefixes: gate.gate.prefixes.slice(),
-    queryPrefixes: gate.gate.queryPrefixes === "*" ? "*" : gate.gate.queryPrefixes.slice(),
-    bindIp: gate.gate.bindIp,
-    mp4Tokens: gate.gate.mp4Tokens,
-    expiryLeewaySeconds: gate.gate.expiryLeewaySeconds,
-    cors: gate.cors === undefined ? null : gate.cors === "*" ? "*" : gate.cors.slice(),
-    cache: options.cacheDir !== null,
-  };
+
   const at = (name: string) => nginxString("--prefix", `${prefix}/${name}`);
   const host =
     config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
@@ -146,7 +160,7 @@ export function nginxConf(options: NginxConfOptions): string {
     );
   }
   lines.push(
-    `    js_var $${SETTINGS_VARIABLE} ${nginxString("a setting", JSON.stringify(settings))};`,
+    `    js_preload_object ${SETTINGS_OBJECT} from ${at(SETTINGS_FILE)};`,
     "    js_var $tokengate_reason;",
     "    js_var $tokengate_error;",
     "    js_var $tokengate_body;",
@@ -186,7 +200,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
     "        location / {",
     "            js_header_filter tokengate.headers;",
-    ...(settings.queryPrefixes === "*" || settings.queryPrefixes.length > 0
+    ...(gate.gate.queryPrefixes === "*" || gate.gate.queryPrefixes.length > 0
       ? ["            js_body_filter tokengate.body buffer_type=buffer;"]
       : []),
     "            if ($tokengate_status = 204) { return 204; }",

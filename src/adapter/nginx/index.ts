@@ -15,7 +15,7 @@
  */
 import crypto from "crypto";
 import fs from "fs";
-import { decide, gateSettings, isGuarded, type GateSettings } from "../../core/decide.js";
+import { decide, isGuarded, type GateSettings } from "../../core/decide.js";
 import {
   MANIFEST_MAX_BYTES,
   manifestKind,
@@ -30,19 +30,30 @@ import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../ht
 import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 import type { NjsRequest } from "./njs.js";
-import { SETTINGS_VARIABLE, type ModuleSettings } from "./settings.js";
+import type { ModuleSettings } from "./settings.js";
 
 /** CLIENT_SECRETS' file as nginx loaded it (`js_preload_object`), when configured. */
 declare const tokengate_clients: Readonly<Record<string, unknown>> | undefined;
+/** The settings nginx loaded from `tokengate-settings.json` (`js_preload_object`). */
+declare const tokengate_settings: ModuleSettings | undefined;
+
+const NO_SECRETS: readonly string[] = [];
+
+function unixNow(): number {
+  return Math.floor(Date.now() / 1000);
+}
 
 /** MD5 as tokens use it, from njs's native `crypto` (held equal to the core's by a test). */
 function nativeMd5(text: string): string {
   return crypto.createHash("md5").update(text).digest("base64url");
 }
 
-/** The settings the printed config gives the module. */
-function moduleSettings(r: NjsRequest): ModuleSettings {
-  return JSON.parse(r.variables[SETTINGS_VARIABLE] ?? "") as ModuleSettings;
+/** The settings the printed config has nginx load, once, for every request. */
+function moduleSettings(): ModuleSettings {
+  if (typeof tokengate_settings !== "object" || tokengate_settings === null) {
+    throw new Error("the settings object is not loaded (js_preload_object tokengate_settings)");
+  }
+  return tokengate_settings;
 }
 
 /**
@@ -69,16 +80,34 @@ function gateOf(settings: ModuleSettings, target: string): GateSettings {
       clientSecrets[id] = parseSecrets("CLIENT_SECRETS", listed);
     }
   }
-  return gateSettings({
-    secret,
+  // Checked when nginx-config wrote them (gateSettings, as `serve` checks them): checked again
+  // here, the checks would cost as much as the decision.
+  return {
+    secrets: secret ?? NO_SECRETS,
     clientSecrets,
     expiryLeewaySeconds: settings.expiryLeewaySeconds,
-    prefixes: settings.prefixes,
-    queryPrefixes: settings.queryPrefixes,
+    prefixes: plainList(settings.prefixes),
+    queryPrefixes: settings.queryPrefixes === "*" ? "*" : plainList(settings.queryPrefixes),
     bindIp: settings.bindIp,
     mp4Tokens: settings.mp4Tokens,
     md5: nativeMd5,
-  });
+    now: unixNow,
+  };
+}
+
+/**
+ * A list of the preloaded settings as a plain array: njs's preloaded objects are read-only
+ * and their lists have none of Array's methods.
+ */
+function plainList(list: readonly string[]): string[] {
+  const copy: string[] = [];
+  for (let i = 0; i < list.length; i++) copy.push(list[i]!);
+  return copy;
+}
+
+/** CORS_ORIGINS as the CORS helpers take it. */
+function corsOf(settings: ModuleSettings): "*" | string[] | null {
+  return settings.cors === null || settings.cors === "*" ? settings.cors : plainList(settings.cors);
 }
 
 /** SECRET's file, read; an error names the file (never its text). */
@@ -122,7 +151,7 @@ function status(r: NjsRequest): string {
   let settings: ModuleSettings;
   let gate: GateSettings;
   try {
-    settings = moduleSettings(r);
+    settings = moduleSettings();
     gate = gateOf(settings, target);
   } catch (error) {
     // The error names the setting or file; never a secret (parseSecrets' messages show none).
@@ -203,14 +232,14 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 function headers(r: NjsRequest): void {
   let settings: ModuleSettings;
   try {
-    settings = moduleSettings(r);
+    settings = moduleSettings();
   } catch {
     return;
   }
   const out = r.headersOut;
   const reason = r.variables.tokengate_reason || r.variables.tokengate_error || "";
   if (reason === "preflight") {
-    setAll(out, preflightHeaders(settings.cors ?? "*", r.variables.http_origin));
+    setAll(out, preflightHeaders(corsOf(settings) ?? "*", r.variables.http_origin));
     return;
   }
   if (reason !== "") {
@@ -233,7 +262,7 @@ function headers(r: NjsRequest): void {
   for (const name of Object.keys(out)) {
     if (name.toLowerCase().indexOf("access-control-") === 0) delete out[name];
   }
-  const cors = corsHeaders(settings.cors, r.variables.http_origin);
+  const cors = corsHeaders(corsOf(settings)!, r.variables.http_origin);
   if (reason !== "" && reason !== "origin-error" && reason !== "origin-timeout") {
     cors.push([REASON_HEADER, reason]);
   }

@@ -1,8 +1,9 @@
 /**
- * What the nginx module is told by the config `tokengate nginx-config` prints: every gate
- * setting but the secrets, as JSON in the `$tokengate_settings` variable. The secrets stay in
- * their files: SECRET's is read by the module, CLIENT_SECRETS' is loaded by nginx
- * (`js_preload_object`). Shared by the printer (Node) and the module (njs).
+ * What the nginx module is told: every gate setting but the secrets, in a JSON file
+ * `tokengate nginx-config` writes beside the pid file, which nginx loads once when it reads
+ * its config (`js_preload_object`), so no request parses it. The secrets stay in their files:
+ * SECRET's is read by the module, CLIENT_SECRETS' is loaded by nginx the same way. Shared by
+ * the printer (Node) and the module (njs).
  * @module
  */
 import type { BindIp } from "../../core/decide.js";
@@ -24,8 +25,11 @@ export interface ModuleSettings {
   cache: boolean;
 }
 
-/** The nginx variable that holds the settings as JSON. */
-export const SETTINGS_VARIABLE = "tokengate_settings";
+/** The global object nginx loads the settings into (`js_preload_object`). */
+export const SETTINGS_OBJECT = "tokengate_settings";
+
+/** The settings file's name, in the `--prefix` folder. */
+export const SETTINGS_FILE = "tokengate-settings.json";
 
 /** The global object nginx loads CLIENT_SECRETS' file into (`js_preload_object`). */
 export const CLIENT_SECRETS_OBJECT = "tokengate_clients";
