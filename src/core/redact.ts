@@ -3,7 +3,7 @@
  * Shared by the Node server's access log and the nginx module's. Pure: no runtime APIs.
  * @module
  */
-import { parseLink, splitTarget } from "./link.js";
+import { parseLink, splitTarget, type Link } from "./link.js";
 
 /**
  * The request path as the log may hold it: never a usable token, whatever the target's form.
@@ -23,7 +23,19 @@ export function redactTarget(target: string): string {
   const { path } = splitTarget(target);
   const parsed = parseLink(path);
   if (!parsed.ok) return redactRuns(path);
-  const link = parsed.link;
+  return redactLink(parsed.link);
+}
+
+/**
+ * A parsed link's path as the log may hold it (see {@link redactTarget}), for a caller that
+ * has parsed it already.
+ *
+ * @example
+ * ```ts
+ * redactLink(parseLink(path).link); // "/videos/2675_abc/…/1861919999/720/seg-1.ts"
+ * ```
+ */
+export function redactLink(link: Link): string {
   // The id segment as a whole: a token may span its "_" (base64url has "_").
   const ids = redactRuns(`${link.clientId}_${link.videoId}`);
   const logged = `/${link.kind}/${ids}/…/${link.expires}/${redactRuns(link.file)}`;

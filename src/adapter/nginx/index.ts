@@ -7,7 +7,7 @@
  * - `headers` (`js_header_filter`): the response header policy, CORS and `X-Cache`;
  * - `body` (`js_body_filter`, with QUERY_TOKEN_PREFIXES): a CDN token carried into the
  *   manifests it grants, as on the other runtimes;
- * - `logTarget` (`js_set $tokengate_log_target`): the request target without its token.
+ * and `$tokengate_log_target`, the request target without its token, for the access log.
  * njs 0.7.9 runs a module's top level again for every request and keeps nothing between
  * requests, so everything here is made per request; the build compiles it down to what that
  * njs parses (`build.mjs`), and MD5 is njs's native one.
@@ -24,7 +24,7 @@ import {
   propagateHls,
 } from "../../core/manifest.js";
 import { splitTarget } from "../../core/link.js";
-import { redactTarget } from "../../core/redact.js";
+import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
 import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
@@ -148,6 +148,13 @@ function answer(r: NjsRequest, reason: Reason): string {
  */
 function status(r: NjsRequest): string {
   const target = r.variables.request_uri ?? "";
+  const code = decided(r, target);
+  if (r.variables.tokengate_log_target === "") put(r, "tokengate_log_target", redactTarget(target));
+  return code;
+}
+
+/** What {@link status} returns, the variables for nginx set. */
+function decided(r: NjsRequest, target: string): string {
   let settings: ModuleSettings;
   let gate: GateSettings;
   try {
@@ -169,6 +176,7 @@ function status(r: NjsRequest): string {
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
+  if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);
   // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
@@ -248,9 +256,14 @@ function headers(r: NjsRequest): void {
       if (name !== "content-length") out[name] = fixed[name];
     }
   } else {
-    const named = connectionTokens(r.variables.upstream_http_connection ?? "");
-    for (const name of Object.keys(out)) {
-      if (!isReturned(name.toLowerCase(), named)) delete out[name];
+    // The config hides the fixed hop-by-hop headers (proxy_hide_header); those the origin's
+    // Connection names are known only now.
+    const connection = r.variables.upstream_http_connection;
+    if (connection) {
+      const named = connectionTokens(connection);
+      for (const name of Object.keys(out)) {
+        if (!isReturned(name.toLowerCase(), named)) delete out[name];
+      }
     }
     if (settings.cache)
       out["X-Cache"] = r.variables.upstream_cache_status === "HIT" ? "HIT" : "MISS";
@@ -368,9 +381,4 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   }
 }
 
-/** `js_set $tokengate_log_target`: the request target as the access log may hold it. */
-function logTarget(r: NjsRequest): string {
-  return redactTarget(r.variables.request_uri ?? "");
-}
-
-export default { status, headers, body, logTarget };
+export default { status, headers, body };

@@ -217,6 +217,9 @@ async function recordingOrigin() {
         "cache-control": "public, max-age=60",
         "x-named": "hop",
         connection: "x-named",
+        "proxy-connection": "keep-alive",
+        te: "trailers",
+        upgrade: "h2c",
       });
       res.end(req.method === "HEAD" ? undefined : body);
     });
@@ -287,6 +290,9 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
     expect(headers["x-custom"]).toBeUndefined();
     expect(answer.headers.trailer).toBeUndefined();
     expect(answer.headers["x-named"]).toBeUndefined();
+    for (const name of ["proxy-connection", "te", "upgrade", "keep-alive"]) {
+      expect(answer.headers[name], name).toBeUndefined();
+    }
   });
 
   it("logs each request without its token", async () => {
