@@ -79,14 +79,20 @@ export function splitTarget(target: string): { path: string; query: string } {
 export function unsafePathDetail(path: string): string | undefined {
   // Most paths hold nothing to decode: one native match clears them, where the scan below
   // costs a step per character (njs, inside nginx, interprets every one).
-  if (PLAIN_PATH.test(path) && !PLAIN_PATH_PROBLEM.test(path)) return undefined;
+  // Such a path can still have `//` or a `.`/`..` segment, which needs a `/.` or a leading `.`.
+  if (
+    PLAIN_PATH.test(path) &&
+    path.indexOf("//") < 0 &&
+    path.indexOf("/.") < 0 &&
+    path.charCodeAt(0) !== 0x2e
+  ) {
+    return undefined;
+  }
   return scanPath(path);
 }
 
 /** Only characters a path holds as they are: no `%`, `;`, `\`, control, space or non-ASCII. */
 const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/;
-/** What such a path can still have wrong: `//`, or a `.` or `..` segment. */
-const PLAIN_PATH_PROBLEM = /\/\/|(?:^|\/)\.{1,2}(?:\/|$)/;
 
 /**
  * {@link unsafePathDetail} character by character: the whole rule, and the first problem's

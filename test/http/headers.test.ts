@@ -4,6 +4,9 @@ import {
   headerPairs,
   isReturned,
   originRequestHeaders,
+  COMMON_FORWARDED,
+  droppedByPolicy,
+  isForwardedName,
 } from "../../src/http/headers.js";
 
 const client = { address: "203.0.113.7", proto: "http" } as const;
@@ -201,5 +204,14 @@ describe("the header policy towards the client", () => {
       ["A", "1"],
       ["b", "2"],
     ]);
+  });
+});
+
+describe("COMMON_FORWARDED, the names answered without the patterns", () => {
+  it.each(Object.keys(COMMON_FORWARDED))("%s is one the policy forwards anyway", (name) => {
+    expect(droppedByPolicy(name)).toBe(false);
+  });
+  it("is still dropped when the request's Connection names it", () => {
+    expect(isForwardedName("range", ["range"])).toBe(false);
   });
 });
