@@ -52,8 +52,11 @@ const TOKEN_CHAR = /^[A-Za-z0-9_-]$/;
  * skipped, so neither hides a token from this.
  */
 function redactRuns(text: string): string {
-  // Without escapes, a run is a run of the characters themselves: one native replace.
-  if (!text.includes("%")) return text.replace(/[A-Za-z0-9_-]{22,}/g, "…");
+  // Without escapes, a run is a run of the characters themselves: one native replace, and
+  // none at all for a text too short to hold a run of 22.
+  if (!text.includes("%")) {
+    return text.length < 22 ? text : text.replace(/[A-Za-z0-9_-]{22,}/g, "…");
+  }
   let out = "";
   let runStart = 0;
   let count = 0;
