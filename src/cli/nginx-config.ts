@@ -113,7 +113,9 @@ export async function nginxConfig(
   const settings = readSettings(serverEnv);
   const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
   const prefix = absolute(values.prefix ?? "tokengate-nginx");
-  mkdirSync(prefix, { recursive: true });
+  // Only root's (nginx's master): nginx's error log quotes request lines, tokens included,
+  // and nginx makes its files readable by all.
+  mkdirSync(prefix, { recursive: true, mode: 0o750 });
   if (cacheDir !== undefined) mkdirSync(absolute(cacheDir), { recursive: true });
   const jsModule = values["js-module"] ?? DEBIAN_JS_MODULE;
   const version = (

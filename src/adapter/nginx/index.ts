@@ -167,7 +167,12 @@ function decided(r: NjsRequest, target: string): string {
   }
   // nginx reads a request line that a raw LF ends early as HTTP/0.9 (no headers either way);
   // no player speaks it, and the other runtimes' parsers refuse such a line.
-  if (r.variables.server_protocol === "HTTP/0.9") return answer(r, "malformed");
+  if (r.httpVersion === "0.9") return answer(r, "malformed");
+  // With the client's Upgrade, nginx turns an origin's 101 into a raw tunnel to the origin,
+  // past every check: no media request upgrades, so none that asks to is proxied.
+  if (r.headersIn.Upgrade !== undefined && isGuarded(target, gate)) {
+    return answer(r, "malformed");
+  }
   if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
     put(r, "tokengate_reason", "preflight");
     return "204";
@@ -198,34 +203,25 @@ function decided(r: NjsRequest, target: string): string {
  * (`proxy_set_header X-Forwarded-Proto $tokengate_forward`): its value, then each further
  * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
  * client headers go on; none it passes holds a line break (nginx refuses those in requests,
- * and the policy drops any value with CR, LF, NUL or a byte past ASCII). With nginx's cache
- * on, a range or condition is nginx's to answer from what it keeps: the origin is asked for
- * the whole answer (as nginx asks when it passes the headers itself).
+ * and the policy drops any value with CR, LF, NUL or a byte past ASCII).
  */
 function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
+  // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
+  // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
+  if (cache) return `${proto}\r\nAccept-Encoding: identity`;
   const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
     const name = pair[0].toLowerCase();
-    if (name === "x-forwarded-proto" || (cache && CACHE_ANSWERS.includes(name))) continue;
+    if (name === "x-forwarded-proto") continue;
     if (manifest && name === "accept-encoding") continue;
     if (!HEADER_NAME.test(pair[0])) continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
   return manifest ? `${block}\r\nAccept-Encoding: identity` : block;
 }
-
-/** Request headers nginx's cache answers itself. */
-const CACHE_ANSWERS = [
-  "range",
-  "if-range",
-  "if-match",
-  "if-none-match",
-  "if-modified-since",
-  "if-unmodified-since",
-];
 
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

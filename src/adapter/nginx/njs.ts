@@ -8,6 +8,10 @@
 /** An nginx HTTP request as njs hands it to `js_set`, `js_header_filter` and `js_body_filter`. */
 export interface NjsRequest {
   readonly method: string;
+  /** `0.9`, `1.0`, `1.1` or `2.0`. */
+  readonly httpVersion: string;
+  /** The client's request headers by name (the first of each). */
+  readonly headersIn: Record<string, string | undefined>;
   /** Response status: the origin's, or the one a `return` gave. */
   readonly status: number;
   readonly remoteAddress: string;

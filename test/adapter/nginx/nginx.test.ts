@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -98,6 +98,20 @@ describe.skipIf(!here)("tokengate nginx-config", () => {
     const verdict = nginxTest(dir, printed.out);
     expect(verdict.output).toMatch(/test is successful/);
     expect(verdict.ok).toBe(true);
+  });
+
+  // Outside attack: a `;` in ORIGIN_URL's path ended the proxy_pass directive early.
+  it("quotes ORIGIN_URL's path, whatever it holds", () => {
+    const printed = nginxConfig([
+      "--origin-url",
+      "http://127.0.0.1:9/a;b",
+      "--secret-file",
+      join(dir, "secret"),
+      "--prefix",
+      join(dir, "run"),
+    ]);
+    expect(printed.out).toContain("proxy_pass 'http://tokengate_origin/a;b$tokengate_target';");
+    expect(nginxTest(dir, printed.out).ok).toBe(true);
   });
 
   it("keys the cache by the origin path the token was taken from", () => {
@@ -211,6 +225,9 @@ async function recordingOrigin() {
     req.on("end", () => {
       seen.push({ url: req.url ?? "", headers: req.headers, bodyBytes });
       const body = `content of ${req.url}`;
+      // An origin that would have nginx follow a redirect inside itself.
+      if (req.url?.includes("accel"))
+        res.setHeader("x-accel-redirect", "/videos/2675_other/secret.ts");
       res.writeHead(200, {
         "content-type": "video/mp2t",
         "content-length": body.length,
@@ -311,6 +328,55 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
     expect(last[0]!.path).toBe("/videos/2675_3dk4NsRt6vWsffEr/…/" + path.split("/")[4] + "/log.ts");
   });
 
+  // Outside attack: with the client's Upgrade, nginx turned an origin's 101 into a raw tunnel
+  // to the origin, through which the client asked for any path with any headers.
+  it("proxies no request that asks to upgrade (nginx would tunnel an origin's 101)", async () => {
+    const before = origin.seen.length;
+    const answer = await get(nginx.url + signedPath("a.ts"), {
+      headers: { Upgrade: "websocket", Connection: "Upgrade" },
+    });
+    expect(answer.status).toBe(403);
+    expect(origin.seen.length).toBe(before);
+  });
+
+  // Outside attack: nginx leaves $server_protocol empty for HTTP/0.9, and a valid link was served.
+  it("refuses an HTTP/0.9 request for a valid link without asking the origin", async () => {
+    const before = origin.seen.length;
+    const res = await rawExchange(nginx.port, Buffer.from(`GET ${signedPath("a.ts")}\r\n`));
+    expect(res.head + res.body).toContain("Forbidden: malformed link");
+    expect(origin.seen.length).toBe(before);
+  });
+
+  // Outside attack: nginx followed an origin's X-Accel-Redirect inside itself, to any path.
+  it("does not follow an origin's X-Accel-Redirect", async () => {
+    const before = origin.seen.length;
+    const answer = await get(nginx.url + signedPath("accel.ts"));
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toBe("content of /base/videos/2675_3dk4NsRt6vWsffEr/accel.ts");
+    expect(origin.seen.slice(before).map((s) => s.url)).toEqual([
+      "/base/videos/2675_3dk4NsRt6vWsffEr/accel.ts",
+    ]);
+    expect(answer.headers["x-accel-redirect"]).toBeUndefined();
+  });
+
+  it("drops a small request body and refuses a large one (413) without a temporary file", async () => {
+    const path = signedPath("body.ts");
+    const send = (bytes: number) =>
+      rawExchange(
+        nginx.port,
+        Buffer.from(
+          `GET ${path} HTTP/1.1\r\nHost: g\r\nConnection: close\r\nContent-Length: ${bytes}\r\n\r\n${"x".repeat(bytes)}`,
+        ),
+      );
+    expect((await send(1000)).status).toBe(200);
+    expect((await send(100_000)).status).toBe(413);
+    expect(nginx.errorLog()).not.toMatch(/client_body.*failed/);
+  });
+
+  it("keeps its logs in a folder only its owner can read (nginx's error log quotes request lines)", () => {
+    expect(statSync(join(nginx.dir, "run")).mode & 0o777).toBe(0o750);
+  });
+
   it("reads the secret file on every request: a rotation needs no reload", async () => {
     const next = "the-next-secret";
     writeFileSync(join(nginx.dir, "secret"), `${next} ${SECRET}`);
@@ -389,10 +455,20 @@ describe.skipIf(!here)("nginx's cache (--cache-dir)", () => {
     const now = Math.floor(Date.now() / 1000);
     const answers = [];
     for (let i = 0; i < 20; i++) {
-      answers.push(await get(nginx.url + signedPath("cached.ts", { expires: now + 3600 + i })));
+      answers.push(
+        await get(nginx.url + signedPath("cached.ts", { expires: now + 3600 + i }), {
+          headers: { "X-Viewer": `viewer-${i}`, "User-Agent": "viewer", "Accept-Encoding": "gzip" },
+        }),
+      );
     }
     expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-    expect(origin.seen.filter((s) => s.url.endsWith("/cached.ts"))).toHaveLength(1);
+    const fills = origin.seen.filter((s) => s.url.endsWith("/cached.ts"));
+    expect(fills).toHaveLength(1);
+    // Outside attack: the fill carried the first viewer's headers, and its answer was kept for
+    // all. It is asked in no viewer's words, uncompressed.
+    expect(fills[0]!.headers["x-viewer"]).toBeUndefined();
+    expect(fills[0]!.headers["user-agent"]).toBeUndefined();
+    expect(fills[0]!.headers["accept-encoding"]).toBe("identity");
     expect(answers[0]!.headers["x-cache"]).toBe("MISS");
     expect(answers.slice(1).map((a) => a.headers["x-cache"])).toEqual(
       answers.slice(1).map(() => "HIT"),
