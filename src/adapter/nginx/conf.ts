@@ -72,16 +72,16 @@ function duration(ms: number): string {
  * from `<prefix>/tokengate-settings.json` (the caller writes it there).
  */
 export function moduleSettings(options: NginxConfOptions): ModuleSettings {
-  const gate = options.settings;
+  const { gate, cors } = options.settings;
   return {
     secretFile: options.secretFile,
     clientSecrets: options.clientSecretsFile !== null,
-    prefixes: gate.gate.prefixes.slice(),
-    queryPrefixes: gate.gate.queryPrefixes === "*" ? "*" : gate.gate.queryPrefixes.slice(),
-    bindIp: gate.gate.bindIp,
-    mp4Tokens: gate.gate.mp4Tokens,
-    expiryLeewaySeconds: gate.gate.expiryLeewaySeconds,
-    cors: gate.cors === undefined ? null : gate.cors === "*" ? "*" : gate.cors.slice(),
+    prefixes: gate.prefixes.slice(),
+    queryPrefixes: gate.queryPrefixes === "*" ? "*" : gate.queryPrefixes.slice(),
+    bindIp: gate.bindIp,
+    mp4Tokens: gate.mp4Tokens,
+    expiryLeewaySeconds: gate.expiryLeewaySeconds,
+    cors: cors === undefined ? null : cors === "*" ? "*" : cors.slice(),
     cache: options.cacheDir !== null,
   };
 }
@@ -91,20 +91,21 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
  *
  * @example
  * ```ts
- * process.stdout.write(nginxConf({ config, secretFile: "/etc/tokengate/secret", clientSecretsFile: null, prefix: "/var/lib/tokengate", moduleDir, jsModule: DEBIAN_JS_MODULE, cacheDir: null, version }));
+ * const options = { settings: readSettings(env), config: readServerConfig(env, 1), workers: "auto", secretFile: "/etc/tokengate/secret", clientSecretsFile: null, prefix: "/var/lib/tokengate", moduleDir, jsModule: DEBIAN_JS_MODULE, cacheDir: null, version, trustProxy: [] } as const;
+ * writeFileSync(`${options.prefix}/tokengate-settings.json`, JSON.stringify(moduleSettings(options)));
+ * process.stdout.write(nginxConf(options));
  * ```
  */
 export function nginxConf(options: NginxConfOptions): string {
-  const { config, prefix } = options;
-  const gate = options.settings;
-  const origin = new URL(gate.origin);
+  const { config, prefix, settings } = options;
+  const origin = new URL(settings.origin);
   const https = origin.protocol === "https:";
   const port = origin.port || (https ? "443" : "80");
 
   const at = (name: string) => nginxString("--prefix", `${prefix}/${name}`);
   const host =
     config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
-  const originTimeout = duration(gate.originTimeoutMs);
+  const originTimeout = duration(settings.originTimeoutMs);
   const clientTimeout = duration(config.clientTimeoutMs);
   const lines: string[] = [
     `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
@@ -132,7 +133,6 @@ export function nginxConf(options: NginxConfOptions): string {
     "    server_tokens off;",
     "    # nginx's own answers (refusals) are text, as on the other runtimes.",
     '    default_type "text/plain; charset=utf-8";',
-    "    charset_types text/plain;",
     `    client_header_timeout ${clientTimeout};`,
     `    send_timeout ${clientTimeout};`,
     `    keepalive_timeout ${config.keepAliveTimeoutMs}ms;`,
@@ -204,7 +204,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
     "        location / {",
     "            js_header_filter tokengate.headers;",
-    ...(gate.gate.queryPrefixes === "*" || gate.gate.queryPrefixes.length > 0
+    ...(settings.gate.queryPrefixes === "*" || settings.gate.queryPrefixes.length > 0
       ? ["            js_body_filter tokengate.body buffer_type=buffer;"]
       : []),
     "            if ($tokengate_status = 204) { return 204; }",
