@@ -84,10 +84,23 @@ export function propagateHls(text: string, params: string): Propagation {
   for (const line of text.split("\n")) {
     const cr = line.endsWith("\r") ? "\r" : "";
     const body = cr === "" ? line : line.slice(0, -1);
-    const trimmed = body.trim();
     let rewritten = line;
+    const first = body.charCodeAt(0);
+    const last = body.charCodeAt(body.length - 1);
+    if (printable(first) && first !== 0x23 && printable(last)) {
+      // A URI line with nothing to trim, as nearly every one is: no copies made to find that
+      // out (njs, inside nginx, frees nothing until the request ends).
+      rewritten = withParams(body, params) + cr;
+      size += rewritten.length + 1;
+      if (size > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
+      out.push(rewritten);
+      continue;
+    }
+    const trimmed = body.trim();
     if (trimmed.startsWith("#")) {
-      if (URI_TAGS.test(trimmed)) rewritten = withUriAttributes(body, params) + cr;
+      if (trimmed.startsWith("#EXT-X-") && URI_TAGS.test(trimmed)) {
+        rewritten = withUriAttributes(body, params) + cr;
+      }
     } else if (trimmed !== "") {
       const start = body.indexOf(trimmed);
       rewritten =
@@ -207,7 +220,10 @@ export function propagateDash(text: string, params: string): Propagation {
     const start = match.index + open.length + 1;
     edits.push([start, start + url.length, appendParams(url, params, "&amp;")]);
   }
-  edits.sort((a, b) => a[0] - b[0]);
+  // Each pass finds its edits in order; only BaseURLs and attributes together need sorting.
+  let sorted = true;
+  for (let i = 1; i < edits.length && sorted; i++) sorted = edits[i - 1]![0] <= edits[i]![0];
+  if (!sorted) edits.sort((a, b) => a[0] - b[0]);
   const pieces: string[] = [];
   let at = 0;
   let size = 0;
@@ -252,6 +268,7 @@ function maskXml(text: string): string | undefined {
     at = stop;
     OPEN.lastIndex = stop;
   }
+  if (at === 0) return text; // nothing to mask: the text itself, not a copy
   pieces.push(text.slice(at));
   return pieces.join("");
 }
@@ -270,6 +287,20 @@ function tooBig(): Propagation {
  */
 export function reachesGate(uri: string): boolean {
   if (uri.includes("{$")) return false;
+  // No tab, CR, LF or colon, and neither a slash, backslash, control nor space first: a path
+  // relative to the manifest's, which no parser takes off the host (the checks below agree).
+  const first = uri.charCodeAt(0);
+  if (
+    first > 0x20 &&
+    first !== 0x2f &&
+    first !== 0x5c &&
+    uri.indexOf(":") < 0 &&
+    uri.indexOf("\t") < 0 &&
+    uri.indexOf("\n") < 0 &&
+    uri.indexOf("\r") < 0
+  ) {
+    return true;
+  }
   const stripped = uri.replace(/[\t\n\r]/g, "");
   // Any colon before the first `/`, `?` or `#` reads as a scheme to some player (hls.js's
   // url-toolkit takes `1:` as one, dash.js `a_b:`), which then resolves it off the gate's host.
@@ -295,11 +326,25 @@ function withParams(uri: string, params: string): string {
   return reachesGate(uri.trim()) ? appendParams(uri, params, "&") : uri;
 }
 
+/** Printable ASCII, which `trim()` never strips. */
+function printable(code: number): boolean {
+  return code > 0x20 && code < 0x7f;
+}
+
 /**
  * `uri` with `params` appended (before any fragment, `&` written as `amp`), or unchanged when
  * it is empty. The caller has decided that the URI reaches the gate's host.
  */
 function appendParams(uri: string, params: string, amp: string): string {
+  const joined = amp === "&" ? params : params.split("&").join(amp);
+  // Nothing to trim and no fragment: one concatenation (the common case).
+  if (
+    printable(uri.charCodeAt(0)) &&
+    printable(uri.charCodeAt(uri.length - 1)) &&
+    uri.indexOf("#") < 0
+  ) {
+    return `${uri}${uri.indexOf("?") < 0 ? "?" : amp}${joined}`;
+  }
   const trimmed = uri.trim();
   if (trimmed === "") return uri;
   // Around the URL, the whitespace it came with (an element's text may be indented).
@@ -308,6 +353,5 @@ function appendParams(uri: string, params: string, amp: string): string {
   const hash = trimmed.indexOf("#");
   const head = hash < 0 ? trimmed : trimmed.slice(0, hash);
   const tail = hash < 0 ? "" : trimmed.slice(hash);
-  const joined = params.split("&").join(amp);
   return `${lead}${head}${head.includes("?") ? amp : "?"}${joined}${tail}${trail}`;
 }

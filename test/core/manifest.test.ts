@@ -323,3 +323,37 @@ describe("reachesGate, read without URL (njs has none)", () => {
     );
   });
 });
+
+describe("propagateHls' shortcut for a URI line with nothing to trim", () => {
+  it("rewrites it as the full reading does (a leading space takes the full reading)", () => {
+    const piece = fc.constantFrom(
+      "seg",
+      "/",
+      "\\",
+      "?",
+      "&",
+      "#",
+      ":",
+      "a.ts",
+      "%2f",
+      "{$v}",
+      "x=1",
+      "\u00a0",
+      "é",
+      " ",
+      "//h",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 6 }).map((parts) => parts.join("")),
+        (uri) => {
+          const short = propagateHls(`#EXTM3U\n${uri}\n`, P);
+          const full = propagateHls(`#EXTM3U\n ${uri}\n`, P);
+          const unspaced = "text" in full ? { text: full.text.replace("\n ", "\n") } : full;
+          expect(short, JSON.stringify(uri)).toEqual(unspaced);
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+});

@@ -192,87 +192,115 @@ export function nginxConf(options: NginxConfOptions): string {
   );
   if (options.cacheDir !== null) {
     lines.push(
+      "    map $upstream_status $tokengate_not_200 {",
+      '        200 "";',
+      "        default 1;",
+      "    }",
       `    proxy_cache_path ${nginxString("--cache-dir", options.cacheDir)} levels=1:2 keys_zone=tokengate:16m`,
       `        max_size=${config.cache?.maxBytes ?? 268_435_456} inactive=1h use_temp_path=off;`,
     );
   }
   const listen = `${host}:${config.port}`;
+  const manifests = settings.gate.queryPrefixes === "*" || settings.gate.queryPrefixes.length > 0;
+  // Quoted whole: a path may hold `;` or `{`, which nginx reads as syntax outside quotes.
+  const proxyPass = `            proxy_pass ${nginxString("ORIGIN_URL", `${https ? "https" : "http"}://tokengate_origin${origin.pathname.replace(/\/+$/, "")}`).slice(0, -1)}$tokengate_target';`;
   lines.push(
     "",
     "    server {",
     `        listen ${nginxString("HOST", listen)};`,
     "",
+    "        # How every granted request goes to the origin (the locations below inherit it).",
+    "        proxy_http_version 1.1;",
+    "        # The module passes the client's headers by the one header policy of the other",
+    "        # runtimes: nginx sends none of its own accord.",
+    "        proxy_pass_request_headers off;",
+    "        proxy_pass_request_body off;",
+    `        proxy_set_header Host ${nginxString("ORIGIN_URL", origin.host)};`,
+    '        proxy_set_header Connection "";',
+    "        # nginx would state the client's body length without sending the body: the origin",
+    "        # would then read the next request on the connection as this one's body.",
+    '        proxy_set_header Content-Length "";',
+    '        proxy_set_header Transfer-Encoding "";',
+    "        proxy_set_header X-Forwarded-Proto $tokengate_forward;",
+    "        # Streamed as the client reads, through memory buffers only, never a temp file.",
+    "        proxy_max_temp_file_size 0;",
+    `        proxy_connect_timeout ${originTimeout};`,
+    `        proxy_send_timeout ${originTimeout};`,
+    `        proxy_read_timeout ${originTimeout};`,
+    "        proxy_intercept_errors off;",
+    "        # The origin gets no say in how nginx handles the request (an X-Accel-Redirect",
+    "        # would be followed inside nginx).",
+    "        proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate",
+    "            X-Accel-Buffering X-Accel-Charset;",
+    "        # Hop-by-hop: nginx drops Connection and Transfer-Encoding itself; those an",
+    "        # origin's Connection names, the module drops.",
+    "        proxy_hide_header Keep-Alive;",
+    "        proxy_hide_header Proxy-Connection;",
+    "        proxy_hide_header TE;",
+    "        proxy_hide_header Trailer;",
+    "        proxy_hide_header Upgrade;",
+    "        limit_rate $tokengate_limit_rate;",
+    "        limit_rate_after $tokengate_limit_rate_after;",
+  );
+  if (https) {
+    lines.push(
+      "        proxy_ssl_server_name on;",
+      `        proxy_ssl_name ${nginxString("ORIGIN_URL", origin.hostname)};`,
+      "        proxy_ssl_verify on;",
+      "        proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
+    );
+  }
+  if (options.cacheDir !== null) {
+    lines.push(
+      "        # Kept by the origin path the module strips the token from, never the token, and",
+      "        # only a 200, as the Node server's cache keeps.",
+      "        proxy_cache tokengate;",
+      "        proxy_cache_key $tokengate_target;",
+      "        proxy_no_cache $tokengate_not_200;",
+      "        proxy_cache_lock on;",
+      "        proxy_cache_revalidate on;",
+      "        proxy_cache_use_stale updating;",
+      "        # Ranges and conditions are answered from the whole answer nginx asks for and",
+      "        # keeps (the module passes neither on), whatever the origin's Accept-Ranges.",
+      "        proxy_force_ranges on;",
+    );
+  }
+  lines.push(
+    "",
     "        location / {",
     "            js_header_filter tokengate.headers;",
-    ...(settings.gate.queryPrefixes === "*" || settings.gate.queryPrefixes.length > 0
-      ? ["            js_body_filter tokengate.body buffer_type=buffer;"]
-      : []),
     "            if ($tokengate_status = 204) { return 204; }",
     "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
     "            if ($tokengate_status = 404) { return 404 $tokengate_body; }",
     "            if ($tokengate_status = 405) { return 405 $tokengate_body; }",
     "            if ($tokengate_status = 410) { return 410 $tokengate_body; }",
+    ...(manifests
+      ? [
+          "            # A manifest a CDN token is to be carried into: through the body filter, which",
+          "            # no other answer pays for.",
+          "            if ($tokengate_status = manifest) { return 418; }",
+          "            error_page 418 = @tokengate_manifest;",
+        ]
+      : []),
     "            if ($tokengate_status != 200) { return 500 $tokengate_body; }",
-    "",
-    // Quoted whole: a path may hold `;` or `{`, which nginx reads as syntax outside quotes.
-    `            proxy_pass ${nginxString("ORIGIN_URL", `${https ? "https" : "http"}://tokengate_origin${origin.pathname.replace(/\/+$/, "")}`).slice(0, -1)}$tokengate_target';`,
-    "            proxy_http_version 1.1;",
-    "            # The module passes the client's headers by the one header policy of the other",
-    "            # runtimes: nginx sends none of its own accord.",
-    "            proxy_pass_request_headers off;",
-    "            proxy_pass_request_body off;",
-    `            proxy_set_header Host ${nginxString("ORIGIN_URL", origin.host)};`,
-    '            proxy_set_header Connection "";',
-    "            # nginx would state the client's body length without sending the body: the origin",
-    "            # would then read the next request on the connection as this one's body.",
-    '            proxy_set_header Content-Length "";',
-    '            proxy_set_header Transfer-Encoding "";',
-    "            proxy_set_header X-Forwarded-Proto $tokengate_forward;",
-    "            # Streamed as the client reads, through memory buffers only, never a temp file.",
-    "            proxy_max_temp_file_size 0;",
-    `            proxy_connect_timeout ${originTimeout};`,
-    `            proxy_send_timeout ${originTimeout};`,
-    `            proxy_read_timeout ${originTimeout};`,
-    "            proxy_intercept_errors off;",
-    "            # The origin gets no say in how nginx handles the request (an X-Accel-Redirect",
-    "            # would be followed inside nginx).",
-    "            proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate",
-    "                X-Accel-Buffering X-Accel-Charset;",
-    "            # Hop-by-hop: nginx drops Connection and Transfer-Encoding itself; those an",
-    "            # origin's Connection names, the module drops.",
-    "            proxy_hide_header Keep-Alive;",
-    "            proxy_hide_header Proxy-Connection;",
-    "            proxy_hide_header TE;",
-    "            proxy_hide_header Trailer;",
-    "            proxy_hide_header Upgrade;",
-    "            limit_rate $tokengate_limit_rate;",
-    "            limit_rate_after $tokengate_limit_rate_after;",
+    proxyPass,
     "            error_page 502 = @tokengate_origin_error;",
     "            error_page 504 = @tokengate_origin_timeout;",
+    "        }",
   );
-  if (https) {
+  if (manifests) {
     lines.push(
-      "            proxy_ssl_server_name on;",
-      `            proxy_ssl_name ${nginxString("ORIGIN_URL", origin.hostname)};`,
-      "            proxy_ssl_verify on;",
-      "            proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
-    );
-  }
-  if (options.cacheDir !== null) {
-    lines.push(
-      "            # Kept by the origin path the module strips the token from, never the token.",
-      "            proxy_cache tokengate;",
-      "            proxy_cache_key $tokengate_target;",
-      "            proxy_cache_lock on;",
-      "            proxy_cache_revalidate on;",
-      "            proxy_cache_use_stale updating;",
-      "            # Ranges and conditions are answered from the whole answer nginx asks for and",
-      "            # keeps (the module passes neither on), whatever the origin's Accept-Ranges.",
-      "            proxy_force_ranges on;",
+      "",
+      "        location @tokengate_manifest {",
+      "            js_header_filter tokengate.headers;",
+      "            js_body_filter tokengate.body buffer_type=buffer;",
+      proxyPass,
+      "            error_page 502 = @tokengate_origin_error;",
+      "            error_page 504 = @tokengate_origin_timeout;",
+      "        }",
     );
   }
   lines.push(
-    "        }",
     "",
     "        location @tokengate_origin_error {",
     "            js_header_filter tokengate.headers;",

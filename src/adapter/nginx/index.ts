@@ -143,14 +143,36 @@ function answer(r: NjsRequest, reason: Reason): string {
 
 /**
  * `js_set $tokengate_status`: what nginx does with the request. `200`: proxy
- * `$tokengate_target`; `204`: a CORS preflight; `403`/`404`/`405`/`410`/`500`: answer
+ * `$tokengate_target`; `manifest`: the same, through the body filter; `204`: a CORS
+ * preflight; `403`/`404`/`405`/`410`/`500`: answer
  * `$tokengate_body`.
  */
 function status(r: NjsRequest): string {
   const target = r.variables.request_uri ?? "";
+  const path = splitTarget(target).path;
+  if (path.length > MAX_PATH) {
+    // njs checks a path a character at a time: a long one of escapes costs milliseconds, and
+    // no link is this long.
+    put(r, "tokengate_log_target", `(a path of ${path.length} characters)`);
+    const prefix = path.slice(1, path.indexOf("/", 1));
+    return answer(r, path.indexOf("/", 1) > 0 && guardedPrefix(prefix) ? "malformed" : "not-found");
+  }
   const code = decided(r, target);
   if (r.variables.tokengate_log_target === "") put(r, "tokengate_log_target", redactTarget(target));
   return code;
+}
+
+/** The longest path the module reads; a longer one is refused (403) or, outside the prefixes, 404. */
+const MAX_PATH = 1024;
+
+/** Whether a first path segment is one the gate guards (either form). */
+function guardedPrefix(segment: string): boolean {
+  const settings = moduleSettings();
+  if (settings.queryPrefixes === "*") return true;
+  return (
+    plainList(settings.prefixes).includes(segment) ||
+    plainList(settings.queryPrefixes).includes(segment)
+  );
 }
 
 /** What {@link status} returns, the variables for nginx set. */
@@ -195,7 +217,9 @@ function decided(r: NjsRequest, target: string): string {
       put(r, "tokengate_limit_rate_after", String(decision.rate.buffer));
     }
   }
-  return "200";
+  // A manifest goes through the body filter, in a location of its own (the config's
+  // `@tokengate_manifest`): nothing else pays for it.
+  return manifest ? "manifest" : "200";
 }
 
 /**

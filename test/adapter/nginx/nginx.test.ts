@@ -114,6 +114,25 @@ describe.skipIf(!here)("tokengate nginx-config", () => {
     expect(nginxTest(dir, printed.out).ok).toBe(true);
   });
 
+  // Outside attack: a body filter on every answer kept every byte served in njs's memory.
+  it("filters the bodies of manifests only, in a location of their own", () => {
+    const printed = nginxConfig([
+      "--origin-url",
+      "http://127.0.0.1:9",
+      "--secret-file",
+      join(dir, "secret"),
+      "--prefix",
+      join(dir, "run"),
+      "--query-token-prefixes",
+      "hls",
+    ]);
+    const filters = printed.out.split("\n").filter((line) => line.includes("js_body_filter"));
+    expect(filters).toHaveLength(1);
+    const manifestLocation = printed.out.slice(printed.out.indexOf("location @tokengate_manifest"));
+    expect(manifestLocation.slice(0, manifestLocation.indexOf("}"))).toContain("js_body_filter");
+    expect(nginxTest(dir, printed.out).ok).toBe(true);
+  });
+
   it("keys the cache by the origin path the token was taken from", () => {
     const printed = nginxConfig([
       "--origin-url",
@@ -225,10 +244,11 @@ async function recordingOrigin() {
     req.on("end", () => {
       seen.push({ url: req.url ?? "", headers: req.headers, bodyBytes });
       const body = `content of ${req.url}`;
+      const status = /status-(\d{3})/.exec(req.url ?? "")?.[1];
       // An origin that would have nginx follow a redirect inside itself.
       if (req.url?.includes("accel"))
         res.setHeader("x-accel-redirect", "/videos/2675_other/secret.ts");
-      res.writeHead(200, {
+      res.writeHead(Number(status ?? 200), {
         "content-type": "video/mp2t",
         "content-length": body.length,
         "cache-control": "public, max-age=60",
@@ -373,6 +393,15 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
     expect(nginx.errorLog()).not.toMatch(/client_body.*failed/);
   });
 
+  // Outside attack: a 15 KB path of escapes cost the module 40 ms of CPU, token or not.
+  it("refuses a path over 1024 characters before reading it, and logs only its length", async () => {
+    const escapes = "%e4%b8%80".repeat(400);
+    expect((await get(`${nginx.url}/videos/${escapes}`)).status).toBe(403);
+    expect((await get(`${nginx.url}/zz/${escapes}`)).status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(nginx.accessLog().slice(-1)[0]).toContain('"path":"(a path of 3604 characters)"');
+  });
+
   it("keeps its logs in a folder only its owner can read (nginx's error log quotes request lines)", () => {
     expect(statSync(join(nginx.dir, "run")).mode & 0o777).toBe(0o750);
   });
@@ -476,6 +505,16 @@ describe.skipIf(!here)("nginx's cache (--cache-dir)", () => {
     // A wrong token is still refused: the cache is behind the decision.
     const bad = signedPath("cached.ts").replace(/\/[A-Za-z0-9_-]{22}\//, `/${"A".repeat(22)}/`);
     expect((await get(nginx.url + bad)).status).toBe(403);
+  });
+
+  // Outside attack: nginx kept a 404, 500 or 206 the origin marked cacheable, for everyone.
+  it("keeps only a 200", async () => {
+    const path = signedPath("status-404.ts");
+    expect((await get(nginx.url + path)).status).toBe(404);
+    const again = await get(nginx.url + path);
+    expect(again.status).toBe(404);
+    expect(again.headers["x-cache"]).toBe("MISS");
+    expect(origin.seen.filter((s) => s.url.endsWith("/status-404.ts"))).toHaveLength(2);
   });
 
   it("serves a range from what it keeps, never asking the origin for it", async () => {
