@@ -113,10 +113,6 @@ export async function nginxConfig(
   const settings = readSettings(serverEnv);
   const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
   const prefix = absolute(values.prefix ?? "tokengate-nginx");
-  // Only root's (nginx's master): nginx's error log quotes request lines, tokens included,
-  // and nginx makes its files readable by all.
-  mkdirSync(prefix, { recursive: true, mode: 0o750 });
-  if (cacheDir !== undefined) mkdirSync(absolute(cacheDir), { recursive: true });
   const jsModule = values["js-module"] ?? DEBIAN_JS_MODULE;
   const version = (
     JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -141,10 +137,16 @@ export async function nginxConfig(
         ? []
         : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
   };
+  // The config first: a value it cannot carry stops here, before any folder or file is made.
+  const conf = nginxConf(options);
+  // Only its owner's (nginx's master): nginx's error log quotes request lines, tokens
+  // included, and nginx makes its files readable by all.
+  mkdirSync(prefix, { recursive: true, mode: 0o750 });
+  if (cacheDir !== undefined) mkdirSync(absolute(cacheDir), { recursive: true });
   // The settings nginx loads once (never a secret), then the config that loads them.
   writeFileSync(join(prefix, SETTINGS_FILE), JSON.stringify(moduleSettings(options)) + "\n", {
     mode: 0o644,
   });
-  out(nginxConf(options));
+  out(conf);
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -162,8 +162,14 @@ describe.skipIf(!here)("tokengate nginx-config", () => {
       /--secret-file: cannot read/,
     ],
     [["--secret-file", "SECRET", "--origin-url", "http://x", "--bogus"], /bogus/],
-  ])("refuses %j with one line naming the setting", (args, message) => {
-    const printed = nginxConfig(args.map((arg) => (arg === "SECRET" ? join(dir, "secret") : arg)));
+  ])("refuses %j with one line naming the setting, and writes nothing", (args, message) => {
+    const prefix = join(dir, "refused");
+    const printed = nginxConfig([
+      ...args.map((arg) => (arg === "SECRET" ? join(dir, "secret") : arg)),
+      "--prefix",
+      prefix,
+    ]);
+    expect(existsSync(prefix)).toBe(false);
     expect(printed.code).toBe(2);
     expect(printed.out).toBe("");
     expect(printed.err.trim().split("\n")).toHaveLength(1);
