@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  dashUrlAttributes,
   reachesGate,
   MANIFEST_MAX_BYTES,
   MANIFEST_MAX_OUTPUT_BYTES,
@@ -354,6 +355,41 @@ describe("propagateHls' shortcut for a URI line with nothing to trim", () => {
         },
       ),
       { numRuns: 20_000 },
+    );
+  });
+});
+
+describe("dashUrlAttributes, found without a global pattern (njs runs one in quadratic time)", () => {
+  it("finds what the pattern finds, for every text", () => {
+    const piece = fc.constantFrom(
+      " ",
+      "\t",
+      "\u00a0",
+      "x",
+      "media=",
+      "initialization=",
+      "sourceURL=",
+      '"',
+      "'",
+      "a.m4s",
+      "<S ",
+      "/>",
+      "=",
+      "\n",
+    );
+    const pattern = /(\s(?:media|initialization|sourceURL)=)("([^"]*)"|'([^']*)')/g;
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 14 }).map((parts) => parts.join("")),
+        (text) => {
+          const expected = [...text.matchAll(pattern)].map((m) => ({
+            at: m.index + m[1]!.length + 1,
+            url: m[3] ?? m[4] ?? "",
+          }));
+          expect(dashUrlAttributes(text), JSON.stringify(text)).toEqual(expected);
+        },
+      ),
+      { numRuns: 30_000 },
     );
   });
 });
