@@ -146,13 +146,18 @@ export function refusedByRuntime(
 }
 
 /**
- * Why nginx may refuse a request before the module runs, or undefined when it may not
- * (README: "Self-host in nginx"): its parser's 400 (a request line or header it cannot read,
- * an escaped NUL or `/` past the root in the path, no or two Hosts, a body framed twice), 414,
- * 501 (a Transfer-Encoding it does not know) and 405 to TRACE. Never to a signer's link.
+ * Why nginx may refuse a request before the module decides it, or undefined when it may not
+ * (README: "Self-host in nginx"): a path over 1024 characters (403/404, even a signer's
+ * link), its parser's 400 (a request line or header it cannot read, an escaped NUL or `/` past
+ * the root in the path, no or two Hosts, a body framed twice), 414, 501 (a Transfer-Encoding it
+ * does not know) and 405 to TRACE.
  */
 function refusedByNginx(attack: Attack, status: number): string | undefined {
   if (attack.method === "TRACE" && status === 405) return "TRACE";
+  // The module reads no path over 1024 characters (njs reads one a character at a time).
+  if (/^[^?#]*/.exec(attack.target)![0].length > 1024 && (status === 403 || status === 404)) {
+    return "a path over 1024 characters";
+  }
   if (status !== 400 && status !== 414 && status !== 501) return undefined;
   if (!KNOWN_METHODS.has(attack.method)) return "unknown method";
   if (attack.host === "none" || attack.host === "duplicated") return "Host";
