@@ -50,6 +50,25 @@ export function manifestText(bytes: Uint8Array): string | undefined {
  */
 export type Propagation = { text: string } | { unchanged: string };
 
+/**
+ * A manifest's bytes with `params` carried into it: read as UTF-8 (bytes that are not pass
+ * unchanged), then rewritten as HLS or DASH.
+ *
+ * @example
+ * ```ts
+ * propagateManifest(bytes, "hls", "md5=abc&expires=1"); // { text: "…" } or { unchanged: "why" }
+ * ```
+ */
+export function propagateManifest(
+  bytes: Uint8Array,
+  kind: "hls" | "dash",
+  params: string,
+): Propagation {
+  const text = manifestText(bytes);
+  if (text === undefined) return { unchanged: "not UTF-8" };
+  return kind === "hls" ? propagateHls(text, params) : propagateDash(text, params);
+}
+
 /** A rewritten manifest may be this large at most, so a bounded input stays a bounded output. */
 export const MANIFEST_MAX_OUTPUT_BYTES = 4 * MANIFEST_MAX_BYTES;
 

@@ -4,13 +4,7 @@
  * rewrites, this reads the answer (at most `MANIFEST_MAX_BYTES`) and fixes its headers.
  * @module
  */
-import {
-  MANIFEST_MAX_BYTES,
-  manifestKind,
-  manifestText,
-  propagateDash,
-  propagateHls,
-} from "../core/manifest.js";
+import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../core/manifest.js";
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
@@ -83,13 +77,7 @@ export async function propagated(
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  const text = manifestText(bytes);
-  const result =
-    text === undefined
-      ? { unchanged: "not UTF-8" }
-      : kind === "hls"
-        ? propagateHls(text, params)
-        : propagateDash(text, params);
+  const result = propagateManifest(bytes, kind, params);
   if ("unchanged" in result) {
     onUnchanged(`${result.unchanged}: passed on without the token`);
     // Unchanged bytes keep the origin's headers, its strong ETag included.

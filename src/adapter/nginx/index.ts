@@ -16,13 +16,7 @@
 import crypto from "crypto";
 import fs from "fs";
 import { decide, isGuarded, type GateSettings } from "../../core/decide.js";
-import {
-  MANIFEST_MAX_BYTES,
-  manifestKind,
-  manifestText,
-  propagateDash,
-  propagateHls,
-} from "../../core/manifest.js";
+import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
@@ -149,14 +143,6 @@ function answer(r: NjsRequest, reason: Reason): string {
  */
 function status(r: NjsRequest): string {
   const target = r.variables.request_uri ?? "";
-  const path = splitTarget(target).path;
-  if (path.length > MAX_PATH) {
-    // njs checks a path a character at a time: a long one of escapes costs milliseconds, and
-    // no link is this long.
-    put(r, "tokengate_log_target", `(a path of ${path.length} characters)`);
-    const prefix = path.slice(1, path.indexOf("/", 1));
-    return answer(r, path.indexOf("/", 1) > 0 && guardedPrefix(prefix) ? "malformed" : "not-found");
-  }
   const code = decided(r, target);
   if (r.variables.tokengate_log_target === "") put(r, "tokengate_log_target", redactTarget(target));
   return code;
@@ -164,16 +150,6 @@ function status(r: NjsRequest): string {
 
 /** The longest path the module reads; a longer one is refused (403) or, outside the prefixes, 404. */
 const MAX_PATH = 1024;
-
-/** Whether a first path segment is one the gate guards (either form). */
-function guardedPrefix(segment: string): boolean {
-  const settings = moduleSettings();
-  if (settings.queryPrefixes === "*") return true;
-  return (
-    plainList(settings.prefixes).includes(segment) ||
-    plainList(settings.queryPrefixes).includes(segment)
-  );
-}
 
 /** What {@link status} returns, the variables for nginx set. */
 function decided(r: NjsRequest, target: string): string {
@@ -186,6 +162,13 @@ function decided(r: NjsRequest, target: string): string {
     // The error names the setting or file; never a secret (parseSecrets' messages show none).
     r.error(`tokengate: misconfigured: ${(error as Error).message}`);
     return answer(r, "misconfigured");
+  }
+  const length = splitTarget(target).path.length;
+  if (length > MAX_PATH) {
+    // njs checks a path a character at a time: a long one of escapes costs milliseconds, and
+    // no link is this long.
+    put(r, "tokengate_log_target", `(a path of ${length} characters)`);
+    return answer(r, isGuarded(target, gate) ? "malformed" : "not-found");
   }
   // nginx reads a request line that a raw LF ends early as HTTP/0.9 (no headers either way);
   // no player speaks it, and the other runtimes' parsers refuse such a line.
@@ -227,7 +210,8 @@ function decided(r: NjsRequest, target: string): string {
  * (`proxy_set_header X-Forwarded-Proto $tokengate_forward`): its value, then each further
  * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
  * client headers go on; none it passes holds a line break (nginx refuses those in requests,
- * and the policy drops any value with CR, LF, NUL or a byte past ASCII).
+ * and the policy drops any value with CR, LF, NUL or a byte past ASCII), and every name is
+ * letters, digits and `-` (the config has nginx ignore any other name; the policy drops `_`).
  */
 function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
@@ -241,14 +225,10 @@ function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): str
     const name = pair[0].toLowerCase();
     if (name === "x-forwarded-proto") continue;
     if (manifest && name === "accept-encoding") continue;
-    if (!HEADER_NAME.test(pair[0])) continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
   return manifest ? `${block}\r\nAccept-Encoding: identity` : block;
 }
-
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * `js_header_filter`: the response headers. Answers of the gate's own get `Cache-Control:
@@ -385,14 +365,11 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   if (!flags.last) return;
   const bytes = Buffer.concat(held.chunks);
   held.chunks = [];
-  const text = manifestText(bytes);
-  const params = r.variables.tokengate_propagate ?? "";
-  const result =
-    text === undefined
-      ? { unchanged: "not UTF-8" }
-      : kind === "hls"
-        ? propagateHls(text, params)
-        : propagateDash(text, params);
+  const result = propagateManifest(
+    bytes,
+    kind === "hls" ? "hls" : "dash",
+    r.variables.tokengate_propagate ?? "",
+  );
   if ("unchanged" in result) {
     r.warn(`tokengate: manifest-unchanged: ${result.unchanged}: passed on without the token`);
     r.sendBuffer(bytes, flags);

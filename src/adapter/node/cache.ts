@@ -11,7 +11,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { storable } from "../../core/freshness.js";
-import { manifestKind, manifestText, propagateDash, propagateHls } from "../../core/manifest.js";
+import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import {
@@ -411,14 +411,8 @@ function answer(
       ? undefined
       : manifestKind(path, headerOf(head, "content-type"));
   if (kind !== undefined) {
-    const text = manifestText(body);
-    const result =
-      text === undefined
-        ? undefined
-        : kind === "hls"
-          ? propagateHls(text, request.propagate!)
-          : propagateDash(text, request.propagate!);
-    if (result !== undefined && "text" in result) {
+    const result = propagateManifest(body, kind, request.propagate!);
+    if ("text" in result) {
       body = Buffer.from(result.text);
       weakenEtag(head);
     }

@@ -15,13 +15,7 @@ import {
   type ClientInfo,
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
-import {
-  MANIFEST_MAX_BYTES,
-  manifestKind,
-  manifestText,
-  propagateDash,
-  propagateHls,
-} from "../../core/manifest.js";
+import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
 import { errorLine } from "../../http/app.js";
 import { varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -425,13 +419,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       onComplete() {
         if (manifest !== undefined && !settled && head !== undefined) {
           const held = Buffer.concat(manifest.chunks);
-          const text = manifestText(held);
-          const result =
-            text === undefined
-              ? { unchanged: "not UTF-8" }
-              : manifest.kind === "hls"
-                ? propagateHls(text, propagate!)
-                : propagateDash(text, propagate!);
+          const result = propagateManifest(held, manifest.kind, propagate!);
           let body = held;
           if ("unchanged" in result) {
             onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
