@@ -24,6 +24,12 @@ export async function fakeOrigin(request: Request): Promise<Response> {
   });
   return new Response(request.method === "HEAD" ? null : body, {
     status: 200,
-    headers: { "content-type": "application/json", "x-origin": "fake", etag: '"v1"' },
+    // The method it got, also on a HEAD's bodiless answer.
+    headers: {
+      "content-type": "application/json",
+      "x-origin": "fake",
+      "x-origin-method": request.method,
+      etag: '"v1"',
+    },
   });
 }

@@ -107,6 +107,14 @@ describe("the gate inside workerd", () => {
     const res = await SELF.fetch(BASE + link(), { method: "HEAD" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-origin")).toBe("fake");
+    expect(res.headers.get("x-origin-method")).toBe("HEAD");
+    expect(await res.text()).toBe("");
+  });
+
+  it("proxies GET as GET", async () => {
+    const res = await SELF.fetch(BASE + link());
+    expect(res.headers.get("x-origin-method")).toBe("GET");
+    expect(((await res.json()) as Echo).method).toBe("GET");
   });
 
   it("passes the origin's status through, 404 included", async () => {
