@@ -6,6 +6,12 @@ import { fakeOrigin, TEST_SECRET } from "./test/helpers/fake-origin.js";
 // chosen by name: `*.workerd.test.ts` run inside workerd, everything else on Node.
 export default defineConfig({
   test: {
+    // A skipped test fails the run (test/helpers/no-skips.ts), and so does a `.only` left in.
+    reporters: ["default", "./test/helpers/no-skips.ts"],
+    // The suites run dist/: rebuilt first when a source is newer.
+    globalSetup: ["./test/helpers/fresh-build.ts"],
+    // What tests print (the Worker's request lines among it) is shown with a failing test only.
+    silent: "passed-only",
     projects: [
       {
         // The Worker inside workerd, as deployed: wrangler.toml, bindings, a faked network edge.
@@ -18,13 +24,18 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workerd", include: ["test/**/*.workerd.test.ts"] },
+        test: {
+          name: "workerd",
+          include: ["test/**/*.workerd.test.ts"],
+          allowOnly: false,
+        },
       },
       {
         // Pure code, the Node server, the CLI, and Miniflare/wrangler dev against real
         // 127.0.0.1 servers.
         test: {
           name: "node",
+          allowOnly: false,
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.workerd.test.ts", "test/e2e/**"],
           environment: "node",

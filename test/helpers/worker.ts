@@ -6,14 +6,36 @@ export interface StartedWorker {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** What the Worker printed, line by line (stderr lines start with `stderr: `). */
+  logs: string[];
+  /** Disposes of Miniflare; throws, with every line captured, when one was unexpected. */
   close(): Promise<void>;
 }
 
-/** Starts the Worker with `bindings` (settings as `[vars]` and secrets would give them). */
+/**
+ * Lines the Worker prints by design: its request lines (METRICS) and its own `tokengate: …`
+ * error lines. Anything else (an uncaught exception, a workerd warning) fails the suite.
+ */
+const EXPECTED = /^(?:(?:stderr: )?\{"tokengate":"request",.*\}|(?:stderr: )?tokengate: .*|)$/;
+
+/**
+ * Starts the Worker with `bindings` (settings as `[vars]` and secrets would give them). Its
+ * output is captured, not printed: a test reads `logs`, and `close()` shows them only when one
+ * is unexpected.
+ */
 export async function startWorker(
   bindings: Record<string, string>,
   options: Partial<MiniflareOptions> = {},
 ): Promise<StartedWorker> {
+  const logs: string[] = [];
+  const capture = (prefix: string) => {
+    let rest = "";
+    return (text: string) => {
+      const lines = (rest + text).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) logs.push(prefix + line);
+    };
+  };
   const mf = new Miniflare({
     scriptPath: "dist/worker.bundle.js",
     modules: true,
@@ -21,8 +43,26 @@ export async function startWorker(
     bindings,
     host: "127.0.0.1",
     port: 0,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.setEncoding("utf8").on("data", capture(""));
+      stderr.setEncoding("utf8").on("data", capture("stderr: "));
+    },
     ...options,
   } as MiniflareOptions);
   const ready = await mf.ready;
-  return { mf, url: ready.origin, port: Number(ready.port), close: () => mf.dispose() };
+  return {
+    mf,
+    url: ready.origin,
+    port: Number(ready.port),
+    logs,
+    async close() {
+      await mf.dispose();
+      const unexpected = logs.filter((line) => !EXPECTED.test(line));
+      if (unexpected.length > 0) {
+        throw new Error(
+          `the Worker printed ${unexpected.length} unexpected lines:\n${logs.join("\n")}`,
+        );
+      }
+    },
+  };
 }
