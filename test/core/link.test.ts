@@ -66,10 +66,14 @@ describe("unsafePathDetail and Unicode normalisation", () => {
     const escaped = (char: string) =>
       [...Buffer.from(char, "utf8")].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
     let refused = 0;
+    // Under mutation testing (instrumented code, run per mutant) every special code point and
+    // one in 97 of the others.
+    const stride = process.env.TOKENGATE_MUTATION === "1" ? 97 : 1;
     for (let cp = 0x80; cp <= 0x10ffff; cp++) {
       if (cp >= 0xd800 && cp <= 0xdfff) continue;
       const char = String.fromCodePoint(cp);
       const special = /[./\\;%?#]/.test(char.normalize("NFKC"));
+      if (!special && cp % stride !== 0) continue;
       const detail = unsafePathDetail(`/videos/1_a/t/1/x${escaped(char)}y`);
       expect(detail === NFKC_DETAIL, `U+${cp.toString(16)}`).toBe(special);
       if (special) refused++;
