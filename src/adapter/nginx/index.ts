@@ -22,6 +22,7 @@ import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
 import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
+import { manifestRequestHeaders, rewritesManifest } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 import type { NjsRequest } from "./njs.js";
 import type { ModuleSettings } from "./settings.js";
@@ -189,9 +190,9 @@ function decided(r: NjsRequest, target: string): string {
   if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);
-  // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
-  const manifest =
-    propagate !== "" && manifestKind(splitTarget(target).path, undefined) !== undefined;
+  // A manifest the token is to be carried into is asked for whole and uncompressed: its text
+  // is rewritten.
+  const manifest = rewritesManifest(propagate, splitTarget(target).path);
   put(r, "tokengate_forward", forwardedHeaders(r, settings.cache, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
@@ -218,16 +219,15 @@ function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): str
   // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
   // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
   if (cache) return `${proto}\r\nAccept-Encoding: identity`;
-  const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  const policy = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  const pairs = manifest ? manifestRequestHeaders(policy) : policy;
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    const name = pair[0].toLowerCase();
-    if (name === "x-forwarded-proto") continue;
-    if (manifest && name === "accept-encoding") continue;
+    if (pair[0].toLowerCase() === "x-forwarded-proto") continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
-  return manifest ? `${block}\r\nAccept-Encoding: identity` : block;
+  return block;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import { manifestRequestHeaders, rewritesManifest } from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
 import { varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -234,11 +235,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       method,
       reset: options.keepAlive === false,
       // undici takes a flat [name, value, …] list.
-      headers: originHeaders(
-        incoming,
-        client,
-        propagate !== undefined && manifestKind(target.split("?")[0]!, undefined) !== undefined,
-      ),
+      headers: originHeaders(incoming, client, rewritesManifest(propagate, target.split("?")[0]!)),
     };
     let attempts = 0;
     let sentAt = 0;
@@ -624,14 +621,11 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
 
 /**
  * The origin request's headers, flat as undici takes them; for a manifest the token is to be
- * carried into, asking for it uncompressed (the gate rewrites its text; nginx would gzip it).
+ * carried into, asking for all of it, uncompressed (`manifestRequestHeaders`).
  */
 function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: boolean): string[] {
   const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client);
-  if (!manifest) return pairs.flat();
-  const kept = pairs.filter(([name]) => name.toLowerCase() !== "accept-encoding");
-  kept.push(["accept-encoding", "identity"]);
-  return kept.flat();
+  return (manifest ? manifestRequestHeaders(pairs) : pairs).flat();
 }
 
 /**

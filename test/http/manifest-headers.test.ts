@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { manifestRequestHeaders, rewritesManifest } from "../../src/http/manifest-headers.js";
+
+describe("a manifest the gate rewrites is asked for whole", () => {
+  it("is one named like a manifest, under a grant that carries a token on", () => {
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/index.m3u8")).toBe(true);
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/manifest.mpd")).toBe(true);
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/seg-1.ts")).toBe(false);
+    expect(rewritesManifest(undefined, "/videos/v/index.m3u8")).toBe(false);
+    expect(rewritesManifest("", "/videos/v/index.m3u8")).toBe(false);
+  });
+
+  it("leaves out Range, If-Range, every condition and Accept-Encoding, asking for identity", () => {
+    expect(
+      manifestRequestHeaders([
+        ["Range", "bytes=0-"],
+        ["If-Range", '"v1"'],
+        ["If-None-Match", 'W/"v1"'],
+        ["If-Modified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"],
+        ["If-Match", '"v1"'],
+        ["If-Unmodified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"],
+        ["Accept-Encoding", "gzip"],
+        ["User-Agent", "Lavf/59"],
+        ["x-forwarded-for", "203.0.113.7"],
+      ]),
+    ).toEqual([
+      ["User-Agent", "Lavf/59"],
+      ["x-forwarded-for", "203.0.113.7"],
+      ["accept-encoding", "identity"],
+    ]);
+  });
+});
