@@ -73,7 +73,7 @@ export function manifestRequestHeaders(
 /**
  * Directives a rewritten manifest does not keep: it carries one viewer's token, so it is no
  * shared cache's to keep (`public`, and `s-maxage` and `proxy-revalidate`, which only shared
- * caches read).
+ * caches read); the origin's own `private` (perhaps naming fields) gives way to a plain one.
  */
 const SHARED_ONLY = nameTable(["public", "private", "s-maxage", "proxy-revalidate"]);
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { manifestRequestHeaders, rewritesManifest } from "../../src/http/manifest-headers.js";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../src/http/manifest-headers.js";
 
 describe("a manifest the gate rewrites is asked for whole", () => {
   it("is one named like a manifest, under a grant that carries a token on", () => {
@@ -28,5 +32,26 @@ describe("a manifest the gate rewrites is asked for whole", () => {
       ["x-forwarded-for", "203.0.113.7"],
       ["accept-encoding", "identity"],
     ]);
+  });
+});
+
+// Issue 20, item 7: a rewritten manifest carries one viewer's token.
+describe("a rewritten manifest's Cache-Control", () => {
+  it.each([
+    ["public, max-age=60", "private, max-age=60"],
+    ["public, max-age=60, s-maxage=600", "private, max-age=60"],
+    ["PUBLIC, Max-Age=60, S-MAXAGE=1, proxy-revalidate", "private, Max-Age=60"],
+    ["max-age=5, must-revalidate", "private, max-age=5, must-revalidate"],
+    ["private, max-age=5", "private, max-age=5"],
+    ['private="Set-Cookie", max-age=5', "private, max-age=5"],
+    ["no-store", "private, no-store"],
+    ['no-cache="Set-Cookie, X-Y", public', 'private, no-cache="Set-Cookie, X-Y"'],
+    [" , public,, max-age=1 ", "private, max-age=1"],
+  ])("%j → %j", (origin, expected) => {
+    expect(privateCacheControl(origin)).toBe(expected);
+  });
+
+  it("is private when the origin said nothing (a shared cache may keep such an answer by heuristic)", () => {
+    expect(privateCacheControl(undefined)).toBe("private");
   });
 });

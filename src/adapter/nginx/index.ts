@@ -22,7 +22,11 @@ import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
 import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
-import { manifestRequestHeaders, rewritesManifest } from "../../http/manifest-headers.js";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 import type { NjsRequest } from "./njs.js";
 import type { ModuleSettings } from "./settings.js";
@@ -303,8 +307,9 @@ function setAll(
 /**
  * For a grant whose CDN token goes on into the manifest it answers: whether this answer is
  * one (by path or Content-Type, uncompressed, 200), told to the body filter through
- * `$tokengate_manifest`. Its length changes, so it goes without `Content-Length`, and its
- * `ETag` becomes weak (nginx sends headers before the body shows whether the text changes).
+ * `$tokengate_manifest`. Its length changes, so it goes without `Content-Length`; its `ETag`
+ * becomes weak and its `Cache-Control` private (nginx sends headers before the body shows
+ * whether the text changes).
  */
 function manifestHeaders(r: NjsRequest): void {
   if (!r.variables.tokengate_propagate || r.status !== 200) return;
@@ -327,6 +332,12 @@ function manifestHeaders(r: NjsRequest): void {
   delete out["Content-Length"];
   const etag = out.ETag;
   if (typeof etag === "string" && !etag.startsWith("W/")) out.ETag = `W/${etag}`;
+  // It carries this viewer's token: no shared cache's to keep (private even if the text stays
+  // the same, which only the body shows).
+  const control = out["Cache-Control"];
+  out["Cache-Control"] = privateCacheControl(
+    Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
+  );
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 

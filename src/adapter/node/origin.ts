@@ -16,7 +16,11 @@ import {
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
-import { manifestRequestHeaders, rewritesManifest } from "../../http/manifest-headers.js";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
 import { varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -370,6 +374,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           } else if (kind !== undefined && method === "HEAD") {
             // The rewritten length is known only once the body is read; HEAD has none.
             weakenEtag(list);
+            markPrivate(list);
             removeHeader(list, "content-length");
           } else if (kind !== undefined) {
             manifest = { kind, chunks: [], size: 0 };
@@ -423,6 +428,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           } else {
             body = Buffer.from(result.text);
             weakenEtag(head.list);
+            markPrivate(head.list);
             removeHeader(head.list, "content-length");
             head.list.push("content-length", String(body.length));
           }
@@ -683,6 +689,19 @@ export function removeHeader(list: string[], name: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i]!.toLowerCase() === name) list.splice(i, 2);
   }
+}
+
+/**
+ * A rewritten manifest's `Cache-Control` made private, in place (`privateCacheControl`): it
+ * carries one viewer's token.
+ */
+export function markPrivate(list: string[]): void {
+  const values: string[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === "cache-control") values.push(list[i + 1]!);
+  }
+  removeHeader(list, "cache-control");
+  list.push("cache-control", privateCacheControl(values.length ? values.join(", ") : undefined));
 }
 
 /** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */
