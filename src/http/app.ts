@@ -17,6 +17,7 @@ import {
   type CorsOrigins,
 } from "./cors.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
+import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
@@ -78,19 +79,28 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     options.proxy ??
     (async (c, grant) => {
       const key = settings.origin + grant.target;
+      const path = grant.target.split("?")[0]!;
+      const propagate = grant.form === "query" ? grant.propagate : undefined;
+      // A manifest the token goes into is asked for whole, of the cache and the origin alike.
+      const request = rewritesManifest(propagate, path)
+        ? new Request(c.req.raw.url, {
+            method: c.req.raw.method,
+            headers: manifestRequestHeaders([...c.req.raw.headers]),
+          })
+        : c.req.raw;
       const cache = settings.cache === undefined ? undefined : defaultCache();
-      const shared = cache !== undefined && sharedCacheable(c.req.raw) ? cache : undefined;
-      const hit = shared && (await fromCache(shared, key, c.req.raw));
-      const response = hit || (await fetchOrigin(c, key, shared));
-      if (grant.form !== "query") return response;
+      const shared = cache !== undefined && sharedCacheable(request) ? cache : undefined;
+      const hit = shared && (await fromCache(shared, key, request));
+      const response = hit || (await fetchOrigin(c, request, key, shared));
+      if (propagate === undefined) return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
-      return propagated(response, grant.target.split("?")[0]!, grant.propagate, (why) =>
+      return propagated(response, path, propagate, (why) =>
         log({ reason: "manifest-unchanged", message: why }),
       );
     });
   /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
-  async function fetchOrigin(c: Context, url: string, shared: Cache | undefined) {
-    const response = await proxyFetch(c.req.raw, url, {
+  async function fetchOrigin(c: Context, request: Request, url: string, shared: Cache | undefined) {
+    const response = await proxyFetch(request, url, {
       timeoutMs: settings.originTimeoutMs,
       client: {
         address: options.clientAddress?.(c),
@@ -111,7 +121,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     return intoCache(
       shared,
       url,
-      c.req.raw,
+      request,
       response,
       settings.cache.heuristicCapSeconds,
       (work) => {

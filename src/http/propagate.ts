@@ -5,12 +5,14 @@
  * @module
  */
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../core/manifest.js";
+import { privateCacheControl } from "./manifest-headers.js";
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
  * it carries; any other answer as it is. A manifest over `MANIFEST_MAX_BYTES`, or one the
  * rewrite leaves alone (see `propagateHls`/`propagateDash`), passes unchanged and `onUnchanged`
- * is told why. The rewritten answer has its new `Content-Length` and a weak `ETag`. (workerd's
+ * is told why. The rewritten answer has its new `Content-Length`, a weak `ETag` and a private
+ * `Cache-Control` (`privateCacheControl`). (workerd's
  * fetch has already undone any `Content-Encoding`, and encodes the new body again.)
  *
  * @example
@@ -32,6 +34,8 @@ export async function propagated(
   const headers = new Headers(response.headers);
   const etag = headers.get("etag");
   if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+  // It carries this viewer's token: no shared cache's to keep.
+  headers.set("cache-control", privateCacheControl(headers.get("cache-control") ?? undefined));
   if (response.body === null) {
     // HEAD: the rewritten length is not known without the body.
     headers.delete("content-length");

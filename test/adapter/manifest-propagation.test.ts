@@ -2,13 +2,18 @@
  * A directory token carried into the manifests it fetches (Gcore's "query string forwarding"),
  * on both runtimes: the player asks for the segments with the same md5 and expires, and gets them.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MANIFEST_MAX_BYTES } from "../../src/core/manifest.js";
 import { signQueryToken } from "../../src/core/query-token.js";
 import { get } from "../helpers/http.js";
+import { answerFor } from "../helpers/http-semantics.js";
+import { headerValue } from "../helpers/origin.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { serve, type Served } from "../helpers/serve.js";
 import { startWorker } from "../helpers/worker.js";
@@ -26,16 +31,30 @@ const MULTI_CDN =
   '<MPD><BaseURL>https://cdn-b.example/v-1/</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
 const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
 
+/** Every manifest's `Cache-Control` at the origin: public, for shared caches too. */
+const ORIGIN_CACHE_CONTROL = "public, max-age=60, s-maxage=600";
+
+/**
+ * The origin, answering as a real static server (Range 206/416, If-Range, conditional 304,
+ * HEAD: `http-semantics.ts`), its manifests marked public.
+ */
 async function manifestOrigin() {
   const seen: string[] = [];
+  const asked: { url: string; headers: IncomingHttpHeaders }[] = [];
   const server: Server = createServer((req, res) => {
     seen.push(req.url ?? "");
+    asked.push({ url: req.url ?? "", headers: req.headers });
     const path = (req.url ?? "").split("?")[0]!;
     const send = (type: string, body: string, chunked = false) => {
-      const headers: Record<string, string> = { "content-type": type, etag: '"v1"' };
-      if (!chunked) headers["content-length"] = String(Buffer.byteLength(body));
-      res.writeHead(200, headers);
-      res.end(req.method === "HEAD" ? undefined : body);
+      const answer = answerFor(req.method ?? "GET", (name) => headerValue(req, name), {
+        body: Buffer.from(body),
+        etag: '"v1"',
+        lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
+        headers: { "content-type": type, "cache-control": ORIGIN_CACHE_CONTROL },
+      });
+      if (chunked && answer.status === 200) delete answer.headers["content-length"];
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
     };
     if (path.endsWith("/index.m3u8")) return send("application/vnd.apple.mpegurl", MASTER);
     if (path.endsWith("/live.m3u8")) return send("application/vnd.apple.mpegurl", MASTER, true);
@@ -59,8 +78,13 @@ async function manifestOrigin() {
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
     seen,
+    asked,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((done) => server.close(() => done())),
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
   };
 }
 
@@ -167,3 +191,115 @@ describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime
     expect(body.toString()).toContain(`seg-1.ts?${PARAMS}`);
   });
 });
+
+/** The same runtimes, and each with its cache on (Node and the Worker: CACHE=on; nginx: --cache-dir). */
+const withCaches: Record<string, (origin: string) => Promise<Gate>> = { ...runtimes };
+withCaches["the Node server with CACHE=on"] = async (origin) => {
+  const served = await serve({ ORIGIN_URL: origin, SECRET, CACHE: "on", ...SETTINGS });
+  return { url: served.url, close: served.stop };
+};
+withCaches["the Worker in Miniflare with CACHE=on"] = async (origin) => {
+  const worker = await startWorker({ ORIGIN_URL: origin, SECRET, CACHE: "on", ...SETTINGS });
+  return { url: worker.url, close: worker.close };
+};
+if (nginxAvailable()) {
+  withCaches["nginx with --cache-dir"] = async (origin) => {
+    const dir = mkdtempSync(join(tmpdir(), "tokengate-manifest-cache-"));
+    chmodSync(dir, 0o777);
+    const nginx = await startNginx({ ORIGIN_URL: origin, SECRET, ...SETTINGS }, [
+      "--cache-dir",
+      dir,
+    ]);
+    return {
+      url: nginx.url,
+      close: async () => {
+        await nginx.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  };
+}
+
+const AMP = PARAMS.replace("&", "&amp;");
+/** What a player must get for each manifest: all of it, the token on every URI of the gate's host. */
+const REWRITTEN: Record<string, string> = {
+  "index.m3u8": `#EXTM3U\n#EXT-X-MAP:URI="init.mp4?${PARAMS}"\n#EXTINF:6,\nseg-1.ts?${PARAMS}\n#EXTINF:6,\nhttps://other.example/seg-2.ts\n`,
+  "manifest.mpd": `<MPD><Period><SegmentTemplate media="seg-$Number$.m4s?${AMP}" initialization="init.mp4?${AMP}"/></Period></MPD>`,
+};
+const MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT";
+
+// Issue 20, item 1: ffmpeg asks for every playlist with `Range: bytes=0-`; an origin that
+// honours Range answers 206, which the gate passed on unrewritten, so every segment was
+// refused. A manifest the gate rewrites is asked for whole and answered 200 whole.
+describe.each(Object.keys(withCaches))(
+  "a manifest asked for in part or on condition, through %s",
+  (runtime) => {
+    let origin: Awaited<ReturnType<typeof manifestOrigin>>;
+    let gate: Gate;
+    beforeAll(async () => {
+      origin = await manifestOrigin();
+      gate = await withCaches[runtime]!(origin.url);
+    });
+    afterAll(async () => {
+      await gate?.close();
+      await origin?.close();
+    });
+
+    const asks: [string, Record<string, string>][] = [
+      ["Range: bytes=0- (as ffmpeg asks)", { range: "bytes=0-" }],
+      ["a Range mid-file", { range: "bytes=10-40" }],
+      ["a suffix Range", { range: "bytes=-20" }],
+      ["a Range past the end (416 at the origin)", { range: "bytes=99999-" }],
+      ["If-Range with the origin's ETag", { range: "bytes=0-", "if-range": '"v1"' }],
+      ["If-Range with the origin's date", { range: "bytes=0-", "if-range": MODIFIED }],
+      ["If-None-Match with the origin's ETag", { "if-none-match": '"v1"' }],
+      ["If-None-Match with the weak ETag the gate gave out", { "if-none-match": 'W/"v1"' }],
+      ["If-None-Match: *", { "if-none-match": "*" }],
+      ["If-Modified-Since", { "if-modified-since": MODIFIED }],
+    ];
+    describe.each(Object.keys(REWRITTEN))("%s", (file) => {
+      it.each(asks)("%s: 200, whole, the token on every URI", async (_, headers) => {
+        const before = origin.asked.length;
+        const res = await get(`${gate.url}/videos/v-1/${file}?${PARAMS}`, { headers });
+        expect(res.status).toBe(200);
+        expect(res.headers["content-range"]).toBeUndefined();
+        expect(res.body.toString()).toBe(REWRITTEN[file]);
+        expect(res.headers["cache-control"]).toBe("private, max-age=60");
+        // What reached the origin (nothing, from a cache) asked for the whole text.
+        for (const { headers: sent } of origin.asked.slice(before)) {
+          expect(sent.range).toBeUndefined();
+          expect(sent["if-range"]).toBeUndefined();
+          expect(sent["accept-encoding"]).toBe("identity");
+        }
+      });
+    });
+
+    // Issue 20, item 7: a rewritten manifest carries a viewer's token; a shared cache in front
+    // that ignores the query would hand it to the next viewer.
+    it("marks a rewritten manifest private, with the origin's lifetime, for GET and HEAD", async () => {
+      for (const method of ["GET", "HEAD"]) {
+        const res = await get(`${gate.url}/videos/v-1/index.m3u8?${PARAMS}`, { method });
+        expect(res.status).toBe(200);
+        expect(res.headers["cache-control"]).toBe("private, max-age=60");
+      }
+    });
+
+    it("leaves the origin's Cache-Control on what it does not rewrite", async () => {
+      const segment = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`);
+      expect(segment.status).toBe(200);
+      expect(segment.headers["cache-control"]).toBe(ORIGIN_CACHE_CONTROL);
+      // A segment still answers ranges: only manifests are asked for whole.
+      const part = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`, {
+        headers: { range: "bytes=0-6" },
+      });
+      expect([part.status, part.body.toString()]).toEqual([206, "segment"]);
+      const unchanged = await get(`${gate.url}/videos/v-1/multi-cdn.mpd?${PARAMS}`);
+      expect(unchanged.body.toString()).toBe(MULTI_CDN);
+      // nginx sends the headers before the body shows the text unchanged, so marks it private
+      // as it weakens its ETag (README: "Self-host in nginx").
+      expect(unchanged.headers["cache-control"]).toBe(
+        runtime.startsWith("nginx") ? "private, max-age=60" : ORIGIN_CACHE_CONTROL,
+      );
+    });
+  },
+);

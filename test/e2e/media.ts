@@ -11,11 +11,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
+import { answerFor } from "../helpers/http-semantics.js";
+import { headerValue } from "../helpers/origin.js";
 
 export const FRAMES = 150;
 export const STREAMS = ["hls", "fmp4", "dash"] as const;
@@ -97,8 +99,10 @@ export interface MediaOrigin {
 
 /**
  * Serves `dir`: `/<prefix>/<folder>/<file>` is `<dir>/<stream>/<file>` for the stream the
- * folder's name ends with (`/media/hls/…`, `/videos/2675_dash/…`). A query is ignored: the
- * test reads `seen` to prove none carried a token.
+ * folder's name ends with (`/media/hls/…`, `/videos/2675_dash/…`), answered as nginx answers a
+ * static file (ETag, Last-Modified, Range 206/416, If-Range, conditional 304): ffmpeg asks for
+ * every playlist with `Range: bytes=0-`. A query is ignored: the test reads `seen` to prove
+ * none carried a token.
  */
 export async function startMediaOrigin(dir: string): Promise<MediaOrigin> {
   const seen: string[] = [];
@@ -108,8 +112,11 @@ export async function startMediaOrigin(dir: string): Promise<MediaOrigin> {
       (req.url ?? "").split("?")[0]!,
     );
     let body: Buffer | undefined;
+    let mtime = 0;
     try {
-      body = match ? readFileSync(join(dir, match[1]!, match[2]!)) : undefined;
+      const file = match ? join(dir, match[1]!, match[2]!) : undefined;
+      body = file === undefined ? undefined : readFileSync(file);
+      if (file !== undefined) mtime = Math.floor(statSync(file).mtimeMs / 1000);
     } catch {
       body = undefined;
     }
@@ -117,11 +124,15 @@ export async function startMediaOrigin(dir: string): Promise<MediaOrigin> {
       res.writeHead(404, { "content-length": "0" });
       return void res.end();
     }
-    res.writeHead(200, {
-      "content-type": TYPES[extname(match![2]!)] ?? "application/octet-stream",
-      "content-length": String(body.length),
+    // nginx's ETag: last modification and length, in hex.
+    const answer = answerFor(req.method ?? "GET", (name) => headerValue(req, name), {
+      body,
+      etag: `"${mtime.toString(16)}-${body.length.toString(16)}"`,
+      lastModified: new Date(mtime * 1000).toUTCString(),
+      headers: { "content-type": TYPES[extname(match![2]!)] ?? "application/octet-stream" },
     });
-    res.end(req.method === "HEAD" ? undefined : body);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {

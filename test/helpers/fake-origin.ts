@@ -1,7 +1,10 @@
 /**
  * The origin the Worker sees in workerd tests: miniflare's `outboundService` hands every
- * subrequest to this function (in Node), so tests see exactly what the gate sent.
+ * subrequest to this function (in Node), so tests see exactly what the gate sent. It answers
+ * Range, If-Range and conditional requests as a real server does (`http-semantics.ts`).
  */
+import { answerFor } from "./http-semantics.js";
+
 export const TEST_SECRET = "workerd-test-secret";
 
 export async function fakeOrigin(request: Request): Promise<Response> {
@@ -22,14 +25,11 @@ export async function fakeOrigin(request: Request): Promise<Response> {
     query: url.search,
     headers,
   });
-  return new Response(request.method === "HEAD" ? null : body, {
-    status: 200,
-    // The method it got, also on a HEAD's bodiless answer.
-    headers: {
-      "content-type": "application/json",
-      "x-origin": "fake",
-      "x-origin-method": request.method,
-      etag: '"v1"',
-    },
+  const answer = answerFor(request.method, (name) => request.headers.get(name) ?? undefined, {
+    body: new TextEncoder().encode(body),
+    etag: '"v1"',
+    lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
+    headers: { "content-type": "application/json", "x-origin": "fake" },
   });
+  return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
 }

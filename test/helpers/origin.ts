@@ -1,16 +1,25 @@
 /**
  * A real origin for tests: node:http on 127.0.0.1 and an ephemeral port. It records every
  * request it receives and serves deterministic bytes:
- * - `…/big-<bytes>.ts` (or `.mp4`): that many bytes, written in 1 MiB chunks with back-pressure, the first
- *   chunk late so a client can prove it reads while the origin is still sending;
+ * - `…/big-<bytes>.ts` (or `.mp4`): that many bytes (or the range asked for), written in 1 MiB
+ *   chunks with back-pressure, the first chunk late so a client can prove it reads while the
+ *   origin is still sending;
  * - `…/slow-headers.ts`: headers only after `slowHeadersMs`;
  * - `…/drip.ts`: 64 KiB bodies in 20 writes 50 ms apart, for abort tests;
  * - `…/cut.ts`: announces 1 MiB, sends 64 KiB, then destroys the socket;
  * - `…/stall.ts`: announces 1 MiB, sends 64 KiB, then nothing until the client goes away;
- * - anything else: `content of <path>` with ETag, Range and HEAD support.
+ * - anything else: `content of <path>`, answered as a real static server answers (ETag,
+ *   Last-Modified, Range 206/416, If-Range, conditional 304/412, HEAD): `http-semantics.ts`.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { answerFor, decideFor } from "./http-semantics.js";
+
+/** A request header as one string (several of a name joined as RFC 9110 §5.3 allows). */
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
 
 export interface Origin {
   url: string;
@@ -57,10 +66,15 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     });
     const big = /\/big-(\d+)\.(?:ts|mp4)$/.exec(path);
     if (big) {
-      const total = Number(big[1]);
-      res.writeHead(200, { "content-type": "video/mp2t", "content-length": String(total) });
-      if (req.method === "HEAD") return void res.end();
-      let sent = 0;
+      // Ranges as a real server answers them; no validators, so no cache keeps it by heuristic.
+      const decision = decideFor(req.method ?? "GET", (name) => headerValue(req, name), {
+        size: Number(big[1]),
+        headers: { "content-type": "video/mp2t" },
+      });
+      res.writeHead(decision.status, decision.headers);
+      if (decision.bytes === undefined) return void res.end();
+      const total = decision.bytes.end + 1;
+      let sent = decision.bytes.start;
       const pump = (): void => {
         while (sent < total && !res.destroyed) {
           const n = Math.min(CHUNK, total - sent);
@@ -111,35 +125,17 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
       return;
     }
     const body = Buffer.from(`content of ${path}`);
-    const etag = `"${body.length}-${path.length}"`;
-    const headers: Record<string, string> = {
-      "content-type": path.endsWith(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
-      etag,
-      "last-modified": "Wed, 21 Oct 2015 07:28:00 GMT",
-      "accept-ranges": "bytes",
-      "x-origin-query": url.includes("?") ? url.slice(url.indexOf("?")) : "",
-    };
-    if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, headers);
-      return void res.end();
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ""));
-    if (range) {
-      const start = Number(range[1]);
-      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
-      if (start >= body.length) {
-        res.writeHead(416, { "content-range": `bytes */${body.length}` });
-        return void res.end();
-      }
-      res.writeHead(206, {
-        ...headers,
-        "content-range": `bytes ${start}-${end}/${body.length}`,
-        "content-length": String(end - start + 1),
-      });
-      return void res.end(req.method === "HEAD" ? undefined : body.subarray(start, end + 1));
-    }
-    res.writeHead(200, { ...headers, "content-length": String(body.length) });
-    res.end(req.method === "HEAD" ? undefined : body);
+    const answer = answerFor(req.method ?? "GET", (name) => headerValue(req, name), {
+      body,
+      etag: `"${body.length}-${path.length}"`,
+      lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
+      headers: {
+        "content-type": path.endsWith(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
+        "x-origin-query": url.includes("?") ? url.slice(url.indexOf("?")) : "",
+      },
+    });
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;

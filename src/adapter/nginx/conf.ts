@@ -294,6 +294,15 @@ export function nginxConf(options: NginxConfOptions): string {
       "        location @tokengate_manifest {",
       "            js_header_filter tokengate.headers;",
       "            js_body_filter tokengate.body buffer_type=buffer;",
+      ...(options.cacheDir !== null
+        ? [
+            "            # Asked for whole (the module passes no Range and no condition on) and",
+            "            # answered whole: nginx's cache would answer a viewer's If-None-Match with",
+            "            # a 304 that keeps the copy with an earlier grant's token.",
+            "            proxy_cache off;",
+            "            proxy_force_ranges off;",
+          ]
+        : []),
       proxyPass,
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",

@@ -22,6 +22,11 @@ import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
 import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 import type { NjsRequest } from "./njs.js";
 import type { ModuleSettings } from "./settings.js";
@@ -189,9 +194,9 @@ function decided(r: NjsRequest, target: string): string {
   if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);
-  // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
-  const manifest =
-    propagate !== "" && manifestKind(splitTarget(target).path, undefined) !== undefined;
+  // A manifest the token is to be carried into is asked for whole and uncompressed: its text
+  // is rewritten.
+  const manifest = rewritesManifest(propagate, splitTarget(target).path);
   put(r, "tokengate_forward", forwardedHeaders(r, settings.cache, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
@@ -218,16 +223,15 @@ function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): str
   // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
   // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
   if (cache) return `${proto}\r\nAccept-Encoding: identity`;
-  const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  const policy = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  const pairs = manifest ? manifestRequestHeaders(policy) : policy;
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
-    const name = pair[0].toLowerCase();
-    if (name === "x-forwarded-proto") continue;
-    if (manifest && name === "accept-encoding") continue;
+    if (pair[0].toLowerCase() === "x-forwarded-proto") continue;
     block += `\r\n${pair[0]}: ${pair[1]}`;
   }
-  return manifest ? `${block}\r\nAccept-Encoding: identity` : block;
+  return block;
 }
 
 /**
@@ -303,8 +307,9 @@ function setAll(
 /**
  * For a grant whose CDN token goes on into the manifest it answers: whether this answer is
  * one (by path or Content-Type, uncompressed, 200), told to the body filter through
- * `$tokengate_manifest`. Its length changes, so it goes without `Content-Length`, and its
- * `ETag` becomes weak (nginx sends headers before the body shows whether the text changes).
+ * `$tokengate_manifest`. Its length changes, so it goes without `Content-Length`; its `ETag`
+ * becomes weak and its `Cache-Control` private (nginx sends headers before the body shows
+ * whether the text changes).
  */
 function manifestHeaders(r: NjsRequest): void {
   if (!r.variables.tokengate_propagate || r.status !== 200) return;
@@ -327,6 +332,12 @@ function manifestHeaders(r: NjsRequest): void {
   delete out["Content-Length"];
   const etag = out.ETag;
   if (typeof etag === "string" && !etag.startsWith("W/")) out.ETag = `W/${etag}`;
+  // It carries this viewer's token: no shared cache's to keep (private even if the text stays
+  // the same, which only the body shows).
+  const control = out["Cache-Control"];
+  out["Cache-Control"] = privateCacheControl(
+    Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
+  );
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 

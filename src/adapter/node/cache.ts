@@ -17,6 +17,7 @@ import { rejection } from "../../http/refusal.js";
 import {
   headerOf,
   headerValues,
+  markPrivate,
   removeHeader,
   weakenEtag,
   withGateHeaders,
@@ -415,6 +416,7 @@ function answer(
     if ("text" in result) {
       body = Buffer.from(result.text);
       weakenEtag(head);
+      markPrivate(head);
     }
   } else if (status === 200) {
     const etag = headerOf(head, "etag");

@@ -16,6 +16,11 @@ import {
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
 import { varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -234,11 +239,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       method,
       reset: options.keepAlive === false,
       // undici takes a flat [name, value, …] list.
-      headers: originHeaders(
-        incoming,
-        client,
-        propagate !== undefined && manifestKind(target.split("?")[0]!, undefined) !== undefined,
-      ),
+      headers: originHeaders(incoming, client, rewritesManifest(propagate, target.split("?")[0]!)),
     };
     let attempts = 0;
     let sentAt = 0;
@@ -373,6 +374,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           } else if (kind !== undefined && method === "HEAD") {
             // The rewritten length is known only once the body is read; HEAD has none.
             weakenEtag(list);
+            markPrivate(list);
             removeHeader(list, "content-length");
           } else if (kind !== undefined) {
             manifest = { kind, chunks: [], size: 0 };
@@ -426,6 +428,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           } else {
             body = Buffer.from(result.text);
             weakenEtag(head.list);
+            markPrivate(head.list);
             removeHeader(head.list, "content-length");
             head.list.push("content-length", String(body.length));
           }
@@ -624,14 +627,11 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
 
 /**
  * The origin request's headers, flat as undici takes them; for a manifest the token is to be
- * carried into, asking for it uncompressed (the gate rewrites its text; nginx would gzip it).
+ * carried into, asking for all of it, uncompressed (`manifestRequestHeaders`).
  */
 function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: boolean): string[] {
   const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client);
-  if (!manifest) return pairs.flat();
-  const kept = pairs.filter(([name]) => name.toLowerCase() !== "accept-encoding");
-  kept.push(["accept-encoding", "identity"]);
-  return kept.flat();
+  return (manifest ? manifestRequestHeaders(pairs) : pairs).flat();
 }
 
 /**
@@ -689,6 +689,19 @@ export function removeHeader(list: string[], name: string): void {
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (list[i]!.toLowerCase() === name) list.splice(i, 2);
   }
+}
+
+/**
+ * A rewritten manifest's `Cache-Control` made private, in place (`privateCacheControl`): it
+ * carries one viewer's token.
+ */
+export function markPrivate(list: string[]): void {
+  const values: string[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i]!.toLowerCase() === "cache-control") values.push(list[i + 1]!);
+  }
+  removeHeader(list, "cache-control");
+  list.push("cache-control", privateCacheControl(values.length ? values.join(", ") : undefined));
 }
 
 /** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */

@@ -1,0 +1,112 @@
+/**
+ * The headers of a manifest the gate rewrites (a CDN token carried into an HLS playlist or a
+ * DASH manifest, `src/core/manifest.ts`), one rule for every runtime: what its origin request
+ * leaves out, and the `Cache-Control` its rewritten answer carries. Pure, and within what the
+ * nginx module's njs runs.
+ * @module
+ */
+import { manifestKind } from "../core/manifest.js";
+
+/** Lower-case names as a lookup table without a prototype (njs has no `Set`). */
+function nameTable(names: readonly string[]): Readonly<Record<string, true>> {
+  const table: Record<string, true> = Object.create(null);
+  for (let i = 0; i < names.length; i++) table[names[i]!] = true;
+  return table;
+}
+
+/**
+ * Whether the gate will rewrite the answer to this request, so must ask for it whole: a grant
+ * that carries a CDN token on (`propagate` not empty) for a path named like a manifest. (A
+ * manifest known only by its `Content-Type` is known too late to ask differently.)
+ *
+ * @example
+ * ```ts
+ * rewritesManifest("md5=abc&expires=1", "/videos/v-1/index.m3u8"); // true
+ * ```
+ */
+export function rewritesManifest(propagate: string | undefined, path: string): boolean {
+  return propagate !== undefined && propagate !== "" && manifestKind(path, undefined) !== undefined;
+}
+
+/**
+ * Request headers a rewritten manifest is never asked with. The gate needs the whole text to
+ * rewrite, so no `Range`/`If-Range` (ffmpeg asks for every playlist with `Range: bytes=0-`; a
+ * 206 part cannot be rewritten and the segments would go without the token). No condition
+ * either: a 304 would leave the viewer on a copy it holds, which carries the token of an
+ * earlier grant (another `expires`, perhaps expired), and a 412 on nothing the viewer was
+ * given; the gate cannot tell, so it asks for the text every time. No `Accept-Encoding`: it is
+ * asked for as `identity`, compressed bytes not being text.
+ */
+const NOT_ASKED = nameTable([
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "accept-encoding",
+]);
+
+/**
+ * The origin request's headers for a manifest the gate rewrites (see {@link rewritesManifest}):
+ * `pairs` (as the header policy of `headers.ts` passes them) without `Range`, `If-Range`, the
+ * conditionals and `Accept-Encoding`, then `Accept-Encoding: identity`.
+ *
+ * @example
+ * ```ts
+ * manifestRequestHeaders([["Range", "bytes=0-"], ["User-Agent", "ffmpeg"]]);
+ * // [["User-Agent", "ffmpeg"], ["accept-encoding", "identity"]]
+ * ```
+ */
+export function manifestRequestHeaders(
+  pairs: readonly (readonly [string, string])[],
+): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
+    if (NOT_ASKED[pair[0].toLowerCase()] !== true) out.push([pair[0], pair[1]]);
+  }
+  out.push(["accept-encoding", "identity"]);
+  return out;
+}
+
+/**
+ * Directives a rewritten manifest does not keep: it carries one viewer's token, so it is no
+ * shared cache's to keep (`public`, and `s-maxage` and `proxy-revalidate`, which only shared
+ * caches read); the origin's own `private` (perhaps naming fields) gives way to a plain one.
+ */
+const SHARED_ONLY = nameTable(["public", "private", "s-maxage", "proxy-revalidate"]);
+
+/**
+ * The `Cache-Control` of a rewritten manifest, from the origin's (`undefined` when it sent
+ * none): `private` first, then the origin's directives but `public`, `s-maxage` and
+ * `proxy-revalidate`, so the viewer's own cache keeps the lifetime and no shared cache in front
+ * (one that ignores the query, say) hands viewer A's token to viewer B. Commas inside a quoted
+ * value (`no-cache="a, b"`) stay in it.
+ *
+ * @example
+ * ```ts
+ * privateCacheControl("public, max-age=60, s-maxage=600"); // "private, max-age=60"
+ * privateCacheControl(undefined); // "private"
+ * ```
+ */
+export function privateCacheControl(origin: string | undefined): string {
+  const kept: string[] = ["private"];
+  const text = origin ?? "";
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2c;
+    if (c === 0x22) quoted = !quoted;
+    else if (c === 0x5c && quoted) i++;
+    else if (c === 0x2c && (!quoted || i === text.length)) {
+      const directive = text.slice(start, i).trim();
+      start = i + 1;
+      if (directive === "") continue;
+      const equals = directive.indexOf("=");
+      const name = (equals === -1 ? directive : directive.slice(0, equals)).trim().toLowerCase();
+      if (SHARED_ONLY[name] !== true) kept.push(directive);
+    }
+  }
+  return kept.join(", ");
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import {
+  manifestRequestHeaders,
+  privateCacheControl,
+  rewritesManifest,
+} from "../../src/http/manifest-headers.js";
+
+describe("a manifest the gate rewrites is asked for whole", () => {
+  it("is one named like a manifest, under a grant that carries a token on", () => {
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/index.m3u8")).toBe(true);
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/manifest.mpd")).toBe(true);
+    expect(rewritesManifest("md5=a&expires=1", "/videos/v/seg-1.ts")).toBe(false);
+    expect(rewritesManifest(undefined, "/videos/v/index.m3u8")).toBe(false);
+    expect(rewritesManifest("", "/videos/v/index.m3u8")).toBe(false);
+  });
+
+  it("leaves out Range, If-Range, every condition and Accept-Encoding, asking for identity", () => {
+    expect(
+      manifestRequestHeaders([
+        ["Range", "bytes=0-"],
+        ["If-Range", '"v1"'],
+        ["If-None-Match", 'W/"v1"'],
+        ["If-Modified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"],
+        ["If-Match", '"v1"'],
+        ["If-Unmodified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"],
+        ["Accept-Encoding", "gzip"],
+        ["User-Agent", "Lavf/59"],
+        ["x-forwarded-for", "203.0.113.7"],
+      ]),
+    ).toEqual([
+      ["User-Agent", "Lavf/59"],
+      ["x-forwarded-for", "203.0.113.7"],
+      ["accept-encoding", "identity"],
+    ]);
+  });
+});
+
+// Issue 20, item 7: a rewritten manifest carries one viewer's token.
+describe("a rewritten manifest's Cache-Control", () => {
+  it.each([
+    ["public, max-age=60", "private, max-age=60"],
+    ["public, max-age=60, s-maxage=600", "private, max-age=60"],
+    ["PUBLIC, Max-Age=60, S-MAXAGE=1, proxy-revalidate", "private, Max-Age=60"],
+    ["max-age=5, must-revalidate", "private, max-age=5, must-revalidate"],
+    ["private, max-age=5", "private, max-age=5"],
+    ['private="Set-Cookie", max-age=5', "private, max-age=5"],
+    ["no-store", "private, no-store"],
+    ['no-cache="Set-Cookie, X-Y", public', 'private, no-cache="Set-Cookie, X-Y"'],
+    [" , public,, max-age=1 ", "private, max-age=1"],
+  ])("%j → %j", (origin, expected) => {
+    expect(privateCacheControl(origin)).toBe(expected);
+  });
+
+  it("is private when the origin said nothing (a shared cache may keep such an answer by heuristic)", () => {
+    expect(privateCacheControl(undefined)).toBe("private");
+  });
+});
