@@ -29,7 +29,12 @@ export async function fakeOrigin(request: Request): Promise<Response> {
     body: new TextEncoder().encode(body),
     etag: '"v1"',
     lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
-    headers: { "content-type": "application/json", "x-origin": "fake" },
+    // The method it got, also on a HEAD's bodiless answer.
+    headers: {
+      "content-type": "application/json",
+      "x-origin": "fake",
+      "x-origin-method": request.method,
+    },
   });
   return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
 }
