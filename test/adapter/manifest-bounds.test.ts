@@ -77,7 +77,8 @@ const SHAPES: Record<string, Shape> = {
   "one EXT-X-KEY line of URI attributes only (the report; over the output bound)": {
     kind: "hls",
     player: false,
-    make: (w) => fill("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,", () => `URI="a${x(w)}",`, "\nseg.ts\n"),
+    // As reported, whatever the variant: wider URIs would fit under the output bound.
+    make: () => fill("#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,", () => 'URI="a",', "\nseg.ts\n"),
   },
   "one EXT-X-KEY line of URI and IV attributes": {
     kind: "hls",
