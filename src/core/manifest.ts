@@ -73,8 +73,8 @@ export function propagateManifest(
 export const MANIFEST_MAX_OUTPUT_BYTES = 4 * MANIFEST_MAX_BYTES;
 
 /**
- * The tags whose URI attributes name a resource the player fetches (after `#EXT-X-`, by their
- * first letter, each with its `:`), and those attributes.
+ * The tags whose `URI` (or `SERVER-URI`) attributes name a resource the player fetches (after
+ * `#EXT-X-`, by their first letter, each with its `:`).
  */
 const URI_TAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   M: ["MAP:", "MEDIA:"],
@@ -132,7 +132,7 @@ function finish(output: Output): string {
 }
 
 /**
- * What goes into an URI to carry the token: `params` after a `?` (or `amp` when the URI has a
+ * What goes into a URI to carry the token: `params` after a `?` (or `amp` when the URI has a
  * query), once made, for every URI.
  */
 interface Carried {
