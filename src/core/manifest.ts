@@ -72,12 +72,78 @@ export function propagateManifest(
 /** A rewritten manifest may be this large at most, so a bounded input stays a bounded output. */
 export const MANIFEST_MAX_OUTPUT_BYTES = 4 * MANIFEST_MAX_BYTES;
 
-/** Tags whose URI attributes name a resource the player fetches, and those attributes. */
-const URI_TAGS =
-  /^#EXT-X-(?:MAP|KEY|MEDIA|I-FRAME-STREAM-INF|PART|PRELOAD-HINT|SESSION-KEY|SESSION-DATA|RENDITION-REPORT|CONTENT-STEERING):/;
-const URI_ATTRIBUTES: readonly string[] = Object.freeze(["URI", "SERVER-URI"]);
-/** One `NAME=value` of an HLS attribute list, from where the last one ended. */
-const ATTRIBUTE = /([A-Z0-9-]+)=("[^"\r\n]*"|[^,\r\n]*)/y;
+/**
+ * The tags whose `URI` (or `SERVER-URI`) attributes name a resource the player fetches (after
+ * `#EXT-X-`, by their first letter, each with its `:`).
+ */
+const URI_TAGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  M: ["MAP:", "MEDIA:"],
+  K: ["KEY:"],
+  I: ["I-FRAME-STREAM-INF:"],
+  P: ["PART:", "PRELOAD-HINT:"],
+  S: ["SESSION-KEY:", "SESSION-DATA:"],
+  R: ["RENDITION-REPORT:"],
+  C: ["CONTENT-STEERING:"],
+});
+
+/** Whether `text` names, at `at` (after `#EXT-X-`), a tag whose URI attributes are fetched. */
+function uriTag(text: string, at: number): boolean {
+  const letter = text.charAt(at);
+  if (!Object.prototype.hasOwnProperty.call(URI_TAGS, letter)) return false;
+  const names = URI_TAGS[letter]!;
+  for (let i = 0; i < names.length; i++) if (text.startsWith(names[i]!, at)) return true;
+  return false;
+}
+
+/** Empty lines, skipped this many at a time. */
+const EMPTY_LINES = "\n".repeat(64);
+
+/**
+ * A manifest's rewrite as it is made: the pieces of the output in order (stretches of the
+ * input between edits, and the edits), joined once at the end. Every pass here is linear and
+ * builds nothing by repeated concatenation: njs, inside nginx, frees nothing before a request
+ * ends and copies a string at each `+=`, so a line rewritten attribute by attribute cost the
+ * square of its length in memory.
+ */
+interface Output {
+  text: string;
+  pieces: string[];
+  /** Where the input not yet in `pieces` starts. */
+  copied: number;
+  /** The output's length so far, with the input not yet copied counted as it is. */
+  size: number;
+  /** The most `size` may reach before the rewrite is given up as too big. */
+  limit: number;
+}
+
+/** `output` with the input's `[from, to)` replaced by `replacement`. */
+function edit(output: Output, from: number, to: number, replacement: string): void {
+  if (from > output.copied) output.pieces.push(output.text.slice(output.copied, from));
+  output.pieces.push(replacement);
+  output.size += replacement.length - (to - from);
+  output.copied = to;
+}
+
+/** The output as one string. */
+function finish(output: Output): string {
+  if (output.copied === 0 && output.pieces.length === 0) return output.text;
+  output.pieces.push(output.text.slice(output.copied));
+  return output.pieces.join("");
+}
+
+/**
+ * What goes into a URI to carry the token: `params` after a `?` (or `amp` when the URI has a
+ * query), once made, for every URI.
+ */
+interface Carried {
+  query: string;
+  more: string;
+}
+
+function carried(params: string, amp: string): Carried {
+  const joined = amp === "&" ? params : params.split("&").join(amp);
+  return { query: `?${joined}`, more: `${amp}${joined}` };
+}
 
 /**
  * An HLS playlist with `params` (`md5=…&expires=…`) appended to every URI that resolves to the
@@ -86,6 +152,7 @@ const ATTRIBUTE = /([A-Z0-9-]+)=("[^"\r\n]*"|[^,\r\n]*)/y;
  * `EXT-X-SESSION-KEY`, `EXT-X-SESSION-DATA`, `EXT-X-RENDITION-REPORT` (and `SERVER-URI` of
  * `EXT-X-CONTENT-STEERING`). A URI that reaches another host as a player resolves it, or one
  * with a variable (`{$name}`, which the player fills in), is left alone; line endings are kept.
+ * One pass, lines found with `indexOf`, the output joined once.
  *
  * @example
  * ```ts
@@ -98,65 +165,148 @@ export function propagateHls(text: string, params: string): Propagation {
   if (/\r(?!\n)|[\u0085\u2028\u2029]/.test(text)) {
     return { unchanged: "a line ends in a way players read differently (a lone CR, U+2028…)" };
   }
-  const out: string[] = [];
-  let size = 0;
-  for (const line of text.split("\n")) {
-    const cr = line.endsWith("\r") ? "\r" : "";
-    const body = cr === "" ? line : line.slice(0, -1);
-    let rewritten = line;
-    const first = body.charCodeAt(0);
-    const last = body.charCodeAt(body.length - 1);
-    if (printable(first) && first !== 0x23 && printable(last)) {
-      // A URI line with nothing to trim, as nearly every one is: no copies made to find that
-      // out (njs, inside nginx, frees nothing until the request ends).
-      rewritten = withParams(body, params) + cr;
-      size += rewritten.length + 1;
-      if (size > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
-      out.push(rewritten);
+  const with_ = carried(params, "&");
+  // Counted as the lines were, each with its line feed (the last one's too).
+  const limit = MANIFEST_MAX_OUTPUT_BYTES - 1;
+  const output: Output = { text, pieces: [], copied: 0, size: text.length, limit };
+  for (let start = 0; start <= text.length;) {
+    const first = text.charCodeAt(start);
+    if (first === 0x0a) {
+      start += text.startsWith(EMPTY_LINES, start) ? EMPTY_LINES.length : 1;
       continue;
     }
-    const trimmed = body.trim();
-    if (trimmed.startsWith("#")) {
-      if (trimmed.startsWith("#EXT-X-") && URI_TAGS.test(trimmed)) {
-        rewritten = withUriAttributes(body, params) + cr;
+    let next = text.indexOf("\n", start);
+    if (next < 0) next = text.length;
+    let end = next;
+    if (end > start && text.charCodeAt(end - 1) === 0x0d) end--;
+    if (end === start) {
+      // Empty.
+    } else if (first === 0x23) {
+      // A tag or a comment: only the tags that name a fetched resource are read further.
+      if (text.startsWith("#EXT-X-", start) && uriTag(text, start + 7)) {
+        uriAttributes(output, start, text.slice(start, end), with_);
       }
-    } else if (trimmed !== "") {
-      const start = body.indexOf(trimmed);
-      rewritten =
-        body.slice(0, start) +
-        withParams(trimmed, params) +
-        body.slice(start + trimmed.length) +
-        cr;
+    } else if (printable(first)) {
+      // A URI line (with nothing to trim before it, as nearly every one).
+      uriEdit(output, start, text.slice(start, end), with_);
+    } else {
+      let k = start;
+      while (k < end && asciiSpace(text.charCodeAt(k))) k++;
+      if (k < end) {
+        const body = text.slice(start, end);
+        const trimmed = body.trim();
+        if (trimmed.charCodeAt(0) === 0x23) {
+          if (trimmed.startsWith("#EXT-X-") && uriTag(trimmed, 7)) {
+            uriAttributes(output, start, body, with_);
+          }
+        } else if (trimmed !== "") {
+          uriEdit(output, start, body, with_);
+        }
+      }
     }
-    size += rewritten.length + 1;
-    if (size > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
-    out.push(rewritten);
+    if (output.size > limit) return tooBig();
+    start = next + 1;
   }
-  return { text: out.join("\n") };
+  return { text: finish(output) };
 }
 
-/** A tag line with the token on its URI attributes, read as an attribute list. */
-function withUriAttributes(line: string, params: string): string {
-  let at = line.indexOf(":") + 1;
-  let result = line.slice(0, at);
-  while (at < line.length) {
-    ATTRIBUTE.lastIndex = at;
-    const match = ATTRIBUTE.exec(line);
-    if (match === null) return result + line.slice(at);
-    const [whole, name, value] = match as unknown as [string, string, string];
-    if (URI_ATTRIBUTES.includes(name) && value.startsWith('"')) {
-      result += `${name}="${withParams(value.slice(1, -1), params)}"`;
-    } else {
-      result += whole;
+/**
+ * The token carried into the URI `uri`, found in the input at `at` (whitespace around it kept),
+ * when it reaches the gate's host.
+ */
+function uriEdit(output: Output, at: number, uri: string, with_: Carried): void {
+  const place = placeIn(uri, true);
+  if (place >= 0) edit(output, at + place, at + place, separated(uri, place, with_));
+}
+
+/**
+ * Where in `uri` the token goes: the end of the trimmed URL, or its `#`; -1 when it is blank
+ * or (with `check`) does not reach the gate's host.
+ */
+function placeIn(uri: string, check: boolean): number {
+  const plain = printable(uri.charCodeAt(0)) && printable(uri.charCodeAt(uri.length - 1));
+  const trimmed = plain ? uri : uri.trim();
+  if (trimmed === "" || (check && !reachesGate(trimmed))) return -1;
+  // Only leading whitespace goes before it: the trimmed URL's first character is none.
+  const lead = plain ? 0 : uri.indexOf(trimmed);
+  const hash = trimmed.indexOf("#");
+  return lead + (hash < 0 ? trimmed.length : hash);
+}
+
+/** What goes in at `place`: the token after a `?`, or after `&` when a query comes before. */
+function separated(uri: string, place: number, with_: Carried): string {
+  const query = uri.indexOf("?");
+  return query >= 0 && query < place ? with_.more : with_.query;
+}
+
+/**
+ * `uri` with the token appended (see {@link placeIn}), whitespace around it kept, or unchanged
+ * when it is blank. The caller has decided that the URI reaches the gate's host.
+ */
+function appendParams(uri: string, with_: Carried): string {
+  const place = placeIn(uri, false);
+  if (place < 0) return uri;
+  const insert = separated(uri, place, with_);
+  // Nothing after it (the common case): one concatenation.
+  if (place === uri.length) return uri + insert;
+  return uri.slice(0, place) + insert + uri.slice(place);
+}
+
+/**
+ * A tag line (`line`, found in the input at `at`, without its line end) with the token on its
+ * URI attributes, read as an attribute list: `NAME=` (`[A-Z0-9-]+`), then a quoted string, or
+ * else whatever runs to the next comma; the comma after it, or whatever does not parse, kept.
+ */
+function uriAttributes(output: Output, at: number, line: string, with_: Carried): void {
+  let place = line.indexOf(":") + 1;
+  while (place < line.length) {
+    let nameEnd = place;
+    for (let code = line.charCodeAt(nameEnd); ; code = line.charCodeAt(++nameEnd)) {
+      // `[A-Z0-9-]`
+      if (!((code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x2d)) {
+        break;
+      }
     }
-    at += whole.length;
+    if (nameEnd === place || line.charCodeAt(nameEnd) !== 0x3d) return;
+    const valueStart = nameEnd + 1;
+    let valueEnd = -1;
+    if (line.charCodeAt(valueStart) === 0x22) {
+      const close = line.indexOf('"', valueStart + 1);
+      if (close >= 0) valueEnd = close + 1;
+    }
+    if (valueEnd < 0) {
+      const comma = line.indexOf(",", valueStart);
+      valueEnd = comma < 0 ? line.length : comma;
+    }
+    const length = nameEnd - place;
+    if (
+      line.charCodeAt(valueStart) === 0x22 &&
+      ((length === 3 && line.startsWith("URI", place)) ||
+        (length === 10 && line.startsWith("SERVER-URI", place)))
+    ) {
+      // The quotes' inside; a value with no closing quote loses its last character here, as
+      // the attribute list was read before (`"abc` up to a comma reads as the URI `ab`).
+      const inner = valueEnd - valueStart >= 2 ? line.slice(valueStart + 1, valueEnd - 1) : "";
+      const uriAt = at + valueStart + 1;
+      if (line.charCodeAt(valueEnd - 1) !== 0x22 || valueEnd - valueStart < 2) {
+        // Not a quoted string: rewritten as one.
+        const rewritten = placeIn(inner, true) < 0 ? inner : appendParams(inner, with_);
+        edit(output, uriAt, at + valueEnd, `${rewritten}"`);
+      } else {
+        uriEdit(output, uriAt, inner, with_);
+      }
+      // Too big already: the caller gives up (a line of nothing but URIs).
+      if (output.size > output.limit) return;
+    }
     // The comma between attributes, or whatever does not parse, kept as it is.
-    const next = line.indexOf(",", at);
-    const end = next < 0 ? line.length : next + 1;
-    result += line.slice(at, end);
-    at = end;
+    const comma = line.indexOf(",", valueEnd);
+    place = comma < 0 ? line.length : comma + 1;
   }
-  return result;
+}
+
+/** A space, tab, vertical tab or form feed (CR and LF end lines before this looks). */
+function asciiSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
 }
 
 /**
@@ -165,6 +315,8 @@ function withUriAttributes(line: string, params: string): string {
  * a `BaseURL` that reaches another host is passed on unchanged: the relative URLs beneath it
  * resolve to that host, which must not get the token. A URL holding an XML character
  * reference other than `&amp;` is left alone (what it says is not what it reads as).
+ * Every pass is linear, with `indexOf` rather than global patterns (njs runs those in time
+ * that grows with the square of the text).
  *
  * @example
  * ```ts
@@ -179,87 +331,235 @@ export function propagateDash(text: string, params: string): Propagation {
   if (masked === undefined) return { unchanged: "an unterminated comment, CDATA or instruction" };
   // A template filled in from an attribute the player reads ($RepresentationID$ from an `id`):
   // only ids that cannot make a URL reach another host.
-  if (/\$RepresentationID(?:%[^$]*)?\$/.test(masked)) {
-    const ID = /\sid\s*=\s*("([^"]*)"|'([^']*)')/g;
-    for (let id = ID.exec(masked); id !== null; id = ID.exec(masked)) {
-      if (!/^[A-Za-z0-9._-]*$/.test(id[2] ?? id[3] ?? "")) {
-        return { unchanged: "a Representation id could lead a template to another host" };
-      }
-    }
+  if (/\$RepresentationID(?:%[^$]*)?\$/.test(masked) && !plainIds(masked)) {
+    return { unchanged: "a Representation id could lead a template to another host" };
   }
-  const edits: [start: number, end: number, replacement: string][] = [];
-  /** Where each `BaseURL` this reads as an element's name stands: every other one is suspect. */
-  const named: Record<number, true> = Object.create(null);
+  // Nothing masked (as in most manifests): no part of the text to compare with its masked copy.
+  const clean = masked === text;
+  const with_ = carried(params, "&amp;");
+  // Edits as [start, end) and replacement, BaseURLs' and attributes' apart, each in order.
+  const baseStart: number[] = [];
+  const baseEnd: number[] = [];
+  const baseWith: string[] = [];
+  /** Where each `BaseURL` this reads as an element's name stands, in order: every other one is suspect. */
+  const named: number[] = [];
+  const find = {
+    name: finder(masked, "BaseURL"),
+    double: finder(masked, '"'),
+    single: finder(masked, "'"),
+    close: finder(masked, ">"),
+  };
   // BaseURL elements, with any namespace prefix. Each is found once, its start tag read with its
   // quotes, so no input makes this rescan the text.
-  const BASE_URL = /<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g;
-  for (let match = BASE_URL.exec(masked); match !== null; match = BASE_URL.exec(masked)) {
-    const close = startTagEnd(masked, match.index + match[0].length);
+  for (let from = 0; ;) {
+    const match = nextBaseUrl(masked, from, find.name);
+    if (match === undefined) break;
+    const close = startTagEnd(match.nameEnd, find);
     if (close === undefined) return { unchanged: "a BaseURL start tag does not end" };
-    named[match.index + 1 + match[1]!.length] = true;
-    if (masked[close - 1] === "/") {
-      BASE_URL.lastIndex = close + 1;
+    named.push(match.start + 1 + match.prefix.length);
+    if (masked.charCodeAt(close - 1) === 0x2f) {
+      from = close + 1;
       continue; // <BaseURL/>: the manifest's own folder
     }
-    const endTag = `</${match[1]}BaseURL`;
+    const endTag = match.prefix === "" ? "</BaseURL" : `</${match.prefix}BaseURL`;
     const end = masked.indexOf(endTag, close + 1);
     if (end < 0) return { unchanged: "a BaseURL element does not end" };
     const content = text.slice(close + 1, end);
     // Markup, a comment or CDATA inside: what a parser reads there is not what this reads.
-    if (content.includes("<") || masked.slice(close + 1, end) !== content) {
+    if (content.indexOf("<") >= 0 || (!clean && masked.slice(close + 1, end) !== content)) {
       return { unchanged: "a BaseURL holds markup, a comment or CDATA" };
     }
     const decoded = xmlText(content);
     if (decoded === undefined || !reachesGate(decoded.trim())) {
       return { unchanged: "a BaseURL reaches another host (or cannot be read)" };
     }
-    edits.push([close + 1, end, appendParams(content, params, "&amp;")]);
-    named[end + 2 + match[1]!.length] = true;
-    BASE_URL.lastIndex = end + endTag.length;
+    baseStart.push(close + 1);
+    baseEnd.push(end);
+    baseWith.push(appendParams(content, with_));
+    named.push(end + 2 + match.prefix.length);
+    from = end + endTag.length;
   }
   // A BaseURL anywhere else (in a comment or instruction another parser ends sooner, with a
   // prefix or a name end this does not read): what a player makes of it cannot be known here.
-  const ANY_BASE_URL = /baseurl/gi;
-  for (let other = ANY_BASE_URL.exec(text); other !== null; other = ANY_BASE_URL.exec(text)) {
-    if (named[other.index] !== true) {
-      return { unchanged: "a BaseURL this cannot read as a player would" };
-    }
+  if (!onlyNamed(text, named)) {
+    return { unchanged: "a BaseURL this cannot read as a player would" };
   }
-  for (const attribute of dashUrlAttributes(masked)) {
-    const decoded = xmlText(attribute.url);
-    if (decoded === undefined || !reachesGate(decoded.trim())) continue;
-    const start = attribute.at;
-    edits.push([start, start + attribute.url.length, appendParams(attribute.url, params, "&amp;")]);
-  }
-  // Each pass finds its edits in order; only BaseURLs and attributes together need sorting.
-  let sorted = true;
-  for (let i = 1; i < edits.length && sorted; i++) sorted = edits[i - 1]![0] <= edits[i]![0];
-  if (!sorted) edits.sort((a, b) => a[0] - b[0]);
+  const attributes = dashUrlAttributes(masked);
   const pieces: string[] = [];
   let at = 0;
   let size = 0;
-  for (const [start, end, replacement] of edits) {
+  // The two lists of edits, merged in order of their starts (a BaseURL's first on a tie).
+  for (let b = 0, a = 0; b < baseStart.length || a < attributes.length;) {
+    let start: number;
+    let end: number;
+    let replacement: string;
+    const attribute = attributes[a];
+    if (b < baseStart.length && (attribute === undefined || baseStart[b]! <= attribute.at)) {
+      start = baseStart[b]!;
+      end = baseEnd[b]!;
+      replacement = baseWith[b]!;
+      b++;
+    } else {
+      a++;
+      const decoded = xmlText(attribute!.url);
+      if (decoded === undefined || !reachesGate(decoded.trim())) continue;
+      start = attribute!.at;
+      end = start + attribute!.url.length;
+      replacement = appendParams(attribute!.url, with_);
+    }
     pieces.push(text.slice(at, start), replacement);
     size += start - at + replacement.length;
     if (size > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
     at = end;
   }
+  if (pieces.length === 0) return { text };
   pieces.push(text.slice(at));
   if (size + text.length - at > MANIFEST_MAX_OUTPUT_BYTES) return tooBig();
   return { text: pieces.join("") };
 }
 
-/** Where a start tag whose name ends at `from` ends (its `>`), quotes honoured; undefined if never. */
-function startTagEnd(text: string, from: number): number | undefined {
-  const stop = /["'>]/g;
-  stop.lastIndex = from;
-  for (let match = stop.exec(text); match !== null; match = stop.exec(text)) {
-    if (match[0] === ">") return match.index;
-    const quoteEnd = text.indexOf(match[0], match.index + 1);
-    if (quoteEnd < 0) return undefined;
-    stop.lastIndex = quoteEnd + 1;
+/**
+ * The first place of `needle` in `text` at or after the place asked, for places asked in
+ * increasing order: no part of the text is searched twice, however many times it is asked.
+ */
+function finder(text: string, needle: string): (from: number) => number {
+  let asked = 0;
+  let found = -2;
+  return (from) => {
+    if (found === -2 || from < asked || (found >= 0 && found < from)) {
+      found = text.indexOf(needle, from);
+      asked = from;
+    }
+    return found;
+  };
+}
+
+/**
+ * The next `BaseURL` element name at or after `from`, as `/<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g`
+ * finds it (a test holds the two equal): where its `<` stands, its prefix, where its name ends.
+ */
+export function nextBaseUrl(
+  text: string,
+  from: number,
+  find: (from: number) => number = finder(text, "BaseURL"),
+): { start: number; prefix: string; nameEnd: number } | undefined {
+  for (let search = from + 1; ;) {
+    const name = find(search);
+    if (name < 0) return undefined;
+    search = name + 1;
+    const after = text.charAt(name + 7);
+    if (after !== "/" && after !== ">" && !space(text, name + 7)) continue;
+    let start = -1;
+    const before = text.charCodeAt(name - 1);
+    if (before === 0x3c) {
+      start = name - 1;
+    } else if (before === 0x3a) {
+      // A prefix: `[A-Za-z_][\w.-]*` after a `<`. Read backwards to the first character that
+      // cannot be in one (no two prefixes share characters, so none is read twice).
+      let k = name - 2;
+      while (k >= 0 && prefixChar(text.charCodeAt(k))) k--;
+      const head = text.charCodeAt(k + 1);
+      const letter = (head >= 0x41 && head <= 0x5a) || (head >= 0x61 && head <= 0x7a);
+      if (k >= 0 && k + 1 < name - 1 && text.charCodeAt(k) === 0x3c && (letter || head === 0x5f)) {
+        start = k;
+      }
+    }
+    if (start < from) continue;
+    return { start, prefix: text.slice(start + 1, name), nameEnd: name + 7 };
   }
-  return undefined;
+}
+
+/** `[\w.-]`: a letter, digit, `_`, `.` or `-`. */
+function prefixChar(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a) ||
+    code === 0x5f ||
+    code === 0x2e ||
+    code === 0x2d
+  );
+}
+
+/**
+ * Whether every `baseurl`, in any case, stands where `named` (in order) says a BaseURL was read.
+ */
+function onlyNamed(text: string, named: readonly number[]): boolean {
+  const lower = text.toLowerCase();
+  // A letter lowercased into two (U+0130) would move every place after it: those found one by
+  // one instead, from each `b` or `B`.
+  const exact = lower.length === text.length;
+  const small = exact ? finder(lower, "baseurl") : finder(text, "b");
+  const big = exact ? small : finder(text, "B");
+  let k = 0;
+  for (let from = 0; ;) {
+    let at = small(from);
+    if (!exact) {
+      const other = big(from);
+      if (at < 0 || (other >= 0 && other < at)) at = other;
+    }
+    if (at < 0) return true;
+    if (exact || text.slice(at, at + 7).toLowerCase() === "baseurl") {
+      while (k < named.length && named[k]! < at) k++;
+      if (named[k] !== at) return false;
+      from = at + 7;
+    } else {
+      from = at + 1;
+    }
+  }
+}
+
+/**
+ * Whether every `id` attribute (`/\sid\s*=\s*("([^"]*)"|'([^']*)')/g`, read with `indexOf`)
+ * holds only `[A-Za-z0-9._-]`.
+ */
+export function plainIds(text: string): boolean {
+  const ids = finder(text, "id");
+  const quotes: Record<string, (from: number) => number> = {
+    '"': finder(text, '"'),
+    "'": finder(text, "'"),
+  };
+  for (let search = 1; ;) {
+    const id = ids(search);
+    if (id < 0) return true;
+    search = id + 1;
+    if (!space(text, id - 1)) continue;
+    let k = id + 2;
+    while (space(text, k)) k++;
+    if (text.charAt(k) !== "=") continue;
+    k++;
+    while (space(text, k)) k++;
+    const quote = text.charAt(k);
+    if (quote !== '"' && quote !== "'") continue;
+    const close = quotes[quote]!(k + 1);
+    if (close < 0) continue;
+    // `[A-Za-z0-9._-]*`, read by code.
+    for (let c = k + 1; c < close; c++) if (!prefixChar(text.charCodeAt(c))) return false;
+    search = close + 2;
+  }
+}
+
+/** Where a start tag whose name ends at `from` ends (its `>`), quotes honoured; undefined if never. */
+function startTagEnd(
+  from: number,
+  find: {
+    double: (from: number) => number;
+    single: (from: number) => number;
+    close: (from: number) => number;
+  },
+): number | undefined {
+  for (let at = from; ;) {
+    const close = find.close(at);
+    const double = find.double(at);
+    const single = find.single(at);
+    let quote = -1;
+    if (double >= 0 && (single < 0 || double < single)) quote = double;
+    else if (single >= 0) quote = single;
+    if (quote < 0 || (close >= 0 && close < quote)) return close < 0 ? undefined : close;
+    const quoteEnd = (quote === double ? find.double : find.single)(quote + 1);
+    if (quoteEnd < 0) return undefined;
+    at = quoteEnd + 1;
+  }
 }
 
 /** The names of the DASH attributes that hold URLs, each with its `=`. */
@@ -288,7 +588,7 @@ export function dashUrlAttributes(text: string): { at: number; url: string }[] {
     const quoteAt = position + DASH_URL_NAMES[name]!.length;
     const quote = text.charAt(quoteAt);
     const close = quote === '"' || quote === "'" ? text.indexOf(quote, quoteAt + 1) : -1;
-    if (!WHITESPACE.test(text.charAt(position - 1)) || close < 0) {
+    if (!space(text, position - 1) || close < 0) {
       from = position;
       continue;
     }
@@ -297,25 +597,52 @@ export function dashUrlAttributes(text: string): { at: number; url: string }[] {
   }
 }
 
-/** One character JavaScript's `\s` matches. */
-const WHITESPACE = /^\s$/;
+/**
+ * Whether the character at `at` is one JavaScript's `\s` matches (read by its code: a pattern
+ * is a call that njs allocates for, per character).
+ */
+export function space(text: string, at: number): boolean {
+  const code = text.charCodeAt(at);
+  if (code < 0x80) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
 
 /**
  * `text` with comments, CDATA sections and processing instructions turned into spaces, or
  * undefined when one does not end. One pass.
  */
 function maskXml(text: string): string | undefined {
-  const OPEN = /<!--|<!\[CDATA\[|<\?/g;
+  const opens = ["<!--", "<![CDATA[", "<?"];
+  const closers = ["-->", "]]>", "?>"];
+  const find = [finder(text, opens[0]!), finder(text, opens[1]!), finder(text, opens[2]!)];
   const pieces: string[] = [];
   let at = 0;
-  for (let match = OPEN.exec(text); match !== null; match = OPEN.exec(text)) {
-    const closer = match[0] === "<!--" ? "-->" : match[0] === "<?" ? "?>" : "]]>";
-    const end = text.indexOf(closer, match.index + match[0].length);
+  for (;;) {
+    let which = -1;
+    let open = -1;
+    for (let i = 0; i < 3; i++) {
+      const place = find[i]!(at);
+      if (place >= 0 && (open < 0 || place < open)) {
+        open = place;
+        which = i;
+      }
+    }
+    if (which < 0) break;
+    const end = text.indexOf(closers[which]!, open + opens[which]!.length);
     if (end < 0) return undefined;
-    const stop = end + closer.length;
-    pieces.push(text.slice(at, match.index), " ".repeat(stop - match.index));
+    const stop = end + closers[which]!.length;
+    pieces.push(text.slice(at, open), " ".repeat(stop - open));
     at = stop;
-    OPEN.lastIndex = stop;
   }
   if (at === 0) return text; // nothing to mask: the text itself, not a copy
   pieces.push(text.slice(at));
@@ -350,57 +677,57 @@ export function reachesGate(uri: string): boolean {
   ) {
     return true;
   }
-  const stripped = uri.replace(/[\t\n\r]/g, "");
+  // Read without patterns, each a call that njs allocates for and keeps until the request ends.
   // Any colon before the first `/`, `?` or `#` reads as a scheme to some player (hls.js's
   // url-toolkit takes `1:` as one, dash.js `a_b:`), which then resolves it off the gate's host.
-  if (/^[^/?#]*:/.test(stripped)) return false;
-  // The WHATWG parser strips leading C0 controls and spaces, then reads `//`, `\\`, `/\` or
-  // `\/` as the start of another host.
-  return !/^[\x00-\x20]*[/\\]{2}/.test(stripped);
+  // (Tabs and line feeds, which the parser drops, change neither order.)
+  const colon = uri.indexOf(":");
+  if (colon >= 0 && before(uri, colon, "/") && before(uri, colon, "?") && before(uri, colon, "#")) {
+    return false;
+  }
+  // The WHATWG parser drops tabs and line feeds, strips leading C0 controls and spaces, then
+  // reads `//`, `\\`, `/\` or `\/` as the start of another host.
+  let at = 0;
+  while (uri.charCodeAt(at) <= 0x20) at++;
+  if (!slash(uri.charCodeAt(at))) return true;
+  at++;
+  for (let code = uri.charCodeAt(at); code === 0x09 || code === 0x0a || code === 0x0d;) {
+    code = uri.charCodeAt(++at);
+  }
+  return !slash(uri.charCodeAt(at));
+}
+
+/** Whether `text` has no `char` before `place`. */
+function before(text: string, place: number, char: string): boolean {
+  const found = text.indexOf(char);
+  return found < 0 || found > place;
+}
+
+function slash(code: number): boolean {
+  return code === 0x2f || code === 0x5c;
 }
 
 /** XML text with its five named entities read, or undefined when it holds another reference. */
 function xmlText(raw: string): string | undefined {
-  if (!raw.includes("&")) return raw;
-  let bad = false;
-  const text = raw.replace(/&(amp|lt|gt|quot|apos);|&/g, (whole, name?: string) => {
-    if (name === undefined) bad = true;
-    return { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" }[name ?? "amp"] ?? whole;
-  });
-  return bad ? undefined : text;
+  let amp = raw.indexOf("&");
+  if (amp < 0) return raw;
+  const pieces: string[] = [];
+  let at = 0;
+  for (; amp >= 0; amp = raw.indexOf("&", at)) {
+    let i = 0;
+    while (i < ENTITIES.length && !raw.startsWith(ENTITIES[i]!, amp + 1)) i++;
+    if (i === ENTITIES.length) return undefined;
+    pieces.push(raw.slice(at, amp), ENTITY_TEXT[i]!);
+    at = amp + 1 + ENTITIES[i]!.length;
+  }
+  pieces.push(raw.slice(at));
+  return pieces.join("");
 }
 
-/** An HLS `uri` with `params` appended, or unchanged when it does not reach the gate's host. */
-function withParams(uri: string, params: string): string {
-  return reachesGate(uri.trim()) ? appendParams(uri, params, "&") : uri;
-}
+const ENTITIES: readonly string[] = ["amp;", "lt;", "gt;", "quot;", "apos;"];
+const ENTITY_TEXT: readonly string[] = ["&", "<", ">", '"', "'"];
 
 /** Printable ASCII, which `trim()` never strips. */
 function printable(code: number): boolean {
   return code > 0x20 && code < 0x7f;
-}
-
-/**
- * `uri` with `params` appended (before any fragment, `&` written as `amp`), or unchanged when
- * it is empty. The caller has decided that the URI reaches the gate's host.
- */
-function appendParams(uri: string, params: string, amp: string): string {
-  const joined = amp === "&" ? params : params.split("&").join(amp);
-  // Nothing to trim and no fragment: one concatenation (the common case).
-  if (
-    printable(uri.charCodeAt(0)) &&
-    printable(uri.charCodeAt(uri.length - 1)) &&
-    uri.indexOf("#") < 0
-  ) {
-    return `${uri}${uri.indexOf("?") < 0 ? "?" : amp}${joined}`;
-  }
-  const trimmed = uri.trim();
-  if (trimmed === "") return uri;
-  // Around the URL, the whitespace it came with (an element's text may be indented).
-  const lead = uri.slice(0, uri.length - uri.trimStart().length);
-  const trail = uri.slice(uri.trimEnd().length);
-  const hash = trimmed.indexOf("#");
-  const head = hash < 0 ? trimmed : trimmed.slice(0, hash);
-  const tail = hash < 0 ? "" : trimmed.slice(hash);
-  return `${lead}${head}${head.includes("?") ? amp : "?"}${joined}${tail}${trail}`;
 }

@@ -2,7 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   dashUrlAttributes,
+  nextBaseUrl,
+  plainIds,
   reachesGate,
+  space,
   MANIFEST_MAX_BYTES,
   MANIFEST_MAX_OUTPUT_BYTES,
   manifestKind,
@@ -10,6 +13,7 @@ import {
   propagateDash,
   propagateHls,
 } from "../../src/core/manifest.js";
+import * as reference from "./manifest-reference.js";
 
 const P = "md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000";
 
@@ -391,5 +395,213 @@ describe("dashUrlAttributes, found without a global pattern (njs runs one in qua
       ),
       { numRuns: 30_000 },
     );
+  });
+});
+
+// Outside attack: a line of 110,000 URI attributes held an nginx worker for 152 s and 24 GB. The
+// rewrite is now linear (indexOf scans, the output joined once); what it writes is what the
+// rewrite that used global patterns wrote, byte for byte, on every generated manifest.
+describe("the linear rewrite, held to the one it replaced", () => {
+  const manifest = (pieces: string[], maxLength: number) =>
+    fc.array(fc.constantFrom(...pieces), { maxLength }).map((parts) => parts.join(""));
+
+  it("rewrites every generated HLS playlist as the pattern-based rewrite did", () => {
+    const pieces = [
+      "#EXTM3U",
+      "\n",
+      "\n",
+      "\r\n",
+      "#EXT-X-KEY:",
+      "#EXT-X-MAP:",
+      " #EXT-X-MEDIA:",
+      "#EXT-X-PART:",
+      "#EXT-X-CONTENT-STEERING:",
+      "#EXT-X-M",
+      "#EXTINF:6,",
+      "#",
+      "URI=",
+      "SERVER-URI=",
+      "METHOD=NONE",
+      "uri=",
+      "=",
+      '"',
+      ",",
+      "a.ts",
+      "?x=1",
+      "#t",
+      " ",
+      "\t",
+      "\u00a0",
+      "\ufeff",
+      "é",
+      "//h",
+      "\\",
+      ":",
+      "{$v}",
+      "\u0001",
+    ];
+    fc.assert(
+      fc.property(manifest(pieces, 16), (text) => {
+        expect(propagateHls(text, P), JSON.stringify(text)).toEqual(
+          reference.propagateHls(text, P),
+        );
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it("rewrites every generated DASH manifest as the pattern-based rewrite did", () => {
+    const pieces = [
+      "<MPD>",
+      "<BaseURL>",
+      "</BaseURL>",
+      "<BaseURL/>",
+      "<BaseURL ",
+      "<d:BaseURL>",
+      "</d:BaseURL>",
+      "<1:BaseURL>",
+      "BaseURL",
+      "baseurl",
+      "İ",
+      "<!--",
+      "-->",
+      "<![CDATA[",
+      "]]>",
+      "<?",
+      "?>",
+      "<S",
+      " media=",
+      " initialization=",
+      " sourceURL=",
+      '"',
+      "'",
+      "a.m4s",
+      "v/",
+      "&amp;",
+      "&lt;",
+      "&",
+      "&#58;",
+      ">",
+      "/>",
+      "<",
+      " ",
+      "\n",
+      "\u00a0",
+      "//h",
+      "http:",
+      "#",
+      "?",
+      "$RepresentationID$",
+      " id=",
+      "r-1",
+      "r/1",
+    ];
+    fc.assert(
+      fc.property(manifest(pieces, 14), (text) => {
+        expect(propagateDash(text, P), JSON.stringify(text)).toEqual(
+          reference.propagateDash(text, P),
+        );
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it("reads references as the pattern-based reachesGate did", () => {
+    const piece = fc.constantFrom(
+      "/",
+      "\\",
+      ":",
+      "?",
+      "#",
+      "a",
+      "\t",
+      "\n",
+      "\r",
+      " ",
+      "\u0000",
+      "{$",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 8 }).map((parts) => parts.join("")),
+        (uri) => {
+          expect(reachesGate(uri), JSON.stringify(uri)).toBe(reference.reachesGate(uri));
+        },
+      ),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("finds BaseURL names as /<((?:[A-Za-z_][\\w.-]*:)?)BaseURL(?=[\\s/>])/g does", () => {
+    const piece = fc.constantFrom(
+      "<",
+      ":",
+      "BaseURL",
+      "a",
+      "1",
+      "_",
+      ".",
+      "-",
+      " ",
+      "/",
+      ">",
+      "\u00a0",
+      "é",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")),
+        (text) => {
+          const pattern = /<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g;
+          const expected = [...text.matchAll(pattern)].map((m) => [m.index, m[1]]);
+          const found: unknown[] = [];
+          for (let from = 0; ;) {
+            const match = nextBaseUrl(text, from);
+            if (match === undefined) break;
+            found.push([match.start, match.prefix]);
+            from = match.nameEnd;
+          }
+          expect(found, JSON.stringify(text)).toEqual(expected);
+        },
+      ),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it("judges ids as /\\sid\\s*=\\s*(\"([^\"]*)\"|'([^']*)')/g and /^[A-Za-z0-9._-]*$/ did", () => {
+    const piece = fc.constantFrom(
+      " ",
+      "\t",
+      "\u00a0",
+      "id",
+      "i",
+      "=",
+      '"',
+      "'",
+      "r-1",
+      "r/1",
+      "x",
+      "\n",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }).map((parts) => parts.join("")),
+        (text) => {
+          const pattern = /\sid\s*=\s*("([^"]*)"|'([^']*)')/g;
+          const expected = [...text.matchAll(pattern)].every((m) =>
+            /^[A-Za-z0-9._-]*$/.test(m[2] ?? m[3] ?? ""),
+          );
+          expect(plainIds(text), JSON.stringify(text)).toBe(expected);
+        },
+      ),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it("reads every UTF-16 code unit as \\s does", () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const char = String.fromCharCode(code);
+      if (space(char, 0) !== /\s/.test(char)) expect(code.toString(16)).toBe("read as \\s reads");
+    }
   });
 });
