@@ -19,6 +19,7 @@ import {
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
+import { cacheKey } from "../core/cache-key.js";
 import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
@@ -77,11 +78,17 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   const proxy: ProxyStep =
     options.proxy ??
     (async (c, grant) => {
-      const key = settings.origin + grant.target;
+      const url = settings.origin + grant.target;
       const cache = settings.cache === undefined ? undefined : defaultCache();
       const shared = cache !== undefined && sharedCacheable(c.req.raw) ? cache : undefined;
+      // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
+      // origin is asked with the whole query.
+      const key =
+        settings.cache === undefined
+          ? url
+          : settings.origin + cacheKey(grant.target, settings.cache.keyQuery);
       const hit = shared && (await fromCache(shared, key, c.req.raw));
-      const response = hit || (await fetchOrigin(c, key, shared));
+      const response = hit || (await fetchOrigin(c, url, key, shared));
       if (grant.form !== "query") return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
       return propagated(response, grant.target.split("?")[0]!, grant.propagate, (why) =>
@@ -89,7 +96,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       );
     });
   /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
-  async function fetchOrigin(c: Context, url: string, shared: Cache | undefined) {
+  async function fetchOrigin(c: Context, url: string, key: string, shared: Cache | undefined) {
     const response = await proxyFetch(c.req.raw, url, {
       timeoutMs: settings.originTimeoutMs,
       client: {
@@ -110,7 +117,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     }
     return intoCache(
       shared,
-      url,
+      key,
       c.req.raw,
       response,
       settings.cache.heuristicCapSeconds,
