@@ -304,3 +304,35 @@ describe("a fill on the Node server", () => {
     }
   });
 });
+
+// Least recently used alone let any new key in: 40 one-off keys read whole pushed the popular
+// object out of a full cache.
+describe("admission on the Node server", () => {
+  it("one-off keys read whole do not evict an object asked for often (TinyLFU)", async () => {
+    const origin = await countingOrigin();
+    const gate = await serve({
+      ORIGIN_URL: origin.url,
+      SECRET,
+      CACHE: "on",
+      CACHE_MAX_BYTES: "1m",
+      CACHE_KEY_QUERY: "all",
+    });
+    try {
+      for (let n = 0; n < 5; n++) await get(gate.url + link("hot2.ts", n));
+      for (let n = 0; n < 40; n++) {
+        const junk = await get(gate.url + `${link("hot.ts", n)}?junk=${n}`);
+        expect([junk.status, junk.body.length]).toEqual([200, HOT]);
+      }
+      const hot = await get(gate.url + link("hot2.ts", 99));
+      expect(hot.headers["x-cache"]).toBe("HIT");
+      // A key asked for again wins a place over the one-off keys.
+      await get(gate.url + `${link("hot.ts", 50)}?junk=again`);
+      await get(gate.url + `${link("hot.ts", 51)}?junk=again`);
+      const again = await get(gate.url + `${link("hot.ts", 52)}?junk=again`);
+      expect(again.headers["x-cache"]).toBe("HIT");
+    } finally {
+      await gate.stop();
+      await origin.close();
+    }
+  });
+});

@@ -67,6 +67,8 @@ export function maxObjectBytes(maxBytes: number): number {
   return Math.min(16 * 1024 * 1024, Math.max(1, Math.floor(maxBytes / 8)));
 }
 
+/** How many of the least recently used objects a new one is weighed against (Ristretto samples 5). */
+const ADMISSION_SAMPLE = 16;
 /** Keys longer than this (a path with a long query) are never kept, nor marked. */
 const MAX_KEY_LENGTH = 1024;
 /** How long an object too big to keep, too slow to read whole, or not storable, streams through. */
@@ -177,19 +179,20 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     bytes -= entry.cost;
   };
   /**
-   * Makes room for `cost` more bytes for `key`, least recently used objects first, but only
-   * past objects asked for less often than `key` (TinyLFU's admission: a key asked for once
-   * cannot push out a popular object); false, and nothing evicted, when there is no such room.
+   * Makes room for `cost` more bytes for `key`: of the {@link ADMISSION_SAMPLE} least recently
+   * used objects, those asked for less often than `key` go, oldest first (TinyLFU's admission:
+   * a key asked for once cannot push out a popular object; a popular one among the oldest is
+   * passed over, not a wall). False, and nothing evicted, when that frees too little.
    */
   const room = (key: string, cost: number): boolean => {
     if (bytes + cost <= objectBudget) return true;
     const wanted = frequency.estimate(key);
     const victims: string[] = [];
     let freed = 0;
+    let looked = 0;
     for (const [oldest, entry] of objects) {
-      if (bytes - freed + cost <= objectBudget) break;
-      if (oldest === key) continue;
-      if (frequency.estimate(oldest) >= wanted) return false;
+      if (bytes - freed + cost <= objectBudget || looked++ >= ADMISSION_SAMPLE) break;
+      if (oldest === key || frequency.estimate(oldest) >= wanted) continue;
       victims.push(oldest);
       freed += entry.cost;
     }
@@ -199,14 +202,17 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   };
   /**
    * Whether a fill for `key` may be started: room for the largest object besides fills whose
-   * length is not known yet, without evicting, or `key` asked for more often than the object
-   * that would go first. Else the request goes to the origin as asked, once: a fill found no
+   * length is not known yet, without evicting, or `key` asked for more often than one of the
+   * objects that would go first. Else the request goes to the origin as asked, once: a fill found no
    * room for only when the answer came would be asked for a second time by its viewers.
    */
   const admissible = (key: string): boolean => {
     if (bytes + (unheaded + 1) * limit <= objectBudget) return true;
+    const wanted = frequency.estimate(key);
+    let looked = 0;
     for (const [oldest] of objects) {
-      if (oldest !== key) return frequency.estimate(key) > frequency.estimate(oldest);
+      if (looked++ >= ADMISSION_SAMPLE) break;
+      if (oldest !== key && frequency.estimate(oldest) < wanted) return true;
     }
     return false;
   };
