@@ -336,3 +336,30 @@ describe("admission on the Node server", () => {
     }
   });
 });
+
+describe("a fill of unstated length on the Node server", () => {
+  // Streamed as it arrived, an object without Content-Length that proved too big to keep
+  // halfway cut its viewers: it is waited for, and its viewer then asks the origin itself.
+  it("gives its viewer the whole object when it proves too big to keep", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "video/mp2t", "cache-control": "max-age=300" });
+      for (let i = 0; i < 32; i++) res.write(Buffer.alloc(64 * 1024, 0x63));
+      res.end();
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const gate = await serve({
+      ORIGIN_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      SECRET,
+      CACHE: "on",
+      CACHE_MAX_BYTES: "1m",
+    });
+    try {
+      const answer = await get(gate.url + link("chunked.ts"));
+      expect([answer.status, answer.body.length]).toEqual([200, 2 * MiB]);
+    } finally {
+      await gate.stop();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

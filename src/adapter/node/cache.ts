@@ -304,10 +304,13 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         deadlineMs,
         onHead: (status, message, head) => {
           // A whole 200 that may be kept is streamed to its viewers as it arrives; anything
-          // else (a 304, an answer not to be kept, one that varies) is waited for whole.
+          // else (a 304, an answer not to be kept, one that varies) is waited for whole, and so
+          // is one of unstated length, which may prove too big halfway (its viewers then ask
+          // the origin themselves, where a streamed viewer would be cut).
           const kept =
             status === 200 &&
             headerOf(head, "vary") === undefined &&
+            headerOf(head, "content-length") !== undefined &&
             storable(
               status,
               (name) => headerValues(head, name).join(", ") || undefined,
