@@ -150,7 +150,8 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   const filling = new Map<string, FillState>();
   /**
    * How often each key was asked for lately, hits and misses alike: an object is let in only
-   * past objects asked for less often (about 4 bytes a counter, one counter a 16 KiB of cache).
+   * past objects asked for less often (four byte counters a row slot, a slot a 16 KiB of
+   * cache, at least 1,024 and at most 65,536 slots).
    */
   const frequency = frequencySketch(
     Math.min(1 << 16, Math.max(1024, Math.floor(options.maxBytes / (16 * 1024)))),
@@ -164,7 +165,8 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     Math.floor(options.maxBytes / 2),
     Math.max(64 * 1024, Math.floor(options.maxBytes / 8)),
   );
-  const objectBudget = options.maxBytes - passBudget;
+  // The sketch's counters count too.
+  const objectBudget = options.maxBytes - passBudget - frequency.bytes;
   /** Objects and objects being read. */
   let bytes = 0;
   /** Fills whose origin head has not come yet (their length, and so their room, unknown). */

@@ -23,6 +23,8 @@ export interface FrequencySketch {
   estimate(key: string): number;
   /** Requests counted since the last halving (tests). */
   readonly additions: number;
+  /** The memory its counters take. */
+  readonly bytes: number;
 }
 
 /**
@@ -88,5 +90,6 @@ export function frequencySketch(width: number): FrequencySketch {
     get additions() {
       return additions;
     },
+    bytes: table.length,
   };
 }
