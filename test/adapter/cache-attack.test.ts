@@ -31,7 +31,8 @@ function link(file: string, n = 0): string {
 }
 
 /**
- * A faithful origin: `big.ts` (8 MiB) and `hot.ts` (64 KiB), fresh for 5 minutes, with ETag;
+ * A faithful origin: `big.ts` (8 MiB), `big16.ts` (16 MiB, the largest object kept by
+ * default) and `hot.ts`, `hot2.ts` (64 KiB), fresh for 5 minutes, with ETag;
  * Range (206/416), If-None-Match (304) and HEAD honoured; bodies written 64 KiB at a time, the
  * next only once the socket drained, so `sent` is what the origin had to give (at most one
  * chunk more than its socket took). Any other file: 404.
@@ -43,7 +44,14 @@ async function countingOrigin() {
     const url = req.url ?? "/";
     requests.push({ url, range: req.headers.range });
     const file = url.split("?")[0]!.split("/").pop()!;
-    const size = file === "big.ts" ? BIG : file === "hot.ts" || file === "hot2.ts" ? HOT : -1;
+    const size =
+      file === "big.ts"
+        ? BIG
+        : file === "big16.ts"
+          ? 2 * BIG
+          : file === "hot.ts" || file === "hot2.ts"
+            ? HOT
+            : -1;
     if (size < 0) {
       res.writeHead(404, { "content-length": "0" });
       return void res.end();
@@ -360,6 +368,39 @@ describe("a fill of unstated length on the Node server", () => {
       await gate.stop();
       server.closeAllConnections();
       server.close();
+    }
+  });
+});
+
+// A fill read the origin whole whatever its viewers took: one lurker on the largest object
+// kept cost the origin all 16 MiB, where the streaming path (no cache) stops at what the
+// sockets' buffers take in.
+describe("a fill's pace on the Node server", () => {
+  it("reads no further ahead of a viewer that reads nothing than the streaming path does, within 2 MiB", async () => {
+    const origin = await countingOrigin();
+    const lurk = async (env: Record<string, string>) => {
+      const gate = await serve({ ORIGIN_URL: origin.url, SECRET, ...env });
+      const before = origin.sent["big16.ts"] ?? 0;
+      const socket = await lurker(gate.port, link("big16.ts"));
+      try {
+        await settle(2000);
+        return (origin.sent["big16.ts"] ?? 0) - before;
+      } finally {
+        socket.destroy();
+        await gate.stop();
+      }
+    };
+    try {
+      const streamed = await lurk({});
+      const filled = await lurk({ CACHE: "on" });
+      console.log(`one lurker on 16 MiB: streamed ${streamed} bytes, filled ${filled}`);
+      // The kernel's socket buffers (several MiB on loopback) are the same for both; the fill
+      // reads 256 KiB ahead, and the kernel grows its buffers by its own measure, which varies
+      // by a MiB or so from run to run.
+      expect(filled).toBeLessThanOrEqual(streamed + 2 * MiB);
+      expect(filled).toBeLessThan(12 * MiB);
+    } finally {
+      await origin.close();
     }
   });
 });
