@@ -58,6 +58,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              the token [off]
   --cache-max-bytes SIZE  CACHE_MAX_BYTES    memory it may hold (e.g. 1g) [256m]
   --cache-default-ttl-s N CACHE_DEFAULT_TTL_S most freshness a Last-Modified heuristic gives [60]
+  --cache-key-query all|none|LIST CACHE_KEY_QUERY query parameters in the cache key (the
+                                             origin still gets the whole query) [none]
   --client-secrets-file PATH CLIENT_SECRETS_FILE JSON { "<client id>": "<secret> [<old>]" }:
                                              per-client secrets; unlisted clients get 403
   -h, --help
@@ -87,6 +89,8 @@ able to read it.
   --cache-dir DIR                            turn on nginx's proxy_cache there, keyed by the
                                              origin path without the token [off]
   --cache-max-bytes SIZE  CACHE_MAX_BYTES    most the cache keeps on disk [256m]
+  --cache-key-query all|none|LIST CACHE_KEY_QUERY query parameters in the cache key (the
+                                             origin still gets the whole query) [none]
   --origin-timeout-ms N   ORIGIN_TIMEOUT_MS  to connect, and most quiet between origin reads
                                              (then 504) [30000]
   --client-timeout-ms N   CLIENT_TIMEOUT_MS  most quiet while a client sends its request or

@@ -59,6 +59,7 @@ export async function nginxConfig(
         "js-module": { type: "string" },
         "cache-dir": { type: "string" },
         "cache-max-bytes": { type: "string" },
+        "cache-key-query": { type: "string" },
         "origin-timeout-ms": { type: "string" },
         "client-timeout-ms": { type: "string" },
         "keepalive-timeout-ms": { type: "string" },
@@ -103,6 +104,7 @@ export async function nginxConfig(
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
     CACHE: cacheDir === undefined ? "off" : "on",
     CACHE_MAX_BYTES: values["cache-max-bytes"],
+    CACHE_KEY_QUERY: values["cache-key-query"] ?? env.CACHE_KEY_QUERY,
     TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
   };
   if ((serverEnv.ORIGIN_URL ?? "").trim() === "") {

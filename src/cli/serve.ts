@@ -52,6 +52,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           metrics: { type: "string" },
           "cache-max-bytes": { type: "string" },
           "cache-default-ttl-s": { type: "string" },
+          "cache-key-query": { type: "string" },
           "client-secrets-file": { type: "string" },
           "trust-proxy": { type: "string" },
           help: HELP_FLAG,
@@ -90,6 +91,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     METRICS: values.metrics ?? env.METRICS,
     CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
     CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
+    CACHE_KEY_QUERY: values["cache-key-query"] ?? env.CACHE_KEY_QUERY,
     CLIENT_SECRETS: clientSecretsFrom(
       values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE,
       env,

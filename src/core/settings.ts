@@ -4,6 +4,7 @@
  * the secret. Pure: no Hono, Node or Workers APIs.
  * @module
  */
+import { DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "./cache-key.js";
 import { DEFAULT_PREFIXES, gateSettings, MAX_LEEWAY_SECONDS, type GateSettings } from "./decide.js";
 
 /**
@@ -223,6 +224,7 @@ export interface GateEnv {
   EXPIRY_LEEWAY_S?: string;
   CACHE?: string;
   CACHE_DEFAULT_TTL_S?: string;
+  CACHE_KEY_QUERY?: string;
   METRICS?: string;
 }
 
@@ -238,9 +240,11 @@ export interface Settings {
   /**
    * The shared cache (`CACHE=on`): objects kept by origin path, never the token, as long as
    * RFC 9111 allows; a `Last-Modified` heuristic gives at most `heuristicCapSeconds`
-   * (`CACHE_DEFAULT_TTL_S`). Undefined: off.
+   * (`CACHE_DEFAULT_TTL_S`); `keyQuery` (`CACHE_KEY_QUERY`) names the query parameters of the
+   * key (see `core/cache-key.ts`). Undefined: off.
    */
-  readonly cache: { readonly heuristicCapSeconds: number } | undefined;
+  readonly cache:
+    { readonly heuristicCapSeconds: number; readonly keyQuery: CacheKeyQuery } | undefined;
   /** `METRICS`: the Node server's `GET /metrics`, the Worker's log line per request. */
   readonly metrics: boolean;
 }
@@ -502,9 +506,55 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
     0,
     31_536_000,
   );
-  const cache = cacheOn ? { heuristicCapSeconds } : undefined;
+  const keyText = textOf("CACHE_KEY_QUERY", env.CACHE_KEY_QUERY);
+  const keyQuery = parseCacheKeyQuery(keyText);
+  if (!cacheOn && keyText !== undefined && keyText.trim() !== "") {
+    throw new SettingError("CACHE_KEY_QUERY", "keys the cache, which is off: set CACHE=on too");
+  }
+  const cache = cacheOn ? { heuristicCapSeconds, keyQuery } : undefined;
   const metrics = parseSwitch("METRICS", textOf("METRICS", env.METRICS), true);
   return { gate, origin, originTimeoutMs, cors, cache, metrics };
+}
+
+/** Characters a listed parameter name may not hold: they would end or split a parameter. */
+const NAME_STOPS = "&=?#;% \t\r\n+";
+
+/**
+ * Parses `CACHE_KEY_QUERY`: `all`, `none`, or comma-separated parameter names as they are
+ * spelled in the query (compared exactly). Unset or empty: {@link DEFAULT_CACHE_KEY_QUERY}.
+ *
+ * @throws SettingError naming CACHE_KEY_QUERY.
+ * @example
+ * ```ts
+ * parseCacheKeyQuery("quality, lang"); // ["quality", "lang"]
+ * ```
+ */
+export function parseCacheKeyQuery(text: string | undefined): CacheKeyQuery {
+  const value = (text ?? "").trim();
+  if (value === "") return DEFAULT_CACHE_KEY_QUERY;
+  if (value === "all" || value === "none") return value;
+  const names: string[] = [];
+  const parts = value.split(",");
+  for (let i = 0; i < parts.length; i++) {
+    const name = parts[i]!.trim();
+    if (name === "") {
+      throw new SettingError(
+        "CACHE_KEY_QUERY",
+        `has an empty entry (a comma too many) in ${quoted(value)}`,
+      );
+    }
+    for (let c = 0; c < name.length; c++) {
+      const code = name.charCodeAt(c);
+      if (code < 0x21 || code > 0x7e || NAME_STOPS.indexOf(name[c]!) >= 0) {
+        throw new SettingError(
+          "CACHE_KEY_QUERY",
+          `must be all, none or a comma list of query parameter names, got ${quoted(name)}`,
+        );
+      }
+    }
+    if (names.indexOf(name) < 0) names.push(name);
+  }
+  return names;
 }
 
 /**

@@ -20,6 +20,7 @@ import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.j
 import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
+import { cacheKey } from "../core/cache-key.js";
 import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
@@ -78,7 +79,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   const proxy: ProxyStep =
     options.proxy ??
     (async (c, grant) => {
-      const key = settings.origin + grant.target;
+      const url = settings.origin + grant.target;
       const path = grant.target.split("?")[0]!;
       const propagate = grant.form === "query" ? grant.propagate : undefined;
       // A manifest the token goes into is asked for whole, of the cache and the origin alike.
@@ -90,8 +91,14 @@ export function createApp<E extends HonoEnv = HonoEnv>(
         : c.req.raw;
       const cache = settings.cache === undefined ? undefined : defaultCache();
       const shared = cache !== undefined && sharedCacheable(request) ? cache : undefined;
+      // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
+      // origin is asked with the whole query.
+      const key =
+        settings.cache === undefined
+          ? url
+          : settings.origin + cacheKey(grant.target, settings.cache.keyQuery);
       const hit = shared && (await fromCache(shared, key, request));
-      const response = hit || (await fetchOrigin(c, request, key, shared));
+      const response = hit || (await fetchOrigin(c, request, url, key, shared));
       if (propagate === undefined) return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
       return propagated(response, path, propagate, (why) =>
@@ -99,7 +106,13 @@ export function createApp<E extends HonoEnv = HonoEnv>(
       );
     });
   /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
-  async function fetchOrigin(c: Context, request: Request, url: string, shared: Cache | undefined) {
+  async function fetchOrigin(
+    c: Context,
+    request: Request,
+    url: string,
+    key: string,
+    shared: Cache | undefined,
+  ) {
     const response = await proxyFetch(request, url, {
       timeoutMs: settings.originTimeoutMs,
       client: {
@@ -120,7 +133,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     }
     return intoCache(
       shared,
-      url,
+      key,
       request,
       response,
       settings.cache.heuristicCapSeconds,

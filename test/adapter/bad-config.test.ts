@@ -36,6 +36,11 @@ const GATE_ROWS: [setting: string, value: string][] = [
   ["METRICS", "yes"],
   ["CACHE_DEFAULT_TTL_S", "-1"],
   ["CACHE_DEFAULT_TTL_S", "1h"],
+  ["CACHE_KEY_QUERY", "q,,lang"],
+  ["CACHE_KEY_QUERY", "a&b"],
+  ["CACHE_KEY_QUERY", `q=${CANARY}`],
+  // A key for a cache that is off: a mistake, not a choice.
+  ["CACHE_KEY_QUERY", "none"],
   ["ORIGIN_URL", "http://127.0.0.1:0"],
   // Outside attack: the start-up line shows the origin, so a secret in it would be logged.
   ["ORIGIN_URL", `http://127.0.0.1:9/${CANARY}`],

@@ -73,6 +73,7 @@ function duration(ms: number): string {
  */
 export function moduleSettings(options: NginxConfOptions): ModuleSettings {
   const { gate, cors } = options.settings;
+  const keyQuery = options.settings.cache?.keyQuery;
   return {
     secretFile: options.secretFile,
     clientSecrets: options.clientSecretsFile !== null,
@@ -83,6 +84,10 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
     expiryLeewaySeconds: gate.expiryLeewaySeconds,
     cors: cors === undefined ? null : cors === "*" ? "*" : cors.slice(),
     cache: options.cacheDir !== null,
+    cacheKeyQuery:
+      keyQuery === undefined || typeof keyQuery === "string"
+        ? (keyQuery ?? "none")
+        : keyQuery.slice(),
   };
 }
 
@@ -169,6 +174,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_error;",
     "    js_var $tokengate_body;",
     "    js_var $tokengate_target;",
+    "    js_var $tokengate_cache_key;",
     "    js_var $tokengate_forward;",
     "    js_var $tokengate_propagate;",
     "    js_var $tokengate_manifest;",
@@ -252,10 +258,16 @@ export function nginxConf(options: NginxConfOptions): string {
   }
   if (options.cacheDir !== null) {
     lines.push(
-      "        # Kept by the origin path the module strips the token from, never the token, and",
-      "        # only a 200, as the Node server's cache keeps.",
+      "        # Kept by the origin path the module strips the token from, never the token, with",
+      "        # the query parameters CACHE_KEY_QUERY names (the module sets the key by the rule",
+      "        # of the other runtimes; the origin is asked with the whole query), and only a",
+      "        # 200, as the Node server's cache keeps.",
       "        proxy_cache tokengate;",
-      "        proxy_cache_key $tokengate_target;",
+      "        proxy_cache_key $tokengate_cache_key;",
+      "        # Admission by frequency: an object is kept from its second request (within the",
+      "        # zone's inactive time) on, so a flood of one-off keys streams through and evicts",
+      "        # nothing the cache holds.",
+      "        proxy_cache_min_uses 2;",
       "        proxy_no_cache $tokengate_not_200;",
       "        proxy_cache_lock on;",
       "        proxy_cache_revalidate on;",

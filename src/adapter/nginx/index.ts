@@ -15,6 +15,7 @@
  */
 import crypto from "crypto";
 import fs from "fs";
+import { cacheKey } from "../../core/cache-key.js";
 import { decide, isGuarded, type GateSettings } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
 import { splitTarget } from "../../core/link.js";
@@ -191,6 +192,8 @@ function decided(r: NjsRequest, target: string): string {
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
+  if (settings.cache)
+    put(r, "tokengate_cache_key", cacheKey(decision.target, settings.cacheKeyQuery));
   if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);

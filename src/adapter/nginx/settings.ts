@@ -23,6 +23,8 @@ export interface ModuleSettings {
   cors: "*" | string[] | null;
   /** Whether nginx's cache is on (`--cache-dir`): answers then say `X-Cache`. */
   cache: boolean;
+  /** CACHE_KEY_QUERY: the module sets `$tokengate_cache_key` by it (see `core/cache-key.ts`). */
+  cacheKeyQuery: "all" | "none" | string[];
 }
 
 /** The global object nginx loads the settings into (`js_preload_object`). */

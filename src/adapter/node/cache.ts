@@ -7,9 +7,16 @@
  * revalidates stale ones with `ETag`/`Last-Modified`, and lets one origin request fill an
  * object however many viewers miss it at once. Every byte it holds counts against
  * `CACHE_MAX_BYTES`: bodies, keys, headers, objects being read, and its pass marks.
+ *
+ * Against one valid link used to empty the cache or multiply origin traffic: the key holds only
+ * the query parameters `CACHE_KEY_QUERY` names (`core/cache-key.ts`); a fill streams to its
+ * viewers as it arrives and reads the origin at most {@link FILL_AHEAD} past what its fastest
+ * viewer's connection took (stopped when no viewer is left); and an object is let in only if it
+ * was asked for more often lately than the objects it would evict (TinyLFU, `frequency.ts`).
  * @module
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { cacheKey, DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "../../core/cache-key.js";
 import { storable } from "../../core/freshness.js";
 import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
@@ -25,6 +32,7 @@ import {
   type ProxyOutcome,
   type WholeAnswer,
 } from "./origin.js";
+import { frequencySketch } from "./frequency.js";
 
 /** Options of {@link createCache}. */
 export interface CacheOptions {
@@ -42,15 +50,26 @@ export interface CacheOptions {
    * none); then its connection is cut, and the bytes it held go.
    */
   clientTimeoutMs?: number;
+  /** Which query parameters make the key (`CACHE_KEY_QUERY`); the origin gets the whole query. */
+  keyQuery?: CacheKeyQuery;
   /** Clock in unix seconds (tests). */
   now?: () => number;
 }
+
+/**
+ * How far a fill reads the origin ahead of the fastest of its viewers: a viewer that reads
+ * nothing holds the origin to this much (plus the sockets' own buffers), where it held none
+ * back before.
+ */
+export const FILL_AHEAD = 256 * 1024;
 
 /** The largest object kept: an eighth of the cache, at most 16 MiB; larger ones stream through. */
 export function maxObjectBytes(maxBytes: number): number {
   return Math.min(16 * 1024 * 1024, Math.max(1, Math.floor(maxBytes / 8)));
 }
 
+/** How many of the least recently used objects a new one is weighed against (Ristretto samples 5). */
+const ADMISSION_SAMPLE = 16;
 /** Keys longer than this (a path with a long query) are never kept, nor marked. */
 const MAX_KEY_LENGTH = 1024;
 /** How long an object too big to keep, too slow to read whole, or not storable, streams through. */
@@ -80,7 +99,7 @@ interface Entry {
 export interface CachedRequest {
   incoming: IncomingMessage;
   outgoing: ServerResponse;
-  /** The origin path and query of the grant: the cache key. */
+  /** The origin path and query of the grant; the key is made from it (`CACHE_KEY_QUERY`). */
   target: string;
   client: ClientInfo;
   outcome: ProxyOutcome;
@@ -125,13 +144,19 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const limit = maxObjectBytes(options.maxBytes);
   const deadlineMs = options.fillDeadlineMs || 30_000;
+  const keyQuery = options.keyQuery ?? DEFAULT_CACHE_KEY_QUERY;
   /** Insertion order is recency: a hit moves its object to the end. */
   const objects = new Map<string, Entry>();
   /** Objects being read: one origin request each, however many wait; and who waits. */
-  const filling = new Map<
-    string,
-    { done: Promise<Fill>; waiting: number; stop: AbortController }
-  >();
+  const filling = new Map<string, FillState>();
+  /**
+   * How often each key was asked for lately, hits and misses alike: an object is let in only
+   * past objects asked for less often (four byte counters a row slot, a slot a 16 KiB of
+   * cache, at least 1,024 and at most 65,536 slots).
+   */
+  const frequency = frequencySketch(
+    Math.min(1 << 16, Math.max(1024, Math.floor(options.maxBytes / (16 * 1024)))),
+  );
   /**
    * Pass marks have a budget of their own (an eighth of the cache, at least 64 KiB, within
    * `maxBytes`), so a flood of them (404s under distinct queries) can neither crowd out the
@@ -141,9 +166,12 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     Math.floor(options.maxBytes / 2),
     Math.max(64 * 1024, Math.floor(options.maxBytes / 8)),
   );
-  const objectBudget = options.maxBytes - passBudget;
+  // The sketch's counters count too.
+  const objectBudget = options.maxBytes - passBudget - frequency.bytes;
   /** Objects and objects being read. */
   let bytes = 0;
+  /** Fills whose origin head has not come yet (their length, and so their room, unknown). */
+  let unheaded = 0;
   let hits = 0;
   let misses = 0;
 
@@ -153,31 +181,61 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     objects.delete(key);
     bytes -= entry.cost;
   };
-  /** Makes room for `cost` more bytes, oldest objects first; false when even that is not enough. */
-  const room = (cost: number): boolean => {
-    for (const [oldest] of objects) {
-      if (bytes + cost <= objectBudget) break;
-      forget(oldest);
+  /**
+   * Makes room for `cost` more bytes for `key`: of the {@link ADMISSION_SAMPLE} least recently
+   * used objects, those asked for less often than `key` go, oldest first (TinyLFU's admission:
+   * a key asked for once cannot push out a popular object; a popular one among the oldest is
+   * passed over, not a wall). False, and nothing evicted, when that frees too little.
+   */
+  const room = (key: string, cost: number): boolean => {
+    if (bytes + cost <= objectBudget) return true;
+    const wanted = frequency.estimate(key);
+    const victims: string[] = [];
+    let freed = 0;
+    let looked = 0;
+    for (const [oldest, entry] of objects) {
+      if (bytes - freed + cost <= objectBudget || looked++ >= ADMISSION_SAMPLE) break;
+      if (oldest === key || frequency.estimate(oldest) >= wanted) continue;
+      victims.push(oldest);
+      freed += entry.cost;
     }
-    return bytes + cost <= objectBudget;
+    if (bytes - freed + cost > objectBudget) return false;
+    for (const victim of victims) forget(victim);
+    return true;
+  };
+  /**
+   * Whether a fill for `key` may be started: room for the largest object besides fills whose
+   * length is not known yet, without evicting, or `key` asked for more often than one of the
+   * objects that would go first. Else the request goes to the origin as asked, once: a fill found no
+   * room for only when the answer came would be asked for a second time by its viewers.
+   */
+  const admissible = (key: string): boolean => {
+    if (bytes + (unheaded + 1) * limit <= objectBudget) return true;
+    const wanted = frequency.estimate(key);
+    let looked = 0;
+    for (const [oldest] of objects) {
+      if (looked++ >= ADMISSION_SAMPLE) break;
+      if (oldest !== key && frequency.estimate(oldest) < wanted) return true;
+    }
+    return false;
   };
   const keep = (key: string, entry: Entry) => {
     forget(key);
-    if (!room(entry.cost)) return;
+    if (!room(key, entry.cost)) return;
     objects.set(key, entry);
     bytes += entry.cost;
   };
-  /** Bytes of objects being read, taken from the same total as the objects. */
-  const budget = {
+  /** Bytes of an object being read, taken from the same total as the objects. */
+  const budgetFor = (key: string) => ({
     take: (n: number) => {
-      if (!room(n)) return false;
+      if (!room(key, n)) return false;
       bytes += n;
       return true;
     },
     give: (n: number) => {
       bytes -= n;
     },
-  };
+  });
 
   /**
    * Objects found not to be kept, asked for straight from the origin for a while instead of
@@ -199,17 +257,8 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     passBytes += cost;
   };
 
-  /**
-   * What a fill came to: an object kept; an answer not to be kept (only the request that asked
-   * for it may have it: it may carry a cookie or be a 404); dropped; or an origin failure.
-   */
-  type Fill =
-    | { kind: "kept"; entry: Entry }
-    | { kind: "not-kept"; answer?: Extract<WholeAnswer, { kind: "answer" }> }
-    | Extract<WholeAnswer, { kind: "error" }>;
-
-  /** One origin request for `key`: the whole answer, kept when it may be. */
-  const fill = (key: string, stale: Entry | undefined) => {
+  /** One origin request for `key` (asking for `target`): the whole answer, kept when it may be. */
+  const fill = (key: string, target: string, stale: Entry | undefined): FillState => {
     const running = filling.get(key);
     if (running !== undefined) return running;
     const headers: [string, string][] = [
@@ -223,8 +272,91 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     if (etag !== undefined) headers.push(["if-none-match", etag]);
     if (modified !== undefined) headers.push(["if-modified-since", modified]);
     const stop = new AbortController();
-    const done = origin
-      .fetchWhole(key, headers, limit, { signal: stop.signal, budget, deadlineMs })
+    let settleHead = () => {};
+    unheaded++;
+    let isHeaded = false;
+    const headed = () => {
+      if (isHeaded) return;
+      isHeaded = true;
+      unheaded--;
+      settleHead();
+    };
+    const state: FillState = {
+      done: undefined as unknown as Promise<Fill>,
+      headed: new Promise<void>((resolve) => (settleHead = resolve)),
+      waiting: 0,
+      whole: 0,
+      stop,
+    };
+    /** A viewer took more: the fill may read on. */
+    const advance = () => {
+      const stream = state.stream;
+      if (stream?.resume !== undefined && stream.size < stream.front + FILL_AHEAD) {
+        const resume = stream.resume;
+        stream.resume = undefined;
+        resume();
+      }
+    };
+    const wake = (stream: FillStream) => {
+      for (const viewer of stream.wake.splice(0)) viewer();
+    };
+    state.done = origin
+      .fetchWhole(target, headers, limit, {
+        signal: stop.signal,
+        budget: budgetFor(key),
+        deadlineMs,
+        onHead: (status, message, head) => {
+          // A whole 200 that may be kept is streamed to its viewers as it arrives; anything
+          // else (a 304, an answer not to be kept, one that varies) is waited for whole, and so
+          // is one of unstated length, which may prove too big halfway (its viewers then ask
+          // the origin themselves, where a streamed viewer would be cut).
+          const kept =
+            status === 200 &&
+            headerOf(head, "vary") === undefined &&
+            headerOf(head, "content-length") !== undefined &&
+            storable(
+              status,
+              (name) => headerValues(head, name).join(", ") || undefined,
+              now(),
+              options.heuristicCapSeconds,
+            ).store;
+          if (kept) {
+            const shown = [...head];
+            const originAge = Math.max(0, Number(headerOf(shown, "age") ?? 0) || 0);
+            removeHeader(shown, "age");
+            state.stream = {
+              head: shown,
+              message,
+              originAge,
+              chunks: [],
+              size: 0,
+              front: 0,
+              ended: false,
+              failed: false,
+              wake: [],
+              advance,
+            };
+          }
+          headed();
+          return kept;
+        },
+        onChunk: (chunk) => {
+          const stream = state.stream;
+          if (stream === undefined) return;
+          stream.chunks.push(chunk);
+          stream.size += chunk.length;
+          wake(stream);
+        },
+        pace: (size) => {
+          const stream = state.stream;
+          // Viewers who need the whole object (a manifest to rewrite, a range) are not kept
+          // waiting for those who read slowly.
+          if (stream === undefined || state.whole > 0 || size < stream.front + FILL_AHEAD) {
+            return undefined;
+          }
+          return new Promise<void>((resolve) => (stream.resume = resolve));
+        },
+      })
       .then((answer): Fill => {
         if (answer.kind === "error") return answer;
         if (answer.kind === "dropped") {
@@ -255,8 +387,21 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         pass(key, NOT_KEPT_PASS_SECONDS);
         return { kind: "not-kept", answer };
       })
-      .finally(() => filling.delete(key));
-    const state = { done, waiting: 0, stop };
+      .finally(() => {
+        filling.delete(key);
+        headed();
+        state.stream?.resume?.();
+      });
+    void state.done.then((result) => {
+      const stream = state.stream;
+      if (stream === undefined) return;
+      // Whole, or cut: a viewer streamed a cut object is cut too, never shown it complete.
+      const whole =
+        result.kind === "kept" || (result.kind === "not-kept" && result.answer !== undefined);
+      stream.ended = whole;
+      stream.failed = !whole;
+      wake(stream);
+    });
     filling.set(key, state);
     return state;
   };
@@ -304,22 +449,24 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     if (incoming.headers.cookie !== undefined || incoming.headers.authorization !== undefined) {
       return false;
     }
-    if (target.length > MAX_KEY_LENGTH) {
+    const key = cacheKey(target, keyQuery);
+    if (key.length > MAX_KEY_LENGTH) {
       misses++;
       return false;
     }
-    const passUntil = passes.get(target);
+    frequency.add(key);
+    const passUntil = passes.get(key);
     if (passUntil !== undefined) {
       if (now() < passUntil) {
         misses++;
         return false;
       }
-      dropPass(target);
+      dropPass(key);
     }
-    let entry = objects.get(target);
+    let entry = objects.get(key);
     if (entry !== undefined && now() - entry.storedAt < entry.ttl) {
-      objects.delete(target);
-      objects.set(target, entry);
+      objects.delete(key);
+      objects.set(key, entry);
       hits++;
       answer(request, entry, "HIT", now());
       return true;
@@ -330,25 +477,45 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
       (headerOf(stale.head, "etag") !== undefined ||
         headerOf(stale.head, "last-modified") !== undefined);
     if (!revalidates) {
-      if (stale !== undefined) forget(target);
+      if (stale !== undefined) forget(key);
       // A HEAD or a range that misses goes to the origin as asked; a whole GET fills.
       if (method === "HEAD" || incoming.headers.range !== undefined) return false;
     }
     misses++;
-    const leader = !filling.has(target);
-    const state = fill(target, revalidates ? stale : undefined);
+    const leader = !filling.has(key);
+    if (leader && !revalidates && !admissible(key)) return false;
+    const state = fill(key, target, revalidates ? stale : undefined);
     // A fill no one waits for any more is stopped: viewers who leave cost the origin nothing.
     state.waiting++;
     let counted = true;
+    let whole = false;
     const leave = () => {
       if (!counted) return;
       counted = false;
-      if (--state.waiting === 0) state.stop.abort();
+      if (whole) state.whole--;
+      if (--state.waiting === 0) {
+        state.stop.abort();
+        state.stream?.resume?.();
+      }
     };
     request.outgoing.once("close", leave);
+    await state.headed;
+    const stream = state.stream;
+    if (stream !== undefined && !request.outgoing.destroyed && streams(request, stream)) {
+      streamTo(request, stream, revalidates ? "HIT" : "MISS");
+      return true;
+    }
+    whole = true;
+    state.whole++;
+    // Those who wait for the whole let the fill read on at full speed.
+    state.stream?.resume?.();
     const result = await state.done;
     request.outgoing.off("close", leave);
-    counted = false;
+    if (counted) {
+      counted = false;
+      state.whole--;
+      state.waiting--;
+    }
     if (request.outgoing.destroyed) return true;
     if (result.kind === "not-kept") {
       // The answer that may not be kept is its asker's alone; the others ask for themselves.
@@ -380,6 +547,107 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     serve,
     stats: () => ({ hits, misses, bytes: bytes + passBytes, objects: objects.size }),
   };
+}
+
+/**
+ * What a fill came to: an object kept; an answer not to be kept (only the request that asked
+ * for it may have it: it may carry a cookie or be a 404); dropped; or an origin failure.
+ */
+type Fill =
+  | { kind: "kept"; entry: Entry }
+  | { kind: "not-kept"; answer?: Extract<WholeAnswer, { kind: "answer" }> }
+  | Extract<WholeAnswer, { kind: "error" }>;
+
+/** An object being read, as its viewers see it. */
+interface FillState {
+  done: Promise<Fill>;
+  /** Settled once the origin's head is in (or the fill is over). */
+  headed: Promise<void>;
+  /** Viewers of the fill, streamed or waiting for the whole. */
+  waiting: number;
+  /** Viewers waiting for the whole object. */
+  whole: number;
+  stop: AbortController;
+  /** The answer as it arrives, when it is one to stream (a whole 200 that may be kept). */
+  stream?: FillStream;
+}
+
+/** A fill's answer as it arrives, for the viewers it streams to. */
+interface FillStream {
+  /** The origin's head, its `Age` taken out (`originAge`). */
+  head: string[];
+  message: string;
+  originAge: number;
+  chunks: Buffer[];
+  size: number;
+  /** The most bytes any viewer's connection has taken. */
+  front: number;
+  ended: boolean;
+  failed: boolean;
+  /** Viewers that have sent all there is, waiting for more. */
+  wake: (() => void)[];
+  /** Set while the fill waits for a viewer to take more. */
+  resume?: () => void;
+  /** Told when {@link front} moved. */
+  advance(): void;
+}
+
+/**
+ * Whether a viewer is sent a fill's answer as it arrives: a whole GET, not a manifest with a
+ * token to carry into it (rewritten whole).
+ */
+function streams(request: CachedRequest, stream: FillStream): boolean {
+  const { incoming } = request;
+  if (incoming.method !== "GET" || incoming.headers.range !== undefined) return false;
+  if (request.propagate === undefined) return true;
+  const path = request.target.split("?")[0]!;
+  return manifestKind(path, headerOf(stream.head, "content-type")) === undefined;
+}
+
+/**
+ * Sends a fill's answer to one viewer as it arrives, a chunk at a time as its connection takes
+ * them; a viewer that has taken the most moves the fill on. A fill that fails cuts it.
+ */
+function streamTo(request: CachedRequest, stream: FillStream, xCache: "HIT" | "MISS"): void {
+  const { incoming, outgoing, outcome } = request;
+  const head = [...stream.head];
+  head.push("age", String(stream.originAge), "x-cache", xCache);
+  const etag = headerOf(head, "etag");
+  const match = incoming.headers["if-none-match"];
+  if (
+    etag !== undefined &&
+    match !== undefined &&
+    match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")
+  ) {
+    removeHeader(head, "content-length");
+    outgoing.writeHead(304, STATUS_CODES[304]!, withGateHeaders(head, request.headers));
+    outgoing.end();
+    outcome.bytes = 0;
+    return;
+  }
+  outgoing.writeHead(200, stream.message, withGateHeaders(head, request.headers));
+  outcome.bytes = 0;
+  let index = 0;
+  let taken = 0;
+  const pump = (): void => {
+    if (outgoing.destroyed) return;
+    if (stream.failed) return void outgoing.destroy();
+    while (index < stream.chunks.length) {
+      const chunk = stream.chunks[index++]!;
+      const ok = outgoing.write(chunk);
+      taken += chunk.length;
+      outcome.bytes = taken;
+      if (taken > stream.front) {
+        stream.front = taken;
+        stream.advance();
+      }
+      if (!ok) return void outgoing.once("drain", pump);
+    }
+    if (stream.ended) return void outgoing.end();
+    stream.wake.push(pump);
+  };
+  pump();
+  cutWhenStalled(outgoing, outcome, request.clientTimeoutMs ?? 0);
 }
 
 /**
@@ -463,7 +731,8 @@ function answer(
 }
 
 /**
- * Cuts an answer's connection when its client takes no bytes for `ms` (nginx's send_timeout):
+ * Cuts an answer's connection when its client takes no bytes it was given for `ms` (nginx's
+ * send_timeout):
  * the body it pins, an object perhaps evicted since, goes with it.
  */
 function cutWhenStalled(outgoing: ServerResponse, outcome: ProxyOutcome, ms: number): void {
@@ -472,7 +741,8 @@ function cutWhenStalled(outgoing: ServerResponse, outcome: ProxyOutcome, ms: num
   if (socket === null) return;
   let last = socket.bytesWritten;
   const timer = setInterval(() => {
-    if (socket.bytesWritten > last) {
+    // A viewer of a fill with nothing left to send waits for the origin, not the other way.
+    if (socket.bytesWritten > last || outgoing.writableLength === 0) {
       last = socket.bytesWritten;
       return;
     }

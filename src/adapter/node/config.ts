@@ -12,6 +12,7 @@ import {
   SettingError,
   withoutSecret,
 } from "../../core/settings.js";
+import type { CacheKeyQuery } from "../../core/cache-key.js";
 import { canonicalAddress, parseAddressRanges, type AddressRanges } from "../../core/ip.js";
 import type { LogFormat } from "./access-log.js";
 import {
@@ -41,6 +42,7 @@ export interface ServerEnv {
   CACHE?: string;
   CACHE_MAX_BYTES?: string;
   CACHE_DEFAULT_TTL_S?: string;
+  CACHE_KEY_QUERY?: string;
   ORIGIN_CONNECTIONS?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
@@ -86,7 +88,8 @@ export interface ServerConfig {
   /** See `GateServerOptions.metrics`. */
   readonly metrics: boolean;
   /** See `GateServerOptions.cache`; undefined = no cache. */
-  readonly cache: { maxBytes: number; heuristicCapSeconds: number } | undefined;
+  readonly cache:
+    { maxBytes: number; heuristicCapSeconds: number; keyQuery: CacheKeyQuery } | undefined;
 }
 
 /** `CACHE_MAX_BYTES` unset with `CACHE=on`. */
@@ -236,6 +239,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
         : {
             maxBytes: cacheMaxBytes || DEFAULT_CACHE_MAX_BYTES,
             heuristicCapSeconds: gate.cache.heuristicCapSeconds,
+            keyQuery: gate.cache.keyQuery,
           },
     originConnections,
     originKeepAlive,

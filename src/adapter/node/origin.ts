@@ -128,6 +128,16 @@ export interface WholeControl {
   budget?: { take(bytes: number): boolean; give(bytes: number): void };
   /** The whole answer within this many milliseconds, or it is dropped. */
   deadlineMs?: number;
+  /**
+   * Told the head before the body is read (once it fits the limit and the budget); true when
+   * the body is streamed to viewers as it arrives, which lifts the deadline (viewers, not a
+   * clock, pace it then).
+   */
+  onHead?(status: number, message: string, head: string[]): boolean;
+  /** Told each chunk of the body as it is read. */
+  onChunk?(chunk: Buffer): void;
+  /** Asked after each chunk: a promise to wait for before reading on, or undefined. */
+  pace?(size: number): Promise<void> | undefined;
 }
 
 /** undici's codes for an origin that took too long. */
@@ -536,6 +546,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             answer.body.destroy();
             return finish({ kind: "dropped", why: "no-room" });
           }
+          const message = STATUS_CODES[status] ?? "";
+          if (control.onHead?.(status, message, head) === true) clearTimeout(deadline);
           const chunks: Buffer[] = [];
           let size = 0;
           for await (const chunk of answer.body) {
@@ -546,12 +558,16 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
               return finish({ kind: "dropped", why: "no-room" });
             }
             chunks.push(chunk as Buffer);
+            control.onChunk?.(chunk as Buffer);
+            const wait = control.pace?.(size);
+            if (wait !== undefined) await wait;
           }
+          if (settled) return;
           // undici names no reason phrase here; Node's own is as good.
           finish({
             kind: "answer",
             status,
-            message: STATUS_CODES[status] ?? "",
+            message,
             head,
             body: Buffer.concat(chunks, size),
           });

@@ -17,6 +17,7 @@ import {
   type Server as NetServer,
   type Socket,
 } from "node:net";
+import type { CacheKeyQuery } from "../../core/cache-key.js";
 import { decide } from "../../core/decide.js";
 import { clientAddressOf, type AddressRanges } from "../../core/ip.js";
 import type { Settings } from "../../core/settings.js";
@@ -93,7 +94,7 @@ export interface GateServerOptions {
    * A shared in-memory cache of origin answers keyed by origin path (never the token); off
    * when absent. See `cache.ts`.
    */
-  cache?: { maxBytes: number; heuristicCapSeconds: number };
+  cache?: { maxBytes: number; heuristicCapSeconds: number; keyQuery?: CacheKeyQuery };
   /** Serve `GET /metrics` (Prometheus text format); default true. */
   metrics?: boolean;
   /**

@@ -29,6 +29,7 @@ const SETTING_NAMES = [
   "CLIENT_SECRETS",
   "CACHE",
   "CACHE_DEFAULT_TTL_S",
+  "CACHE_KEY_QUERY",
   "METRICS",
 ] as const;
 
