@@ -54,6 +54,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              included: * or a comma list [none: no CORS]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   --metrics on|off        METRICS            GET /metrics, Prometheus text format [on]
+  --metrics-listen ADDR   METRICS_LISTEN     host:port where /metrics is served, never the
+                                             public port; off = no metrics [127.0.0.1:9464]
   --cache on|off          CACHE              a shared cache of origin answers, keyed without
                                              the token [off]
   --cache-max-bytes SIZE  CACHE_MAX_BYTES    memory it may hold (e.g. 1g) [256m]

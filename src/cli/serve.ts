@@ -15,6 +15,7 @@ import {
   type ServerEnv,
 } from "../adapter/node/config.js";
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
+import { isMetricsListenError } from "../adapter/node/metrics.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
 import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
@@ -50,6 +51,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "expiry-leeway-s": { type: "string" },
           cache: { type: "string" },
           metrics: { type: "string" },
+          "metrics-listen": { type: "string" },
           "cache-max-bytes": { type: "string" },
           "cache-default-ttl-s": { type: "string" },
           "client-secrets-file": { type: "string" },
@@ -88,6 +90,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
     CACHE: values.cache ?? env.CACHE,
     METRICS: values.metrics ?? env.METRICS,
+    METRICS_LISTEN: values["metrics-listen"] ?? env.METRICS_LISTEN,
     CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
     CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
     CLIENT_SECRETS: clientSecretsFrom(
@@ -149,14 +152,21 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   }
 
   if (config.workers > 1) {
-    const code = await servePrimary(CLI, [WORKER_COMMAND], config, runEnv, {
-      info,
-      onListening(url) {
-        info(`tokengate listening on ${url} with ${config.workers} workers`);
-        if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
-      },
-      untilStop: untilSignal(),
-    });
+    let code;
+    try {
+      code = await servePrimary(CLI, [WORKER_COMMAND], config, runEnv, {
+        info,
+        onMetrics: (url) => info(`metrics on ${url}`),
+        onListening(url) {
+          info(`tokengate listening on ${url} with ${config.workers} workers`);
+          if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
+        },
+        untilStop: untilSignal(),
+      });
+    } catch (error) {
+      await demoOrigin?.close();
+      throw listenError(error, config, runEnv);
+    }
     await demoOrigin?.close();
     return code;
   }
@@ -168,6 +178,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
     await demoOrigin?.close();
     throw listenError(error, config, runEnv);
   }
+  if (gate.metricsUrl !== undefined) info(`metrics on ${gate.metricsUrl}`);
   info(
     `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
   );
@@ -199,7 +210,18 @@ export function worker(): Promise<number> {
 function listenError(error: unknown, config: ServerConfig, env: ServerEnv): Error {
   const code = (error as NodeJS.ErrnoException).code;
   let named: Error = error as Error;
-  if (code === "EADDRINUSE") {
+  const metrics = config.metricsListen;
+  if (isMetricsListenError(error) && metrics !== undefined) {
+    const where = `${metrics.port} on ${metrics.host}`;
+    named = new SettingError(
+      "METRICS_LISTEN",
+      code === "EADDRINUSE"
+        ? `${metrics.port} is already in use on ${metrics.host}`
+        : code === "EACCES"
+          ? `not allowed to listen on ${where}`
+          : `cannot listen on ${where} (${code})`,
+    );
+  } else if (code === "EADDRINUSE") {
     named = new SettingError("PORT", `${config.port} is already in use on ${config.host}`);
   } else if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
     named = new SettingError("HOST", `cannot listen on ${config.host} (${code})`);

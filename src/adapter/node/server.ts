@@ -29,9 +29,11 @@ import { accessLine, messageLine, type LogFormat } from "./access-log.js";
 import { createCache } from "./cache.js";
 import {
   createMetrics,
-  METRICS_CONTENT_TYPE,
   shareWithPrimary,
+  startMetricsServer,
   type MetricSources,
+  type MetricsListen,
+  type MetricsServer,
 } from "./metrics.js";
 import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
@@ -94,13 +96,14 @@ export interface GateServerOptions {
    * when absent. See `cache.ts`.
    */
   cache?: { maxBytes: number; heuristicCapSeconds: number };
-  /** Serve `GET /metrics` (Prometheus text format); default true. */
+  /** Count the figures `GET /metrics` shows; default true. */
   metrics?: boolean;
   /**
-   * Where `/metrics` gets its text, when not from this process alone: a cluster worker asks
-   * the primary, which adds up every worker's figures.
+   * Where to serve `GET /metrics` (Prometheus text format): a listener of its own, never the
+   * public port. Default none; a cluster worker has none (the primary serves every worker's
+   * figures added up).
    */
-  metricsText?: () => Promise<string>;
+  metricsListen?: MetricsListen;
 }
 
 /** A running gate. */
@@ -111,6 +114,8 @@ export interface GateServer {
   server: Server;
   /** How many sockets listen on the port (see {@link GateServerOptions.listenSockets}). */
   listenSockets: number;
+  /** `http://host:port/metrics` on the metrics listener, when there is one. */
+  metricsUrl?: string;
   /** Stops accepting, lets in-flight responses finish (up to `shutdownMs`), then resolves. */
   close(): Promise<void>;
 }
@@ -261,11 +266,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     use: [recordDecision as MiddlewareHandler],
     routes: (app) => {
       app.get("/healthz", (c) => c.text("ok"));
-      if (metrics === undefined) return;
-      const text = options.metricsText ?? metrics.text;
-      app.get("/metrics", async (c) =>
-        c.body(await text(), 200, { "content-type": METRICS_CONTENT_TYPE }),
-      );
     },
     // Grants are streamed before the app is reached (below); should one get here, it takes
     // the same origin leg.
@@ -392,13 +392,25 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     });
   }
 
-  const acceptors = await listen(
-    server,
-    options.port ?? 8787,
-    options.host ?? "127.0.0.1",
-    // A cluster worker's listening goes through the primary: one socket there.
-    cluster.isWorker ? 1 : sockets,
-  );
+  // Before the public port, so that a taken metrics port stops start-up before any client
+  // is accepted.
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && options.metricsListen !== undefined) {
+    metricsServer = await startMetricsServer(metrics.text, options.metricsListen);
+  }
+  let acceptors: NetServer[];
+  try {
+    acceptors = await listen(
+      server,
+      options.port ?? 8787,
+      options.host ?? "127.0.0.1",
+      // A cluster worker's listening goes through the primary: one socket there.
+      cluster.isWorker ? 1 : sockets,
+    );
+  } catch (error) {
+    await metricsServer?.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
@@ -413,6 +425,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         clearInterval(idleSweep);
         clearTimeout(deadline);
         await origin.close();
+        await metricsServer?.close();
         stdout?.flush();
         resolve();
       });
@@ -430,6 +443,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     port: address.port,
     server,
     listenSockets: 1 + acceptors.length,
+    metricsUrl: metricsServer?.url,
     close,
   };
 }
