@@ -40,6 +40,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              more is closed at once; 0 = no limit [10000]
   --origin-connections N  ORIGIN_CONNECTIONS most connections open to the origin at once;
                                              further requests wait for one [512]
+  --requests-per-client N REQUESTS_PER_CLIENT most granted requests one client address
+                                             may have in flight (per process); one more
+                                             is 503; 0 = no limit [ORIGIN_CONNECTIONS/8, 1-8]
   --origin-keepalive on|off ORIGIN_KEEPALIVE reuse origin connections; off for an origin
                                              that may send bytes after a response [on]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
@@ -96,6 +99,9 @@ able to read it.
   --keepalive-timeout-ms N KEEPALIVE_TIMEOUT_MS idle kept-alive client connections [65000]
   --origin-connections N  ORIGIN_CONNECTIONS idle origin connections each worker keeps
                                              (up to 1024) [512]
+  --requests-per-client N REQUESTS_PER_CLIENT most granted requests one client address
+                                             may have in flight (limit_conn); one more is
+                                             503; 0 = no limit [ORIGIN_CONNECTIONS/8, 1-8]
   --bind-ip off|on|optional BIND_IP          tokens bound to the client's address [off]
   --query-token-prefixes LIST QUERY_TOKEN_PREFIXES first path segments whose files carry a
                                              CDN token (?md5=&expires=), or * [none]

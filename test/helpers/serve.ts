@@ -24,8 +24,14 @@ export function run(
   env: Record<string, string | undefined>,
 ): Omit<Served, "url" | "port"> {
   const proc = spawn(process.execPath, [CLI, ...args], {
-    // Any free port for the metrics listener: gates run side by side in the tests.
-    env: { PATH: process.env.PATH, METRICS_LISTEN: "127.0.0.1:0", ...env } as NodeJS.ProcessEnv,
+    // Any free port for the metrics listener: gates run side by side in the tests. Every test
+    // client is 127.0.0.1: no share per address unless a test sets one.
+    env: {
+      PATH: process.env.PATH,
+      METRICS_LISTEN: "127.0.0.1:0",
+      REQUESTS_PER_CLIENT: "0",
+      ...env,
+    } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];

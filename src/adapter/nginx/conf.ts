@@ -58,7 +58,7 @@ export function nginxString(what: string, value: string): string {
 }
 
 /** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
-function quotedBody(reason: "origin-error" | "origin-timeout"): string {
+function quotedBody(reason: "origin-error" | "origin-timeout" | "client-limit"): string {
   return `"${rejection(reason).body.replace(/\n/g, "\\n")}"`;
 }
 
@@ -184,6 +184,14 @@ export function nginxConf(options: NginxConfOptions): string {
     `        '"bytes":$body_bytes_sent,"s":$request_time}';`,
     `    access_log ${at("access.log")} tokengate;`,
     "",
+    ...(config.requestsPerClient === 0
+      ? []
+      : [
+          "    # REQUESTS_PER_CLIENT: granted requests in flight per client address (after",
+          "    # realip), shared by every worker.",
+          "    limit_conn_zone $binary_remote_addr zone=tokengate_clients:10m;",
+          "",
+        ]),
     "    upstream tokengate_origin {",
     `        server ${nginxString("ORIGIN_URL", `${origin.hostname}:${port}`)};`,
     `        keepalive ${Math.min(config.originConnections, 1024)};`,
@@ -242,6 +250,15 @@ export function nginxConf(options: NginxConfOptions): string {
     "        limit_rate $tokengate_limit_rate;",
     "        limit_rate_after $tokengate_limit_rate_after;",
   );
+  if (config.requestsPerClient > 0) {
+    lines.push(
+      "        # Counted from the preaccess phase on: refusals, answered before it, never are.",
+      `        limit_conn tokengate_clients ${config.requestsPerClient};`,
+      "        limit_conn_status 503;",
+      "        # Below the error log's level: a line there would quote the request, token and all.",
+      "        limit_conn_log_level info;",
+    );
+  }
   if (https) {
     lines.push(
       "        proxy_ssl_server_name on;",
@@ -286,6 +303,7 @@ export function nginxConf(options: NginxConfOptions): string {
     proxyPass,
     "            error_page 502 = @tokengate_origin_error;",
     "            error_page 504 = @tokengate_origin_timeout;",
+    "            error_page 503 = @tokengate_client_limit;",
     "        }",
   );
   if (manifests) {
@@ -297,6 +315,7 @@ export function nginxConf(options: NginxConfOptions): string {
       proxyPass,
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",
+      "            error_page 503 = @tokengate_client_limit;",
       "        }",
     );
   }
@@ -311,6 +330,11 @@ export function nginxConf(options: NginxConfOptions): string {
     "            js_header_filter tokengate.headers;",
     "            set $tokengate_error origin-timeout;",
     `            return 504 ${quotedBody("origin-timeout")};`,
+    "        }",
+    "        location @tokengate_client_limit {",
+    "            js_header_filter tokengate.headers;",
+    "            set $tokengate_error client-limit;",
+    `            return 503 ${quotedBody("client-limit")};`,
     "        }",
     "    }",
     "}",

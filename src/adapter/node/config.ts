@@ -21,6 +21,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_ORIGIN_CONNECTIONS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  defaultRequestsPerClient,
   type GateServerOptions,
 } from "./server.js";
 
@@ -44,6 +45,7 @@ export interface ServerEnv {
   CACHE_MAX_BYTES?: string;
   CACHE_DEFAULT_TTL_S?: string;
   ORIGIN_CONNECTIONS?: string;
+  REQUESTS_PER_CLIENT?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
   TRUST_PROXY?: string;
@@ -80,6 +82,8 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** See `GateServerOptions.originConnections`. */
   readonly originConnections: number;
+  /** See `GateServerOptions.requestsPerClient`; 0 = no limit. */
+  readonly requestsPerClient: number;
   /** See `GateServerOptions.originKeepAlive`. */
   readonly originKeepAlive: boolean;
   readonly logFormat: LogFormat;
@@ -230,6 +234,13 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     1,
     65_536,
   );
+  const requestsPerClient = parseInteger(
+    "REQUESTS_PER_CLIENT",
+    env.REQUESTS_PER_CLIENT,
+    defaultRequestsPerClient(originConnections),
+    0,
+    65_536,
+  );
   const originKeepAlive = parseSwitch("ORIGIN_KEEPALIVE", env.ORIGIN_KEEPALIVE, true);
   const metricsListen = parseMetricsListen(env.METRICS_LISTEN);
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
@@ -277,6 +288,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
             heuristicCapSeconds: gate.cache.heuristicCapSeconds,
           },
     originConnections,
+    requestsPerClient,
     originKeepAlive,
     logFormat,
     trustProxy,
@@ -306,6 +318,7 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     metrics: config.metrics,
     metricsListen: config.metricsListen,
     originConnections: config.originConnections,
+    requestsPerClient: config.requestsPerClient,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,
     trustProxy: config.trustProxy,

@@ -35,7 +35,7 @@ import {
   type MetricsListen,
   type MetricsServer,
 } from "./metrics.js";
-import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
+import { createOriginLeg, refuse, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
 /** Options of {@link startGateServer}. */
 export interface GateServerOptions {
@@ -57,6 +57,14 @@ export interface GateServerOptions {
   clientTimeoutMs?: number;
   /** Most connections open to the origin at once. Default {@link DEFAULT_ORIGIN_CONNECTIONS}. */
   originConnections?: number;
+  /**
+   * Most granted requests one client address may have in flight at once (paced downloads and
+   * all, answered from the cache or not); one more is answered 503 with `Retry-After`
+   * (`client-limit`). 0 = no limit, the default here; `tokengate serve` passes
+   * `REQUESTS_PER_CLIENT`, whose default is {@link defaultRequestsPerClient}. Counted
+   * per process.
+   */
+  requestsPerClient?: number;
   /** Reuse origin connections; default true (see `OriginLegOptions.keepAlive`). */
   originKeepAlive?: boolean;
   /**
@@ -124,6 +132,15 @@ export interface GateServer {
 export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
 /** Enough for a few hundred players fetching at once; each waits for a free connection beyond. */
 export const DEFAULT_ORIGIN_CONNECTIONS = 512;
+/**
+ * `REQUESTS_PER_CLIENT` unset: an eighth of the origin connections, from 1 to 8. A player
+ * keeps one or two requests in flight (a segment, a playlist), so 8 lets a household or a
+ * small NAT play at once; an eighth keeps one address from more than half the share paced
+ * downloads may hold (a quarter), so it cannot starve other viewers on a small pool.
+ */
+export function defaultRequestsPerClient(originConnections: number): number {
+  return Math.min(8, Math.max(1, Math.floor(originConnections / 8)));
+}
 /** nginx's `client_header_timeout` is 60 s, and so is Node's own `headersTimeout`. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** Longer than the 60 s idle timeout of common load balancers, so they close first. */
@@ -196,6 +213,27 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     onAnswer: (seconds) => metrics?.originAnswered(seconds),
   });
   let clientConnections = 0;
+  const clientShare = options.requestsPerClient ?? 0;
+  /** Granted requests in flight per client address (absent: none). */
+  const inFlight = new Map<string, number>();
+  /**
+   * Takes one of the client's places for this answer, given back when it closes (finished,
+   * failed or the client gone); false when the client has none left.
+   */
+  const takePlace = (req: IncomingMessage, res: ServerResponse, client: ClientInfo): boolean => {
+    if (clientShare === 0) return true;
+    // No address behind a trusted proxy (junk X-Forwarded-For): the proxy's own counts.
+    const key = client.address ?? req.socket.remoteAddress ?? "";
+    const held = inFlight.get(key) ?? 0;
+    if (held >= clientShare) return false;
+    inFlight.set(key, held + 1);
+    res.once("close", () => {
+      const left = inFlight.get(key)! - 1;
+      if (left === 0) inFlight.delete(key);
+      else inFlight.set(key, left);
+    });
+    return true;
+  };
 
   const cache =
     options.cache === undefined || options.cache.maxBytes <= 0
@@ -228,6 +266,9 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     outcome: ProxyOutcome,
   ): void => {
     const extra = forwardOptions(grant, req);
+    if (!takePlace(req, res, client)) {
+      return refuse(req, res, "client-limit", outcome, extra.headers);
+    }
     if (cache === undefined || extra.rate?.speed !== undefined) {
       return origin.forward(req, res, grant.target, client, outcome, extra);
     }
