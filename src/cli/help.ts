@@ -40,6 +40,9 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              more is closed at once; 0 = no limit [10000]
   --origin-connections N  ORIGIN_CONNECTIONS most connections open to the origin at once;
                                              further requests wait for one [512]
+  --requests-per-client N REQUESTS_PER_CLIENT most granted requests one client address
+                                             may have in flight (per process); one more
+                                             is 503; 0 = no limit [ORIGIN_CONNECTIONS/8, 1-8]
   --origin-keepalive on|off ORIGIN_KEEPALIVE reuse origin connections; off for an origin
                                              that may send bytes after a response [on]
   --log-format FORMAT     LOG_FORMAT         json or pretty [json]
@@ -54,6 +57,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
                                              included: * or a comma list [none: no CORS]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   --metrics on|off        METRICS            GET /metrics, Prometheus text format [on]
+  --metrics-listen ADDR   METRICS_LISTEN     host:port where /metrics is served, never the
+                                             public port; off = no metrics [127.0.0.1:9464]
   --cache on|off          CACHE              a shared cache of origin answers, keyed without
                                              the token [off]
   --cache-max-bytes SIZE  CACHE_MAX_BYTES    memory it may hold (e.g. 1g) [256m]
@@ -98,6 +103,9 @@ able to read it.
   --keepalive-timeout-ms N KEEPALIVE_TIMEOUT_MS idle kept-alive client connections [65000]
   --origin-connections N  ORIGIN_CONNECTIONS idle origin connections each worker keeps
                                              (up to 1024) [512]
+  --requests-per-client N REQUESTS_PER_CLIENT most granted requests one client address
+                                             may have in flight (limit_conn); one more is
+                                             503; 0 = no limit [ORIGIN_CONNECTIONS/8, 1-8]
   --bind-ip off|on|optional BIND_IP          tokens bound to the client's address [off]
   --query-token-prefixes LIST QUERY_TOKEN_PREFIXES first path segments whose files carry a
                                              CDN token (?md5=&expires=), or * [none]

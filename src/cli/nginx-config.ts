@@ -3,7 +3,14 @@
  * same settings as `serve` (checked the same way, failing with one line naming the setting).
  * @module
  */
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -64,6 +71,7 @@ export async function nginxConfig(
         "client-timeout-ms": { type: "string" },
         "keepalive-timeout-ms": { type: "string" },
         "origin-connections": { type: "string" },
+        "requests-per-client": { type: "string" },
         "bind-ip": { type: "string" },
         "query-token-prefixes": { type: "string" },
         "mp4-tokens": { type: "string" },
@@ -97,6 +105,7 @@ export async function nginxConfig(
     CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
     KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
     ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
+    REQUESTS_PER_CLIENT: values["requests-per-client"] ?? env.REQUESTS_PER_CLIENT,
     BIND_IP: values["bind-ip"] ?? env.BIND_IP,
     QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
     MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
@@ -141,14 +150,32 @@ export async function nginxConfig(
   };
   // The config first: a value it cannot carry stops here, before any folder or file is made.
   const conf = nginxConf(options);
-  // Only its owner's (nginx's master): nginx's error log quotes request lines, tokens
-  // included, and nginx makes its files readable by all.
+  if (cacheDir !== undefined) writableFolder(absolute(cacheDir));
+  // Only its owner's (nginx's master): nginx makes its files readable by all, and its error
+  // log may still quote a request line (an alert of nginx's own about a request).
   mkdirSync(prefix, { recursive: true, mode: 0o750 });
-  if (cacheDir !== undefined) mkdirSync(absolute(cacheDir), { recursive: true });
   // The settings nginx loads once (never a secret), then the config that loads them.
   writeFileSync(join(prefix, SETTINGS_FILE), JSON.stringify(moduleSettings(options)) + "\n", {
     mode: 0o644,
   });
   out(conf);
   return 0;
+}
+
+/**
+ * Makes the cache folder if missing and checks it can be written, so that a folder nginx could
+ * not keep answers in stops start-up with one line now, rather than failing requests later
+ * (nginx's lines about those would quote request lines, and the config keeps them out of its
+ * log). Started as root, nginx hands the folder to its workers' user itself.
+ *
+ * @throws UsageError naming `--cache-dir`.
+ */
+function writableFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new UsageError(`--cache-dir: cannot make or write ${dir} (${code})`);
+  }
 }

@@ -15,6 +15,7 @@ import {
   type ServerEnv,
 } from "../adapter/node/config.js";
 import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-origin.js";
+import { isMetricsListenError } from "../adapter/node/metrics.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
 import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
@@ -41,6 +42,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "keepalive-timeout-ms": { type: "string" },
           "max-connections": { type: "string" },
           "origin-connections": { type: "string" },
+          "requests-per-client": { type: "string" },
           "origin-keepalive": { type: "string" },
           "log-format": { type: "string" },
           "bind-ip": { type: "string" },
@@ -50,6 +52,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
           "expiry-leeway-s": { type: "string" },
           cache: { type: "string" },
           metrics: { type: "string" },
+          "metrics-listen": { type: "string" },
           "cache-max-bytes": { type: "string" },
           "cache-default-ttl-s": { type: "string" },
           "cache-key-query": { type: "string" },
@@ -80,6 +83,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
     MAX_CONNECTIONS: values["max-connections"] ?? env.MAX_CONNECTIONS,
     ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
+    REQUESTS_PER_CLIENT: values["requests-per-client"] ?? env.REQUESTS_PER_CLIENT,
     ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
     LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
     BIND_IP: values["bind-ip"] ?? env.BIND_IP,
@@ -89,6 +93,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
     EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
     CACHE: values.cache ?? env.CACHE,
     METRICS: values.metrics ?? env.METRICS,
+    METRICS_LISTEN: values["metrics-listen"] ?? env.METRICS_LISTEN,
     CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
     CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
     CACHE_KEY_QUERY: values["cache-key-query"] ?? env.CACHE_KEY_QUERY,
@@ -151,14 +156,21 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   }
 
   if (config.workers > 1) {
-    const code = await servePrimary(CLI, [WORKER_COMMAND], config, runEnv, {
-      info,
-      onListening(url) {
-        info(`tokengate listening on ${url} with ${config.workers} workers`);
-        if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
-      },
-      untilStop: untilSignal(),
-    });
+    let code;
+    try {
+      code = await servePrimary(CLI, [WORKER_COMMAND], config, runEnv, {
+        info,
+        onMetrics: (url) => info(`metrics on ${url}`),
+        onListening(url) {
+          info(`tokengate listening on ${url} with ${config.workers} workers`);
+          if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
+        },
+        untilStop: untilSignal(),
+      });
+    } catch (error) {
+      await demoOrigin?.close();
+      throw listenError(error, config, runEnv);
+    }
     await demoOrigin?.close();
     return code;
   }
@@ -170,6 +182,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
     await demoOrigin?.close();
     throw listenError(error, config, runEnv);
   }
+  if (gate.metricsUrl !== undefined) info(`metrics on ${gate.metricsUrl}`);
   info(
     `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
   );
@@ -201,7 +214,18 @@ export function worker(): Promise<number> {
 function listenError(error: unknown, config: ServerConfig, env: ServerEnv): Error {
   const code = (error as NodeJS.ErrnoException).code;
   let named: Error = error as Error;
-  if (code === "EADDRINUSE") {
+  const metrics = config.metricsListen;
+  if (isMetricsListenError(error) && metrics !== undefined) {
+    const where = `${metrics.port} on ${metrics.host}`;
+    named = new SettingError(
+      "METRICS_LISTEN",
+      code === "EADDRINUSE"
+        ? `${metrics.port} is already in use on ${metrics.host}`
+        : code === "EACCES"
+          ? `not allowed to listen on ${where}`
+          : `cannot listen on ${where} (${code})`,
+    );
+  } else if (code === "EADDRINUSE") {
     named = new SettingError("PORT", `${config.port} is already in use on ${config.host}`);
   } else if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
     named = new SettingError("HOST", `cannot listen on ${config.host} (${code})`);

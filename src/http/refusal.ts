@@ -7,7 +7,13 @@ import type { RefusalReason } from "../core/decide.js";
 
 /** Why the gate, not the origin, chose the status: a refusal of the link, or of the request. */
 export type Reason =
-  RefusalReason | "not-found" | "misconfigured" | "origin-error" | "origin-timeout" | "pace-limit";
+  | RefusalReason
+  | "not-found"
+  | "misconfigured"
+  | "origin-error"
+  | "origin-timeout"
+  | "pace-limit"
+  | "client-limit";
 
 /** Plain-text bodies: short, fixed, and never carrying a token or the secret. */
 const MESSAGES: Record<Reason, string> = {
@@ -21,6 +27,7 @@ const MESSAGES: Record<Reason, string> = {
   "origin-error": "Bad Gateway: the origin could not be reached\n",
   "origin-timeout": "Gateway Timeout: the origin did not answer in time\n",
   "pace-limit": "Service Unavailable: too many speed-limited downloads, try again shortly\n",
+  "client-limit": "Service Unavailable: too many downloads from this address, try again shortly\n",
 };
 
 /** The status each refusal is answered with. */
@@ -35,6 +42,7 @@ const STATUS: Record<Reason, number> = {
   "origin-error": 502,
   "origin-timeout": 504,
   "pace-limit": 503,
+  "client-limit": 503,
 };
 
 // Every refusal carries `Cache-Control: no-store` so no cache keeps it; 405 also `Allow`.
@@ -44,12 +52,14 @@ const PLAIN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "x-content-type-options": "nosniff",
 });
 const METHOD_HEADERS = Object.freeze({ ...PLAIN_HEADERS, allow: "GET, HEAD" });
+// A 503 is a share of the origin taken now, soon given back: a player may ask again shortly.
+const BUSY_HEADERS = Object.freeze({ ...PLAIN_HEADERS, "retry-after": "5" });
 const encoder = new TextEncoder();
 
 /**
  * The status, headers and body the gate answers a refusal with.
  *
- * @param reason - Why; it decides the status (403, 404, 405, 410, 500, 502 or 504).
+ * @param reason - Why; it decides the status (403, 404, 405, 410, 500, 502, 503 or 504).
  * @param body - Replaces the fixed one-line body (e.g. to name a bad setting).
  * @example
  * ```ts
@@ -60,7 +70,8 @@ export function rejection(
   reason: Reason,
   body: string = MESSAGES[reason],
 ): { status: number; headers: Readonly<Record<string, string>>; body: string } {
-  const base = reason === "method" ? METHOD_HEADERS : PLAIN_HEADERS;
+  const base =
+    reason === "method" ? METHOD_HEADERS : STATUS[reason] === 503 ? BUSY_HEADERS : PLAIN_HEADERS;
   // A stated length lets a client (and the access log) tell the whole answer from a cut one.
   const headers = { ...base, "content-length": String(encoder.encode(body).length) };
   return { status: STATUS[reason], headers, body };

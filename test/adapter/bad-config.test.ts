@@ -172,6 +172,18 @@ const SERVER_ROWS: [setting: string, value: string][] = [
   ["LOG_FORMAT", "xml"],
   ["LOG_FORMAT", "JSON"],
   ["LOG_FORMAT", `${CANARY}\n`],
+  ["REQUESTS_PER_CLIENT", "-1"],
+  ["REQUESTS_PER_CLIENT", "65537"],
+  ["REQUESTS_PER_CLIENT", "many"],
+  ["METRICS_LISTEN", "9464"],
+  ["METRICS_LISTEN", "127.0.0.1"],
+  ["METRICS_LISTEN", "127.0.0.1:"],
+  ["METRICS_LISTEN", "127.0.0.1:65536"],
+  ["METRICS_LISTEN", "127.0.0.1:http"],
+  ["METRICS_LISTEN", "::1:9464"],
+  ["METRICS_LISTEN", "http://127.0.0.1:9464"],
+  ["METRICS_LISTEN", "OFF"],
+  ["METRICS_LISTEN", `${CANARY}!:9464`],
 ];
 
 /** What `tokengate serve` wrote to stderr, checked for the shape every refusal must have. */

@@ -66,7 +66,8 @@ export async function startNginx(
   // Started as root, nginx's workers run as nobody, and they read the secret file.
   chmodSync(dir, 0o755);
   const flags = [...args];
-  const rest: Record<string, string | undefined> = { ...env };
+  // Every test client is 127.0.0.1: no share per address unless a test sets one.
+  const rest: Record<string, string | undefined> = { REQUESTS_PER_CLIENT: "0", ...env };
   if (env.SECRET !== undefined) {
     writeFileSync(join(dir, "secret"), env.SECRET, { mode: 0o644 });
     flags.push("--secret-file", join(dir, "secret"));

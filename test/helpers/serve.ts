@@ -10,6 +10,8 @@ export interface Served {
   port: number;
   lines: string[];
   stderr: string[];
+  /** `http://host:port/metrics` on the metrics listener, when the gate announced one. */
+  metricsUrl?: string;
   /** Resolves with the first stdout line (seen or coming) that matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** SIGTERM, then the exit code. */
@@ -22,7 +24,14 @@ export function run(
   env: Record<string, string | undefined>,
 ): Omit<Served, "url" | "port"> {
   const proc = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv,
+    // Any free port for the metrics listener: gates run side by side in the tests. Every test
+    // client is 127.0.0.1: no share per address unless a test sets one.
+    env: {
+      PATH: process.env.PATH,
+      METRICS_LISTEN: "127.0.0.1:0",
+      REQUESTS_PER_CLIENT: "0",
+      ...env,
+    } as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -85,5 +94,8 @@ export async function serve(
   const child = run(["serve", "--port", "0", ...args], env);
   const line = await child.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/);
   const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)![1]!;
-  return { ...child, url, port: Number(url.split(":").at(-1)) };
+  // Announced before the public port listens.
+  const metrics = child.lines.map((l) => /metrics on (http:\/\/[^\s"]+\/metrics)/.exec(l)?.[1]);
+  const metricsUrl = metrics.find((found) => found !== undefined);
+  return { ...child, url, port: Number(url.split(":").at(-1)), metricsUrl };
 }

@@ -58,7 +58,7 @@ export function nginxString(what: string, value: string): string {
 }
 
 /** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
-function quotedBody(reason: "origin-error" | "origin-timeout"): string {
+function quotedBody(reason: "origin-error" | "origin-timeout" | "client-limit"): string {
   return `"${rejection(reason).body.replace(/\n/g, "\\n")}"`;
 }
 
@@ -130,6 +130,11 @@ export function nginxConf(options: NginxConfOptions): string {
     "}",
     "",
     "http {",
+    "    # nginx's own lines about a request quote its request line, token and all (an origin",
+    "    # refused or timed out: error; a cache file not written: crit): none below alert is",
+    "    # logged from a request. Why an origin failed is in the access log instead; the",
+    "    # module's own lines (alert, written by njs without the request line) still are.",
+    `    error_log ${at("error.log")} alert;`,
     `    client_body_temp_path ${at("client_body")};`,
     `    proxy_temp_path ${at("proxy")};`,
     `    fastcgi_temp_path ${at("fastcgi")};`,
@@ -183,13 +188,34 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_set $tokengate_status tokengate.status;",
     "    js_var $tokengate_log_target;",
     "",
+    "    # Why the origin failed, from what nginx saw of it: no connection (refused, unreachable:",
+    "    # 502, never connected; or 504, no connection in time), no answer in time (504), or an",
+    "    # answer nginx could not read (502).",
+    '    map "$upstream_status $upstream_connect_time $upstream_header_time" $tokengate_origin {',
+    '        default "";',
+    '        "~^502 - " connect-failed;',
+    '        "~^504 - " connect-timeout;',
+    '        "~^504 " answer-timeout;',
+    '        "~^502 " bad-answer;',
+    "    }",
+    "",
     "    # One JSON line per request; the path never holds a token.",
     "    log_format tokengate escape=json",
     `        '{"time":"$time_iso8601","pid":$pid,"method":"$request_method",'`,
     `        '"path":"$tokengate_log_target","status":$status,"reason":"$tokengate_reason$tokengate_error",'`,
-    `        '"bytes":$body_bytes_sent,"s":$request_time}';`,
+    `        '"bytes":$body_bytes_sent,"s":$request_time,"origin":"$tokengate_origin",'`,
+    `        '"upstream_status":"$upstream_status","upstream_addr":"$upstream_addr",'`,
+    `        '"upstream_connect_time":"$upstream_connect_time","upstream_header_time":"$upstream_header_time"}';`,
     `    access_log ${at("access.log")} tokengate;`,
     "",
+    ...(config.requestsPerClient === 0
+      ? []
+      : [
+          "    # REQUESTS_PER_CLIENT: granted requests in flight per client address (after",
+          "    # realip), shared by every worker.",
+          "    limit_conn_zone $binary_remote_addr zone=tokengate_clients:10m;",
+          "",
+        ]),
     "    upstream tokengate_origin {",
     `        server ${nginxString("ORIGIN_URL", `${origin.hostname}:${port}`)};`,
     `        keepalive ${Math.min(config.originConnections, 1024)};`,
@@ -248,6 +274,15 @@ export function nginxConf(options: NginxConfOptions): string {
     "        limit_rate $tokengate_limit_rate;",
     "        limit_rate_after $tokengate_limit_rate_after;",
   );
+  if (config.requestsPerClient > 0) {
+    lines.push(
+      "        # Counted from the preaccess phase on: refusals, answered before it, never are.",
+      `        limit_conn tokengate_clients ${config.requestsPerClient};`,
+      "        limit_conn_status 503;",
+      "        # Below the error log's level: a line there would quote the request, token and all.",
+      "        limit_conn_log_level info;",
+    );
+  }
   if (https) {
     lines.push(
       "        proxy_ssl_server_name on;",
@@ -298,6 +333,7 @@ export function nginxConf(options: NginxConfOptions): string {
     proxyPass,
     "            error_page 502 = @tokengate_origin_error;",
     "            error_page 504 = @tokengate_origin_timeout;",
+    "            error_page 503 = @tokengate_client_limit;",
     "        }",
   );
   if (manifests) {
@@ -318,6 +354,7 @@ export function nginxConf(options: NginxConfOptions): string {
       proxyPass,
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",
+      "            error_page 503 = @tokengate_client_limit;",
       "        }",
     );
   }
@@ -332,6 +369,11 @@ export function nginxConf(options: NginxConfOptions): string {
     "            js_header_filter tokengate.headers;",
     "            set $tokengate_error origin-timeout;",
     `            return 504 ${quotedBody("origin-timeout")};`,
+    "        }",
+    "        location @tokengate_client_limit {",
+    "            js_header_filter tokengate.headers;",
+    "            set $tokengate_error client-limit;",
+    `            return 503 ${quotedBody("client-limit")};`,
     "        }",
     "    }",
     "}",

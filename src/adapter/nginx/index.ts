@@ -29,7 +29,7 @@ import {
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
-import type { NjsRequest } from "./njs.js";
+import type { NjsCore, NjsRequest } from "./njs.js";
 import type { ModuleSettings } from "./settings.js";
 
 /** CLIENT_SECRETS' file as nginx loaded it (`js_preload_object`), when configured. */
@@ -154,6 +154,17 @@ function status(r: NjsRequest): string {
   return code;
 }
 
+declare const ngx: NjsCore;
+
+/**
+ * Writes one of the module's lines to nginx's error log at `alert`: the config takes nothing
+ * less from a request, since nginx's own lines there quote the request line, token and all
+ * (see conf.ts); njs writes this one without it, and the message never holds a token.
+ */
+function logLine(message: string): void {
+  ngx.log(2, message);
+}
+
 /** The longest path the module reads; a longer one is refused (403) or, outside the prefixes, 404. */
 const MAX_PATH = 1024;
 
@@ -166,7 +177,7 @@ function decided(r: NjsRequest, target: string): string {
     gate = gateOf(settings, target);
   } catch (error) {
     // The error names the setting or file; never a secret (parseSecrets' messages show none).
-    r.error(`tokengate: misconfigured: ${(error as Error).message}`);
+    logLine(`tokengate: misconfigured: ${(error as Error).message}`);
     return answer(r, "misconfigured");
   }
   const length = splitTarget(target).path.length;
@@ -327,7 +338,7 @@ function manifestHeaders(r: NjsRequest): void {
     .trim()
     .toLowerCase();
   if (coding !== "identity") {
-    r.warn(
+    logLine(
       `tokengate: manifest-unchanged: Content-Encoding ${coding}: passed on without the token`,
     );
     return;
@@ -368,7 +379,7 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   held.chunks.push(data);
   held.size += data.length;
   if (held.size > MANIFEST_MAX_BYTES) {
-    r.warn(
+    logLine(
       `tokengate: manifest-unchanged: over ${MANIFEST_MAX_BYTES} bytes: passed on without the token`,
     );
     held.passing = true;
@@ -385,7 +396,7 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
     r.variables.tokengate_propagate ?? "",
   );
   if ("unchanged" in result) {
-    r.warn(`tokengate: manifest-unchanged: ${result.unchanged}: passed on without the token`);
+    logLine(`tokengate: manifest-unchanged: ${result.unchanged}: passed on without the token`);
     r.sendBuffer(bytes, flags);
   } else {
     r.sendBuffer(result.text, flags);

@@ -28,3 +28,11 @@ export interface NjsRequest {
   /** Passes a piece of the body on from a body filter. */
   sendBuffer(data: string | Uint8Array, options?: { last?: boolean; flush?: boolean }): void;
 }
+
+/**
+ * njs's `ngx` object: `log` writes a line to nginx's error log at a level of nginx's numbering
+ * (1 emerg, 2 alert, 3 crit, 4 error, 5 warn), without the request line nginx adds to its own.
+ */
+export interface NjsCore {
+  log(level: number, message: string): void;
+}

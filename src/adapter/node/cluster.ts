@@ -8,37 +8,15 @@
 import cluster from "node:cluster";
 import { gateServerOptions, type ServerConfig, type ServerEnv } from "./config.js";
 import { AggregatorRegistry } from "prom-client";
+import { startMetricsServer, type MetricsServer } from "./metrics.js";
 import { startGateServer } from "./server.js";
-
-/**
- * In a worker: `/metrics` text added up over every worker by the primary (which asks each over
- * IPC, this one included).
- */
-function askPrimary(): () => Promise<string> {
-  let next = 0;
-  const waiting = new Map<number, (text: string) => void>();
-  process.on("message", (message: MetricsAnswer) => {
-    if (typeof message?.metricsFor !== "number") return;
-    waiting.get(message.metricsFor)?.(message.text);
-    waiting.delete(message.metricsFor);
-  });
-  return () =>
-    new Promise<string>((resolve) => {
-      const id = next++;
-      waiting.set(id, resolve);
-      process.send?.({ metricsRequest: id } satisfies WorkerMessage);
-    });
-}
 
 /**
  * Worker to primary: ready for the secret (a message sent before the worker listens would be
  * lost), then listening, or why it could not. Primary to worker: the secret.
  */
 type PrimaryMessage = { secret: string; clientSecrets?: string };
-/** Primary to worker: the added-up metrics it asked for (request `id`). */
-type MetricsAnswer = { metricsFor: number; text: string };
-type WorkerMessage =
-  { ready: true } | { listening: string } | { error: string } | { metricsRequest: number };
+type WorkerMessage = { ready: true } | { listening: string } | { error: string };
 
 /** What the primary reports while it runs. */
 export interface PrimaryHooks {
@@ -46,6 +24,8 @@ export interface PrimaryHooks {
   onListening(url: string): void;
   /** An info line for the log. */
   info(message: string): void;
+  /** The metrics listener (owned by the primary) listens at `url`. */
+  onMetrics(url: string): void;
   /** Resolves when the primary should stop (a signal). */
   untilStop: Promise<void>;
 }
@@ -57,6 +37,7 @@ export interface PrimaryHooks {
  * @param args - Its arguments.
  * @param env - The settings, the secret among them; the secret is sent over IPC.
  * @returns 0 after a stop, 2 when a worker could not start.
+ * @throws the metrics listener's `listen` error, before any worker is started.
  */
 export async function servePrimary(
   exec: string,
@@ -79,21 +60,20 @@ export async function servePrimary(
   let stopping = false;
   let announced = false;
   const fork = () => cluster.fork(workerEnv);
-  // prom-client's aggregator asks every worker for its registry over the same channel.
+  // prom-client's aggregator asks every worker for its registry over the same channel; the
+  // primary serves the sum on its own listener, so a scrape sees every worker at once.
   const aggregator = new AggregatorRegistry();
+  let metrics: MetricsServer | undefined;
+  if (config.metrics && config.metricsListen !== undefined) {
+    metrics = await startMetricsServer(() => aggregator.clusterMetrics(), config.metricsListen);
+    hooks.onMetrics(metrics.url);
+  }
   const failed = new Promise<number>((resolve) => {
     cluster.on("message", (worker, message: WorkerMessage) => {
       if (typeof message !== "object" || message === null) return;
       // prom-client's own messages (its aggregator's answers) are not ours.
       if (typeof (message as { type?: unknown }).type === "string") return;
-      if ("metricsRequest" in message) {
-        const id = message.metricsRequest;
-        aggregator.clusterMetrics().then(
-          (text) => worker.send({ metricsFor: id, text } satisfies MetricsAnswer),
-          (error: Error) =>
-            worker.send({ metricsFor: id, text: `# metrics unavailable: ${error.message}\n` }),
-        );
-      } else if ("ready" in message) {
+      if ("ready" in message) {
         worker.send({ secret, clientSecrets } satisfies PrimaryMessage);
       } else if ("error" in message) {
         stopping = true;
@@ -125,6 +105,7 @@ export async function servePrimary(
         }),
     ),
   );
+  await metrics?.close();
   return result;
 }
 
@@ -157,7 +138,8 @@ export async function serveWorker(
   const config = readConfig(env);
   let gate;
   try {
-    gate = await startGateServer({ ...gateServerOptions(config, env), metricsText: askPrimary() });
+    // The primary serves the metrics; this worker's registry reaches it over IPC.
+    gate = await startGateServer({ ...gateServerOptions(config, env), metricsListen: undefined });
   } catch (error) {
     process.send?.({ error: describe(error, config).message } satisfies WorkerMessage);
     return 2;

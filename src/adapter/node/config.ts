@@ -15,12 +15,14 @@ import {
 import type { CacheKeyQuery } from "../../core/cache-key.js";
 import { canonicalAddress, parseAddressRanges, type AddressRanges } from "../../core/ip.js";
 import type { LogFormat } from "./access-log.js";
+import type { MetricsListen } from "./metrics.js";
 import {
   DEFAULT_CLIENT_TIMEOUT_MS,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_ORIGIN_CONNECTIONS,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  defaultRequestsPerClient,
   type GateServerOptions,
 } from "./server.js";
 
@@ -39,11 +41,13 @@ export interface ServerEnv {
   KEEPALIVE_TIMEOUT_MS?: string;
   MAX_CONNECTIONS?: string;
   METRICS?: string;
+  METRICS_LISTEN?: string;
   CACHE?: string;
   CACHE_MAX_BYTES?: string;
   CACHE_DEFAULT_TTL_S?: string;
   CACHE_KEY_QUERY?: string;
   ORIGIN_CONNECTIONS?: string;
+  REQUESTS_PER_CLIENT?: string;
   ORIGIN_KEEPALIVE?: string;
   LOG_FORMAT?: string;
   TRUST_PROXY?: string;
@@ -80,13 +84,17 @@ export interface ServerConfig {
   readonly maxConnections: number;
   /** See `GateServerOptions.originConnections`. */
   readonly originConnections: number;
+  /** See `GateServerOptions.requestsPerClient`; 0 = no limit. */
+  readonly requestsPerClient: number;
   /** See `GateServerOptions.originKeepAlive`. */
   readonly originKeepAlive: boolean;
   readonly logFormat: LogFormat;
   /** See `GateServerOptions.trustProxy`; undefined = trust no proxy. */
   readonly trustProxy: AddressRanges | undefined;
-  /** See `GateServerOptions.metrics`. */
+  /** See `GateServerOptions.metrics`: METRICS on and METRICS_LISTEN not off. */
   readonly metrics: boolean;
+  /** See `GateServerOptions.metricsListen`; undefined when metrics are off. */
+  readonly metricsListen: MetricsListen | undefined;
   /** See `GateServerOptions.cache`; undefined = no cache. */
   readonly cache:
     { maxBytes: number; heuristicCapSeconds: number; keyQuery: CacheKeyQuery } | undefined;
@@ -124,6 +132,42 @@ export function parseSize(name: string, text: string | undefined): number {
 
 const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
 
+/** Whether `host` is an IP address or a host name one can listen on. */
+function isListenHost(host: string): boolean {
+  // A name needs a letter: "0" or "1" would reach getaddrinfo, which reads them as addresses.
+  return (
+    HOST_SHAPE.test(host) &&
+    (canonicalAddress(host.replace(/^\[|\]$/g, "")) !== undefined || /[A-Za-z]/.test(host))
+  );
+}
+
+/**
+ * The metrics listener's own port, apart from the public one, on loopback: Prometheus's
+ * registered default for an exporter, reachable by a local scraper and no viewer.
+ */
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
+
+/**
+ * Parses `METRICS_LISTEN`: `host:port` (`[v6]:port` for an IPv6 address; port 0 = any free
+ * one), or `off`.
+ *
+ * @throws SettingError naming METRICS_LISTEN.
+ */
+export function parseMetricsListen(text: string | undefined): MetricsListen | undefined {
+  const value = (text ?? "").trim() || DEFAULT_METRICS_LISTEN;
+  if (value === "off") return undefined;
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? "";
+  const port = Number(match?.[2]);
+  if (match === null || !isListenHost(host) || port > 65535) {
+    throw new SettingError(
+      "METRICS_LISTEN",
+      `must be host:port (e.g. 127.0.0.1:9464 or [::1]:9464) or off, got ${quoted(value)}`,
+    );
+  }
+  return { host: host.replace(/^\[|\]$/g, ""), port };
+}
+
 /**
  * Reads the server configuration.
  *
@@ -145,11 +189,7 @@ export function readServerConfig(env: ServerEnv, cpus: number): ServerConfig {
 
 function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
   const host = (env.HOST ?? "").trim() || "127.0.0.1";
-  // A name needs a letter: "0" or "1" would reach getaddrinfo, which reads them as addresses.
-  if (
-    !HOST_SHAPE.test(host) ||
-    (canonicalAddress(host.replace(/^\[|\]$/g, "")) === undefined && !/[A-Za-z]/.test(host))
-  ) {
+  if (!isListenHost(host)) {
     throw new SettingError("HOST", `${quoted(host)} is not an IP address or host name`);
   }
   const port = parseInteger("PORT", env.PORT, 8787, 0, 65535);
@@ -197,7 +237,15 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     1,
     65_536,
   );
+  const requestsPerClient = parseInteger(
+    "REQUESTS_PER_CLIENT",
+    env.REQUESTS_PER_CLIENT,
+    defaultRequestsPerClient(originConnections),
+    0,
+    65_536,
+  );
   const originKeepAlive = parseSwitch("ORIGIN_KEEPALIVE", env.ORIGIN_KEEPALIVE, true);
+  const metricsListen = parseMetricsListen(env.METRICS_LISTEN);
   const logFormat = (env.LOG_FORMAT ?? "").trim() || "json";
   if (logFormat !== "json" && logFormat !== "pretty") {
     throw new SettingError("LOG_FORMAT", `must be json or pretty, got ${quoted(logFormat)}`);
@@ -232,7 +280,9 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
     requestTimeoutMs,
     keepAliveTimeoutMs,
     maxConnections,
-    metrics: gate.metrics,
+    // Nothing to count for when there is nowhere to show it.
+    metrics: gate.metrics && metricsListen !== undefined,
+    metricsListen: gate.metrics ? metricsListen : undefined,
     cache:
       gate.cache === undefined
         ? undefined
@@ -242,6 +292,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
             keyQuery: gate.cache.keyQuery,
           },
     originConnections,
+    requestsPerClient,
     originKeepAlive,
     logFormat,
     trustProxy,
@@ -269,7 +320,9 @@ export function gateServerOptions(config: ServerConfig, env: ServerEnv): GateSer
     maxConnections: config.maxConnections,
     cache: config.cache,
     metrics: config.metrics,
+    metricsListen: config.metricsListen,
     originConnections: config.originConnections,
+    requestsPerClient: config.requestsPerClient,
     originKeepAlive: config.originKeepAlive,
     logFormat: config.logFormat,
     trustProxy: config.trustProxy,

@@ -1,8 +1,9 @@
 /**
- * What an operator scrapes from the Node server (`GET /metrics`, Prometheus text format), with
- * prom-client: requests by status and refusal reason, origin response time, origin failures,
- * the cache, open connections, and the process's own figures. One registry per server; with
- * `WORKERS` > 1 the primary adds up every worker's (prom-client's AggregatorRegistry).
+ * What an operator scrapes from the Node server (`GET /metrics` on its own listener,
+ * `METRICS_LISTEN`, Prometheus text format), with prom-client: requests by status and refusal
+ * reason, origin response time, origin failures, the cache, open connections, and the
+ * process's own figures. One registry per server; with `WORKERS` > 1 the primary owns the
+ * listener and adds up every worker's (prom-client's AggregatorRegistry).
  * @module
  */
 import {
@@ -13,6 +14,8 @@ import {
   Histogram,
   Registry,
 } from "prom-client";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { CacheStats } from "./cache.js";
 
 /** Where the figures that are read, not counted, come from. */
@@ -136,4 +139,72 @@ export function shareWithPrimary(metrics: GateMetrics): void {
   // prom-client answers the primary only once an aggregator exists in this process.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([metrics.registry]);
+}
+
+/** Where the metrics listener listens. */
+export interface MetricsListen {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+/** A running metrics listener. */
+export interface MetricsServer {
+  /** `http://host:port/metrics` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Marks an error of the metrics listener's `listen`, so that start-up can name the setting
+ * (`METRICS_LISTEN`) rather than the public port's.
+ */
+export function isMetricsListenError(error: unknown): error is NodeJS.ErrnoException {
+  return (error as { metricsListen?: unknown } | null)?.metricsListen === true;
+}
+
+/**
+ * Serves `GET /metrics` on a listener of its own, apart from the gate's public port (the
+ * Prometheus convention: figures about traffic are for the operator, not for every viewer).
+ * Every other path is 404, every other method 405.
+ *
+ * @param text - The exposition text: this process's registry, or the primary's aggregate.
+ * @throws the `listen` error, marked for {@link isMetricsListenError}.
+ */
+export async function startMetricsServer(
+  text: () => Promise<string>,
+  where: MetricsListen,
+): Promise<MetricsServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "").split("?")[0];
+    if (path !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end();
+      return;
+    }
+    text().then(
+      (body) => {
+        res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE });
+        res.end(req.method === "HEAD" ? undefined : body);
+      },
+      () => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error) => reject(Object.assign(error, { metricsListen: true })));
+    server.listen(where.port, where.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

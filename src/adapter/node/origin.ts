@@ -22,7 +22,7 @@ import {
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
-import { varyWith } from "../../http/cors.js";
+import { REASON_HEADER, varyWith } from "../../http/cors.js";
 import { rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
@@ -140,6 +140,31 @@ export interface WholeControl {
   pace?(size: number): Promise<void> | undefined;
 }
 
+/**
+ * Answers a request with the gate's refusal for `reason` (a 503 with `Retry-After`, say)
+ * instead of asking the origin; with CORS on (`gateHeaders`), its `Tokengate-Reason` too.
+ */
+export function refuse(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  reason: Reason,
+  outcome: ProxyOutcome,
+  gateHeaders: readonly [string, string][] | undefined,
+): void {
+  outcome.reason = reason;
+  const answer = rejection(reason);
+  const extra = gateHeaders === undefined ? undefined : [...gateHeaders];
+  extra?.push([REASON_HEADER, reason]);
+  outgoing.writeHead(
+    answer.status,
+    STATUS_CODES[answer.status]!,
+    withGateHeaders(Object.entries(answer.headers).flat(), extra),
+  );
+  const head = incoming.method === "HEAD";
+  outgoing.end(head ? undefined : answer.body);
+  outcome.bytes = head ? 0 : answer.body.length;
+}
+
 /** undici's codes for an origin that took too long. */
 const TIMEOUT_CODES = new Set([
   "UND_ERR_HEADERS_TIMEOUT",
@@ -209,20 +234,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     if (paced && pacedNow >= pacedMax) {
       // Each paced download holds an origin connection for size ÷ speed; a quarter of them is
       // all such downloads may hold, so they can never starve everyone else.
-      outcome.reason = "pace-limit";
-      const answer = rejection("pace-limit");
-      outgoing.writeHead(
-        answer.status,
-        STATUS_CODES[answer.status]!,
-        withGateHeaders(
-          Object.entries({ ...answer.headers, "retry-after": "5" }).flat(),
-          gateHeaders,
-        ),
-      );
-      if (incoming.method === "HEAD") outgoing.end();
-      else outgoing.end(answer.body);
-      outcome.bytes = incoming.method === "HEAD" ? 0 : answer.body.length;
-      return;
+      return refuse(incoming, outgoing, "pace-limit", outcome, gateHeaders);
     }
     if (paced) {
       pacedNow++;

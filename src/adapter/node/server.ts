@@ -30,11 +30,13 @@ import { accessLine, messageLine, type LogFormat } from "./access-log.js";
 import { createCache } from "./cache.js";
 import {
   createMetrics,
-  METRICS_CONTENT_TYPE,
   shareWithPrimary,
+  startMetricsServer,
   type MetricSources,
+  type MetricsListen,
+  type MetricsServer,
 } from "./metrics.js";
-import { createOriginLeg, type ForwardOptions, type ProxyOutcome } from "./origin.js";
+import { createOriginLeg, refuse, type ForwardOptions, type ProxyOutcome } from "./origin.js";
 
 /** Options of {@link startGateServer}. */
 export interface GateServerOptions {
@@ -56,6 +58,14 @@ export interface GateServerOptions {
   clientTimeoutMs?: number;
   /** Most connections open to the origin at once. Default {@link DEFAULT_ORIGIN_CONNECTIONS}. */
   originConnections?: number;
+  /**
+   * Most granted requests one client address may have in flight at once (paced downloads and
+   * all, answered from the cache or not); one more is answered 503 with `Retry-After`
+   * (`client-limit`). 0 = no limit, the default here; `tokengate serve` passes
+   * `REQUESTS_PER_CLIENT`, whose default is {@link defaultRequestsPerClient}. Counted
+   * per process.
+   */
+  requestsPerClient?: number;
   /** Reuse origin connections; default true (see `OriginLegOptions.keepAlive`). */
   originKeepAlive?: boolean;
   /**
@@ -95,13 +105,14 @@ export interface GateServerOptions {
    * when absent. See `cache.ts`.
    */
   cache?: { maxBytes: number; heuristicCapSeconds: number; keyQuery?: CacheKeyQuery };
-  /** Serve `GET /metrics` (Prometheus text format); default true. */
+  /** Count the figures `GET /metrics` shows; default true. */
   metrics?: boolean;
   /**
-   * Where `/metrics` gets its text, when not from this process alone: a cluster worker asks
-   * the primary, which adds up every worker's figures.
+   * Where to serve `GET /metrics` (Prometheus text format): a listener of its own, never the
+   * public port. Default none; a cluster worker has none (the primary serves every worker's
+   * figures added up).
    */
-  metricsText?: () => Promise<string>;
+  metricsListen?: MetricsListen;
 }
 
 /** A running gate. */
@@ -112,6 +123,8 @@ export interface GateServer {
   server: Server;
   /** How many sockets listen on the port (see {@link GateServerOptions.listenSockets}). */
   listenSockets: number;
+  /** `http://host:port/metrics` on the metrics listener, when there is one. */
+  metricsUrl?: string;
   /** Stops accepting, lets in-flight responses finish (up to `shutdownMs`), then resolves. */
   close(): Promise<void>;
 }
@@ -120,6 +133,15 @@ export interface GateServer {
 export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
 /** Enough for a few hundred players fetching at once; each waits for a free connection beyond. */
 export const DEFAULT_ORIGIN_CONNECTIONS = 512;
+/**
+ * `REQUESTS_PER_CLIENT` unset: an eighth of the origin connections, from 1 to 8. A player
+ * keeps one or two requests in flight (a segment, a playlist), so 8 lets a household or a
+ * small NAT play at once; an eighth keeps one address from more than half the share paced
+ * downloads may hold (a quarter), so it cannot starve other viewers on a small pool.
+ */
+export function defaultRequestsPerClient(originConnections: number): number {
+  return Math.min(8, Math.max(1, Math.floor(originConnections / 8)));
+}
 /** nginx's `client_header_timeout` is 60 s, and so is Node's own `headersTimeout`. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** Longer than the 60 s idle timeout of common load balancers, so they close first. */
@@ -192,6 +214,27 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     onAnswer: (seconds) => metrics?.originAnswered(seconds),
   });
   let clientConnections = 0;
+  const clientShare = options.requestsPerClient ?? 0;
+  /** Granted requests in flight per client address (absent: none). */
+  const inFlight = new Map<string, number>();
+  /**
+   * Takes one of the client's places for this answer, given back when it closes (finished,
+   * failed or the client gone); false when the client has none left.
+   */
+  const takePlace = (req: IncomingMessage, res: ServerResponse, client: ClientInfo): boolean => {
+    if (clientShare === 0) return true;
+    // No address behind a trusted proxy (junk X-Forwarded-For): the proxy's own counts.
+    const key = client.address ?? req.socket.remoteAddress ?? "";
+    const held = inFlight.get(key) ?? 0;
+    if (held >= clientShare) return false;
+    inFlight.set(key, held + 1);
+    res.once("close", () => {
+      const left = inFlight.get(key)! - 1;
+      if (left === 0) inFlight.delete(key);
+      else inFlight.set(key, left);
+    });
+    return true;
+  };
 
   const cache =
     options.cache === undefined || options.cache.maxBytes <= 0
@@ -224,6 +267,9 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     outcome: ProxyOutcome,
   ): void => {
     const extra = forwardOptions(grant, req);
+    if (!takePlace(req, res, client)) {
+      return refuse(req, res, "client-limit", outcome, extra.headers);
+    }
     if (cache === undefined || extra.rate?.speed !== undefined) {
       return origin.forward(req, res, grant.target, client, outcome, extra);
     }
@@ -262,11 +308,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     use: [recordDecision as MiddlewareHandler],
     routes: (app) => {
       app.get("/healthz", (c) => c.text("ok"));
-      if (metrics === undefined) return;
-      const text = options.metricsText ?? metrics.text;
-      app.get("/metrics", async (c) =>
-        c.body(await text(), 200, { "content-type": METRICS_CONTENT_TYPE }),
-      );
     },
     // Grants are streamed before the app is reached (below); should one get here, it takes
     // the same origin leg.
@@ -393,13 +434,25 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     });
   }
 
-  const acceptors = await listen(
-    server,
-    options.port ?? 8787,
-    options.host ?? "127.0.0.1",
-    // A cluster worker's listening goes through the primary: one socket there.
-    cluster.isWorker ? 1 : sockets,
-  );
+  // Before the public port, so that a taken metrics port stops start-up before any client
+  // is accepted.
+  let metricsServer: MetricsServer | undefined;
+  if (metrics !== undefined && options.metricsListen !== undefined) {
+    metricsServer = await startMetricsServer(metrics.text, options.metricsListen);
+  }
+  let acceptors: NetServer[];
+  try {
+    acceptors = await listen(
+      server,
+      options.port ?? 8787,
+      options.host ?? "127.0.0.1",
+      // A cluster worker's listening goes through the primary: one socket there.
+      cluster.isWorker ? 1 : sockets,
+    );
+  } catch (error) {
+    await metricsServer?.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
@@ -414,6 +467,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         clearInterval(idleSweep);
         clearTimeout(deadline);
         await origin.close();
+        await metricsServer?.close();
         stdout?.flush();
         resolve();
       });
@@ -431,6 +485,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     port: address.port,
     server,
     listenSockets: 1 + acceptors.length,
+    metricsUrl: metricsServer?.url,
     close,
   };
 }

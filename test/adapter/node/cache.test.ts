@@ -319,7 +319,7 @@ describe("the cache against an outside attack", () => {
       expect((await get(gate.url + long)).headers["x-cache"]).toBe("MISS");
       expect((await get(gate.url + long)).headers["x-cache"]).toBe("MISS");
       expect(origin.count("fresh-long.ts")).toBe(2);
-      const metrics = (await get(gate.url + "/metrics")).body.toString();
+      const metrics = (await get(gate.metricsUrl!)).body.toString();
       const held = Number(/^tokengate_cache_bytes (\d+)/m.exec(metrics)![1]);
       expect(held).toBeGreaterThan(0);
       expect(held).toBeLessThanOrEqual(256 * 1024);
