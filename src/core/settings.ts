@@ -5,6 +5,8 @@
  * @module
  */
 import { DEFAULT_PREFIXES, gateSettings, MAX_LEEWAY_SECONDS, type GateSettings } from "./decide.js";
+// The header policy's own table of names it never forwards (pure, imports nothing).
+import { FORWARDED, neverForwarded } from "../http/headers.js";
 
 /**
  * A setting that is missing or invalid; `setting` is its environment name and the message
@@ -224,6 +226,7 @@ export interface GateEnv {
   CACHE?: string;
   CACHE_DEFAULT_TTL_S?: string;
   METRICS?: string;
+  FORWARD_HEADERS?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -243,6 +246,11 @@ export interface Settings {
   readonly cache: { readonly heuristicCapSeconds: number } | undefined;
   /** `METRICS`: the Node server's `GET /metrics`, the Worker's log line per request. */
   readonly metrics: boolean;
+  /**
+   * `FORWARD_HEADERS`: request headers the origin gets besides the header policy's allow-list,
+   * lower case; empty by default.
+   */
+  readonly forwardHeaders: readonly string[];
 }
 
 /** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
@@ -504,7 +512,41 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   );
   const cache = cacheOn ? { heuristicCapSeconds } : undefined;
   const metrics = parseSwitch("METRICS", textOf("METRICS", env.METRICS), true);
-  return { gate, origin, originTimeoutMs, cors, cache, metrics };
+  const forwardHeaders = parseForwardHeaders(textOf("FORWARD_HEADERS", env.FORWARD_HEADERS));
+  return { gate, origin, originTimeoutMs, cors, cache, metrics, forwardHeaders };
+}
+
+/**
+ * Parses `FORWARD_HEADERS`: comma-separated request header names the origin gets besides the
+ * header policy's allow-list (`src/http/headers.ts`), e.g. `X-Playback-Session-Id`; unset or
+ * empty: none. A name the policy never forwards (hop-by-hop, `Host`, `Cookie`,
+ * `Authorization`, `X-Forwarded-*`, `Forwarded`, …) is refused, not ignored: the operator
+ * would believe it passed.
+ *
+ * @throws SettingError naming FORWARD_HEADERS.
+ * @example
+ * ```ts
+ * parseForwardHeaders("X-Playback-Session-Id, DNT"); // ["x-playback-session-id", "dnt"]
+ * ```
+ */
+export function parseForwardHeaders(text: string | undefined): readonly string[] {
+  if (text === undefined || text.trim() === "") return Object.freeze([]);
+  const names: string[] = [];
+  for (const entry of text.split(",").map((part) => part.trim())) {
+    if (entry === "") {
+      throw new SettingError(
+        "FORWARD_HEADERS",
+        `has an empty entry (a comma too many) in ${quoted(text)}`,
+      );
+    }
+    const name = entry.toLowerCase();
+    const problem = neverForwarded(name);
+    if (problem !== undefined) {
+      throw new SettingError("FORWARD_HEADERS", `${quoted(entry)}: ${problem}`);
+    }
+    if (FORWARDED[name] !== true && !names.includes(name)) names.push(name);
+  }
+  return Object.freeze(names);
 }
 
 /**

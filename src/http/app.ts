@@ -92,6 +92,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   async function fetchOrigin(c: Context, url: string, shared: Cache | undefined) {
     const response = await proxyFetch(c.req.raw, url, {
       timeoutMs: settings.originTimeoutMs,
+      forwardHeaders: settings.forwardHeaders,
       client: {
         address: options.clientAddress?.(c),
         proto: c.req.url.startsWith("https:") ? "https" : "http",

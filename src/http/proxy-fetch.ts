@@ -13,6 +13,8 @@ export interface ProxyOptions {
   timeoutMs: number;
   /** Who the gate saw, for `X-Forwarded-For` / `X-Forwarded-Proto`. */
   client: ClientInfo;
+  /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
+  forwardHeaders?: readonly string[];
   /** The fetch to use (default: global fetch); tests and service bindings pass their own. */
   fetch?: typeof fetch;
   /** Called when the origin fails, with the reason; the gate's log hook. */
@@ -54,7 +56,7 @@ export async function proxyFetch(
   try {
     const response = await (options.fetch ?? fetch)(url, {
       method: request.method,
-      headers: originRequestHeaders(request.headers, options.client),
+      headers: originRequestHeaders(request.headers, options.client, options.forwardHeaders ?? []),
       redirect: "manual",
       signal: controller.signal,
     });

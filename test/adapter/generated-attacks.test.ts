@@ -50,6 +50,9 @@ interface Recorded extends OriginSeen {
   id: number;
 }
 
+/** The header attacks are told apart by, which the gates pass on by name. */
+const FORWARD_HEADERS = "X-Req";
+
 /** An origin that records every request (matched to its attack by `X-Req`) and answers 200. */
 async function recordingOrigin() {
   const seen: Recorded[] = [];
@@ -230,10 +233,11 @@ describe("generated attacks on every runtime", () => {
 
   beforeAll(async () => {
     origin = await recordingOrigin();
-    node = await serve({ ORIGIN_URL: origin.url, SECRET, LOG_FORMAT: "json" });
+    // X-Req is off the header allow-list: the operator's FORWARD_HEADERS passes it on.
+    node = await serve({ ORIGIN_URL: origin.url, SECRET, LOG_FORMAT: "json", FORWARD_HEADERS });
     ports.node = node.port;
     worker = await startWorker(
-      { SECRET, ORIGIN_URL: origin.url },
+      { SECRET, ORIGIN_URL: origin.url, FORWARD_HEADERS },
       {
         handleRuntimeStdio(stdout, stderr) {
           stdout.on("data", (data) => workerdOutput.push(String(data)));
@@ -243,7 +247,7 @@ describe("generated attacks on every runtime", () => {
     );
     ports.workerd = worker.port;
     if (RUNTIMES.includes("nginx")) {
-      nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET });
+      nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET, FORWARD_HEADERS });
       ports.nginx = nginx.port;
     }
   });

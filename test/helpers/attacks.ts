@@ -122,7 +122,10 @@ const SEGMENTS = [
   "%2e%2e%2f2675_other",
 ];
 
-/** Header names the header policy drops, with values that would re-route or impersonate. */
+/**
+ * Header names the header policy drops (any name off its allow-list), with values that would
+ * re-route, impersonate or instruct.
+ */
 const HOSTILE_NAMES = [
   "X-Original-URL",
   "X-Rewrite-URL",
@@ -151,6 +154,13 @@ const HOSTILE_NAMES = [
   "Remote-User",
   "X-Auth-Request-User",
   "Via",
+  // Reached the origin under the old deny-list (issue 20, item 6).
+  "X-Custom-IP-Authorization",
+  "X-Accel-Redirect",
+  "X-Sendfile",
+  "X-Foo",
+  "Sec-WebSocket-Key",
+  "Cache-Control",
 ];
 
 const HOSTILE_VALUES = [

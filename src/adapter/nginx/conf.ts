@@ -83,6 +83,7 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
     expiryLeewaySeconds: gate.expiryLeewaySeconds,
     cors: cors === undefined ? null : cors === "*" ? "*" : cors.slice(),
     cache: options.cacheDir !== null,
+    forwardHeaders: options.settings.forwardHeaders.slice(),
   };
 }
 

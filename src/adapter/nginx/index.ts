@@ -192,7 +192,7 @@ function decided(r: NjsRequest, target: string): string {
   // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
   const manifest =
     propagate !== "" && manifestKind(splitTarget(target).path, undefined) !== undefined;
-  put(r, "tokengate_forward", forwardedHeaders(r, settings.cache, manifest));
+  put(r, "tokengate_forward", forwardedHeaders(r, settings, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
       put(r, "tokengate_limit_rate", String(decision.rate.speed));
@@ -211,14 +211,21 @@ function decided(r: NjsRequest, target: string): string {
  * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
  * client headers go on; none it passes holds a line break (nginx refuses those in requests,
  * and the policy drops any value with CR, LF, NUL or a byte past ASCII), and every name is
- * letters, digits and `-` (the config has nginx ignore any other name; the policy drops `_`).
+ * letters, digits and `-` (the config has nginx ignore any other name; the policy allows none).
+ * Not `proxy_set_header Name $http_name` per allowed name: nginx would then forward a header
+ * the request's `Connection` names, a value past ASCII, and only the first of repeated lines,
+ * where the other runtimes do not (and, before nginx 1.23, only the first of repeated lines).
  */
-function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): string {
+function forwardedHeaders(r: NjsRequest, settings: ModuleSettings, manifest: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
   // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
   // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
-  if (cache) return `${proto}\r\nAccept-Encoding: identity`;
-  const pairs = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  if (settings.cache) return `${proto}\r\nAccept-Encoding: identity`;
+  const pairs = originRequestHeaders(
+    r.rawHeadersIn,
+    { address: r.remoteAddress, proto },
+    plainList(settings.forwardHeaders),
+  );
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;

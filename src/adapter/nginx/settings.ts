@@ -23,6 +23,8 @@ export interface ModuleSettings {
   cors: "*" | string[] | null;
   /** Whether nginx's cache is on (`--cache-dir`): answers then say `X-Cache`. */
   cache: boolean;
+  /** `FORWARD_HEADERS`, lower case: request headers passed on besides the allow-list. */
+  forwardHeaders: string[];
 }
 
 /** The global object nginx loads the settings into (`js_preload_object`). */

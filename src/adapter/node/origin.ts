@@ -44,6 +44,8 @@ export interface OriginLegOptions {
   clientTimeoutMs: number;
   /** Most connections open to the origin at once; further requests wait for one. */
   connections: number;
+  /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
+  forwardHeaders?: readonly string[];
   /**
    * Reuse origin connections (default). Off, each request has a connection of its own: for an
    * origin that may send bytes after a response, which no HTTP/1.1 client can tell from the
@@ -237,6 +239,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       headers: originHeaders(
         incoming,
         client,
+        options.forwardHeaders ?? NONE,
         propagate !== undefined && manifestKind(target.split("?")[0]!, undefined) !== undefined,
       ),
     };
@@ -622,12 +625,19 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
   };
 }
 
+const NONE: readonly string[] = [];
+
 /**
  * The origin request's headers, flat as undici takes them; for a manifest the token is to be
  * carried into, asking for it uncompressed (the gate rewrites its text; nginx would gzip it).
  */
-function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: boolean): string[] {
-  const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client);
+function originHeaders(
+  incoming: IncomingMessage,
+  client: ClientInfo,
+  forward: readonly string[],
+  manifest: boolean,
+): string[] {
+  const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client, forward);
   if (!manifest) return pairs.flat();
   const kept = pairs.filter(([name]) => name.toLowerCase() !== "accept-encoding");
   kept.push(["accept-encoding", "identity"]);

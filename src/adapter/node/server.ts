@@ -182,6 +182,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     timeoutMs: settings.originTimeoutMs,
     clientTimeoutMs: options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS,
     connections: options.originConnections ?? DEFAULT_ORIGIN_CONNECTIONS,
+    forwardHeaders: settings.forwardHeaders,
     keepAlive: options.originKeepAlive ?? true,
     ca: options.originCa,
     onError: (reason, message) => {

@@ -30,6 +30,7 @@ const SETTING_NAMES = [
   "CACHE",
   "CACHE_DEFAULT_TTL_S",
   "METRICS",
+  "FORWARD_HEADERS",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;

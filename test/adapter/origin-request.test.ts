@@ -1,0 +1,95 @@
+/**
+ * What the origin is sent, on every runtime (issue 20): only the request headers of the one
+ * allow-list (`src/http/headers.ts`) plus the operator's FORWARD_HEADERS; beside a CDN query
+ * token, no parameter an origin could read as `md5` or `expires`.
+ */
+
+const expires = Math.floor(Date.now() / 1000) + 3600;
+/** A CDN-token link to `/images/a.jpg` with `extra` after its token. */
+function cdnLink(extra: string): string {
+  const md5 = signQueryToken({ path: "/images/a.jpg", secret: SECRET, expires });
+  return `/images/a.jpg?md5=${md5}&expires=${expires}${extra}`;
+}
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signQueryToken } from "../../src/core/query-token.js";
+import { get } from "../helpers/http.js";
+import { SECRET, signedPath } from "../helpers/links.js";
+import { startOrigin, type Origin } from "../helpers/origin.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
+
+describe.each(Object.keys(RUNTIMES))("the origin's request through %s", (which) => {
+  let origin: Origin;
+  let gate: Gate;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    gate = await RUNTIMES[which]!({
+      ORIGIN_URL: `${origin.url}/base`,
+      SECRET,
+      FORWARD_HEADERS: "X-Playback-Session-Id",
+      QUERY_TOKEN_PREFIXES: "images",
+    });
+  });
+  afterAll(async () => {
+    await gate?.close();
+    await origin?.close();
+  });
+
+  it("carries only the allow-list and FORWARD_HEADERS, never a header an origin acts on", async () => {
+    const before = origin.requests.length;
+    const answer = await get(gate.url + signedPath("a.ts"), {
+      headers: {
+        Range: "bytes=0-3",
+        "User-Agent": "AppleCoreMedia/1.0",
+        "X-Playback-Session-Id": "F00D",
+        "X-Custom-IP-Authorization": "127.0.0.1",
+        "X-Accel-Redirect": "/internal/secret.mp4",
+        "X-Sendfile": "/etc/passwd",
+        "X-Foo": "bar",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Cache-Control": "no-cache",
+      },
+    });
+    expect(answer.status).toBe(206);
+    expect(origin.requests.length).toBe(before + 1);
+    const seen = origin.requests[before]!.headers;
+    expect(seen.range).toBe("bytes=0-3");
+    expect(seen["user-agent"]).toBe("AppleCoreMedia/1.0");
+    expect(seen["x-playback-session-id"]).toBe("F00D");
+    expect(seen["x-forwarded-proto"]).toBe("http");
+    for (const name of [
+      "x-custom-ip-authorization",
+      "x-accel-redirect",
+      "x-sendfile",
+      "x-foo",
+      "sec-websocket-key",
+      "cache-control",
+    ]) {
+      expect(seen[name], name).toBeUndefined();
+    }
+  });
+
+  it.each([
+    "&amp;md5=x",
+    "&md5[]=x",
+    "&expires%00=1",
+    "&a=1;md5=x",
+    "&MD5=x",
+    "&%6Dd5=x",
+    "&Expires=1",
+  ])(
+    "refuses a CDN link with %s beside its token (403), and the origin is not asked",
+    async (extra) => {
+      const before = origin.requests.length;
+      const answer = await get(gate.url + cdnLink(extra));
+      expect(answer.status).toBe(403);
+      expect(origin.requests.length).toBe(before);
+    },
+  );
+
+  it("passes the other parameters of a CDN link on, without the token", async () => {
+    const before = origin.requests.length;
+    const answer = await get(gate.url + cdnLink("&part=4&md5sum=x;b=2"));
+    expect(answer.status).toBe(200);
+    expect(origin.requests[before]!.url).toBe("/base/images/a.jpg?part=4&md5sum=x;b=2");
+  });
+});
