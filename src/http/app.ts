@@ -19,6 +19,7 @@ import {
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
+import { locationRewriter } from "./headers.js";
 import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
@@ -72,6 +73,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   options: AppOptions = {},
 ): Hono<E & { Variables: SecureLinkVariables }> {
   const log = options.log ?? (() => {});
+  const relocate = locationRewriter(settings.origin);
   /** Room for copies being gathered for the cache, shared by this app's requests. */
   const gathering = gatherBudget();
   const proxy: ProxyStep =
@@ -93,6 +95,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     const response = await proxyFetch(c.req.raw, url, {
       timeoutMs: settings.originTimeoutMs,
       forwardHeaders: settings.forwardHeaders,
+      relocate,
       client: {
         address: options.clientAddress?.(c),
         proto: c.req.url.startsWith("https:") ? "https" : "http",

@@ -291,3 +291,66 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
   for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
   return pairs;
 }
+
+/**
+ * The rules that keep the origin's address out of a `Location` (as nginx's `proxy_redirect`
+ * takes them, and {@link locationRewriter} applies them; the first that matches wins): one on
+ * the origin's host, whatever its scheme (http, https or none), port or user part, becomes
+ * relative, its path without ORIGIN_URL's path (as `proxy_redirect default` strips it; also
+ * from a path-absolute one); any other is kept. Case is matched letter by letter in the
+ * pattern, for nginx and JavaScript read no flag alike.
+ *
+ * @param origin - ORIGIN_URL as `readSettings` returns it (no trailing slash).
+ * @example
+ * ```ts
+ * locationRules("http://origin.test/base").length; // 6
+ * ```
+ */
+export function locationRules(origin: string): [pattern: string, replacement: string][] {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)(.*)$/i.exec(origin);
+  if (match === null) throw new TypeError("origin must be an absolute URL");
+  const authority = match[1]!;
+  const hostname = authority.startsWith("[")
+    ? authority.slice(0, authority.indexOf("]") + 1)
+    : authority.split(":")[0]!;
+  const prefix = regexText(match[2]!);
+  const onOrigin = `^(?:[hH][tT][tT][pP][sS]?:)?[/\\\\][/\\\\](?:[^/\\\\?#]*@)?${anyCase(regexText(hostname))}(?::[0-9]*)?`;
+  const rules: [string, string][] = [];
+  if (prefix !== "") {
+    rules.push([`${onOrigin}${prefix}(/.*)$`, "$1"], [`${onOrigin}${prefix}([?#].*)?$`, "/$1"]);
+  }
+  rules.push([`${onOrigin}[/\\\\](.*)$`, "/$1"], [`${onOrigin}([?#].*)?$`, "/$1"]);
+  if (prefix !== "") rules.push([`^${prefix}(/.*)$`, "$1"], [`^${prefix}([?#].*)?$`, "/$1"]);
+  return rules;
+}
+
+/**
+ * A function giving a `Location` value as the client gets it, by {@link locationRules}: made
+ * once per origin, applied to every answer.
+ *
+ * @example
+ * ```ts
+ * locationRewriter("http://origin.test/base")("http://origin.test/base/a.ts"); // "/a.ts"
+ * ```
+ */
+export function locationRewriter(origin: string): (location: string) => string {
+  const rules = locationRules(origin).map(
+    ([pattern, replacement]) => [new RegExp(pattern), replacement] as const,
+  );
+  return (location) => {
+    for (const [pattern, replacement] of rules) {
+      if (pattern.test(location)) return location.replace(pattern, replacement);
+    }
+    return location;
+  };
+}
+
+/** Text matched literally by a pattern. */
+function regexText(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** A pattern's letters matched in either case. */
+function anyCase(pattern: string): string {
+  return pattern.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+}

@@ -15,6 +15,8 @@ export interface ProxyOptions {
   client: ClientInfo;
   /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
   forwardHeaders?: readonly string[];
+  /** An origin `Location` as the client gets it (`locationRewriter` of ORIGIN_URL). */
+  relocate?: (location: string) => string;
   /** The fetch to use (default: global fetch); tests and service bindings pass their own. */
   fetch?: typeof fetch;
   /** Called when the origin fails, with the reason; the gate's log hook. */
@@ -66,7 +68,7 @@ export async function proxyFetch(
       response.body?.cancel().catch(() => {});
       throw new Error(`origin sent ${response.status} ${response.statusText} as its answer`);
     }
-    return withoutHopByHop(response);
+    return withoutHopByHop(response, options.relocate);
   } catch (error) {
     const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
     options.onError?.(reason, error);
@@ -84,18 +86,23 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
  * Node server returns it. The body is the origin's own stream, untouched, so the answer keeps
  * its framing; only the headers are copied.
  */
-function withoutHopByHop(response: Response): Response {
+function withoutHopByHop(
+  response: Response,
+  relocate: ((location: string) => string) | undefined,
+): Response {
   const named = connectionTokens(response.headers.get("connection") ?? "");
   // A control byte in a value (workerd lets some through) is dropped with its header.
   const kept = (name: string, value: string) => isReturned(name, named) && !CONTROL.test(value);
-  let clean = true;
+  const location = response.headers.get("location");
+  let clean = location === null || relocate === undefined || relocate(location) === location;
   for (const [name, value] of response.headers) {
     if (!kept(name, value)) clean = false;
   }
   if (clean) return response;
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (kept(name, value)) headers.append(name, value);
+    if (!kept(name, value)) continue;
+    headers.append(name, name === "location" && relocate !== undefined ? relocate(value) : value);
   }
   return new Response(response.body, {
     status: response.status,

@@ -1,7 +1,9 @@
 /**
  * What the origin is sent, on every runtime (issue 20): only the request headers of the one
  * allow-list (`src/http/headers.ts`) plus the operator's FORWARD_HEADERS; beside a CDN query
- * token, no parameter an origin could read as `md5` or `expires`.
+ * token, no parameter an origin could read as `md5` or `expires`; and an origin's redirect
+ * never shows the origin's address (its host, in any scheme or port, is made relative, without
+ * ORIGIN_URL's path).
  */
 
 const expires = Math.floor(Date.now() / 1000) + 3600;
@@ -10,6 +12,8 @@ function cdnLink(extra: string): string {
   const md5 = signQueryToken({ path: "/images/a.jpg", secret: SECRET, expires });
   return `/images/a.jpg?md5=${md5}&expires=${expires}${extra}`;
 }
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signQueryToken } from "../../src/core/query-token.js";
 import { get } from "../helpers/http.js";
@@ -92,4 +96,61 @@ describe.each(Object.keys(RUNTIMES))("the origin's request through %s", (which) 
     expect(answer.status).toBe(200);
     expect(origin.requests[before]!.url).toBe("/base/images/a.jpg?part=4&md5sum=x;b=2");
   });
+});
+
+/** Where the redirecting origin sends each file, `ORIGIN` standing for its own `host:port`. */
+const REDIRECTS: [file: string, location: string, seen: string][] = [
+  ["abs.ts", "http://ORIGIN/base/videos/x/new.ts?a=1#f", "/videos/x/new.ts?a=1#f"],
+  ["proto-relative.ts", "//ORIGIN/base/elsewhere.ts", "/elsewhere.ts"],
+  ["bare.ts", "http://ORIGIN", "/"],
+  ["prefix.ts", "http://ORIGIN/base", "/"],
+  ["prefix-query.ts", "http://ORIGIN/base?x=1", "/?x=1"],
+  ["outside.ts", "http://ORIGIN/other/x.ts", "/other/x.ts"],
+  ["basement.ts", "http://ORIGIN/basement", "/basement"],
+  ["upper.ts", "HTTP://ORIGIN/base/x.ts", "/x.ts"],
+  ["other-scheme.ts", "https://ORIGIN/base/x.ts", "/x.ts"],
+  ["userinfo.ts", "http://user@ORIGIN/base/z.ts", "/z.ts"],
+  ["path.ts", "/base/y.ts", "/y.ts"],
+  ["relative.ts", "next.ts", "next.ts"],
+  ["foreign.ts", "https://cdn.example/base/x.ts", "https://cdn.example/base/x.ts"],
+];
+
+describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) => {
+  let server: Server;
+  let port = 0;
+  let gate: Gate;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const file = (req.url ?? "").split("?")[0]!.split("/").at(-1)!;
+      const row = REDIRECTS.find(([name]) => name === file);
+      if (row === undefined) {
+        res.writeHead(404, { "content-length": "0" });
+        return void res.end();
+      }
+      res.writeHead(302, {
+        location: row[1].replace("ORIGIN", `127.0.0.1:${port}`),
+        "content-length": "0",
+      });
+      res.end();
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    port = (server.address() as AddressInfo).port;
+    gate = await RUNTIMES[which]!({ ORIGIN_URL: `http://127.0.0.1:${port}/base`, SECRET });
+  });
+  afterAll(async () => {
+    await gate?.close();
+    server?.closeAllConnections();
+    await new Promise((done) => server?.close(done));
+  });
+
+  it.each(REDIRECTS)(
+    "shows %s's Location %s as %s: never the origin's address",
+    async (file, _, seen) => {
+      for (const method of ["GET", "HEAD"]) {
+        const answer = await get(gate.url + signedPath(file), { method });
+        expect(answer.status).toBe(302);
+        expect(answer.headers.location).toBe(seen);
+      }
+    },
+  );
 });

@@ -6,6 +6,7 @@ import {
   originRequestHeaders,
   FORWARDED,
   isForwardedName,
+  locationRewriter,
   neverForwarded,
 } from "../../src/http/headers.js";
 
@@ -240,4 +241,49 @@ describe("the allow-list", () => {
       expect(neverForwarded(name)).toBeDefined();
     },
   );
+});
+
+describe("an origin's Location as the client gets it", () => {
+  const base = locationRewriter("http://127.0.0.1:8080/base");
+  it.each([
+    ["http://127.0.0.1:8080/base/videos/x/new.ts?a=1#f", "/videos/x/new.ts?a=1#f"],
+    ["//127.0.0.1:8080/base/e.ts", "/e.ts"],
+    ["http://127.0.0.1:8080", "/"],
+    ["http://127.0.0.1:8080/base", "/"],
+    ["http://127.0.0.1:8080/base?x=1", "/?x=1"],
+    ["http://127.0.0.1:8080/base#x", "/#x"],
+    ["http://127.0.0.1:8080/other/x.ts", "/other/x.ts"],
+    ["http://127.0.0.1:8080/basement", "/basement"],
+    ["HTTP://127.0.0.1:8080/base/x.ts", "/x.ts"],
+    ["https://127.0.0.1:9/base/x.ts", "/x.ts"],
+    ["http://127.0.0.1/base/x.ts", "/x.ts"],
+    ["http://user:pw@127.0.0.1:8080/base/z.ts", "/z.ts"],
+    ["http:\\\\127.0.0.1:8080\\base\\x", "/base\\x"],
+    ["/base/y.ts", "/y.ts"],
+    ["/base", "/"],
+    ["/basement", "/basement"],
+    ["next.ts", "next.ts"],
+    ["https://cdn.example/base/x.ts", "https://cdn.example/base/x.ts"],
+    ["http://127.0.0.1.evil.test/x", "http://127.0.0.1.evil.test/x"],
+    ["http://127.0.0.1:8080@evil.test/x", "http://127.0.0.1:8080@evil.test/x"],
+    ["http://evil.test/http://127.0.0.1/x", "http://evil.test/http://127.0.0.1/x"],
+    ["ftp://127.0.0.1/x", "ftp://127.0.0.1/x"],
+  ])("%s becomes %s", (location, seen) => {
+    expect(base(location)).toBe(seen);
+  });
+
+  it("matches a host name in any case, and needs no prefix", () => {
+    const plain = locationRewriter("https://origin.example.com");
+    expect(plain("https://ORIGIN.Example.COM/a?b")).toBe("/a?b");
+    expect(plain("http://origin.example.com")).toBe("/");
+    expect(plain("https://origin.example.com:443#x")).toBe("/#x");
+    expect(plain("/a")).toBe("/a");
+    expect(plain("https://origin.example.com.evil/a")).toBe("https://origin.example.com.evil/a");
+  });
+
+  it("matches an IPv6 origin", () => {
+    const v6 = locationRewriter("http://[::1]:8080");
+    expect(v6("http://[::1]:8080/a")).toBe("/a");
+    expect(v6("http://[::2]:8080/a")).toBe("http://[::2]:8080/a");
+  });
 });

@@ -4,6 +4,7 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
+import { locationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../node/config.js";
@@ -55,6 +56,17 @@ export function nginxString(what: string, value: string): string {
     );
   }
   return `'${value}'`;
+}
+
+/**
+ * A pattern as an nginx string: double-quoted (a `#` or `{` unquoted would be syntax), its
+ * backslashes doubled, which nginx undoes.
+ */
+function regexString(pattern: string): string {
+  if (/["\x00-\x1f\x7f]/.test(pattern)) {
+    throw new TypeError("ORIGIN_URL holds a quote or a control character");
+  }
+  return `"${pattern.replace(/\\/g, "\\\\")}"`;
 }
 
 /** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
@@ -240,6 +252,14 @@ export function nginxConf(options: NginxConfOptions): string {
     "        proxy_hide_header TE;",
     "        proxy_hide_header Trailer;",
     "        proxy_hide_header Upgrade;",
+    "        # An origin's redirect never shows its address: the rules of the other runtimes",
+    "        # (locationRules); `proxy_redirect default` cannot stand beside a proxy_pass with variables.",
+    "        # Left relative, as the other runtimes leave it, not given the gate's own host.",
+    "        absolute_redirect off;",
+    ...locationRules(settings.origin).map(
+      ([pattern, replacement]) =>
+        `        proxy_redirect ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
+    ),
     "        limit_rate $tokengate_limit_rate;",
     "        limit_rate_after $tokengate_limit_rate_after;",
   );

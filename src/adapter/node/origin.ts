@@ -11,6 +11,7 @@ import {
   connectionTokens,
   headerPairs,
   isReturned,
+  locationRewriter,
   originRequestHeaders,
   type ClientInfo,
 } from "../../http/headers.js";
@@ -176,6 +177,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
   });
   const onError = options.onError ?? (() => {});
   const onAnswer = options.onAnswer ?? (() => {});
+  const relocate = locationRewriter(options.origin);
   /** Paced (speed-limited) downloads in flight, and how many may be. */
   let pacedNow = 0;
   const pacedMax = Math.max(1, Math.floor(options.connections / 4));
@@ -356,7 +358,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         clearTimeout(headersTimer);
         onAnswer((performance.now() - sentAt) / 1000);
         const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
-        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected);
+        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected, relocate);
         if (typeof head0 === "string") {
           abort(new GateAbort("origin-error", head0));
           return false;
@@ -514,7 +516,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             }
           }
           const status = answer.statusCode;
-          const head = responseHead(raw, status !== 204 && status !== 304);
+          const head = responseHead(raw, status !== 204 && status !== 304, relocate);
           if (typeof head === "string") {
             answer.body.destroy();
             onError("origin-error", head);
@@ -580,7 +582,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
  * `chunked` is refused, as nginx refuses it: llhttp undoes the chunking only, so the client
  * would get, say, gzip bytes with no header saying so; and so is a body with no framing.
  */
-function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
+function responseHead(
+  raw: Buffer[],
+  bodyExpected: boolean,
+  relocate: (location: string) => string,
+): string[] | string {
   let connection = "";
   let framed = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -605,7 +611,9 @@ function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
   const head: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1");
-    if (isReturned(name.toLowerCase(), named)) head.push(name, raw[i + 1]!.toString("latin1"));
+    if (!isReturned(name.toLowerCase(), named)) continue;
+    const value = raw[i + 1]!.toString("latin1");
+    head.push(name, name.toLowerCase() === "location" ? relocate(value) : value);
   }
   return head;
 }
