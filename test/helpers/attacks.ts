@@ -25,7 +25,15 @@ export interface Attack {
   host: "normal" | "none" | "spoofed" | "duplicated" | "origin";
   /** Headers no client may use to re-route or speak for the request (policy: dropped). */
   hostile: [string, string][];
-  body: "none" | "length" | "chunked" | "both";
+  /**
+   * A body: framed by length, chunks, both, or a transfer coding other than chunked (which
+   * llhttp handed over before refusing it).
+   */
+  body: "none" | "length" | "chunked" | "both" | "identity" | "xchunked";
+  /** Asks to upgrade (`Upgrade: websocket` and its handshake headers): refused under a prefix. */
+  upgrade: boolean;
+  /** Allowed headers whose values are past ASCII (UTF-8 and not): dropped on every runtime. */
+  foreign: boolean;
   /** The link the target started from, and whether its token was the right one. */
   base: Signed;
   token: "right" | "other-secret" | "other-video";
@@ -283,9 +291,11 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
         },
       ),
       body: fc.oneof(
-        { weight: 12, arbitrary: fc.constant("none") },
-        fc.constantFrom("length", "chunked", "both"),
+        { weight: 16, arbitrary: fc.constant("none") },
+        fc.constantFrom("length", "chunked", "both", "identity", "xchunked"),
       ),
+      upgrade: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, fc.constant(true)),
+      foreign: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, fc.constant(true)),
       form: fc.oneof(
         { weight: 16, arbitrary: fc.constant("origin") },
         fc.constantFrom("absolute", "absolute-origin"),
@@ -313,6 +323,8 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
         host: drawn.host as Attack["host"],
         hostile: drawn.hostile,
         body: drawn.body as Attack["body"],
+        upgrade: drawn.upgrade,
+        foreign: drawn.foreign,
         base: drawn.base,
         token: drawn.token,
         mutations: drawn.mutations.length,
@@ -352,6 +364,14 @@ export function attackBytes(attack: Attack, id: number, originHost: string): Buf
   else if (attack.host === "origin") lines.push(`Host: ${originHost}`);
   else if (attack.host === "duplicated") lines.push("Host: gate.test", "Host: evil.test");
   for (const [name, value] of attack.hostile) lines.push(`${name}: ${value}`);
+  if (attack.upgrade) {
+    lines.push(
+      "Upgrade: websocket",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version: 13",
+    );
+  }
+  if (attack.foreign) lines.push("User-Agent: caf\xc3\xa9", "Referer: http://x.test/\xff");
   lines.push(`X-Req: ${id}`, "Connection: close");
   // A body that is itself a request for another video: it must never reach the origin.
   const smuggled = "GET /videos/2675_other/x.ts HTTP/1.1\r\nHost: gate.test\r\n\r\n";
@@ -362,6 +382,9 @@ export function attackBytes(attack: Attack, id: number, originHost: string): Buf
   if (attack.body === "chunked" || attack.body === "both") {
     lines.push("Transfer-Encoding: chunked");
     body = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+  } else if (attack.body === "identity" || attack.body === "xchunked") {
+    lines.push(`Transfer-Encoding: ${attack.body}`);
+    body = smuggled;
   } else if (attack.body === "length") {
     body = smuggled;
   }
@@ -400,6 +423,16 @@ export function originViolation(
     if (seen.headers[name.toLowerCase()] !== undefined && !isSetByGate(name)) {
       return `client header ${name}`;
     }
+  }
+  if (attack.upgrade) return "a request that asks to upgrade";
+  if (attack.body === "identity" || attack.body === "xchunked") {
+    return `Transfer-Encoding: ${attack.body}`;
+  }
+  for (const name of ["sec-websocket-key", "sec-websocket-version", "upgrade"]) {
+    if (seen.headers[name] !== undefined) return `client header ${name}`;
+  }
+  if (attack.foreign && (seen.headers["user-agent"] ?? seen.headers.referer) !== undefined) {
+    return "a header value past ASCII";
   }
   const forwardedFor = seen.headers["x-forwarded-for"];
   if (runtime !== "workerd" && forwardedFor !== "127.0.0.1") {

@@ -15,7 +15,13 @@
  */
 import crypto from "crypto";
 import fs from "fs";
-import { decide, isGuarded, type GateSettings } from "../../core/decide.js";
+import {
+  decide,
+  isGuarded,
+  MAX_PATH,
+  upgradeRefusal,
+  type GateSettings,
+} from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
@@ -148,9 +154,6 @@ function status(r: NjsRequest): string {
   return code;
 }
 
-/** The longest path the module reads; a longer one is refused (403) or, outside the prefixes, 404. */
-const MAX_PATH = 1024;
-
 /** What {@link status} returns, the variables for nginx set. */
 function decided(r: NjsRequest, target: string): string {
   let settings: ModuleSettings;
@@ -164,20 +167,15 @@ function decided(r: NjsRequest, target: string): string {
     return answer(r, "misconfigured");
   }
   const length = splitTarget(target).path.length;
-  if (length > MAX_PATH) {
-    // njs checks a path a character at a time: a long one of escapes costs milliseconds, and
-    // no link is this long.
-    put(r, "tokengate_log_target", `(a path of ${length} characters)`);
-    return answer(r, isGuarded(target, gate) ? "malformed" : "not-found");
-  }
+  // decide() reads no path this long (a 403 under a prefix): neither does the log.
+  if (length > MAX_PATH) put(r, "tokengate_log_target", `(a path of ${length} characters)`);
   // nginx reads a request line that a raw LF ends early as HTTP/0.9 (no headers either way);
   // no player speaks it, and the other runtimes' parsers refuse such a line.
   if (r.httpVersion === "0.9") return answer(r, "malformed");
   // With the client's Upgrade, nginx turns an origin's 101 into a raw tunnel to the origin,
   // past every check: no media request upgrades, so none that asks to is proxied.
-  if (r.headersIn.Upgrade !== undefined && isGuarded(target, gate)) {
-    return answer(r, "malformed");
-  }
+  const upgrade = upgradeRefusal(target, gate, r.headersIn.Upgrade);
+  if (upgrade !== undefined && upgrade.action === "reject") return answer(r, upgrade.reason);
   if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
     put(r, "tokengate_reason", "preflight");
     return "204";
