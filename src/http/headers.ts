@@ -353,6 +353,28 @@ export function locationRewriter(origin: string): (location: string) => string {
   };
 }
 
+/**
+ * A response header's value as the client gets it: a `Location`, or the URL of a `Refresh`
+ * (after its `url=`, as nginx's `proxy_redirect` rewrites it too), by `relocate`
+ * ({@link locationRewriter}); any other header as sent.
+ *
+ * @param name - Lower-case header name.
+ * @example
+ * ```ts
+ * relocated("refresh", "5; url=http://origin.test/a.ts", locationRewriter("http://origin.test")); // "5; url=/a.ts"
+ * ```
+ */
+export function relocated(
+  name: string,
+  value: string,
+  relocate: (location: string) => string,
+): string {
+  if (name === "location") return relocate(value);
+  if (name !== "refresh") return value;
+  const at = value.toLowerCase().indexOf("url=");
+  return at < 0 ? value : value.slice(0, at + 4) + relocate(value.slice(at + 4));
+}
+
 /** Text matched literally by a pattern. */
 function regexText(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");

@@ -4,7 +4,13 @@
  * it also runs on Deno and Bun. Not used on Node (see `src/adapter/node/origin.ts`).
  * @module
  */
-import { connectionTokens, isReturned, originRequestHeaders, type ClientInfo } from "./headers.js";
+import {
+  connectionTokens,
+  isReturned,
+  originRequestHeaders,
+  relocated,
+  type ClientInfo,
+} from "./headers.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How {@link proxyFetch} reaches the origin. */
@@ -15,7 +21,7 @@ export interface ProxyOptions {
   client: ClientInfo;
   /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
   forwardHeaders?: readonly string[];
-  /** An origin `Location` as the client gets it (`locationRewriter` of ORIGIN_URL). */
+  /** An origin `Location` as the client gets it (`locationRewriter` of ORIGIN_URL), and a `Refresh`'s URL. */
   relocate?: (location: string) => string;
   /** The fetch to use (default: global fetch); tests and service bindings pass their own. */
   fetch?: typeof fetch;
@@ -93,16 +99,16 @@ function withoutHopByHop(
   const named = connectionTokens(response.headers.get("connection") ?? "");
   // A control byte in a value (workerd lets some through) is dropped with its header.
   const kept = (name: string, value: string) => isReturned(name, named) && !CONTROL.test(value);
-  const location = response.headers.get("location");
-  let clean = location === null || relocate === undefined || relocate(location) === location;
+  const shown = (name: string, value: string) =>
+    relocate === undefined ? value : relocated(name, value, relocate);
+  let clean = true;
   for (const [name, value] of response.headers) {
-    if (!kept(name, value)) clean = false;
+    if (!kept(name, value) || shown(name, value) !== value) clean = false;
   }
   if (clean) return response;
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (!kept(name, value)) continue;
-    headers.append(name, name === "location" && relocate !== undefined ? relocate(value) : value);
+    if (kept(name, value)) headers.append(name, shown(name, value));
   }
   return new Response(response.body, {
     status: response.status,

@@ -3,7 +3,7 @@
  * allow-list (`src/http/headers.ts`) plus the operator's FORWARD_HEADERS; beside a CDN query
  * token, no parameter an origin could read as `md5` or `expires`; and an origin's redirect
  * never shows the origin's address (its host, in any scheme or port, is made relative, without
- * ORIGIN_URL's path).
+ * ORIGIN_URL's path), in `Location` or `Refresh`.
  */
 
 const expires = Math.floor(Date.now() / 1000) + 3600;
@@ -127,10 +127,8 @@ describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) 
         res.writeHead(404, { "content-length": "0" });
         return void res.end();
       }
-      res.writeHead(302, {
-        location: row[1].replace("ORIGIN", `127.0.0.1:${port}`),
-        "content-length": "0",
-      });
+      const location = row[1].replace("ORIGIN", `127.0.0.1:${port}`);
+      res.writeHead(302, { location, refresh: `0; URL=${location}`, "content-length": "0" });
       res.end();
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -150,6 +148,7 @@ describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) 
         const answer = await get(gate.url + signedPath(file), { method });
         expect(answer.status).toBe(302);
         expect(answer.headers.location).toBe(seen);
+        expect(answer.headers.refresh).toBe(`0; URL=${seen}`);
       }
     },
   );

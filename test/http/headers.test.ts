@@ -8,6 +8,7 @@ import {
   isForwardedName,
   locationRewriter,
   neverForwarded,
+  relocated,
 } from "../../src/http/headers.js";
 
 const client = { address: "203.0.113.7", proto: "http" } as const;
@@ -279,6 +280,16 @@ describe("an origin's Location as the client gets it", () => {
     expect(plain("https://origin.example.com:443#x")).toBe("/#x");
     expect(plain("/a")).toBe("/a");
     expect(plain("https://origin.example.com.evil/a")).toBe("https://origin.example.com.evil/a");
+  });
+
+  it("rewrites a Refresh's URL as nginx's proxy_redirect does, and no other header", () => {
+    expect(relocated("refresh", "5; url=http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "5; url=/a.ts",
+    );
+    expect(relocated("refresh", "5", base)).toBe("5");
+    expect(relocated("link", "<http://127.0.0.1:8080/base/a.ts>", base)).toBe(
+      "<http://127.0.0.1:8080/base/a.ts>",
+    );
   });
 
   it("matches an IPv6 origin", () => {

@@ -13,6 +13,7 @@ import {
   isReturned,
   locationRewriter,
   originRequestHeaders,
+  relocated,
   type ClientInfo,
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
@@ -613,7 +614,7 @@ function responseHead(
     const name = raw[i]!.toString("latin1");
     if (!isReturned(name.toLowerCase(), named)) continue;
     const value = raw[i + 1]!.toString("latin1");
-    head.push(name, name.toLowerCase() === "location" ? relocate(value) : value);
+    head.push(name, relocated(name.toLowerCase(), value, relocate));
   }
   return head;
 }
