@@ -42,7 +42,7 @@ export const FORWARDED = nameTable([
 ]);
 
 /**
- * Request headers never forwarded, whatever `FORWARD_HEADERS` says (`forwardHeadersProblem`
+ * Request headers never forwarded, whatever `FORWARD_HEADERS` says (`neverForwarded`
  * refuses them there):
  * - hop-by-hop (RFC 9110 §7.6.1), and the framing of a body the gate never forwards;
  * - `Host`, which must name the origin;

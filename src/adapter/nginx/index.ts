@@ -211,8 +211,7 @@ function decided(r: NjsRequest, target: string): string {
  * and the policy drops any value with CR, LF, NUL or a byte past ASCII), and every name is
  * letters, digits and `-` (the config has nginx ignore any other name; the policy allows none).
  * Not `proxy_set_header Name $http_name` per allowed name: nginx would then forward a header
- * the request's `Connection` names, a value past ASCII, and only the first of repeated lines,
- * where the other runtimes do not (and, before nginx 1.23, only the first of repeated lines).
+ * the request's `Connection` names and a value past ASCII, where the other runtimes do not.
  */
 function forwardedHeaders(r: NjsRequest, settings: ModuleSettings, manifest: boolean): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
