@@ -106,7 +106,7 @@ able to read it.
                                              If-*, Accept*, User-Agent, Referer, Origin [none]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   --trust-proxy CIDRS     TRUST_PROXY        proxies whose X-Forwarded-For names the client
-                                             (nginx's realip module) [none: the peer]
+                                             (read as serve reads it) [none: the peer]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

@@ -1,9 +1,11 @@
 /**
  * Same raw request, same answer, on every runtime (issue 20, item 9): an `Upgrade` under a
  * prefix, a path over 1024 characters, a transfer coding other than `chunked` on a GET, header
- * values past ASCII. Each sent byte for byte; the origin records what reaches it.
+ * values past ASCII; behind TRUST_PROXY, one strict reading of X-Forwarded-For (junk is no
+ * address, never the proxy's own). Each sent byte for byte; the origin records what reaches it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signToken } from "../../src/core/token.js";
 import { rawExchange } from "../helpers/raw-exchange.js";
 import { SECRET, signedPath } from "../helpers/links.js";
 import { startOrigin, type Origin } from "../helpers/origin.js";
@@ -97,4 +99,58 @@ describe.each(Object.keys(RUNTIMES))("the same answer through %s", (which) => {
     expect(seen.referer).toBeUndefined();
     expect(seen["accept-language"]).toBe("en");
   });
+});
+
+/** The self-hosted runtimes, where TRUST_PROXY reads X-Forwarded-For (the Worker has the edge's CF-Connecting-IP). */
+const SELF_HOSTED = Object.keys(RUNTIMES).filter((which) => !which.includes("Worker"));
+
+describe.each(SELF_HOSTED)("X-Forwarded-For behind TRUST_PROXY through %s", (which) => {
+  let origin: Origin;
+  let gate: Gate;
+  let port = 0;
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  const bound = (ip?: string) => {
+    const token = signToken({ clientId: "2675", videoId: "xffvideo", secret: SECRET, expires, ip });
+    return `/videos/2675_xffvideo/${token}/${expires}/seg.ts`;
+  };
+  beforeAll(async () => {
+    origin = await startOrigin();
+    gate = await RUNTIMES[which]!({
+      ORIGIN_URL: origin.url,
+      SECRET,
+      BIND_IP: "optional",
+      TRUST_PROXY: "127.0.0.0/8",
+    });
+    port = Number(new URL(gate.url).port);
+  });
+  afterAll(async () => {
+    await gate?.close();
+    await origin?.close();
+  });
+
+  it("reads a right-most entry that is an address as the client", async () => {
+    const before = origin.requests.length;
+    const answer = await rawExchange(
+      port,
+      request(bound("9.9.9.9"), ["X-Forwarded-For: 6.6.6.6, 9.9.9.9"]),
+    );
+    expect(answer.status).toBe(200);
+    expect(origin.requests[before]!.headers["x-forwarded-for"]).toBe("9.9.9.9");
+  });
+
+  it.each(["9.9.9.9:1234", "009.009.009.009", "9.9.9.9,", "9.9.9.9, junk", "9.9.9.9 x"])(
+    "reads no address in %j: a token bound to 9.9.9.9 is refused, and the origin is told none",
+    async (forwarded) => {
+      const before = origin.requests.length;
+      const refused = await rawExchange(
+        port,
+        request(bound("9.9.9.9"), [`X-Forwarded-For: ${forwarded}`]),
+      );
+      expect(refused.status).toBe(403);
+      expect(origin.requests.length).toBe(before);
+      const unbound = await rawExchange(port, request(bound(), [`X-Forwarded-For: ${forwarded}`]));
+      expect(unbound.status).toBe(200);
+      expect(origin.requests[before]!.headers["x-forwarded-for"]).toBeUndefined();
+    },
+  );
 });

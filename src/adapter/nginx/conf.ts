@@ -96,6 +96,7 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
     cors: cors === undefined ? null : cors === "*" ? "*" : cors.slice(),
     cache: options.cacheDir !== null,
     forwardHeaders: options.settings.forwardHeaders.slice(),
+    trustProxy: options.trustProxy.slice(),
   };
 }
 
@@ -157,16 +158,8 @@ export function nginxConf(options: NginxConfOptions): string {
     "    client_body_buffer_size 16k;",
     "    underscores_in_headers off;",
     "    ignore_invalid_headers on;",
-    ...(options.trustProxy.length === 0
-      ? []
-      : [
-          "    # TRUST_PROXY: the client is the right-most X-Forwarded-For entry not in these.",
-          ...options.trustProxy.map(
-            (range) => `    set_real_ip_from ${nginxString("TRUST_PROXY", range)};`,
-          ),
-          "    real_ip_header X-Forwarded-For;",
-          "    real_ip_recursive on;",
-        ]),
+    // TRUST_PROXY is the module's to read (clientAddressOf, as on Node), not realip's: realip
+    // reads `9.9.9.9:1234` or `009.009.009.009` as 9.9.9.9 and junk as the proxy itself.
     "",
     `    js_path ${nginxString("the module folder", options.moduleDir)};`,
     "    js_import tokengate from tokengate.js;",

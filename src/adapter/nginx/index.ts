@@ -23,6 +23,7 @@ import {
   type GateSettings,
 } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import { clientAddressOf, parseAddressRanges } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
@@ -128,6 +129,22 @@ function clientIdOf(target: string): string | undefined {
   return match === null ? undefined : match[1];
 }
 
+/**
+ * The client's address: the peer, or behind TRUST_PROXY the right-most X-Forwarded-For entry
+ * not trusted, read by the one strict parser the Node server uses (an entry that is not an
+ * address gives none, and a token bound to an address then cannot verify).
+ */
+function clientAddress(r: NjsRequest, settings: ModuleSettings): string | undefined {
+  if (settings.trustProxy.length === 0) return r.remoteAddress;
+  const forwarded: string[] = [];
+  const lines = r.rawHeadersIn;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]![0].toLowerCase() === "x-forwarded-for") forwarded.push(lines[i]![1]);
+  }
+  const trusted = parseAddressRanges(plainList(settings.trustProxy).join(","));
+  return clientAddressOf(r.remoteAddress, forwarded, trusted);
+}
+
 /** Sets a `js_var` variable. */
 function put(r: NjsRequest, name: string, value: string): void {
   r.variables[name] = value;
@@ -180,7 +197,8 @@ function decided(r: NjsRequest, target: string): string {
     put(r, "tokengate_reason", "preflight");
     return "204";
   }
-  const decision = decide(r.method, target, gate, r.remoteAddress);
+  const client = clientAddress(r, settings);
+  const decision = decide(r.method, target, gate, client);
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
@@ -190,7 +208,7 @@ function decided(r: NjsRequest, target: string): string {
   // A manifest the token is to be carried into is asked for uncompressed: its text is rewritten.
   const manifest =
     propagate !== "" && manifestKind(splitTarget(target).path, undefined) !== undefined;
-  put(r, "tokengate_forward", forwardedHeaders(r, settings, manifest));
+  put(r, "tokengate_forward", forwardedHeaders(r, settings, client, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
       put(r, "tokengate_limit_rate", String(decision.rate.speed));
@@ -213,14 +231,19 @@ function decided(r: NjsRequest, target: string): string {
  * Not `proxy_set_header Name $http_name` per allowed name: nginx would then forward a header
  * the request's `Connection` names and a value past ASCII, where the other runtimes do not.
  */
-function forwardedHeaders(r: NjsRequest, settings: ModuleSettings, manifest: boolean): string {
+function forwardedHeaders(
+  r: NjsRequest,
+  settings: ModuleSettings,
+  client: string | undefined,
+  manifest: boolean,
+): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
   // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
   // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
   if (settings.cache) return `${proto}\r\nAccept-Encoding: identity`;
   const pairs = originRequestHeaders(
     r.rawHeadersIn,
-    { address: r.remoteAddress, proto },
+    { address: client, proto },
     plainList(settings.forwardHeaders),
   );
   let block = proto;
