@@ -14,6 +14,7 @@ import {
   attackBytes,
   originViolation,
   PREFIXES,
+  TRUSTED_PROXY,
   type Attack,
   type OriginSeen,
 } from "../helpers/attacks.js";
@@ -241,7 +242,14 @@ describe("generated attacks on every runtime", () => {
   beforeAll(async () => {
     origin = await recordingOrigin();
     // X-Req is off the header allow-list: the operator's FORWARD_HEADERS passes it on.
-    node = await serve({ ORIGIN_URL: origin.url, SECRET, LOG_FORMAT: "json", FORWARD_HEADERS });
+    // The self-hosted gates trust the test as a proxy: X-Forwarded-For names the client.
+    node = await serve({
+      ORIGIN_URL: origin.url,
+      SECRET,
+      LOG_FORMAT: "json",
+      FORWARD_HEADERS,
+      TRUST_PROXY: TRUSTED_PROXY,
+    });
     ports.node = node.port;
     worker = await startWorker(
       { SECRET, ORIGIN_URL: origin.url, FORWARD_HEADERS },
@@ -254,7 +262,12 @@ describe("generated attacks on every runtime", () => {
     );
     ports.workerd = worker.port;
     if (RUNTIMES.includes("nginx")) {
-      nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET, FORWARD_HEADERS });
+      nginx = await startNginx({
+        ORIGIN_URL: origin.url,
+        SECRET,
+        FORWARD_HEADERS,
+        TRUST_PROXY: TRUSTED_PROXY,
+      });
       ports.nginx = nginx.port;
     }
   });

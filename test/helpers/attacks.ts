@@ -180,9 +180,37 @@ const HOSTILE_VALUES = [
   "for=6.6.6.6;host=evil.test;proto=https",
   "admin",
   "1",
+  // Behind TRUST_PROXY: what realip read as 9.9.9.9 (issue 20, item 9), and one it may.
+  "9.9.9.9:1234",
+  "009.009.009.009",
+  "9.9.9.9,",
+  "9.9.9.9",
+  "127.0.0.1, 9.9.9.9",
 ];
 
-export const SPOOFED_ADDRESS = "6.6.6.6";
+/** The proxy the self-hosted gates trust (TRUST_PROXY): the test's own address. */
+export const TRUSTED_PROXY = "127.0.0.1";
+
+/** A dotted quad as written by no one but an IPv4 address: no leading zeros, no port. */
+const STRICT_V4 =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+
+/**
+ * The client a self-hosted gate behind TRUST_PROXY must name to the origin for `attack`: the
+ * right-most X-Forwarded-For entry not the trusted proxy; none when that entry is not an
+ * address (junk never becomes one, nor falls back to the proxy); the proxy with no header.
+ */
+function behindProxy(attack: Attack): string | undefined {
+  const values = attack.hostile.filter(([name]) => name === "X-Forwarded-For").map(([, v]) => v);
+  if (values.length === 0) return TRUSTED_PROXY;
+  const hops = values.join(",").split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.trim();
+    if (!STRICT_V4.test(hop)) return undefined;
+    if (hop !== TRUSTED_PROXY) return hop;
+  }
+  return hops[0]!.trim();
+}
 
 function signed(base: Signed, secret: string): string {
   return signToken({ ...base, secret });
@@ -435,8 +463,8 @@ export function originViolation(
     return "a header value past ASCII";
   }
   const forwardedFor = seen.headers["x-forwarded-for"];
-  if (runtime !== "workerd" && forwardedFor !== "127.0.0.1") {
-    return `X-Forwarded-For ${String(forwardedFor)}`;
+  if (runtime !== "workerd" && forwardedFor !== behindProxy(attack)) {
+    return `X-Forwarded-For ${String(forwardedFor)}, not ${String(behindProxy(attack))}`;
   }
   if (runtime === "workerd" && forwardedFor !== "127.0.0.1") {
     // Miniflare sets CF-Connecting-IP to the peer, but keeps a client's own: if that is one
@@ -444,7 +472,7 @@ export function originViolation(
     // replaces it.
     const claimed = attack.hostile.filter(([name]) => name === "CF-Connecting-IP");
     const passed =
-      claimed.length === 1 && claimed[0]![1] === SPOOFED_ADDRESS ? SPOOFED_ADDRESS : undefined;
+      claimed.length === 1 && STRICT_V4.test(claimed[0]![1]) ? claimed[0]![1] : undefined;
     if (claimed.length === 0 || forwardedFor !== passed) {
       return `X-Forwarded-For ${String(forwardedFor)}`;
     }
