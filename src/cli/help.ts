@@ -55,6 +55,8 @@ secret (unless SECRET is set), and a ready signed link printed at start.
   --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links under PREFIXES [off]
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers, 403/410
                                              included: * or a comma list [none: no CORS]
+  --forward-headers LIST  FORWARD_HEADERS    request headers the origin gets besides Range,
+                                             If-*, Accept*, User-Agent, Referer, Origin [none]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   --metrics on|off        METRICS            GET /metrics, Prometheus text format [on]
   --metrics-listen ADDR   METRICS_LISTEN     host:port where /metrics is served, never the
@@ -112,9 +114,11 @@ able to read it.
   --mp4-tokens on|off     MP4_TOKENS         MP4 advanced links (speed and buffer become
                                              nginx's limit_rate and limit_rate_after) [off]
   --cors-origins LIST     CORS_ORIGINS       origins whose players may read answers [none]
+  --forward-headers LIST  FORWARD_HEADERS    request headers the origin gets besides Range,
+                                             If-*, Accept*, User-Agent, Referer, Origin [none]
   --expiry-leeway-s N     EXPIRY_LEEWAY_S    seconds a link stays valid past expires [0]
   --trust-proxy CIDRS     TRUST_PROXY        proxies whose X-Forwarded-For names the client
-                                             (nginx's realip module) [none: the peer]
+                                             (read as serve reads it) [none: the peer]
   -h, --help
 `,
   sign: `Usage: tokengate sign --client ID --video ID [options]

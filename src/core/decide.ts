@@ -277,6 +277,30 @@ const NO_FILE = fixedRefusal(
 );
 const RAW_HASH = fixedRefusal(403, "unsafe-path", "raw # in the request target");
 
+/** The longest path the gate reads; a longer one under a prefix is refused (403). */
+export const MAX_PATH = 1024;
+const LONG_PATH = fixedRefusal(403, "malformed", `a path over ${MAX_PATH} characters`);
+
+/**
+ * A request under a prefix that asks to upgrade the connection (any `Upgrade` header) is
+ * refused (403) before it is decided: no media request upgrades, and behind nginx an origin's
+ * 101 would turn into a raw tunnel to the origin, past every check. Every runtime asks this.
+ *
+ * @param upgrade - The request's `Upgrade` header, or undefined when it has none.
+ * @example
+ * ```ts
+ * upgradeRefusal("/videos/2675_abc/TOKEN/1861919999/a.ts", settings, "websocket"); // a 403
+ * ```
+ */
+export function upgradeRefusal(
+  target: string,
+  settings: GateSettings,
+  upgrade: string | undefined,
+): Decision | undefined {
+  return upgrade !== undefined && isGuarded(target, settings) ? UPGRADE : undefined;
+}
+const UPGRADE = fixedRefusal(403, "malformed", "a request that asks to upgrade");
+
 /**
  * Decides one request, in the README's table order: prefix (pass), method (405), unsafe path
  * and shape (403), token (403), expiry (410); then proxy. Under `prefixes` a link is a stream
@@ -304,6 +328,9 @@ export function decide(
   const kind = firstSegment(path);
   const stream = kind !== undefined && settings.prefixes.includes(kind);
   if (!stream && !guardsQuery(settings, kind ?? path.slice(1))) return PASS;
+  // Before anything reads it: njs checks a path a character at a time (a long one of escapes
+  // costs milliseconds), and no link is this long.
+  if (path.length > MAX_PATH) return LONG_PATH;
   if (method !== "GET" && method !== "HEAD") return WRONG_METHOD;
   // No HTTP client sends a fragment (RFC 9112 §3.2), so a raw "#" is not one: reading the
   // rest as a fragment would serve another file than workerd, which reads it as "%23".

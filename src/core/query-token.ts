@@ -47,15 +47,16 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
       if (found[name] !== undefined) repeated ??= name;
       found[name] = equals < 0 ? "" : part.slice(equals + 1);
     } else {
-      // Another spelling of a token parameter (MD5, md%35): an origin that decodes or folds
-      // names would read it as one, so it is as ambiguous as a repeated one.
-      const spelled = decodedName(name);
-      if (
-        spelled !== name &&
-        TOKEN_PARAMS.includes(spelled) &&
-        (mp4 || spelled === "md5" || spelled === "expires")
-      ) {
-        repeated ??= spelled;
+      // Another spelling of a token parameter: an origin that decodes or folds names, splits
+      // on `;` as well as `&`, reads `&amp;` as `&`, `md5[]` as an array or stops at a NUL
+      // would read it as one, so it is as ambiguous as a repeated one (refused, never
+      // stripped: what else such an origin reads in the query is anyone's guess).
+      const pieces = part.split(";");
+      for (let i = 0; i < pieces.length; i++) {
+        const piece = pieces[i]!;
+        const at = piece.indexOf("=");
+        const spelled = looseName(at < 0 ? piece : piece.slice(0, at), mp4);
+        if (spelled !== undefined) repeated ??= spelled;
       }
       rest.push(part);
     }
@@ -70,13 +71,59 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
   };
 }
 
-/** A parameter name as an origin may read it: percent-decoded, lower case. */
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name.replace(/\+/g, " ")).toLowerCase();
-  } catch {
-    return name.toLowerCase();
+/**
+ * The token parameter a name reads as to the loosest origin, or undefined: percent-decoded (up
+ * to three times), split again on the `;` and `&` that decoding made, each piece lower case,
+ * without a `[…]` suffix, letters and digits only. `speed` and `buffer` count with `mp4` only.
+ */
+function looseName(name: string, mp4: boolean): string | undefined {
+  let text = name;
+  for (let round = 0; round < 3 && text.indexOf("%") >= 0; round++) {
+    try {
+      text = decodeURIComponent(text);
+    } catch {
+      break;
+    }
   }
+  // Plain splits: njs runs a pattern's split in quadratic time.
+  const parts = text.split(";");
+  for (let i = 0; i < parts.length; i++) {
+    const pieces = parts[i]!.split("&");
+    for (let k = 0; k < pieces.length; k++) {
+      let piece = pieces[k]!;
+      const cut = piece.search(/[[=]/);
+      if (cut >= 0) piece = piece.slice(0, cut);
+      const spelled = lettersAndDigits(piece);
+      if (TOKEN_PARAMS.includes(spelled) && (mp4 || spelled === "md5" || spelled === "expires")) {
+        return spelled;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A name's ASCII letters (lower case) and digits; "" once it is longer than any token
+ * parameter's (none could be read in it then). A character at a time: njs runs a global
+ * pattern in quadratic time, and a name may be as long as the request line.
+ */
+function lettersAndDigits(text: string): string {
+  let kept = "";
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x30 && code <= 0x39) kept += text.charAt(i);
+    else if (isAsciiLetter(code)) kept += String.fromCharCode(code | 0x20);
+    else continue;
+    if (kept.length > LONGEST_PARAM) return "";
+  }
+  return kept;
+}
+
+/** The longest token parameter's name (`expires`). */
+const LONGEST_PARAM = 7;
+
+function isAsciiLetter(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 }
 
 /** A path as a URL carries it: RFC 3986 pchar, `/` and percent escapes. */

@@ -6,6 +6,8 @@
  */
 import { DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "./cache-key.js";
 import { DEFAULT_PREFIXES, gateSettings, MAX_LEEWAY_SECONDS, type GateSettings } from "./decide.js";
+// The header policy's own table of names it never forwards (pure, imports nothing).
+import { FORWARDED, neverForwarded } from "../http/headers.js";
 
 /**
  * A setting that is missing or invalid; `setting` is its environment name and the message
@@ -226,6 +228,7 @@ export interface GateEnv {
   CACHE_DEFAULT_TTL_S?: string;
   CACHE_KEY_QUERY?: string;
   METRICS?: string;
+  FORWARD_HEADERS?: string;
 }
 
 /** Settings shared by the Worker and the Node server. */
@@ -247,6 +250,11 @@ export interface Settings {
     { readonly heuristicCapSeconds: number; readonly keyQuery: CacheKeyQuery } | undefined;
   /** `METRICS`: the Node server's `GET /metrics`, the Worker's log line per request. */
   readonly metrics: boolean;
+  /**
+   * `FORWARD_HEADERS`: request headers the origin gets besides the header policy's allow-list,
+   * lower case; empty by default.
+   */
+  readonly forwardHeaders: readonly string[];
 }
 
 /** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
@@ -513,7 +521,41 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
   }
   const cache = cacheOn ? { heuristicCapSeconds, keyQuery } : undefined;
   const metrics = parseSwitch("METRICS", textOf("METRICS", env.METRICS), true);
-  return { gate, origin, originTimeoutMs, cors, cache, metrics };
+  const forwardHeaders = parseForwardHeaders(textOf("FORWARD_HEADERS", env.FORWARD_HEADERS));
+  return { gate, origin, originTimeoutMs, cors, cache, metrics, forwardHeaders };
+}
+
+/**
+ * Parses `FORWARD_HEADERS`: comma-separated request header names the origin gets besides the
+ * header policy's allow-list (`src/http/headers.ts`), e.g. `X-Playback-Session-Id`; unset or
+ * empty: none. A name the policy never forwards (hop-by-hop, `Host`, `Cookie`,
+ * `Authorization`, `X-Forwarded-*`, `Forwarded`, …) is refused, not ignored: the operator
+ * would believe it passed.
+ *
+ * @throws SettingError naming FORWARD_HEADERS.
+ * @example
+ * ```ts
+ * parseForwardHeaders("X-Playback-Session-Id, DNT"); // ["x-playback-session-id", "dnt"]
+ * ```
+ */
+export function parseForwardHeaders(text: string | undefined): readonly string[] {
+  if (text === undefined || text.trim() === "") return Object.freeze([]);
+  const names: string[] = [];
+  for (const entry of text.split(",").map((part) => part.trim())) {
+    if (entry === "") {
+      throw new SettingError(
+        "FORWARD_HEADERS",
+        `has an empty entry (a comma too many) in ${quoted(text)}`,
+      );
+    }
+    const name = entry.toLowerCase();
+    const problem = neverForwarded(name);
+    if (problem !== undefined) {
+      throw new SettingError("FORWARD_HEADERS", `${quoted(entry)}: ${problem}`);
+    }
+    if (FORWARDED[name] !== true && !names.includes(name)) names.push(name);
+  }
+  return Object.freeze(names);
 }
 
 /** Characters a listed parameter name may not hold: they would end or split a parameter. */

@@ -21,6 +21,7 @@ import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js"
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { cacheKey } from "../core/cache-key.js";
+import { locationRewriter } from "./headers.js";
 import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
@@ -74,6 +75,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   options: AppOptions = {},
 ): Hono<E & { Variables: SecureLinkVariables }> {
   const log = options.log ?? (() => {});
+  const relocate = locationRewriter(settings.origin);
   /** Room for copies being gathered for the cache, shared by this app's requests. */
   const gathering = gatherBudget();
   const proxy: ProxyStep =
@@ -115,6 +117,8 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   ) {
     const response = await proxyFetch(request, url, {
       timeoutMs: settings.originTimeoutMs,
+      forwardHeaders: settings.forwardHeaders,
+      relocate,
       client: {
         address: options.clientAddress?.(c),
         proto: c.req.url.startsWith("https:") ? "https" : "http",

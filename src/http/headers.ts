@@ -17,16 +17,45 @@ function nameTable(names: readonly string[]): Readonly<Record<string, true>> {
 }
 
 /**
- * Request headers never forwarded to the origin:
+ * The request headers the origin gets from the client (besides the operator's
+ * `FORWARD_HEADERS`): what a media request needs, and nothing an origin, framework or proxy
+ * could read as a route, a method, an address, an identity or an instruction
+ * (`X-Custom-IP-Authorization`, `X-Accel-Redirect`, `X-Sendfile` reached origins by the old
+ * deny-list). `If-Match` and `If-Unmodified-Since` are in: they can only narrow an answer to a
+ * 412, and a downloader resuming a range uses them not to splice two versions of a file.
+ * `Cache-Control` and `Pragma` are out: they speak to the caches on the path, and a viewer's
+ * `no-cache` would make an origin's own cache refetch from behind it on every request.
+ */
+export const FORWARDED = nameTable([
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "user-agent",
+  "referer",
+  "origin",
+]);
+
+/**
+ * Request headers never forwarded, whatever `FORWARD_HEADERS` says (`neverForwarded`
+ * refuses them there):
  * - hop-by-hop (RFC 9110 §7.6.1), and the framing of a body the gate never forwards;
  * - `Host`, which must name the origin;
- * - the client's credentials for the gate's own host;
+ * - the client's credentials for the gate's own host (`Cookie`, `Authorization`): the token is
+ *   the only authority, and an origin that honoured a viewer's cookie would widen a link;
  * - headers that origins, frameworks and proxies read to re-route or re-method a request
  *   (`X-Original-URL` on IIS/Symfony, `X-HTTP-Method-Override` on Express/Rails,
- *   `X-Middleware-Subrequest` on Next.js, …);
- * - headers that claim a client address or scheme: the gate sets its own.
+ *   `X-Middleware-Subrequest` on Next.js, `X-Accel-Redirect`/`X-Sendfile` on nginx, Apache and
+ *   lighttpd, …);
+ * - headers that claim a client address or scheme: the gate sets its own;
+ * - a WebSocket handshake's, as no media request upgrades.
  */
-const DROPPED = nameTable([
+const NEVER = nameTable([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -37,6 +66,7 @@ const DROPPED = nameTable([
   "transfer-encoding",
   "upgrade",
   "content-length",
+  "content-type",
   "expect",
   "host",
   "cookie",
@@ -50,6 +80,9 @@ const DROPPED = nameTable([
   "x-http-method",
   "x-method-override",
   "x-middleware-subrequest",
+  "x-sendfile",
+  "x-sendfile-type",
+  "x-lighttpd-send-file",
   "forwarded",
   "x-forwarded-for",
   "x-forwarded-host",
@@ -74,16 +107,15 @@ const DROPPED = nameTable([
 
 /**
  * Name patterns never forwarded, beyond the list above: every spelling of forwarding, address,
- * scheme, rewrite, override and identity headers that a framework, proxy or cloud front may
- * read (`X-Forwarded-Ssl`, `Forwarded-For`, `Max-Forwards`, `Client-IP`, `X-Azure-ClientIP`,
- * `CloudFront-Viewer-Address`, `X-Proxied-Https`, `X-ARR-SSL`, `CF-Visitor`, `Remote-User`,
- * `X-Auth-Request-Email`, `X-MS-Client-Principal`, `X-SSL-Client-Cert`, `X-Envoy-*`, …).
- * Literals, not one pattern built at load: njs compiles a literal once, a built one on
- * every request.
+ * scheme, rewrite, override, authorization and identity headers that a framework, proxy or
+ * cloud front may read (`X-Forwarded-Ssl`, `Forwarded-For`, `Max-Forwards`, `Client-IP`,
+ * `X-Custom-IP-Authorization`, `X-Azure-ClientIP`, `CloudFront-Viewer-Address`,
+ * `X-Proxied-Https`, `X-ARR-SSL`, `CF-Visitor`, `Remote-User`, `X-Auth-Request-Email`,
+ * `X-MS-Client-Principal`, `X-SSL-Client-Cert`, `X-Envoy-*`, `X-Accel-*`, `Sec-WebSocket-*`, …).
  */
-const DROPPED_PATTERNS: readonly RegExp[] = [
+const NEVER_PATTERNS: readonly RegExp[] = [
   // Anywhere in the name.
-  /forward|original|rewrite|override|clientip|socketip|principal|userinfo/,
+  /forward|original|rewrite|override|clientip|socketip|principal|userinfo|authoriz|sendfile/,
   // At its end.
   /(?:-ip|-ipv6|-addr|-address|-ssl|-https|-user|-cert|-email)$/,
   // At its start: proxies, clouds and fronts, and identity as API gateways (Kong), identity
@@ -91,7 +123,7 @@ const DROPPED_PATTERNS: readonly RegExp[] = [
   /^(?:proxy(?:-|$)|remote-|cf-|x-client-|x-envoy-|x-invoke-|x-azure-|x-arr-|x-sucuri-)/,
   /^(?:x-proxied-|x-ssl-|x-auth-request-|x-webauth-|x-goog-authenticated-|x-amzn-)/,
   /^(?:x-authenticated-|x-consumer-|x-credential-|x-anonymous-|tailscale-|x-pomerium-)/,
-  /^(?:x-goog-iap-|x-remote-|x-user(?:name)?(?:-|$)|x-now-)/,
+  /^(?:x-goog-iap-|x-remote-|x-user(?:name)?(?:-|$)|x-now-|x-accel-|sec-websocket-)/,
   // Routing a framework takes from a front proxy.
   /^(?:x-email|x-matched-path|x-replaced-path|x-script-name)$/,
 ];
@@ -100,36 +132,6 @@ function matchesAny(patterns: readonly RegExp[], name: string): boolean {
   for (let i = 0; i < patterns.length; i++) if (patterns[i]!.test(name)) return true;
   return false;
 }
-
-/**
- * Names players and browsers send on nearly every request, each forwarded by the rules above
- * (a test holds every one to them): answered without running the patterns, which cost more
- * than the rest of the decision in njs.
- */
-export const COMMON_FORWARDED = nameTable([
-  "accept",
-  "accept-encoding",
-  "accept-language",
-  "user-agent",
-  "referer",
-  "origin",
-  "range",
-  "if-range",
-  "if-match",
-  "if-none-match",
-  "if-modified-since",
-  "if-unmodified-since",
-  "cache-control",
-  "pragma",
-  "dnt",
-  "priority",
-  "sec-fetch-dest",
-  "sec-fetch-mode",
-  "sec-fetch-site",
-  "sec-ch-ua",
-  "sec-ch-ua-mobile",
-  "sec-ch-ua-platform",
-]);
 
 /** Response headers that describe the origin's connection, not the answer. */
 const HOP_BY_HOP = nameTable([
@@ -143,11 +145,19 @@ const HOP_BY_HOP = nameTable([
 ]);
 
 /**
- * Values not forwarded: bytes that would end a header line early (HTTP parsers refuse them in
- * requests, so this is the last guard against header injection behind a lenient one), and
- * bytes past ASCII, which the origin leg would send re-encoded rather than as received.
+ * Whether a value is not forwarded: bytes that would end a header line early (HTTP parsers
+ * refuse them in requests, so this is the last guard against header injection behind a lenient
+ * one), and bytes past ASCII, which the origin leg would send re-encoded rather than as
+ * received. A character at a time: njs hands over bytes that are not UTF-8 as a byte string,
+ * which a pattern of code points does not match.
  */
-const BAD_VALUE = /[\0\r\n\u0080-\uffff]/;
+function badValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code === 0 || code === 10 || code === 13 || code >= 0x80 || code !== code) return true;
+  }
+  return false;
+}
 
 /** Who the gate saw: the source of `X-Forwarded-For` and `X-Forwarded-Proto`. */
 export interface ClientInfo {
@@ -185,28 +195,31 @@ function joined(pairs: Iterable<readonly [string, string]>, name: string): strin
 }
 
 /**
- * The headers the origin gets for a client's request headers: the client's end-to-end headers
- * (`Range`, `If-*`, `Accept*`, `User-Agent`, `Referer`, …) in their order and casing, then
- * `X-Forwarded-For` with the address the gate saw and `X-Forwarded-Proto`. Everything in
- * the dropped list above, and any header the `Connection` header names, stays behind.
+ * The headers the origin gets for a client's request headers: those of the allow-list
+ * ({@link FORWARDED}) and of `extra` (the operator's `FORWARD_HEADERS`) in the client's order and
+ * casing, then `X-Forwarded-For` with the address the gate saw and `X-Forwarded-Proto`. Any
+ * other header, any header the `Connection` header names, and any value with a byte that could
+ * end a line or is past ASCII, stays behind.
  *
  * @param headers - The client's request headers as name/value pairs (a `Headers` object is
  *   such an iterable; on Node pair up `rawHeaders`).
  * @param client - See {@link ClientInfo}.
+ * @param extra - `FORWARD_HEADERS`: further names, lower case, none of them {@link neverForwarded}.
  * @example
  * ```ts
- * fetch(url, { headers: originRequestHeaders(request.headers, { address: "203.0.113.7", proto: "https" }) });
+ * fetch(url, { headers: originRequestHeaders(request.headers, { address: "203.0.113.7", proto: "https" }, []) });
  * ```
  */
 export function originRequestHeaders(
   headers: Iterable<readonly [string, string]>,
   client: ClientInfo,
+  extra: readonly string[],
 ): [string, string][] {
   const named = connectionTokens(joined(headers, "connection"));
   const out: [string, string][] = [];
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
-    if (!isForwardedName(lower, named) || BAD_VALUE.test(value)) continue;
+    if (!isForwardedName(lower, named, extra) || badValue(value)) continue;
     out.push([name, value]);
   }
   if (client.address !== undefined && client.address !== "") {
@@ -217,39 +230,44 @@ export function originRequestHeaders(
 }
 
 /**
- * Whether a client's request header (lower-case name) may go on to the origin. Names with `_`
- * or `.` never do: CGI, WSGI, PHP and others read `X_Forwarded_For`, and PHP `X.Forwarded.For`,
- * as `X-Forwarded-For`, so either would slip any name past these lists (nginx ignores names
- * with `_` by default too).
+ * Whether a client's request header (lower-case name) goes on to the origin: one of the
+ * allow-list or of `extra`, and not named by the request's `Connection`.
  *
  * @param named - {@link connectionTokens} of the request.
+ * @param extra - `FORWARD_HEADERS`, lower case.
  * @example
  * ```ts
- * isForwardedName("range", []); // true
- * isForwardedName("x_forwarded_for", []); // false
+ * isForwardedName("range", [], []); // true
+ * isForwardedName("x-foo", [], []); // false
  * ```
  */
-export function isForwardedName(name: string, named: readonly string[]): boolean {
-  if (COMMON_FORWARDED[name] === true) return !named.includes(name);
-  return !droppedByPolicy(name) && !named.includes(name);
+export function isForwardedName(
+  name: string,
+  named: readonly string[],
+  extra: readonly string[],
+): boolean {
+  if (FORWARDED[name] !== true && extra.indexOf(name) === -1) return false;
+  return named.indexOf(name) === -1;
 }
 
 /**
- * Whether the policy drops a client's request header (lower-case name) whatever the request:
- * a name with `_` or `.`, one of the list, one of the patterns.
+ * Why a header name (lower case) can never be forwarded, so `FORWARD_HEADERS` may not name it,
+ * or undefined when it may be. Names with `_` or `.` never are: CGI, WSGI, PHP and others read
+ * `X_Forwarded_For`, and PHP `X.Forwarded.For`, as `X-Forwarded-For` (and nginx ignores names
+ * with `_`); nor is any name but letters, digits and `-`, which nginx would ignore.
  *
  * @example
  * ```ts
- * droppedByPolicy("x-forwarded-host"); // true
+ * neverForwarded("x-forwarded-host"); // "it claims an address, scheme, route or identity, or is hop-by-hop"
+ * neverForwarded("x-playback-session-id"); // undefined
  * ```
  */
-export function droppedByPolicy(name: string): boolean {
-  return (
-    name.includes("_") ||
-    name.includes(".") ||
-    DROPPED[name] === true ||
-    matchesAny(DROPPED_PATTERNS, name)
-  );
+export function neverForwarded(name: string): string | undefined {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) return "a header name is letters, digits and -";
+  if (NEVER[name] === true || matchesAny(NEVER_PATTERNS, name)) {
+    return "the gate never forwards it (hop-by-hop, framing, Host, credentials, or a header origins read as an address, scheme, route, identity or instruction)";
+  }
+  return undefined;
 }
 
 /**
@@ -280,4 +298,89 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
   return pairs;
+}
+
+/**
+ * The rules that keep the origin's address out of a `Location` (as nginx's `proxy_redirect`
+ * takes them, and {@link locationRewriter} applies them; the first that matches wins): one on
+ * the origin's host, whatever its scheme (http, https or none), port or user part, becomes
+ * relative, its path without ORIGIN_URL's path (as `proxy_redirect default` strips it; also
+ * from a path-absolute one); any other is kept. Case is matched letter by letter in the
+ * pattern, for nginx and JavaScript read no flag alike.
+ *
+ * @param origin - ORIGIN_URL as `readSettings` returns it (no trailing slash).
+ * @example
+ * ```ts
+ * locationRules("http://origin.test/base").length; // 6
+ * ```
+ */
+export function locationRules(origin: string): [pattern: string, replacement: string][] {
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)(.*)$/i.exec(origin);
+  if (match === null) throw new TypeError("origin must be an absolute URL");
+  const authority = match[1]!;
+  const hostname = authority.startsWith("[")
+    ? authority.slice(0, authority.indexOf("]") + 1)
+    : authority.split(":")[0]!;
+  const prefix = regexText(match[2]!);
+  const onOrigin = `^(?:[hH][tT][tT][pP][sS]?:)?[/\\\\][/\\\\](?:[^/\\\\?#]*@)?${anyCase(regexText(hostname))}(?::[0-9]*)?`;
+  const rules: [string, string][] = [];
+  if (prefix !== "") {
+    rules.push([`${onOrigin}${prefix}(/.*)$`, "$1"], [`${onOrigin}${prefix}([?#].*)?$`, "/$1"]);
+  }
+  rules.push([`${onOrigin}[/\\\\](.*)$`, "/$1"], [`${onOrigin}([?#].*)?$`, "/$1"]);
+  if (prefix !== "") rules.push([`^${prefix}(/.*)$`, "$1"], [`^${prefix}([?#].*)?$`, "/$1"]);
+  return rules;
+}
+
+/**
+ * A function giving a `Location` value as the client gets it, by {@link locationRules}: made
+ * once per origin, applied to every answer.
+ *
+ * @example
+ * ```ts
+ * locationRewriter("http://origin.test/base")("http://origin.test/base/a.ts"); // "/a.ts"
+ * ```
+ */
+export function locationRewriter(origin: string): (location: string) => string {
+  const rules = locationRules(origin).map(
+    ([pattern, replacement]) => [new RegExp(pattern), replacement] as const,
+  );
+  return (location) => {
+    for (const [pattern, replacement] of rules) {
+      if (pattern.test(location)) return location.replace(pattern, replacement);
+    }
+    return location;
+  };
+}
+
+/**
+ * A response header's value as the client gets it: a `Location`, or the URL of a `Refresh`
+ * (after its `url=`, as nginx's `proxy_redirect` rewrites it too), by `relocate`
+ * ({@link locationRewriter}); any other header as sent.
+ *
+ * @param name - Lower-case header name.
+ * @example
+ * ```ts
+ * relocated("refresh", "5; url=http://origin.test/a.ts", locationRewriter("http://origin.test")); // "5; url=/a.ts"
+ * ```
+ */
+export function relocated(
+  name: string,
+  value: string,
+  relocate: (location: string) => string,
+): string {
+  if (name === "location") return relocate(value);
+  if (name !== "refresh") return value;
+  const at = value.toLowerCase().indexOf("url=");
+  return at < 0 ? value : value.slice(0, at + 4) + relocate(value.slice(at + 4));
+}
+
+/** Text matched literally by a pattern. */
+function regexText(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** A pattern's letters matched in either case. */
+function anyCase(pattern: string): string {
+  return pattern.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
 }

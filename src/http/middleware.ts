@@ -5,7 +5,13 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { decide, gateSettings, type Decision, type GateOptions } from "../core/decide.js";
+import {
+  decide,
+  gateSettings,
+  upgradeRefusal,
+  type Decision,
+  type GateOptions,
+} from "../core/decide.js";
 import { rejectionResponse } from "./refusal.js";
 
 /** A refusal: what `onReject` receives. */
@@ -75,7 +81,10 @@ export function secureLink(
     throw new Error("onReject must be a function (c, refusal) => Response");
   }
   return async function secureLink(c, next) {
-    const decision = decide(c.req.method, target(c), settings, address?.(c));
+    const raw = target(c);
+    const decision =
+      upgradeRefusal(raw, settings, c.req.header("upgrade")) ??
+      decide(c.req.method, raw, settings, address?.(c));
     if (decision.action === "pass") return next();
     c.set("secureLink", decision);
     if (decision.action === "proxy") return next();

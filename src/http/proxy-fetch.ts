@@ -4,7 +4,13 @@
  * it also runs on Deno and Bun. Not used on Node (see `src/adapter/node/origin.ts`).
  * @module
  */
-import { connectionTokens, isReturned, originRequestHeaders, type ClientInfo } from "./headers.js";
+import {
+  connectionTokens,
+  isReturned,
+  originRequestHeaders,
+  relocated,
+  type ClientInfo,
+} from "./headers.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How {@link proxyFetch} reaches the origin. */
@@ -13,6 +19,10 @@ export interface ProxyOptions {
   timeoutMs: number;
   /** Who the gate saw, for `X-Forwarded-For` / `X-Forwarded-Proto`. */
   client: ClientInfo;
+  /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
+  forwardHeaders?: readonly string[];
+  /** An origin `Location` as the client gets it (`locationRewriter` of ORIGIN_URL), and a `Refresh`'s URL. */
+  relocate?: (location: string) => string;
   /** The fetch to use (default: global fetch); tests and service bindings pass their own. */
   fetch?: typeof fetch;
   /** Called when the origin fails, with the reason; the gate's log hook. */
@@ -54,7 +64,7 @@ export async function proxyFetch(
   try {
     const response = await (options.fetch ?? fetch)(url, {
       method: request.method,
-      headers: originRequestHeaders(request.headers, options.client),
+      headers: originRequestHeaders(request.headers, options.client, options.forwardHeaders ?? []),
       redirect: "manual",
       signal: controller.signal,
     });
@@ -64,7 +74,7 @@ export async function proxyFetch(
       response.body?.cancel().catch(() => {});
       throw new Error(`origin sent ${response.status} ${response.statusText} as its answer`);
     }
-    return withoutHopByHop(response);
+    return withoutHopByHop(response, options.relocate);
   } catch (error) {
     const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
     options.onError?.(reason, error);
@@ -82,18 +92,23 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
  * Node server returns it. The body is the origin's own stream, untouched, so the answer keeps
  * its framing; only the headers are copied.
  */
-function withoutHopByHop(response: Response): Response {
+function withoutHopByHop(
+  response: Response,
+  relocate: ((location: string) => string) | undefined,
+): Response {
   const named = connectionTokens(response.headers.get("connection") ?? "");
   // A control byte in a value (workerd lets some through) is dropped with its header.
   const kept = (name: string, value: string) => isReturned(name, named) && !CONTROL.test(value);
+  const shown = (name: string, value: string) =>
+    relocate === undefined ? value : relocated(name, value, relocate);
   let clean = true;
   for (const [name, value] of response.headers) {
-    if (!kept(name, value)) clean = false;
+    if (!kept(name, value) || shown(name, value) !== value) clean = false;
   }
   if (clean) return response;
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (kept(name, value)) headers.append(name, value);
+    if (kept(name, value)) headers.append(name, shown(name, value));
   }
   return new Response(response.body, {
     status: response.status,

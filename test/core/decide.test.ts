@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decide, gateSettings, type Decision } from "../../src/core/decide.js";
 import { unsafePathDetail } from "../../src/core/link.js";
 import * as md5Module from "../../src/core/md5.js";
-import { signQueryToken } from "../../src/core/query-token.js";
+import { signMp4Token, signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
 
 const SECRET = "gate-secret-é";
@@ -418,10 +418,58 @@ describe("decide() with CDN secure tokens: what the outside attack tried", () =>
     expect(decide("GET", signed("/"), gate("*"))).toMatchObject({ status: 403 });
   });
 
-  it.each(["&md%35=x", "&MD5=x", "&Expires=1", "&expire%73=1"])(
+  it.each([
+    "&md%35=x",
+    "&MD5=x",
+    "&Expires=1",
+    "&expire%73=1",
+    // Outside attack (issue 20): each reached the origin beside a verified token.
+    "&amp;md5=x",
+    "&md5[]=x",
+    "&expires%00=1",
+    "&a=1;md5=x",
+    "&%6Dd5=x",
+    "&md5%5B%5D=x",
+    "&expires[0]=1",
+    "&%256Dd5=x",
+    "&amp%3Bexpires=1",
+    "&md5%20=x",
+    "&+md5=x",
+    "&a=1;;Expires=1",
+  ])(
     "refuses a second spelling of a token parameter (%s) that an origin decoding names would read",
     (extra) => {
       expect(decide("GET", signed("/images/a.jpg", extra), gate(["images"]))).toMatchObject({
+        status: 403,
+        reason: "malformed",
+      });
+    },
+  );
+
+  it.each(["&part=4", "&md5sum=x", "&expires_at=1", "&amp=1", "&a=md5", "&a=1;b=2"])(
+    "passes a parameter (%s) no origin reads as md5 or expires on to the origin",
+    (extra) => {
+      expect(decide("GET", signed("/images/a.jpg", extra), gate(["images"]))).toMatchObject({
+        action: "proxy",
+        target: `/images/a.jpg?${extra.slice(1)}`,
+      });
+    },
+  );
+
+  it.each(["&Speed=1k", "&buffer[]=1", "&a=1;speed=9m"])(
+    "refuses a second spelling of an MP4 link's rate (%s)",
+    (extra) => {
+      const mp4 = gateSettings({
+        secret,
+        prefixes: ["videos"],
+        mp4Tokens: true,
+        now: () => 2_000_000_000,
+      });
+      const uri = "/videos/279481_1053391/a.mp4";
+      const md5 = signMp4Token({ uri, secret, expires: 2147483647, speed: "1000k" });
+      const target = `${uri}?md5=${md5}&expires=2147483647&speed=1000k`;
+      expect(decide("GET", target, mp4)).toMatchObject({ action: "proxy" });
+      expect(decide("GET", target + extra, mp4)).toMatchObject({
         status: 403,
         reason: "malformed",
       });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseSecrets } from "../../src/core/settings.js";
+import { parseForwardHeaders, parseSecrets, SettingError } from "../../src/core/settings.js";
 
 describe("parseSecrets' shortcut for a lone secret", () => {
   it("reads every text as the full parse does (a leading space takes the full path)", () => {
@@ -32,5 +32,31 @@ describe("parseSecrets' shortcut for a lone secret", () => {
       ),
       { numRuns: 5_000 },
     );
+  });
+});
+
+describe("parseForwardHeaders", () => {
+  it("reads a comma list of names, lower case, without the allow-list's own or repeats", () => {
+    expect(parseForwardHeaders(" X-Playback-Session-Id , DNT,dnt, Range ")).toEqual([
+      "x-playback-session-id",
+      "dnt",
+    ]);
+    expect(parseForwardHeaders(undefined)).toEqual([]);
+    expect(parseForwardHeaders(" ")).toEqual([]);
+  });
+  it.each([
+    "Host",
+    "Keep-Alive",
+    "Content-Length",
+    "Cookie",
+    "X-Forwarded-Proto",
+    "Sec-WebSocket-Key",
+    "X-Accel-Redirect",
+    "a_b",
+    "a:b",
+    "X-A,",
+  ])("refuses %j in one line naming FORWARD_HEADERS", (text) => {
+    expect(() => parseForwardHeaders(text)).toThrow(SettingError);
+    expect(() => parseForwardHeaders(text)).toThrow(/^FORWARD_HEADERS: [^\n]+$/);
   });
 });

@@ -25,7 +25,15 @@ export interface Attack {
   host: "normal" | "none" | "spoofed" | "duplicated" | "origin";
   /** Headers no client may use to re-route or speak for the request (policy: dropped). */
   hostile: [string, string][];
-  body: "none" | "length" | "chunked" | "both";
+  /**
+   * A body: framed by length, chunks, both, or a transfer coding other than chunked (which
+   * llhttp handed over before refusing it).
+   */
+  body: "none" | "length" | "chunked" | "both" | "identity" | "xchunked";
+  /** Asks to upgrade (`Upgrade: websocket` and its handshake headers): refused under a prefix. */
+  upgrade: boolean;
+  /** Allowed headers whose values are past ASCII (UTF-8 and not): dropped on every runtime. */
+  foreign: boolean;
   /** The link the target started from, and whether its token was the right one. */
   base: Signed;
   token: "right" | "other-secret" | "other-video";
@@ -122,7 +130,10 @@ const SEGMENTS = [
   "%2e%2e%2f2675_other",
 ];
 
-/** Header names the header policy drops, with values that would re-route or impersonate. */
+/**
+ * Header names the header policy drops (any name off its allow-list), with values that would
+ * re-route, impersonate or instruct.
+ */
 const HOSTILE_NAMES = [
   "X-Original-URL",
   "X-Rewrite-URL",
@@ -151,6 +162,13 @@ const HOSTILE_NAMES = [
   "Remote-User",
   "X-Auth-Request-User",
   "Via",
+  // Reached the origin under the old deny-list (issue 20, item 6).
+  "X-Custom-IP-Authorization",
+  "X-Accel-Redirect",
+  "X-Sendfile",
+  "X-Foo",
+  "Sec-WebSocket-Key",
+  "Cache-Control",
 ];
 
 const HOSTILE_VALUES = [
@@ -162,9 +180,37 @@ const HOSTILE_VALUES = [
   "for=6.6.6.6;host=evil.test;proto=https",
   "admin",
   "1",
+  // Behind TRUST_PROXY: what realip read as 9.9.9.9 (issue 20, item 9), and one it may.
+  "9.9.9.9:1234",
+  "009.009.009.009",
+  "9.9.9.9,",
+  "9.9.9.9",
+  "127.0.0.1, 9.9.9.9",
 ];
 
-export const SPOOFED_ADDRESS = "6.6.6.6";
+/** The proxy the self-hosted gates trust (TRUST_PROXY): the test's own address. */
+export const TRUSTED_PROXY = "127.0.0.1";
+
+/** A dotted quad as written by no one but an IPv4 address: no leading zeros, no port. */
+const STRICT_V4 =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+
+/**
+ * The client a self-hosted gate behind TRUST_PROXY must name to the origin for `attack`: the
+ * right-most X-Forwarded-For entry not the trusted proxy; none when that entry is not an
+ * address (junk never becomes one, nor falls back to the proxy); the proxy with no header.
+ */
+function behindProxy(attack: Attack): string | undefined {
+  const values = attack.hostile.filter(([name]) => name === "X-Forwarded-For").map(([, v]) => v);
+  if (values.length === 0) return TRUSTED_PROXY;
+  const hops = values.join(",").split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.trim();
+    if (!STRICT_V4.test(hop)) return undefined;
+    if (hop !== TRUSTED_PROXY) return hop;
+  }
+  return hops[0]!.trim();
+}
 
 function signed(base: Signed, secret: string): string {
   return signToken({ ...base, secret });
@@ -273,9 +319,11 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
         },
       ),
       body: fc.oneof(
-        { weight: 12, arbitrary: fc.constant("none") },
-        fc.constantFrom("length", "chunked", "both"),
+        { weight: 16, arbitrary: fc.constant("none") },
+        fc.constantFrom("length", "chunked", "both", "identity", "xchunked"),
       ),
+      upgrade: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, fc.constant(true)),
+      foreign: fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, fc.constant(true)),
       form: fc.oneof(
         { weight: 16, arbitrary: fc.constant("origin") },
         fc.constantFrom("absolute", "absolute-origin"),
@@ -303,6 +351,8 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
         host: drawn.host as Attack["host"],
         hostile: drawn.hostile,
         body: drawn.body as Attack["body"],
+        upgrade: drawn.upgrade,
+        foreign: drawn.foreign,
         base: drawn.base,
         token: drawn.token,
         mutations: drawn.mutations.length,
@@ -342,6 +392,14 @@ export function attackBytes(attack: Attack, id: number, originHost: string): Buf
   else if (attack.host === "origin") lines.push(`Host: ${originHost}`);
   else if (attack.host === "duplicated") lines.push("Host: gate.test", "Host: evil.test");
   for (const [name, value] of attack.hostile) lines.push(`${name}: ${value}`);
+  if (attack.upgrade) {
+    lines.push(
+      "Upgrade: websocket",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version: 13",
+    );
+  }
+  if (attack.foreign) lines.push("User-Agent: caf\xc3\xa9", "Referer: http://x.test/\xff");
   lines.push(`X-Req: ${id}`, "Connection: close");
   // A body that is itself a request for another video: it must never reach the origin.
   const smuggled = "GET /videos/2675_other/x.ts HTTP/1.1\r\nHost: gate.test\r\n\r\n";
@@ -352,6 +410,9 @@ export function attackBytes(attack: Attack, id: number, originHost: string): Buf
   if (attack.body === "chunked" || attack.body === "both") {
     lines.push("Transfer-Encoding: chunked");
     body = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+  } else if (attack.body === "identity" || attack.body === "xchunked") {
+    lines.push(`Transfer-Encoding: ${attack.body}`);
+    body = smuggled;
   } else if (attack.body === "length") {
     body = smuggled;
   }
@@ -391,9 +452,19 @@ export function originViolation(
       return `client header ${name}`;
     }
   }
+  if (attack.upgrade) return "a request that asks to upgrade";
+  if (attack.body === "identity" || attack.body === "xchunked") {
+    return `Transfer-Encoding: ${attack.body}`;
+  }
+  for (const name of ["sec-websocket-key", "sec-websocket-version", "upgrade"]) {
+    if (seen.headers[name] !== undefined) return `client header ${name}`;
+  }
+  if (attack.foreign && (seen.headers["user-agent"] ?? seen.headers.referer) !== undefined) {
+    return "a header value past ASCII";
+  }
   const forwardedFor = seen.headers["x-forwarded-for"];
-  if (runtime !== "workerd" && forwardedFor !== "127.0.0.1") {
-    return `X-Forwarded-For ${String(forwardedFor)}`;
+  if (runtime !== "workerd" && forwardedFor !== behindProxy(attack)) {
+    return `X-Forwarded-For ${String(forwardedFor)}, not ${String(behindProxy(attack))}`;
   }
   if (runtime === "workerd" && forwardedFor !== "127.0.0.1") {
     // Miniflare sets CF-Connecting-IP to the peer, but keeps a client's own: if that is one
@@ -401,7 +472,7 @@ export function originViolation(
     // replaces it.
     const claimed = attack.hostile.filter(([name]) => name === "CF-Connecting-IP");
     const passed =
-      claimed.length === 1 && claimed[0]![1] === SPOOFED_ADDRESS ? SPOOFED_ADDRESS : undefined;
+      claimed.length === 1 && STRICT_V4.test(claimed[0]![1]) ? claimed[0]![1] : undefined;
     if (claimed.length === 0 || forwardedFor !== passed) {
       return `X-Forwarded-For ${String(forwardedFor)}`;
     }

@@ -4,9 +4,11 @@ import {
   headerPairs,
   isReturned,
   originRequestHeaders,
-  COMMON_FORWARDED,
-  droppedByPolicy,
+  FORWARDED,
   isForwardedName,
+  locationRewriter,
+  neverForwarded,
+  relocated,
 } from "../../src/http/headers.js";
 
 const client = { address: "203.0.113.7", proto: "http" } as const;
@@ -115,11 +117,33 @@ describe("the header policy towards the origin", () => {
     "X-Now-Route-Matches",
     "X-Replaced-Path",
     "X-Script-Name",
-  ])("drops the client's %s", (name) => {
-    const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client);
+    // Read by origins as an instruction or a pass (outside attack, issue 20):
+    "X-Custom-IP-Authorization",
+    "X-Accel-Redirect",
+    "X-Accel-Buffering",
+    "X-Sendfile",
+    "X-Lighttpd-Send-File",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+  ])("drops the client's %s, and FORWARD_HEADERS may not name it", (name) => {
+    const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client, []);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
     expect(out.find(([, value]) => value.includes("9999_other"))).toBeUndefined();
+    expect(neverForwarded(name.toLowerCase())).toBeDefined();
   });
+
+  it.each(["X-Foo", "X-Playback-Session-Id", "Cache-Control", "Pragma", "DNT", "Sec-Fetch-Mode"])(
+    "drops %s, which is not on the allow-list, unless FORWARD_HEADERS names it",
+    (name) => {
+      expect(names(originRequestHeaders([[name, "v"]], client, []))).toEqual([
+        "x-forwarded-for",
+        "x-forwarded-proto",
+      ]);
+      expect(neverForwarded(name.toLowerCase())).toBeUndefined();
+      const extra = [name.toLowerCase()];
+      expect(originRequestHeaders([[name, "v"]], client, extra)[0]).toEqual([name, "v"]);
+    },
+  );
 
   it.each([
     "Range",
@@ -134,14 +158,8 @@ describe("the header policy towards the origin", () => {
     "Origin",
     "If-Match",
     "If-Unmodified-Since",
-    "Cache-Control",
-    "X-Playback-Session-Id",
-    "Sec-Fetch-Mode",
-    "Sec-CH-UA",
-    "Priority",
-    "DNT",
   ])("passes %s as sent", (name) => {
-    expect(originRequestHeaders([[name, "v"]], client)[0]).toEqual([name, "v"]);
+    expect(originRequestHeaders([[name, "v"]], client, [])[0]).toEqual([name, "v"]);
   });
 
   it("sets X-Forwarded-For to the address the gate saw and X-Forwarded-Proto", () => {
@@ -151,6 +169,7 @@ describe("the header policy towards the origin", () => {
         ["x-forwarded-for", "10.0.0.2"],
       ],
       { address: "198.51.100.4", proto: "https" },
+      [],
     );
     expect(out).toEqual([
       ["x-forwarded-for", "198.51.100.4"],
@@ -161,24 +180,26 @@ describe("the header policy towards the origin", () => {
   it("drops headers any Connection header names, however many there are", () => {
     const out = originRequestHeaders(
       [
-        ["Connection", "keep-alive, X-Hop"],
+        ["Connection", "keep-alive, X-Hop, Referer"],
         ["connection", "X-Other"],
         ["X-Hop", "1"],
+        ["Referer", "https://player.example/"],
         ["X-Other", "1"],
-        ["X-Kept", "1"],
+        ["Range", "bytes=0-1"],
       ],
       client,
+      ["x-hop", "x-other"],
     );
-    expect(names(out)).toEqual(["x-kept", "x-forwarded-for", "x-forwarded-proto"]);
+    expect(names(out)).toEqual(["range", "x-forwarded-for", "x-forwarded-proto"]);
   });
 
   it("drops a value with bytes past ASCII, which would reach the origin re-encoded", () => {
-    const out = originRequestHeaders([["X-Note", "\u00ff\u00fe"]], client);
+    const out = originRequestHeaders([["User-Agent", "\u00ff\u00fe"]], client, []);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
   });
 
   it("drops a value that could end a header line early", () => {
-    const out = originRequestHeaders([["X-Note", "a\r\nX-Original-URL: /x"]], client);
+    const out = originRequestHeaders([["User-Agent", "a\r\nX-Original-URL: /x"]], client, []);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
   });
 });
@@ -207,11 +228,73 @@ describe("the header policy towards the client", () => {
   });
 });
 
-describe("COMMON_FORWARDED, the names answered without the patterns", () => {
-  it.each(Object.keys(COMMON_FORWARDED))("%s is one the policy forwards anyway", (name) => {
-    expect(droppedByPolicy(name)).toBe(false);
+describe("the allow-list", () => {
+  it.each(Object.keys(FORWARDED))("%s is no name the policy must never forward", (name) => {
+    expect(neverForwarded(name)).toBeUndefined();
   });
   it("is still dropped when the request's Connection names it", () => {
-    expect(isForwardedName("range", ["range"])).toBe(false);
+    expect(isForwardedName("range", ["range"], [])).toBe(false);
+    expect(isForwardedName("x-extra", ["x-extra"], ["x-extra"])).toBe(false);
+  });
+  it.each(["x_forwarded_for", "x.real.ip", "x-a b", "x-é", "x-a!"])(
+    "refuses %s as a FORWARD_HEADERS name (only letters, digits and -)",
+    (name) => {
+      expect(neverForwarded(name)).toBeDefined();
+    },
+  );
+});
+
+describe("an origin's Location as the client gets it", () => {
+  const base = locationRewriter("http://127.0.0.1:8080/base");
+  it.each([
+    ["http://127.0.0.1:8080/base/videos/x/new.ts?a=1#f", "/videos/x/new.ts?a=1#f"],
+    ["//127.0.0.1:8080/base/e.ts", "/e.ts"],
+    ["http://127.0.0.1:8080", "/"],
+    ["http://127.0.0.1:8080/base", "/"],
+    ["http://127.0.0.1:8080/base?x=1", "/?x=1"],
+    ["http://127.0.0.1:8080/base#x", "/#x"],
+    ["http://127.0.0.1:8080/other/x.ts", "/other/x.ts"],
+    ["http://127.0.0.1:8080/basement", "/basement"],
+    ["HTTP://127.0.0.1:8080/base/x.ts", "/x.ts"],
+    ["https://127.0.0.1:9/base/x.ts", "/x.ts"],
+    ["http://127.0.0.1/base/x.ts", "/x.ts"],
+    ["http://user:pw@127.0.0.1:8080/base/z.ts", "/z.ts"],
+    ["http:\\\\127.0.0.1:8080\\base\\x", "/base\\x"],
+    ["/base/y.ts", "/y.ts"],
+    ["/base", "/"],
+    ["/basement", "/basement"],
+    ["next.ts", "next.ts"],
+    ["https://cdn.example/base/x.ts", "https://cdn.example/base/x.ts"],
+    ["http://127.0.0.1.evil.test/x", "http://127.0.0.1.evil.test/x"],
+    ["http://127.0.0.1:8080@evil.test/x", "http://127.0.0.1:8080@evil.test/x"],
+    ["http://evil.test/http://127.0.0.1/x", "http://evil.test/http://127.0.0.1/x"],
+    ["ftp://127.0.0.1/x", "ftp://127.0.0.1/x"],
+  ])("%s becomes %s", (location, seen) => {
+    expect(base(location)).toBe(seen);
+  });
+
+  it("matches a host name in any case, and needs no prefix", () => {
+    const plain = locationRewriter("https://origin.example.com");
+    expect(plain("https://ORIGIN.Example.COM/a?b")).toBe("/a?b");
+    expect(plain("http://origin.example.com")).toBe("/");
+    expect(plain("https://origin.example.com:443#x")).toBe("/#x");
+    expect(plain("/a")).toBe("/a");
+    expect(plain("https://origin.example.com.evil/a")).toBe("https://origin.example.com.evil/a");
+  });
+
+  it("rewrites a Refresh's URL as nginx's proxy_redirect does, and no other header", () => {
+    expect(relocated("refresh", "5; url=http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "5; url=/a.ts",
+    );
+    expect(relocated("refresh", "5", base)).toBe("5");
+    expect(relocated("link", "<http://127.0.0.1:8080/base/a.ts>", base)).toBe(
+      "<http://127.0.0.1:8080/base/a.ts>",
+    );
+  });
+
+  it("matches an IPv6 origin", () => {
+    const v6 = locationRewriter("http://[::1]:8080");
+    expect(v6("http://[::1]:8080/a")).toBe("/a");
+    expect(v6("http://[::2]:8080/a")).toBe("http://[::2]:8080/a");
   });
 });

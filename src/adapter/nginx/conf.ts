@@ -4,6 +4,7 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
+import { locationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../node/config.js";
@@ -57,6 +58,17 @@ export function nginxString(what: string, value: string): string {
   return `'${value}'`;
 }
 
+/**
+ * A pattern as an nginx string: double-quoted (a `#` or `{` unquoted would be syntax), its
+ * backslashes doubled, which nginx undoes.
+ */
+function regexString(pattern: string): string {
+  if (/["\x00-\x1f\x7f]/.test(pattern)) {
+    throw new TypeError("ORIGIN_URL holds a quote or a control character");
+  }
+  return `"${pattern.replace(/\\/g, "\\\\")}"`;
+}
+
 /** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
 function quotedBody(reason: "origin-error" | "origin-timeout" | "client-limit"): string {
   return `"${rejection(reason).body.replace(/\n/g, "\\n")}"`;
@@ -88,6 +100,8 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
       keyQuery === undefined || typeof keyQuery === "string"
         ? (keyQuery ?? "none")
         : keyQuery.slice(),
+    forwardHeaders: options.settings.forwardHeaders.slice(),
+    trustProxy: options.trustProxy.slice(),
   };
 }
 
@@ -154,16 +168,8 @@ export function nginxConf(options: NginxConfOptions): string {
     "    client_body_buffer_size 16k;",
     "    underscores_in_headers off;",
     "    ignore_invalid_headers on;",
-    ...(options.trustProxy.length === 0
-      ? []
-      : [
-          "    # TRUST_PROXY: the client is the right-most X-Forwarded-For entry not in these.",
-          ...options.trustProxy.map(
-            (range) => `    set_real_ip_from ${nginxString("TRUST_PROXY", range)};`,
-          ),
-          "    real_ip_header X-Forwarded-For;",
-          "    real_ip_recursive on;",
-        ]),
+    // TRUST_PROXY is the module's to read (clientAddressOf, as on Node), not realip's: realip
+    // reads `9.9.9.9:1234` or `009.009.009.009` as 9.9.9.9 and junk as the proxy itself.
     "",
     `    js_path ${nginxString("the module folder", options.moduleDir)};`,
     "    js_import tokengate from tokengate.js;",
@@ -180,6 +186,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_body;",
     "    js_var $tokengate_target;",
     "    js_var $tokengate_cache_key;",
+    "    js_var $tokengate_client;",
     "    js_var $tokengate_forward;",
     "    js_var $tokengate_propagate;",
     "    js_var $tokengate_manifest;",
@@ -211,9 +218,9 @@ export function nginxConf(options: NginxConfOptions): string {
     ...(config.requestsPerClient === 0
       ? []
       : [
-          "    # REQUESTS_PER_CLIENT: granted requests in flight per client address (after",
-          "    # realip), shared by every worker.",
-          "    limit_conn_zone $binary_remote_addr zone=tokengate_clients:10m;",
+          "    # REQUESTS_PER_CLIENT: granted requests in flight per client address (the module's,",
+          "    # TRUST_PROXY read as on Node), shared by every worker.",
+          "    limit_conn_zone $tokengate_client zone=tokengate_clients:10m;",
           "",
         ]),
     "    upstream tokengate_origin {",
@@ -271,6 +278,14 @@ export function nginxConf(options: NginxConfOptions): string {
     "        proxy_hide_header TE;",
     "        proxy_hide_header Trailer;",
     "        proxy_hide_header Upgrade;",
+    "        # An origin's redirect never shows its address: the rules of the other runtimes",
+    "        # (locationRules); `proxy_redirect default` cannot stand beside a proxy_pass with variables.",
+    "        # Left relative, as the other runtimes leave it, not given the gate's own host.",
+    "        absolute_redirect off;",
+    ...locationRules(settings.origin).map(
+      ([pattern, replacement]) =>
+        `        proxy_redirect ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
+    ),
     "        limit_rate $tokengate_limit_rate;",
     "        limit_rate_after $tokengate_limit_rate_after;",
   );

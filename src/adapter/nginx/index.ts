@@ -16,8 +16,15 @@
 import crypto from "crypto";
 import fs from "fs";
 import { cacheKey } from "../../core/cache-key.js";
-import { decide, isGuarded, type GateSettings } from "../../core/decide.js";
+import {
+  decide,
+  isGuarded,
+  MAX_PATH,
+  upgradeRefusal,
+  type GateSettings,
+} from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import { clientAddressOf, parseAddressRanges } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
@@ -128,6 +135,22 @@ function clientIdOf(target: string): string | undefined {
   return match === null ? undefined : match[1];
 }
 
+/**
+ * The client's address: the peer, or behind TRUST_PROXY the right-most X-Forwarded-For entry
+ * not trusted, read by the one strict parser the Node server uses (an entry that is not an
+ * address gives none, and a token bound to an address then cannot verify).
+ */
+function clientAddress(r: NjsRequest, settings: ModuleSettings): string | undefined {
+  if (settings.trustProxy.length === 0) return r.remoteAddress;
+  const forwarded: string[] = [];
+  const lines = r.rawHeadersIn;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i]![0].toLowerCase() === "x-forwarded-for") forwarded.push(lines[i]![1]);
+  }
+  const trusted = parseAddressRanges(plainList(settings.trustProxy).join(","));
+  return clientAddressOf(r.remoteAddress, forwarded, trusted);
+}
+
 /** Sets a `js_var` variable. */
 function put(r: NjsRequest, name: string, value: string): void {
   r.variables[name] = value;
@@ -165,9 +188,6 @@ function logLine(message: string): void {
   ngx.log(2, message);
 }
 
-/** The longest path the module reads; a longer one is refused (403) or, outside the prefixes, 404. */
-const MAX_PATH = 1024;
-
 /** What {@link status} returns, the variables for nginx set. */
 function decided(r: NjsRequest, target: string): string {
   let settings: ModuleSettings;
@@ -181,25 +201,24 @@ function decided(r: NjsRequest, target: string): string {
     return answer(r, "misconfigured");
   }
   const length = splitTarget(target).path.length;
-  if (length > MAX_PATH) {
-    // njs checks a path a character at a time: a long one of escapes costs milliseconds, and
-    // no link is this long.
-    put(r, "tokengate_log_target", `(a path of ${length} characters)`);
-    return answer(r, isGuarded(target, gate) ? "malformed" : "not-found");
-  }
+  // decide() reads no path this long (a 403 under a prefix): neither does the log.
+  if (length > MAX_PATH) put(r, "tokengate_log_target", `(a path of ${length} characters)`);
   // nginx reads a request line that a raw LF ends early as HTTP/0.9 (no headers either way);
   // no player speaks it, and the other runtimes' parsers refuse such a line.
   if (r.httpVersion === "0.9") return answer(r, "malformed");
   // With the client's Upgrade, nginx turns an origin's 101 into a raw tunnel to the origin,
   // past every check: no media request upgrades, so none that asks to is proxied.
-  if (r.headersIn.Upgrade !== undefined && isGuarded(target, gate)) {
-    return answer(r, "malformed");
-  }
+  const upgrade = upgradeRefusal(target, gate, r.headersIn.Upgrade);
+  if (upgrade !== undefined && upgrade.action === "reject") return answer(r, upgrade.reason);
   if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
     put(r, "tokengate_reason", "preflight");
     return "204";
   }
-  const decision = decide(r.method, target, gate, r.remoteAddress);
+  const client = clientAddress(r, settings);
+  // REQUESTS_PER_CLIENT's key (limit_conn): this address, or with none (junk X-Forwarded-For
+  // behind a trusted proxy) the peer's, as the Node server counts.
+  put(r, "tokengate_client", client ?? r.remoteAddress);
+  const decision = decide(r.method, target, gate, client);
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
@@ -211,7 +230,7 @@ function decided(r: NjsRequest, target: string): string {
   // A manifest the token is to be carried into is asked for whole and uncompressed: its text
   // is rewritten.
   const manifest = rewritesManifest(propagate, splitTarget(target).path);
-  put(r, "tokengate_forward", forwardedHeaders(r, settings.cache, manifest));
+  put(r, "tokengate_forward", forwardedHeaders(r, settings, client, manifest));
   if (decision.form === "mp4") {
     if (decision.rate.speed !== undefined)
       put(r, "tokengate_limit_rate", String(decision.rate.speed));
@@ -230,14 +249,25 @@ function decided(r: NjsRequest, target: string): string {
  * header as a line of its own. The one header policy of `src/http/headers.ts` decides which
  * client headers go on; none it passes holds a line break (nginx refuses those in requests,
  * and the policy drops any value with CR, LF, NUL or a byte past ASCII), and every name is
- * letters, digits and `-` (the config has nginx ignore any other name; the policy drops `_`).
+ * letters, digits and `-` (the config has nginx ignore any other name; the policy allows none).
+ * Not `proxy_set_header Name $http_name` per allowed name: nginx would then forward a header
+ * the request's `Connection` names and a value past ASCII, where the other runtimes do not.
  */
-function forwardedHeaders(r: NjsRequest, cache: boolean, manifest: boolean): string {
+function forwardedHeaders(
+  r: NjsRequest,
+  settings: ModuleSettings,
+  client: string | undefined,
+  manifest: boolean,
+): string {
   const proto = r.variables.scheme === "https" ? "https" : "http";
   // What nginx's cache keeps is everyone's: asked for in no viewer's words (as the Node
   // server's cache asks), uncompressed; ranges and conditions are nginx's to answer.
-  if (cache) return `${proto}\r\nAccept-Encoding: identity`;
-  const policy = originRequestHeaders(r.rawHeadersIn, { address: r.remoteAddress, proto });
+  if (settings.cache) return `${proto}\r\nAccept-Encoding: identity`;
+  const policy = originRequestHeaders(
+    r.rawHeadersIn,
+    { address: client, proto },
+    plainList(settings.forwardHeaders),
+  );
   const pairs = manifest ? manifestRequestHeaders(policy) : policy;
   let block = proto;
   for (let i = 0; i < pairs.length; i++) {

@@ -25,6 +25,10 @@ export interface ModuleSettings {
   cache: boolean;
   /** CACHE_KEY_QUERY: the module sets `$tokengate_cache_key` by it (see `core/cache-key.ts`). */
   cacheKeyQuery: "all" | "none" | string[];
+  /** `FORWARD_HEADERS`, lower case: request headers passed on besides the allow-list. */
+  forwardHeaders: string[];
+  /** `TRUST_PROXY`'s entries: proxies whose X-Forwarded-For names the client; none: the peer. */
+  trustProxy: string[];
 }
 
 /** The global object nginx loads the settings into (`js_preload_object`). */

@@ -56,6 +56,7 @@ export interface ServerEnv {
   MP4_TOKENS?: string;
   CORS_ORIGINS?: string;
   EXPIRY_LEEWAY_S?: string;
+  FORWARD_HEADERS?: string;
   /** JSON; `serve --client-secrets-file` reads it from a file. A secret: never in a worker's environment. */
   CLIENT_SECRETS?: string;
   /** A file holding CLIENT_SECRETS. */

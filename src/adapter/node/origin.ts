@@ -11,7 +11,9 @@ import {
   connectionTokens,
   headerPairs,
   isReturned,
+  locationRewriter,
   originRequestHeaders,
+  relocated,
   type ClientInfo,
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
@@ -49,6 +51,8 @@ export interface OriginLegOptions {
   clientTimeoutMs: number;
   /** Most connections open to the origin at once; further requests wait for one. */
   connections: number;
+  /** `FORWARD_HEADERS`: request headers passed on besides the header policy's allow-list. */
+  forwardHeaders?: readonly string[];
   /**
    * Reuse origin connections (default). Off, each request has a connection of its own: for an
    * origin that may send bytes after a response, which no HTTP/1.1 client can tell from the
@@ -214,6 +218,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
   });
   const onError = options.onError ?? (() => {});
   const onAnswer = options.onAnswer ?? (() => {});
+  const relocate = locationRewriter(options.origin);
   /** Paced (speed-limited) downloads in flight, and how many may be. */
   let pacedNow = 0;
   const pacedMax = Math.max(1, Math.floor(options.connections / 4));
@@ -261,7 +266,12 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       method,
       reset: options.keepAlive === false,
       // undici takes a flat [name, value, …] list.
-      headers: originHeaders(incoming, client, rewritesManifest(propagate, target.split("?")[0]!)),
+      headers: originHeaders(
+        incoming,
+        client,
+        options.forwardHeaders ?? NONE,
+        rewritesManifest(propagate, target.split("?")[0]!),
+      ),
     };
     let attempts = 0;
     let sentAt = 0;
@@ -376,7 +386,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         clearTimeout(headersTimer);
         onAnswer((performance.now() - sentAt) / 1000);
         const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
-        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected);
+        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected, relocate);
         if (typeof head0 === "string") {
           abort(new GateAbort("origin-error", head0));
           return false;
@@ -536,7 +546,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
             }
           }
           const status = answer.statusCode;
-          const head = responseHead(raw, status !== 204 && status !== 304);
+          const head = responseHead(raw, status !== 204 && status !== 304, relocate);
           if (typeof head === "string") {
             answer.body.destroy();
             onError("origin-error", head);
@@ -608,7 +618,11 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
  * `chunked` is refused, as nginx refuses it: llhttp undoes the chunking only, so the client
  * would get, say, gzip bytes with no header saying so; and so is a body with no framing.
  */
-function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
+function responseHead(
+  raw: Buffer[],
+  bodyExpected: boolean,
+  relocate: (location: string) => string,
+): string[] | string {
   let connection = "";
   let framed = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -633,7 +647,9 @@ function responseHead(raw: Buffer[], bodyExpected: boolean): string[] | string {
   const head: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1");
-    if (isReturned(name.toLowerCase(), named)) head.push(name, raw[i + 1]!.toString("latin1"));
+    if (!isReturned(name.toLowerCase(), named)) continue;
+    const value = raw[i + 1]!.toString("latin1");
+    head.push(name, relocated(name.toLowerCase(), value, relocate));
   }
   return head;
 }
@@ -653,12 +669,19 @@ function pacer(speed: number, buffer: number): (sent: number) => number {
   };
 }
 
+const NONE: readonly string[] = [];
+
 /**
  * The origin request's headers, flat as undici takes them; for a manifest the token is to be
  * carried into, asking for all of it, uncompressed (`manifestRequestHeaders`).
  */
-function originHeaders(incoming: IncomingMessage, client: ClientInfo, manifest: boolean): string[] {
-  const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client);
+function originHeaders(
+  incoming: IncomingMessage,
+  client: ClientInfo,
+  forward: readonly string[],
+  manifest: boolean,
+): string[] {
+  const pairs = originRequestHeaders(headerPairs(incoming.rawHeaders), client, forward);
   return (manifest ? manifestRequestHeaders(pairs) : pairs).flat();
 }
 

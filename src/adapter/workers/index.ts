@@ -31,6 +31,7 @@ const SETTING_NAMES = [
   "CACHE_DEFAULT_TTL_S",
   "CACHE_KEY_QUERY",
   "METRICS",
+  "FORWARD_HEADERS",
 ] as const;
 
 let cachedFor: readonly (string | undefined)[] | undefined;

@@ -11,6 +11,7 @@ declare namespace Cloudflare {
 		QUERY_TOKEN_PREFIXES: string;
 		MP4_TOKENS: string;
 		CORS_ORIGINS: string;
+		FORWARD_HEADERS: string;
 		EXPIRY_LEEWAY_S: string;
 		CACHE: string;
 		CACHE_DEFAULT_TTL_S: string;

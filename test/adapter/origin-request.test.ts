@@ -1,0 +1,155 @@
+/**
+ * What the origin is sent, on every runtime (issue 20): only the request headers of the one
+ * allow-list (`src/http/headers.ts`) plus the operator's FORWARD_HEADERS; beside a CDN query
+ * token, no parameter an origin could read as `md5` or `expires`; and an origin's redirect
+ * never shows the origin's address (its host, in any scheme or port, is made relative, without
+ * ORIGIN_URL's path), in `Location` or `Refresh`.
+ */
+
+const expires = Math.floor(Date.now() / 1000) + 3600;
+/** A CDN-token link to `/images/a.jpg` with `extra` after its token. */
+function cdnLink(extra: string): string {
+  const md5 = signQueryToken({ path: "/images/a.jpg", secret: SECRET, expires });
+  return `/images/a.jpg?md5=${md5}&expires=${expires}${extra}`;
+}
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signQueryToken } from "../../src/core/query-token.js";
+import { get } from "../helpers/http.js";
+import { SECRET, signedPath } from "../helpers/links.js";
+import { startOrigin, type Origin } from "../helpers/origin.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
+
+describe.each(Object.keys(RUNTIMES))("the origin's request through %s", (which) => {
+  let origin: Origin;
+  let gate: Gate;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    gate = await RUNTIMES[which]!({
+      ORIGIN_URL: `${origin.url}/base`,
+      SECRET,
+      FORWARD_HEADERS: "X-Playback-Session-Id",
+      QUERY_TOKEN_PREFIXES: "images",
+    });
+  });
+  afterAll(async () => {
+    await gate?.close();
+    await origin?.close();
+  });
+
+  it("carries only the allow-list and FORWARD_HEADERS, never a header an origin acts on", async () => {
+    const before = origin.requests.length;
+    const answer = await get(gate.url + signedPath("a.ts"), {
+      headers: {
+        Range: "bytes=0-3",
+        "User-Agent": "AppleCoreMedia/1.0",
+        "X-Playback-Session-Id": "F00D",
+        "X-Custom-IP-Authorization": "127.0.0.1",
+        "X-Accel-Redirect": "/internal/secret.mp4",
+        "X-Sendfile": "/etc/passwd",
+        "X-Foo": "bar",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Cache-Control": "no-cache",
+      },
+    });
+    expect(answer.status).toBe(206);
+    expect(origin.requests.length).toBe(before + 1);
+    const seen = origin.requests[before]!.headers;
+    expect(seen.range).toBe("bytes=0-3");
+    expect(seen["user-agent"]).toBe("AppleCoreMedia/1.0");
+    expect(seen["x-playback-session-id"]).toBe("F00D");
+    expect(seen["x-forwarded-proto"]).toBe("http");
+    for (const name of [
+      "x-custom-ip-authorization",
+      "x-accel-redirect",
+      "x-sendfile",
+      "x-foo",
+      "sec-websocket-key",
+      "cache-control",
+    ]) {
+      expect(seen[name], name).toBeUndefined();
+    }
+  });
+
+  it.each([
+    "&amp;md5=x",
+    "&md5[]=x",
+    "&expires%00=1",
+    "&a=1;md5=x",
+    "&MD5=x",
+    "&%6Dd5=x",
+    "&Expires=1",
+  ])(
+    "refuses a CDN link with %s beside its token (403), and the origin is not asked",
+    async (extra) => {
+      const before = origin.requests.length;
+      const answer = await get(gate.url + cdnLink(extra));
+      expect(answer.status).toBe(403);
+      expect(origin.requests.length).toBe(before);
+    },
+  );
+
+  it("passes the other parameters of a CDN link on, without the token", async () => {
+    const before = origin.requests.length;
+    const answer = await get(gate.url + cdnLink("&part=4&md5sum=x;b=2"));
+    expect(answer.status).toBe(200);
+    expect(origin.requests[before]!.url).toBe("/base/images/a.jpg?part=4&md5sum=x;b=2");
+  });
+});
+
+/** Where the redirecting origin sends each file, `ORIGIN` standing for its own `host:port`. */
+const REDIRECTS: [file: string, location: string, seen: string][] = [
+  ["abs.ts", "http://ORIGIN/base/videos/x/new.ts?a=1#f", "/videos/x/new.ts?a=1#f"],
+  ["proto-relative.ts", "//ORIGIN/base/elsewhere.ts", "/elsewhere.ts"],
+  ["bare.ts", "http://ORIGIN", "/"],
+  ["prefix.ts", "http://ORIGIN/base", "/"],
+  ["prefix-query.ts", "http://ORIGIN/base?x=1", "/?x=1"],
+  ["outside.ts", "http://ORIGIN/other/x.ts", "/other/x.ts"],
+  ["basement.ts", "http://ORIGIN/basement", "/basement"],
+  ["upper.ts", "HTTP://ORIGIN/base/x.ts", "/x.ts"],
+  ["other-scheme.ts", "https://ORIGIN/base/x.ts", "/x.ts"],
+  ["userinfo.ts", "http://user@ORIGIN/base/z.ts", "/z.ts"],
+  ["path.ts", "/base/y.ts", "/y.ts"],
+  ["relative.ts", "next.ts", "next.ts"],
+  ["foreign.ts", "https://cdn.example/base/x.ts", "https://cdn.example/base/x.ts"],
+];
+
+describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) => {
+  let server: Server;
+  let port = 0;
+  let gate: Gate;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const file = (req.url ?? "").split("?")[0]!.split("/").at(-1)!;
+      const row = REDIRECTS.find(([name]) => name === file);
+      if (row === undefined) {
+        res.writeHead(404, { "content-length": "0" });
+        return void res.end();
+      }
+      const location = row[1].replace("ORIGIN", `127.0.0.1:${port}`);
+      res.writeHead(302, { location, refresh: `0; URL=${location}`, "content-length": "0" });
+      res.end();
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    port = (server.address() as AddressInfo).port;
+    gate = await RUNTIMES[which]!({ ORIGIN_URL: `http://127.0.0.1:${port}/base`, SECRET });
+  });
+  afterAll(async () => {
+    await gate?.close();
+    server?.closeAllConnections();
+    await new Promise((done) => server?.close(done));
+  });
+
+  it.each(REDIRECTS)(
+    "shows %s's Location %s as %s: never the origin's address",
+    async (file, _, seen) => {
+      for (const method of ["GET", "HEAD"]) {
+        const answer = await get(gate.url + signedPath(file), { method });
+        expect(answer.status).toBe(302);
+        expect(answer.headers.location).toBe(seen);
+        expect(answer.headers.refresh).toBe(`0; URL=${seen}`);
+      }
+    },
+  );
+});
