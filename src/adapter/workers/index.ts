@@ -6,14 +6,17 @@
  * of values; a bad setting makes every request a 500 that names it.
  * @module
  */
-import type { Hono, MiddlewareHandler } from "hono";
+import type { ExecutionContext, Hono, MiddlewareHandler } from "hono";
 import type { SecureLinkVariables } from "../../http/middleware.js";
-import { readSettings, SettingError } from "../../core/settings.js";
+import { readSettings, SettingError, type GateEnv } from "../../core/settings.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
 
-/** The Worker's bindings, as `wrangler types` generates them from wrangler.toml. */
-export type WorkerEnv = Env;
+/**
+ * The Worker's bindings: the settings by name, as strings (`[vars]`, secrets). A project's own
+ * `Env` from `wrangler types` fits it; the declaration names no generated or global type.
+ */
+export type WorkerEnv = GateEnv;
 
 /** The binding names the settings are read from: the app is rebuilt when any of them changes. */
 const SETTING_NAMES = [
@@ -38,7 +41,7 @@ let cachedFor: readonly (string | undefined)[] | undefined;
 let cachedApp: Hono | undefined;
 
 /** The app for these bindings, built once and reused while the values stay the same. */
-function appFor(env: Env): Hono {
+function appFor(env: WorkerEnv): Hono {
   const values = SETTING_NAMES.map(
     (name) => (env as unknown as Record<string, string | undefined>)[name],
   );
@@ -89,8 +92,20 @@ const requestLine: MiddlewareHandler<{ Variables: SecureLinkVariables }> =
     );
   };
 
-export default {
+/**
+ * The Worker (`export { default } from "tokengate/worker"`). Typed with the standard `Request`
+ * and `Response` and Hono's context type, so a project type-checks it with @cloudflare/workers-types,
+ * `wrangler types` or neither.
+ */
+export interface GateWorker {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+const worker: GateWorker = {
   fetch(request, env, ctx) {
     return appFor(env).fetch(request, env, ctx);
   },
-} satisfies ExportedHandler<Env>;
+};
+// Still a valid handler for this repository's own bindings.
+worker satisfies ExportedHandler<Env>;
+export default worker;
