@@ -37,7 +37,7 @@ export default defineConfig({
           name: "node",
           allowOnly: false,
           include: ["test/**/*.test.ts"],
-          exclude: ["test/**/*.workerd.test.ts", "test/e2e/**"],
+          exclude: ["test/**/*.workerd.test.ts", "test/e2e/**", "test/template/**"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,
