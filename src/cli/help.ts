@@ -7,6 +7,7 @@ Usage:
   tokengate sign [options]      print a signed link
   tokengate check <url>         say whether the gate would serve a link, and why
   tokengate nginx-config [options]  print an nginx.conf that runs the gate inside nginx
+  tokengate secret              print a new random secret (tokengate secret > secret)
   tokengate <command> --help    options of a command
 
 Exit codes: 0 ok, 1 the link would be refused, 2 usage or configuration error.
@@ -142,6 +143,12 @@ variable; there is deliberately no --secret flag (shell history, ps).
   --speed RATE         with --mp4: speed after the buffer, e.g. 1000k
   --buffer SIZE        with --mp4: bytes sent at full speed first, e.g. 2000k
   -h, --help
+`,
+  secret: `Usage: tokengate secret
+
+Prints a new random secret: 32 random bytes as 64 hex characters. Keep it in a file readable
+by the gate only (tokengate secret > /etc/tokengate/secret; openssl rand -hex 32 does the
+same), and give it to the gate with --secret-file, or to a Worker with wrangler secret put.
 `,
   check: `Usage: tokengate check <url> [options]
 

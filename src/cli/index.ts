@@ -9,6 +9,7 @@ import { UsageError } from "./args.js";
 import { check } from "./check.js";
 import { nginxConfig } from "./nginx-config.js";
 import { HELP } from "./help.js";
+import { secret } from "./secret.js";
 import { serve, worker, WORKER_COMMAND } from "./serve.js";
 import { sign } from "./sign.js";
 
@@ -30,6 +31,8 @@ async function main(
         return await sign(rest, env, out);
       case "check":
         return await check(rest, env, out);
+      case "secret":
+        return secret(rest, out);
       case "nginx-config":
         return await nginxConfig(rest, env, (text) => process.stdout.write(text));
       case undefined:
