@@ -156,7 +156,12 @@ Says in one line what the gate would answer for a link (200, 403 or 410) and why
 secret (--secret-file or SECRET) it can only check the link's shape and shows its parts.
 
   --secret-file PATH   file holding the secret
+  --client-secrets-file PATH  per-client secrets, as serve takes them (or CLIENT_SECRETS)
   --prefixes LIST      guarded first path segments [PREFIXES or videos,cmaf,mpegts]
+  --ip ADDRESS         the client address the gate would see, for an IP-bound link
+  --bind-ip MODE       off, on or optional, as the gate is set [BIND_IP; optional with --ip]
+  --query-token-prefixes LIST  paths with CDN secure tokens [QUERY_TOKEN_PREFIXES]
+  --mp4-tokens on|off  MP4 advanced links [MP4_TOKENS or off]
   --now SECONDS        judge as of this unix time instead of now
   -h, --help
 `,

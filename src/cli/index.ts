@@ -10,8 +10,38 @@ import { check } from "./check.js";
 import { nginxConfig } from "./nginx-config.js";
 import { HELP } from "./help.js";
 import { secret } from "./secret.js";
+import { flagsOf, nearestFlag } from "./suggest.js";
 import { serve, worker, WORKER_COMMAND } from "./serve.js";
 import { sign } from "./sign.js";
+
+/** The help text of each command, by its name on the command line. */
+const HELP_OF: Record<string, string> = {
+  serve: HELP.serve,
+  sign: HELP.sign,
+  check: HELP.check,
+  "nginx-config": HELP.nginxConfig,
+  secret: HELP.secret,
+};
+
+/** What to type instead, added to a usage error's one line: the nearest flag, the help. */
+function hint(command: string | undefined, error: Error): string {
+  const help = command === undefined ? undefined : HELP_OF[command];
+  if (help === undefined) return "";
+  const unknown = /^Unknown option '(--[^']+)'/.exec(error.message);
+  if (unknown) {
+    const nearest = nearestFlag(unknown[1]!, flagsOf(help));
+    return `${nearest ? `; did you mean ${nearest}?` : ""}; see tokengate ${command} --help`;
+  }
+  // The shared settings name SECRET for every runtime; on the command line it is a file.
+  if (
+    error instanceof SettingError &&
+    error.setting === "SECRET" &&
+    /: not set\b/.test(error.message)
+  ) {
+    return ": pass --secret-file PATH (or set SECRET)";
+  }
+  return "";
+}
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 async function main(
@@ -51,7 +81,7 @@ async function main(
       error instanceof RangeError ||
       error instanceof TypeError
     ) {
-      process.stderr.write(`tokengate: ${error.message}\n`);
+      process.stderr.write(`tokengate: ${error.message}${hint(command, error)}\n`);
       return 2;
     }
     process.stderr.write(`tokengate: ${error instanceof Error ? error.message : String(error)}\n`);

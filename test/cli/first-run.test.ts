@@ -1,0 +1,49 @@
+/** First runs that do not trap: messages that say what to type instead. */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { CLI } from "../helpers/serve.js";
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: "utf8",
+  });
+}
+
+describe("first runs", () => {
+  it("serve without a secret names --secret-file", () => {
+    const result = run(["serve", "--origin-url", "http://127.0.0.1:9", "--port", "0"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^tokengate: SECRET: not set; .*--secret-file/);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it.each([
+    ["serve", "--secert-file", "--secret-file"],
+    ["serve", "--orgin-url", "--origin-url"],
+    ["sign", "--clinet", "--client"],
+    ["check", "--secret", "--secret-file"],
+    ["nginx-config", "--cache-dri", "--cache-dir"],
+  ])("%s %s names the nearest known flag (%s) and --help", (command, typo, nearest) => {
+    const result = run([command, typo, "x"]);
+    expect(result.status).toBe(2);
+    const line = result.stderr.trim();
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toContain(`Unknown option '${typo}'`);
+    expect(line).toContain(`did you mean ${nearest}?`);
+    expect(line).toContain(`tokengate ${command} --help`);
+  });
+
+  it("names no flag when none is near, but still --help", () => {
+    const line = run(["sign", "--zzzzzzzzzz"]).stderr.trim();
+    expect(line).not.toContain("did you mean");
+    expect(line).toContain("tokengate sign --help");
+  });
+
+  it("check --help lists every flag check takes, --ip among them", () => {
+    const help = run(["check", "--help"]).stdout;
+    for (const flag of ["--ip", "--bind-ip", "--query-token-prefixes", "--mp4-tokens"]) {
+      expect(help).toContain(flag);
+    }
+  });
+});
