@@ -6,7 +6,7 @@
  */
 import { DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "./cache-key.js";
 import { DEFAULT_PREFIXES, gateSettings, isOptionError, type GateSettings } from "./decide.js";
-import { canonicalAddress } from "./ip.js";
+import { canonicalAddress, type AddressRanges } from "./ip.js";
 import { parseSetting, SETTINGS, type SettingsEnv } from "./settings-table.js";
 // The header policy's own table of names it never forwards (pure, imports nothing).
 import { FORWARDED, neverForwarded } from "../http/headers.js";
@@ -222,6 +222,45 @@ export interface Settings {
    * lower case; empty by default.
    */
   readonly forwardHeaders: readonly string[];
+}
+
+/**
+ * Everything the Node server needs, checked (by `readServerConfig` on Node); `nginx-config`
+ * prints its config from the same.
+ */
+export interface ServerConfig {
+  /** The gate's settings, read once with the rest. */
+  readonly settings: Settings;
+  readonly host: string;
+  readonly port: number;
+  /** Worker processes; 1 serves from the primary process itself. */
+  readonly workers: number;
+  /** Listening sockets on the port; undefined = as many as the runtime allows (see node.ts). */
+  readonly listenSockets: number | undefined;
+  /** See the Node server's `GateServerOptions.clientTimeoutMs`. */
+  readonly clientTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.requestTimeoutMs`. */
+  readonly requestTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.keepAliveTimeoutMs`. */
+  readonly keepAliveTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.maxConnections`. */
+  readonly maxConnections: number;
+  /** See the Node server's `GateServerOptions.originConnections`. */
+  readonly originConnections: number;
+  /** See the Node server's `GateServerOptions.requestsPerClient`; 0 = no limit. */
+  readonly requestsPerClient: number;
+  /** See the Node server's `GateServerOptions.originKeepAlive`. */
+  readonly originKeepAlive: boolean;
+  readonly logFormat: "json" | "pretty";
+  /** See the Node server's `GateServerOptions.trustProxy`; undefined = trust no proxy. */
+  readonly trustProxy: AddressRanges | undefined;
+  /** See the Node server's `GateServerOptions.metrics`: METRICS on and METRICS_LISTEN not off. */
+  readonly metrics: boolean;
+  /** See the Node server's `GateServerOptions.metricsListen`; undefined when metrics are off. */
+  readonly metricsListen: MetricsListen | undefined;
+  /** See the Node server's `GateServerOptions.cache`; undefined = no cache. */
+  readonly cache:
+    { maxBytes: number; heuristicCapSeconds: number; keyQuery: CacheKeyQuery } | undefined;
 }
 
 export { DEFAULT_CACHE_TTL_S } from "./settings-table.js";

@@ -152,3 +152,21 @@ describe("the Node server's configuration", () => {
     expect(config.settings.origin).toBe("https://origin.example.com");
   });
 });
+
+describe("the layout", () => {
+  it("has no adapter importing another adapter", async () => {
+    const { readdirSync } = await import("node:fs");
+    const adapters = ["node", "workers", "nginx"];
+    for (const adapter of adapters) {
+      for (const file of readdirSync(`src/adapter/${adapter}`)) {
+        if (!file.endsWith(".ts")) continue;
+        const text = readFileSync(`src/adapter/${adapter}/${file}`, "utf8");
+        for (const other of adapters.filter((one) => one !== adapter)) {
+          expect(text, `${adapter}/${file} imports ${other}`).not.toMatch(
+            new RegExp(`from "\\.\\./${other}/`),
+          );
+        }
+      }
+    }
+  });
+});

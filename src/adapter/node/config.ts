@@ -3,17 +3,18 @@
  * flags, checked once at start-up. Reads no file and no environment by itself.
  * @module
  */
-import { readSettings, SettingError, withoutSecret, type Settings } from "../../core/settings.js";
+import {
+  readSettings,
+  SettingError,
+  withoutSecret,
+  type ServerConfig,
+} from "../../core/settings.js";
 import {
   DEFAULT_CACHE_MAX_BYTES,
   parseSetting,
   SETTINGS,
   type SettingsEnv,
 } from "../../core/settings-table.js";
-import type { CacheKeyQuery } from "../../core/cache-key.js";
-import type { AddressRanges } from "../../core/ip.js";
-import type { LogFormat } from "./access-log.js";
-import type { MetricsListen } from "./metrics.js";
 import { defaultRequestsPerClient, type GateServerOptions } from "./server.js";
 
 /** Environment variables `tokengate serve` reads: every setting, and the secrets' files. */
@@ -22,41 +23,7 @@ export type ServerEnv = SettingsEnv & {
   CLIENT_SECRETS_FILE?: string;
 };
 
-/** Everything the Node server needs, checked. */
-export interface ServerConfig {
-  /** The gate's settings, read once with the rest. */
-  readonly settings: Settings;
-  readonly host: string;
-  readonly port: number;
-  /** Worker processes; 1 serves from the primary process itself. */
-  readonly workers: number;
-  /** Listening sockets on the port; undefined = as many as the runtime allows (see node.ts). */
-  readonly listenSockets: number | undefined;
-  /** See `GateServerOptions.clientTimeoutMs`. */
-  readonly clientTimeoutMs: number;
-  /** See `GateServerOptions.requestTimeoutMs`. */
-  readonly requestTimeoutMs: number;
-  /** See `GateServerOptions.keepAliveTimeoutMs`. */
-  readonly keepAliveTimeoutMs: number;
-  /** See `GateServerOptions.maxConnections`. */
-  readonly maxConnections: number;
-  /** See `GateServerOptions.originConnections`. */
-  readonly originConnections: number;
-  /** See `GateServerOptions.requestsPerClient`; 0 = no limit. */
-  readonly requestsPerClient: number;
-  /** See `GateServerOptions.originKeepAlive`. */
-  readonly originKeepAlive: boolean;
-  readonly logFormat: LogFormat;
-  /** See `GateServerOptions.trustProxy`; undefined = trust no proxy. */
-  readonly trustProxy: AddressRanges | undefined;
-  /** See `GateServerOptions.metrics`: METRICS on and METRICS_LISTEN not off. */
-  readonly metrics: boolean;
-  /** See `GateServerOptions.metricsListen`; undefined when metrics are off. */
-  readonly metricsListen: MetricsListen | undefined;
-  /** See `GateServerOptions.cache`; undefined = no cache. */
-  readonly cache:
-    { maxBytes: number; heuristicCapSeconds: number; keyQuery: CacheKeyQuery } | undefined;
-}
+export type { ServerConfig } from "../../core/settings.js";
 
 /**
  * Reads the server configuration.
