@@ -320,13 +320,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           if (settled) return void answer.body.destroy();
           clearTimeout(headersTimer);
           onAnswer((performance.now() - sentAt) / 1000);
-          const raw: Buffer[] = [];
-          for (const [name, value] of Object.entries(answer.headers)) {
-            for (const one of Array.isArray(value) ? value : [value ?? ""]) {
-              raw.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
-            }
-          }
           const status = answer.statusCode;
+          const raw = flatHeaders(answer.headers);
           const head = responseHead(raw, status !== 204 && status !== 304, relocate);
           if (typeof head === "string") {
             answer.body.destroy();
@@ -725,8 +720,12 @@ function rawHeadersOf(
   headers: IncomingHttpHeaders,
 ): Buffer[] {
   const raw = controller.rawHeaders;
-  if (Array.isArray(raw))
-    return raw.map((one) => (typeof one === "string" ? Buffer.from(one, "latin1") : one));
+  if (!Array.isArray(raw)) return flatHeaders(headers);
+  return raw.map((one) => (typeof one === "string" ? Buffer.from(one, "latin1") : one));
+}
+
+/** Parsed headers as a flat raw list, as the parser would have made it (names lower case). */
+function flatHeaders(headers: IncomingHttpHeaders): Buffer[] {
   const list: Buffer[] = [];
   for (const [name, value] of Object.entries(headers)) {
     for (const one of Array.isArray(value) ? value : [value ?? ""]) {
