@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseSecrets } from "../core/settings.js";
+import type { Command, SettingSpec } from "../core/settings-table.js";
 
 /** A usage or configuration problem: one line to stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -73,4 +74,44 @@ export function clientSecretsFrom(
       `--client-secrets-file: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`,
     );
   }
+}
+
+/** parseArgs' options for a command's flags in the settings table. */
+export function flagOptions(
+  specs: readonly SettingSpec[],
+  command: Command,
+): Record<string, { type: "string" }> {
+  const options: Record<string, { type: "string" }> = {};
+  for (const spec of specs) {
+    if (spec.flag !== undefined && spec.commands.includes(command)) {
+      options[spec.flag] = { type: "string" };
+    }
+  }
+  return options;
+}
+
+/**
+ * The environment a command runs with: each setting's flag, when given, over its variable. A
+ * file flag (or its `fileEnv` variable) gives the value through `readFile`.
+ */
+export function envWithFlags(
+  specs: readonly SettingSpec[],
+  command: Command,
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+  readFile: (spec: SettingSpec, path: string) => string | undefined,
+): Record<string, string | undefined> {
+  const merged: Record<string, string | undefined> = {};
+  for (const spec of specs) {
+    if (spec.env === undefined || !spec.commands.includes(command)) continue;
+    const flag = spec.flag === undefined ? undefined : values[spec.flag];
+    const path = typeof flag === "string" ? flag : undefined;
+    if (spec.file === true) {
+      const filePath = path ?? (spec.fileEnv === undefined ? undefined : env[spec.fileEnv]);
+      merged[spec.env] = filePath !== undefined ? readFile(spec, filePath) : env[spec.env];
+    } else {
+      merged[spec.env] = path ?? env[spec.env];
+    }
+  }
+  return merged;
 }

@@ -15,7 +15,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readServerConfig, type ServerEnv } from "../adapter/node/config.js";
-import { readSettings } from "../core/settings.js";
+import { NGINX_FLAGS, SETTINGS } from "../core/settings-table.js";
 import {
   DEBIAN_JS_MODULE,
   moduleSettings,
@@ -23,8 +23,19 @@ import {
   type NginxConfOptions,
 } from "../adapter/nginx/conf.js";
 import { SETTINGS_FILE } from "../adapter/nginx/settings.js";
-import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile, UsageError } from "./args.js";
+import {
+  clientSecretsFrom,
+  envWithFlags,
+  flagOptions,
+  HELP_FLAG,
+  parsedArgs,
+  readSecretFile,
+  UsageError,
+} from "./args.js";
 import { HELP } from "./help.js";
+
+/** The settings and flags `nginx-config` takes. */
+const NGINX_SPECS = [...Object.values(SETTINGS), ...Object.values(NGINX_FLAGS)];
 
 /** The built njs module's folder, beside this command in the package. */
 const MODULE_DIR = fileURLToPath(new URL("../nginx", import.meta.url));
@@ -55,78 +66,42 @@ export async function nginxConfig(
     parseArgs({
       args,
       strict: true,
-      options: {
-        "origin-url": { type: "string" },
-        "secret-file": { type: "string" },
-        "client-secrets-file": { type: "string" },
-        prefixes: { type: "string" },
-        listen: { type: "string" },
-        workers: { type: "string" },
-        prefix: { type: "string" },
-        "js-module": { type: "string" },
-        "cache-dir": { type: "string" },
-        "cache-max-bytes": { type: "string" },
-        "cache-key-query": { type: "string" },
-        "origin-timeout-ms": { type: "string" },
-        "client-timeout-ms": { type: "string" },
-        "keepalive-timeout-ms": { type: "string" },
-        "origin-connections": { type: "string" },
-        "requests-per-client": { type: "string" },
-        "bind-ip": { type: "string" },
-        "query-token-prefixes": { type: "string" },
-        "mp4-tokens": { type: "string" },
-        "cors-origins": { type: "string" },
-        "forward-headers": { type: "string" },
-        "expiry-leeway-s": { type: "string" },
-        "trust-proxy": { type: "string" },
-        help: HELP_FLAG,
-      },
+      options: { ...flagOptions(NGINX_SPECS, "nginx-config"), help: HELP_FLAG },
     }),
   );
   if (values.help === true) return (out(HELP.nginxConfig), 0);
-  const secretFile = values["secret-file"] ?? env.SECRET_FILE;
-  const clientSecretsFile = values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE;
+  const flag = values as Record<string, string | undefined>;
+  const secretFile = flag["secret-file"] ?? env.SECRET_FILE;
+  const clientSecretsFile = flag["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE;
   if (secretFile === undefined && clientSecretsFile === undefined) {
     throw new UsageError(
       "--secret-file is required: nginx reads the secret from its file, never from this config",
     );
   }
-  const listen = splitListen(values.listen ?? "127.0.0.1:8787");
-  const cacheDir = values["cache-dir"];
+  const listen = splitListen(flag.listen ?? "127.0.0.1:8787");
+  const cacheDir = flag["cache-dir"];
   const serverEnv: ServerEnv = {
-    ORIGIN_URL: values["origin-url"] ?? env.ORIGIN_URL,
+    ...envWithFlags(NGINX_SPECS, "nginx-config", values, env, () => undefined),
+    // Only from the files named: SECRET and CLIENT_SECRETS stay out of nginx's environment.
     SECRET: secretFile === undefined ? undefined : readSecretFile(secretFile),
     CLIENT_SECRETS:
       clientSecretsFile === undefined ? undefined : clientSecretsFrom(clientSecretsFile, {}),
-    PREFIXES: values.prefixes ?? env.PREFIXES,
     HOST: listen.host ?? "0.0.0.0",
     PORT: listen.port,
-    WORKERS: values.workers ?? env.WORKERS ?? "auto",
-    ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
-    CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
-    KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
-    ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
-    REQUESTS_PER_CLIENT: values["requests-per-client"] ?? env.REQUESTS_PER_CLIENT,
-    BIND_IP: values["bind-ip"] ?? env.BIND_IP,
-    QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
-    MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
-    CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
-    FORWARD_HEADERS: values["forward-headers"] ?? env.FORWARD_HEADERS,
-    EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
+    WORKERS: flag.workers ?? env.WORKERS ?? "auto",
     CACHE: cacheDir === undefined ? "off" : "on",
-    CACHE_MAX_BYTES: values["cache-max-bytes"],
-    CACHE_KEY_QUERY: values["cache-key-query"] ?? env.CACHE_KEY_QUERY,
-    TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
+    // The flag alone: nginx's cache is on by --cache-dir, not by the environment.
+    CACHE_MAX_BYTES: flag["cache-max-bytes"],
   };
   if ((serverEnv.ORIGIN_URL ?? "").trim() === "") {
     throw new UsageError("--origin-url is required (there is no demo mode inside nginx)");
   }
   // nginx counts its workers itself: "auto" stays "auto" in the config.
   const config = readServerConfig(serverEnv, 1);
-  const settings = readSettings(serverEnv);
+  const settings = config.settings;
   const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
-  const prefix = absolute(values.prefix ?? "tokengate-nginx");
-  const jsModule = values["js-module"] ?? DEBIAN_JS_MODULE;
+  const prefix = absolute(flag.prefix ?? "tokengate-nginx");
+  const jsModule = flag["js-module"] ?? DEBIAN_JS_MODULE;
   const version = (
     JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
       version: string;

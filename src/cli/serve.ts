@@ -18,7 +18,15 @@ import { DEMO_CLIENT, DEMO_VIDEO, startDemoOrigin } from "../adapter/node/demo-o
 import { isMetricsListenError } from "../adapter/node/metrics.js";
 import { startGateServer } from "../adapter/node/server.js";
 import { signLink } from "../sign.js";
-import { clientSecretsFrom, HELP_FLAG, parsedArgs, readSecretFile } from "./args.js";
+import { SETTINGS } from "../core/settings-table.js";
+import {
+  clientSecretsFrom,
+  envWithFlags,
+  flagOptions,
+  HELP_FLAG,
+  parsedArgs,
+  readSecretFile,
+} from "./args.js";
 import { HELP } from "./help.js";
 
 /** Flags of `serve`, as the environment variables they override. */
@@ -28,39 +36,7 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
       return parseArgs({
         args,
         strict: true,
-        options: {
-          "origin-url": { type: "string" },
-          "secret-file": { type: "string" },
-          prefixes: { type: "string" },
-          host: { type: "string" },
-          port: { type: "string" },
-          workers: { type: "string" },
-          "listen-sockets": { type: "string" },
-          "origin-timeout-ms": { type: "string" },
-          "client-timeout-ms": { type: "string" },
-          "request-timeout-ms": { type: "string" },
-          "keepalive-timeout-ms": { type: "string" },
-          "max-connections": { type: "string" },
-          "origin-connections": { type: "string" },
-          "requests-per-client": { type: "string" },
-          "origin-keepalive": { type: "string" },
-          "log-format": { type: "string" },
-          "bind-ip": { type: "string" },
-          "query-token-prefixes": { type: "string" },
-          "mp4-tokens": { type: "string" },
-          "cors-origins": { type: "string" },
-          "forward-headers": { type: "string" },
-          "expiry-leeway-s": { type: "string" },
-          cache: { type: "string" },
-          metrics: { type: "string" },
-          "metrics-listen": { type: "string" },
-          "cache-max-bytes": { type: "string" },
-          "cache-default-ttl-s": { type: "string" },
-          "cache-key-query": { type: "string" },
-          "client-secrets-file": { type: "string" },
-          "trust-proxy": { type: "string" },
-          help: HELP_FLAG,
-        },
+        options: { ...flagOptions(SERVE_SPECS, "serve"), help: HELP_FLAG },
       });
     } catch (error) {
       // parseArgs repeats a stray argument in its message, which must not show the secret.
@@ -69,44 +45,14 @@ function serveEnv(args: string[], env: NodeJS.ProcessEnv): { env: ServerEnv; hel
       throw new Error("an argument holds the SECRET; pass it in SECRET or --secret-file only");
     }
   });
-  const merged: ServerEnv = {
-    ORIGIN_URL: values["origin-url"] ?? env.ORIGIN_URL,
-    SECRET:
-      values["secret-file"] !== undefined ? readSecretFile(values["secret-file"]) : env.SECRET,
-    PREFIXES: values.prefixes ?? env.PREFIXES,
-    HOST: values.host ?? env.HOST,
-    PORT: values.port ?? env.PORT,
-    WORKERS: values.workers ?? env.WORKERS,
-    LISTEN_SOCKETS: values["listen-sockets"] ?? env.LISTEN_SOCKETS,
-    ORIGIN_TIMEOUT_MS: values["origin-timeout-ms"] ?? env.ORIGIN_TIMEOUT_MS,
-    CLIENT_TIMEOUT_MS: values["client-timeout-ms"] ?? env.CLIENT_TIMEOUT_MS,
-    REQUEST_TIMEOUT_MS: values["request-timeout-ms"] ?? env.REQUEST_TIMEOUT_MS,
-    KEEPALIVE_TIMEOUT_MS: values["keepalive-timeout-ms"] ?? env.KEEPALIVE_TIMEOUT_MS,
-    MAX_CONNECTIONS: values["max-connections"] ?? env.MAX_CONNECTIONS,
-    ORIGIN_CONNECTIONS: values["origin-connections"] ?? env.ORIGIN_CONNECTIONS,
-    REQUESTS_PER_CLIENT: values["requests-per-client"] ?? env.REQUESTS_PER_CLIENT,
-    ORIGIN_KEEPALIVE: values["origin-keepalive"] ?? env.ORIGIN_KEEPALIVE,
-    LOG_FORMAT: values["log-format"] ?? env.LOG_FORMAT,
-    BIND_IP: values["bind-ip"] ?? env.BIND_IP,
-    QUERY_TOKEN_PREFIXES: values["query-token-prefixes"] ?? env.QUERY_TOKEN_PREFIXES,
-    MP4_TOKENS: values["mp4-tokens"] ?? env.MP4_TOKENS,
-    CORS_ORIGINS: values["cors-origins"] ?? env.CORS_ORIGINS,
-    FORWARD_HEADERS: values["forward-headers"] ?? env.FORWARD_HEADERS,
-    EXPIRY_LEEWAY_S: values["expiry-leeway-s"] ?? env.EXPIRY_LEEWAY_S,
-    CACHE: values.cache ?? env.CACHE,
-    METRICS: values.metrics ?? env.METRICS,
-    METRICS_LISTEN: values["metrics-listen"] ?? env.METRICS_LISTEN,
-    CACHE_MAX_BYTES: values["cache-max-bytes"] ?? env.CACHE_MAX_BYTES,
-    CACHE_DEFAULT_TTL_S: values["cache-default-ttl-s"] ?? env.CACHE_DEFAULT_TTL_S,
-    CACHE_KEY_QUERY: values["cache-key-query"] ?? env.CACHE_KEY_QUERY,
-    CLIENT_SECRETS: clientSecretsFrom(
-      values["client-secrets-file"] ?? env.CLIENT_SECRETS_FILE,
-      env,
-    ),
-    TRUST_PROXY: values["trust-proxy"] ?? env.TRUST_PROXY,
-  };
+  const merged: ServerEnv = envWithFlags(SERVE_SPECS, "serve", values, env, (spec, path) =>
+    spec.env === "SECRET" ? readSecretFile(path) : clientSecretsFrom(path, env),
+  );
   return { env: merged, help: values.help === true };
 }
+
+/** The settings `serve` takes. */
+const SERVE_SPECS = Object.values(SETTINGS);
 
 function randomSecret(): string {
   const bytes = new Uint8Array(18);
@@ -142,20 +88,28 @@ function demoBanner(url: string, secret: string): string {
 export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const flags = serveEnv(args, env);
   if (flags.help) return (process.stdout.write(HELP.serve), 0);
-  const config = readServerConfig(flags.env, availableParallelism());
-  const say = (line: string) => process.stdout.write(line + "\n");
-  const info = (message: string) => say(messageLine(config.logFormat, "info", message));
-
+  // Without ORIGIN_URL: demo mode, the bundled sample as the origin and, unless SECRET is set,
+  // a generated secret; the settings are read once, with them.
+  const demo = (flags.env.ORIGIN_URL ?? "").trim() === "";
   let demoOrigin: Awaited<ReturnType<typeof startDemoOrigin>> | undefined;
   let runEnv: ServerEnv = flags.env;
-  if (config.demo) {
-    demoOrigin = await startDemoOrigin();
-    runEnv = {
-      ...flags.env,
-      ORIGIN_URL: demoOrigin.url,
-      SECRET: config.demoSecret ?? randomSecret(),
-    };
+  let config: ServerConfig;
+  try {
+    if (demo) {
+      demoOrigin = await startDemoOrigin();
+      runEnv = {
+        ...flags.env,
+        ORIGIN_URL: demoOrigin.url,
+        SECRET: flags.env.SECRET || randomSecret(),
+      };
+    }
+    config = readServerConfig(runEnv, availableParallelism());
+  } catch (error) {
+    await demoOrigin?.close();
+    throw error;
   }
+  const say = (line: string) => process.stdout.write(line + "\n");
+  const info = (message: string) => say(messageLine(config.logFormat, "info", message));
 
   if (config.workers > 1) {
     let code;
@@ -165,7 +119,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
         onMetrics: (url) => info(`metrics on ${url}`),
         onListening(url) {
           info(`tokengate listening on ${url} with ${config.workers} workers`);
-          if (config.demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
+          if (demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
         },
         untilStop: untilSignal(),
       });
@@ -179,16 +133,14 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
 
   let gate;
   try {
-    gate = await startGateServer(gateServerOptions(config, runEnv));
+    gate = await startGateServer(gateServerOptions(config));
   } catch (error) {
     await demoOrigin?.close();
     throw listenError(error, config, runEnv);
   }
   if (gate.metricsUrl !== undefined) info(`metrics on ${gate.metricsUrl}`);
-  info(
-    `tokengate listening on ${gate.url} (origin ${config.demo ? "demo sample" : runEnv.ORIGIN_URL})`,
-  );
-  if (config.demo) say(demoBanner(gate.url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
+  info(`tokengate listening on ${gate.url} (origin ${demo ? "demo sample" : runEnv.ORIGIN_URL})`);
+  if (demo) say(demoBanner(gate.url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
   await untilSignal();
   info("shutting down: no new connections, finishing in-flight responses");
   await gate.close();

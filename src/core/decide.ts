@@ -137,19 +137,31 @@ export function gateSettings(options: GateOptions): GateSettings {
   const secrets = secretList("secret", options?.secret);
   const clientSecrets = clientSecretTable(options?.clientSecrets);
   if (secrets.length === 0 && clientSecrets === undefined) {
-    throw new Error("secret is required: set it to the secret your links are signed with");
+    throw optionError(
+      "secret",
+      " ",
+      "is required: set it to the secret your links are signed with",
+    );
   }
   const leeway = options.expiryLeewaySeconds ?? 0;
   if (!Number.isInteger(leeway) || leeway < 0 || leeway > MAX_LEEWAY_SECONDS) {
-    throw new Error(`expiryLeewaySeconds must be a whole number from 0 to ${MAX_LEEWAY_SECONDS}`);
+    throw optionError(
+      "expiryLeewaySeconds",
+      " ",
+      `must be a whole number from 0 to ${MAX_LEEWAY_SECONDS}`,
+    );
   }
   const prefixes = options.prefixes ?? DEFAULT_PREFIXES;
   if (!Array.isArray(prefixes) || prefixes.length === 0) {
-    throw new Error("prefixes must be a non-empty list of path segments, e.g. videos,cmaf");
+    throw optionError(
+      "prefixes",
+      " ",
+      "must be a non-empty list of path segments, e.g. videos,cmaf",
+    );
   }
   for (const prefix of prefixes) {
     if (typeof prefix !== "string" || !PREFIX_SHAPE.test(prefix) || /^\.+$/.test(prefix)) {
-      throw new Error(`prefixes: "${String(prefix)}" is not a single path segment`);
+      throw optionError("prefixes", ": ", `"${String(prefix)}" is not a single path segment`);
     }
   }
   if (options.now !== undefined && typeof options.now !== "function") {
@@ -157,31 +169,42 @@ export function gateSettings(options: GateOptions): GateSettings {
   }
   const bindIp = options.bindIp ?? "off";
   if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
-    throw new Error(`bindIp must be off, on or optional, got ${JSON.stringify(bindIp)}`);
+    throw optionError("bindIp", " ", `must be off, on or optional, got ${JSON.stringify(bindIp)}`);
   }
   const queryPrefixes = options.queryPrefixes ?? [];
   if (queryPrefixes !== "*") {
     if (!Array.isArray(queryPrefixes)) {
-      throw new Error('queryPrefixes must be a list of path segments or "*"');
+      throw optionError("queryPrefixes", " ", 'must be a list of path segments or "*"');
     }
     for (const prefix of queryPrefixes) {
       if (typeof prefix !== "string" || !PREFIX_SHAPE.test(prefix) || /^\.+$/.test(prefix)) {
-        throw new Error(`queryPrefixes: "${String(prefix)}" is not a single path segment`);
+        throw optionError(
+          "queryPrefixes",
+          ": ",
+          `"${String(prefix)}" is not a single path segment`,
+        );
       }
       if (prefixes.includes(prefix)) {
-        throw new Error(`queryPrefixes: "${prefix}" is a stream prefix too; a path has one form`);
+        throw optionError(
+          "queryPrefixes",
+          ": ",
+          `"${prefix}" is a stream prefix too; a path has one form`,
+        );
       }
     }
   }
   if (options.mp4Tokens !== undefined && typeof options.mp4Tokens !== "boolean") {
-    throw new Error("mp4Tokens must be true or false");
+    throw optionError("mp4Tokens", " ", "must be true or false");
   }
   if (options.md5 !== undefined && typeof options.md5 !== "function") {
     throw new Error("md5 must be a function of a text returning its base64url MD5");
   }
   if (secrets.length === 0 && (queryPrefixes === "*" || queryPrefixes.length > 0)) {
-    throw new Error(
-      "queryPrefixes: CDN tokens name no client, so they need secret besides clientSecrets",
+    throw optionError(
+      "queryPrefixes",
+      ": ",
+      "CDN tokens name no client, so they need secret besides clientSecrets",
+      "CDN tokens name no client, so they need SECRET besides CLIENT_SECRETS",
     );
   }
   return Object.freeze({
@@ -195,6 +218,31 @@ export function gateSettings(options: GateOptions): GateSettings {
     mp4Tokens: options.mp4Tokens ?? false,
     md5: options.md5 ?? md5Base64url,
   });
+}
+
+/** An error of {@link gateSettings}: the option it names, and what is wrong in a setting's words. */
+export interface OptionError extends Error {
+  readonly option: string;
+  /** What is wrong, without the option's name, for a caller naming its own setting. */
+  readonly detail: string;
+}
+
+/** An Error naming the option (a plain Error with two fields: njs bundles this, without classes). */
+function optionError(
+  option: string,
+  joint: " " | ": ",
+  detail: string,
+  settingDetail?: string,
+): OptionError {
+  const error = new Error(option + joint + detail) as Error & { option: string; detail: string };
+  error.option = option;
+  error.detail = settingDetail ?? detail;
+  return error;
+}
+
+/** Whether `error` is one of {@link gateSettings}' errors. */
+export function isOptionError(error: unknown): error is OptionError {
+  return error instanceof Error && typeof (error as Partial<OptionError>).option === "string";
 }
 
 /** A day: more leeway than that is no clock drift but a longer link, which the signer decides. */

@@ -5,13 +5,15 @@
  * @module
  */
 import { DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "./cache-key.js";
-import { DEFAULT_PREFIXES, gateSettings, MAX_LEEWAY_SECONDS, type GateSettings } from "./decide.js";
+import { DEFAULT_PREFIXES, gateSettings, isOptionError, type GateSettings } from "./decide.js";
+import { canonicalAddress, type AddressRanges } from "./ip.js";
+import { parseSetting, SETTINGS, type SettingsEnv } from "./settings-table.js";
 // The header policy's own table of names it never forwards (pure, imports nothing).
 import { FORWARDED, neverForwarded } from "../http/headers.js";
 
 /**
- * A setting that is missing or invalid; `setting` is its environment name and the message
- * starts with it.
+ * A setting that is missing or invalid; `setting` is its environment name, `detail` what is
+ * wrong, and the message is the two.
  *
  * @example
  * ```ts
@@ -22,9 +24,9 @@ export class SettingError extends Error {
   override name = "SettingError";
   constructor(
     readonly setting: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super(`${setting}: ${message}`);
+    super(`${setting}: ${detail}`);
   }
 }
 
@@ -39,22 +41,6 @@ export class SettingError extends Error {
  */
 export function quoted(text: string): string {
   return text.length > 64 ? `${JSON.stringify(text.slice(0, 64))}…` : JSON.stringify(text);
-}
-
-/**
- * A setting's raw value: a string, or undefined when unset. A Worker binding can be any JSON
- * value (`[vars]` without quotes gives a number or a list); that is refused, not guessed at.
- *
- * @throws SettingError naming the setting for a value that is not a string.
- */
-function textOf(name: string, value: unknown): string | undefined {
-  if (value === undefined || value === null || typeof value === "string") {
-    return value ?? undefined;
-  }
-  throw new SettingError(
-    name,
-    `must be a string, got ${Array.isArray(value) ? "a list" : `a ${typeof value}`} (in wrangler.toml, quote the value)`,
-  );
 }
 
 /**
@@ -203,33 +189,14 @@ export function parseClientSecrets(text: string): Record<string, string[]> {
       parsed[id] = parseSecrets("CLIENT_SECRETS", value);
     } catch (error) {
       if (!(error instanceof SettingError)) throw error;
-      throw new SettingError(
-        "CLIENT_SECRETS",
-        `client ${quoted(id)}: ${error.message.replace(/^CLIENT_SECRETS: /, "")}`,
-      );
+      throw new SettingError("CLIENT_SECRETS", `client ${quoted(id)}: ${error.detail}`);
     }
   }
   return parsed;
 }
 
 /** The raw strings the gate reads, as Worker bindings or environment variables. */
-export interface GateEnv {
-  ORIGIN_URL?: string;
-  SECRET?: string;
-  PREFIXES?: string;
-  ORIGIN_TIMEOUT_MS?: string;
-  BIND_IP?: string;
-  QUERY_TOKEN_PREFIXES?: string;
-  MP4_TOKENS?: string;
-  CORS_ORIGINS?: string;
-  CLIENT_SECRETS?: string;
-  EXPIRY_LEEWAY_S?: string;
-  CACHE?: string;
-  CACHE_DEFAULT_TTL_S?: string;
-  CACHE_KEY_QUERY?: string;
-  METRICS?: string;
-  FORWARD_HEADERS?: string;
-}
+export type GateEnv = SettingsEnv;
 
 /** Settings shared by the Worker and the Node server. */
 export interface Settings {
@@ -257,8 +224,129 @@ export interface Settings {
   readonly forwardHeaders: readonly string[];
 }
 
-/** `CACHE_DEFAULT_TTL_S` unset: a `Last-Modified` heuristic gives at most a minute. */
-export const DEFAULT_CACHE_TTL_S = 60;
+/**
+ * Everything the Node server needs, checked (by `readServerConfig` on Node); `nginx-config`
+ * prints its config from the same.
+ */
+export interface ServerConfig {
+  /** The gate's settings, read once with the rest. */
+  readonly settings: Settings;
+  readonly host: string;
+  readonly port: number;
+  /** Worker processes; 1 serves from the primary process itself. */
+  readonly workers: number;
+  /** Listening sockets on the port; undefined = as many as the runtime allows (see node.ts). */
+  readonly listenSockets: number | undefined;
+  /** See the Node server's `GateServerOptions.clientTimeoutMs`. */
+  readonly clientTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.requestTimeoutMs`. */
+  readonly requestTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.keepAliveTimeoutMs`. */
+  readonly keepAliveTimeoutMs: number;
+  /** See the Node server's `GateServerOptions.maxConnections`. */
+  readonly maxConnections: number;
+  /** See the Node server's `GateServerOptions.originConnections`. */
+  readonly originConnections: number;
+  /** See the Node server's `GateServerOptions.requestsPerClient`; 0 = no limit. */
+  readonly requestsPerClient: number;
+  /** See the Node server's `GateServerOptions.originKeepAlive`. */
+  readonly originKeepAlive: boolean;
+  readonly logFormat: "json" | "pretty";
+  /** See the Node server's `GateServerOptions.trustProxy`; undefined = trust no proxy. */
+  readonly trustProxy: AddressRanges | undefined;
+  /** See the Node server's `GateServerOptions.metrics`: METRICS on and METRICS_LISTEN not off. */
+  readonly metrics: boolean;
+  /** See the Node server's `GateServerOptions.metricsListen`; undefined when metrics are off. */
+  readonly metricsListen: MetricsListen | undefined;
+  /** See the Node server's `GateServerOptions.cache`; undefined = no cache. */
+  readonly cache:
+    { maxBytes: number; heuristicCapSeconds: number; keyQuery: CacheKeyQuery } | undefined;
+}
+
+export { DEFAULT_CACHE_TTL_S } from "./settings-table.js";
+
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
+
+/** Whether `host` is an IP address or a host name one can listen on. */
+function isListenHost(host: string): boolean {
+  // A name needs a letter: "0" or "1" would reach getaddrinfo, which reads them as addresses.
+  return (
+    HOST_SHAPE.test(host) &&
+    (canonicalAddress(host.replace(/^\[|\]$/g, "")) !== undefined || /[A-Za-z]/.test(host))
+  );
+}
+
+/**
+ * Parses a host to listen on: an IP address or a host name.
+ *
+ * @throws SettingError naming the setting.
+ */
+export function parseHost(name: string, host: string): string {
+  if (!isListenHost(host)) {
+    throw new SettingError(name, `${quoted(host)} is not an IP address or host name`);
+  }
+  return host;
+}
+
+/**
+ * Parses a size in bytes: a whole number, or one with `k`, `m` or `g` (1024-based, as nginx
+ * reads sizes); 0 when unset.
+ *
+ * @throws SettingError naming the setting.
+ * @example
+ * ```ts
+ * parseSize("CACHE_MAX_BYTES", "256m"); // 268435456
+ * ```
+ */
+export function parseSize(name: string, text: string | undefined): number {
+  const trimmed = (text ?? "").trim();
+  if (trimmed === "") return 0;
+  const match = /^(\d+)([kmg]?)$/i.exec(trimmed);
+  const value =
+    match === null
+      ? NaN
+      : Number(match[1]) * 1024 ** "_kmg".indexOf((match[2] || "_").toLowerCase());
+  if (!Number.isSafeInteger(value) || value > 2 ** 40) {
+    throw new SettingError(
+      name,
+      `must be a size in bytes, e.g. 268435456 or 256m (up to 1024g), got ${quoted(trimmed)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The metrics listener's own port, apart from the public one, on loopback: Prometheus's
+ * registered default for an exporter, reachable by a local scraper and no viewer.
+ */
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
+
+/** Where the metrics listener listens. */
+export interface MetricsListen {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `METRICS_LISTEN`: `host:port` (`[v6]:port` for an IPv6 address; port 0 = any free
+ * one), or `off` (undefined).
+ *
+ * @throws SettingError naming METRICS_LISTEN.
+ */
+export function parseMetricsListen(text: string | undefined): MetricsListen | undefined {
+  const value = (text ?? "").trim() || DEFAULT_METRICS_LISTEN;
+  if (value === "off") return undefined;
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? "";
+  const port = Number(match?.[2]);
+  if (match === null || !isListenHost(host) || port > 65535) {
+    throw new SettingError(
+      "METRICS_LISTEN",
+      `must be host:port (e.g. 127.0.0.1:9464 or [::1]:9464) or off, got ${quoted(value)}`,
+    );
+  }
+  return { host: host.replace(/^\[|\]$/g, ""), port };
+}
 
 /**
  * Parses `ORIGIN_URL`: an absolute http(s) URL with no query, fragment or credentials. The
@@ -429,18 +517,14 @@ export function readSettings(env: GateEnv, now?: () => number): Settings {
 }
 
 function checkedSettings(env: GateEnv, now?: () => number): Settings {
-  const secretText = textOf("SECRET", env.SECRET);
-  const clientText = textOf("CLIENT_SECRETS", env.CLIENT_SECRETS);
-  const clientSecrets =
-    clientText === undefined || clientText.trim() === ""
-      ? undefined
-      : parseClientSecrets(clientText);
-  if ((secretText === undefined || secretText === "") && clientSecrets === undefined) {
+  const read = <K extends keyof typeof SETTINGS>(name: K) => parseSetting(SETTINGS, name, env);
+  const secretText = read("SECRET");
+  const clientSecrets = read("CLIENT_SECRETS");
+  if (secretText.length === 0 && clientSecrets === undefined) {
     throw new SettingError("SECRET", "not set; the gate refuses to serve without a secret");
   }
-  const secrets =
-    secretText === undefined || secretText === "" ? [] : parseSecrets("SECRET", secretText);
-  const origin = parseOrigin(textOf("ORIGIN_URL", env.ORIGIN_URL));
+  const secrets = secretText;
+  const origin = read("ORIGIN_URL");
   // The origin is shown at start-up and in errors; a secret in it would be logged. (A string
   // under 8 characters turns up in URLs by chance and says nothing.)
   const everySecret = [...secrets, ...Object.values(clientSecrets ?? {}).flat()];
@@ -450,30 +534,11 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
       "holds the SECRET; the origin is logged, the secret never",
     );
   }
-  const prefixes = parsePrefixes(textOf("PREFIXES", env.PREFIXES));
-  const bindIp = (textOf("BIND_IP", env.BIND_IP) ?? "").trim() || "off";
-  if (bindIp !== "off" && bindIp !== "on" && bindIp !== "optional") {
-    throw new SettingError("BIND_IP", `must be off, on or optional, got ${quoted(bindIp)}`);
-  }
-  const queryText = (textOf("QUERY_TOKEN_PREFIXES", env.QUERY_TOKEN_PREFIXES) ?? "").trim();
-  let queryPrefixes: string[] | "*" = [];
-  if (queryText === "*") queryPrefixes = "*";
-  else if (queryText !== "") {
-    try {
-      queryPrefixes = parsePrefixes(queryText);
-    } catch (error) {
-      if (!(error instanceof SettingError)) throw error;
-      throw new SettingError("QUERY_TOKEN_PREFIXES", error.message.replace(/^PREFIXES: /, ""));
-    }
-  }
-  const mp4Tokens = parseSwitch("MP4_TOKENS", textOf("MP4_TOKENS", env.MP4_TOKENS), false);
-  const expiryLeewaySeconds = parseInteger(
-    "EXPIRY_LEEWAY_S",
-    textOf("EXPIRY_LEEWAY_S", env.EXPIRY_LEEWAY_S),
-    0,
-    0,
-    MAX_LEEWAY_SECONDS,
-  );
+  const prefixes = read("PREFIXES");
+  const bindIp = read("BIND_IP");
+  const queryPrefixes = read("QUERY_TOKEN_PREFIXES");
+  const mp4Tokens = read("MP4_TOKENS");
+  const expiryLeewaySeconds = read("EXPIRY_LEEWAY_S");
   let gate: GateSettings;
   try {
     gate = gateSettings({
@@ -487,42 +552,38 @@ function checkedSettings(env: GateEnv, now?: () => number): Settings {
       mp4Tokens,
     });
   } catch (error) {
-    // gateSettings names its options "prefixes" and "queryPrefixes"; here they are settings.
-    const message = (error as Error).message;
-    if (message.startsWith("queryPrefixes: CDN tokens")) {
-      throw new SettingError(
-        "QUERY_TOKEN_PREFIXES",
-        "CDN tokens name no client, so they need SECRET besides CLIENT_SECRETS",
-      );
-    }
-    if (message.startsWith("queryPrefixes")) {
-      throw new SettingError("QUERY_TOKEN_PREFIXES", message.replace(/^queryPrefixes:? */, ""));
-    }
-    throw new SettingError("PREFIXES", message.replace(/^prefixes:? */, ""));
+    // gateSettings names its options; here they are settings.
+    if (!isOptionError(error)) throw error;
+    throw new SettingError(OPTION_SETTINGS[error.option] ?? "PREFIXES", error.detail);
   }
-  const originTimeoutMs = parseTimeout(
-    "ORIGIN_TIMEOUT_MS",
-    textOf("ORIGIN_TIMEOUT_MS", env.ORIGIN_TIMEOUT_MS),
-    30_000,
-  );
-  const cors = parseCorsOrigins(textOf("CORS_ORIGINS", env.CORS_ORIGINS));
-  const cacheOn = parseSwitch("CACHE", textOf("CACHE", env.CACHE), false);
-  const heuristicCapSeconds = parseInteger(
-    "CACHE_DEFAULT_TTL_S",
-    textOf("CACHE_DEFAULT_TTL_S", env.CACHE_DEFAULT_TTL_S),
-    DEFAULT_CACHE_TTL_S,
-    0,
-    31_536_000,
-  );
-  const keyText = textOf("CACHE_KEY_QUERY", env.CACHE_KEY_QUERY);
-  const keyQuery = parseCacheKeyQuery(keyText);
-  if (!cacheOn && keyText !== undefined && keyText.trim() !== "") {
+  const originTimeoutMs = read("ORIGIN_TIMEOUT_MS");
+  const cors = read("CORS_ORIGINS");
+  const cacheOn = read("CACHE");
+  const heuristicCapSeconds = read("CACHE_DEFAULT_TTL_S");
+  const keyQuery = read("CACHE_KEY_QUERY");
+  if (!cacheOn && (textOfKey(env, "CACHE_KEY_QUERY") ?? "").trim() !== "") {
     throw new SettingError("CACHE_KEY_QUERY", "keys the cache, which is off: set CACHE=on too");
   }
   const cache = cacheOn ? { heuristicCapSeconds, keyQuery } : undefined;
-  const metrics = parseSwitch("METRICS", textOf("METRICS", env.METRICS), true);
-  const forwardHeaders = parseForwardHeaders(textOf("FORWARD_HEADERS", env.FORWARD_HEADERS));
+  const metrics = read("METRICS");
+  const forwardHeaders = read("FORWARD_HEADERS");
   return { gate, origin, originTimeoutMs, cors, cache, metrics, forwardHeaders };
+}
+
+/** The settings behind gateSettings' options, for its errors. */
+const OPTION_SETTINGS: Record<string, string> = {
+  prefixes: "PREFIXES",
+  queryPrefixes: "QUERY_TOKEN_PREFIXES",
+  secret: "SECRET",
+  clientSecrets: "CLIENT_SECRETS",
+  expiryLeewaySeconds: "EXPIRY_LEEWAY_S",
+  bindIp: "BIND_IP",
+  mp4Tokens: "MP4_TOKENS",
+};
+
+/** A setting's text, already checked to be a string or unset by reading it. */
+function textOfKey(env: GateEnv, name: keyof GateEnv): string | undefined {
+  return (env as Record<string, string | undefined>)[name];
 }
 
 /**

@@ -7,7 +7,7 @@
 import { locationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
-import type { ServerConfig } from "../node/config.js";
+import type { ServerConfig } from "../../core/settings.js";
 import {
   CLIENT_SECRETS_OBJECT,
   SETTINGS_FILE,

@@ -139,7 +139,7 @@ export async function serveWorker(
   let gate;
   try {
     // The primary serves the metrics; this worker's registry reaches it over IPC.
-    gate = await startGateServer({ ...gateServerOptions(config, env), metricsListen: undefined });
+    gate = await startGateServer({ ...gateServerOptions(config), metricsListen: undefined });
   } catch (error) {
     process.send?.({ error: describe(error, config).message } satisfies WorkerMessage);
     return 2;

@@ -5,7 +5,12 @@
  * (nodejs/undici#5360). GET and HEAD take this one path.
  * @module
  */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  STATUS_CODES,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import { Pool, type Dispatcher } from "undici";
 import {
   connectionTokens,
@@ -223,6 +228,19 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
   let pacedNow = 0;
   const pacedMax = Math.max(1, Math.floor(options.connections / 4));
 
+  const leg: Leg = {
+    pool,
+    origin: base.origin,
+    basePath,
+    timeoutMs,
+    clientTimeoutMs,
+    keepAlive: options.keepAlive !== false,
+    forwardHeaders: options.forwardHeaders ?? NONE,
+    onError,
+    onAnswer,
+    relocate,
+  };
+
   function forward(
     incoming: IncomingMessage,
     outgoing: ServerResponse,
@@ -231,257 +249,20 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     outcome: ProxyOutcome,
     extra: ForwardOptions = {},
   ): void {
-    const { rate, propagate, headers: gateHeaders } = extra;
     outcome.bytes = 0;
-    /** A manifest's body while it is read whole, to carry a CDN token on (see manifest.ts). */
-    let manifest: { kind: "hls" | "dash"; chunks: Buffer[]; size: number } | undefined;
+    const rate = extra.rate;
     const paced = rate?.speed !== undefined && rate.speed > 0;
     if (paced && pacedNow >= pacedMax) {
       // Each paced download holds an origin connection for size ÷ speed; a quarter of them is
       // all such downloads may hold, so they can never starve everyone else.
-      return refuse(incoming, outgoing, "pace-limit", outcome, gateHeaders);
+      return refuse(incoming, outgoing, "pace-limit", outcome, extra.headers);
     }
     if (paced) {
       pacedNow++;
       outgoing.once("close", () => pacedNow--);
     }
     const pace = paced ? pacer(rate!.speed!, rate!.buffer ?? 0) : undefined;
-    /** Set while the body waits for its pace, as nginx's limit_rate makes it wait. */
-    let paceTimer: ReturnType<typeof setTimeout> | undefined;
-    let drainWaited = false;
-    const method = incoming.method === "HEAD" ? "HEAD" : "GET";
-    let abortOrigin: ((reason: Error) => void) | undefined;
-    let resumeOrigin: (() => void) | undefined;
-    let pendingAbort: GateAbort | undefined;
-    /** The client's side is decided: answered, failed or gone. */
-    let settled = false;
-    let status = 0;
-    /** The origin's head, held until the first body byte or the end, so a failure before either is still a 502. */
-    let head: { message: string; list: string[] } | undefined;
-    let clientTimer: ReturnType<typeof setTimeout> | undefined;
-
-    const request: Dispatcher.DispatchOptions = {
-      origin: base.origin,
-      path: basePath + target,
-      method,
-      reset: options.keepAlive === false,
-      // undici takes a flat [name, value, …] list.
-      headers: originHeaders(
-        incoming,
-        client,
-        options.forwardHeaders ?? NONE,
-        rewritesManifest(propagate, target.split("?")[0]!),
-      ),
-    };
-    let attempts = 0;
-    let sentAt = 0;
-    const send = () => {
-      attempts++;
-      abortOrigin = undefined;
-      sentAt = performance.now();
-      pool.dispatch(request, handler);
-    };
-
-    const settle = () => {
-      settled = true;
-      clearTimeout(headersTimer);
-      clearTimeout(clientTimer);
-      clearTimeout(paceTimer);
-      outgoing.off("drain", onDrain);
-    };
-
-    /** What the client gets when the exchange fails: 502/504, a cut connection, or nothing. */
-    const fail = (error: Error) => {
-      if (settled) return;
-      const gate = error instanceof GateAbort ? error : undefined;
-      const code = (error as { code?: string }).code ?? "";
-      // A kept-alive connection the origin closed as the request went out: GET and HEAD are
-      // safe to send again, once, while nothing of an answer has come. Only a connection that
-      // had carried answers before (bytes read) was stale; a fresh one failing is the origin's
-      // own answer, and sending again would double the load of an origin that sheds it.
-      if (
-        gate === undefined &&
-        status === 0 &&
-        attempts === 1 &&
-        code === "UND_ERR_SOCKET" &&
-        ((error as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
-      ) {
-        return send();
-      }
-      settle();
-      if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
-      // A 204 or 304 has no body whatever length it states (RFC 9110 §6.4.1, §8.6); undici
-      // counts a stated length as a short body, but the answer is complete.
-      if ((status === 204 || status === 304) && code === LENGTH_MISMATCH && sendHead()) {
-        return void outgoing.end();
-      }
-      const reason: Reason =
-        gate?.reason === "origin-timeout" || TIMEOUT_CODES.has(code)
-          ? "origin-timeout"
-          : "origin-error";
-      outcome.reason = reason;
-      onError(reason, errorLine(error));
-      // After the head, the answer is short: cut the client's connection so it knows.
-      if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
-      const answer = rejection(reason);
-      outgoing.writeHead(
-        answer.status,
-        STATUS_CODES[answer.status]!,
-        withGateHeaders(Object.entries(answer.headers).flat(), gateHeaders),
-      );
-      if (method === "HEAD") return void outgoing.end();
-      outgoing.end(answer.body);
-      outcome.bytes = answer.body.length;
-    };
-
-    /** Ends this exchange at the gate's wish, also while it still waits for a connection. */
-    const abort = (why: GateAbort) => {
-      if (abortOrigin !== undefined) return void abortOrigin(why); // undici reports it back
-      pendingAbort = why;
-      fail(why);
-    };
-
-    /** Writes the held head; false (and the exchange aborted) when Node refuses it. */
-    const sendHead = (): boolean => {
-      if (head === undefined || outgoing.headersSent) return true;
-      try {
-        if (head.message === "") outgoing.writeHead(status, head.list);
-        else outgoing.writeHead(status, head.message, head.list);
-        return true;
-      } catch (error) {
-        abort(
-          new GateAbort("origin-error", `origin answer not passed on: ${(error as Error).message}`),
-        );
-        return false;
-      }
-    };
-
-    // Time to headers counts from now, so a request waiting for a free connection is bounded too.
-    const headersTimer =
-      timeoutMs > 0
-        ? setTimeout(
-            () => abort(new GateAbort("origin-timeout", `no response headers in ${timeoutMs} ms`)),
-            timeoutMs,
-          )
-        : undefined;
-
-    const onDrain = () => {
-      clearTimeout(clientTimer);
-      clientTimer = undefined;
-      drainWaited = false;
-      if (paceTimer === undefined) resumeOrigin?.();
-    };
-
-    // undici's own handler protocol (onConnect … onComplete): its core speaks it, so the raw
-    // header list comes as the parser made it, without a parsed copy per response.
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(abortRequest) {
-        abortOrigin = abortRequest as (reason: Error) => void;
-        if (pendingAbort !== undefined) abortRequest(pendingAbort);
-      },
-      onHeaders(code, rawHeaders, resume, statusMessage) {
-        if (code < 200 || settled) return !settled; // 1xx: the final answer follows
-        status = code;
-        resumeOrigin = resume;
-        clearTimeout(headersTimer);
-        onAnswer((performance.now() - sentAt) / 1000);
-        const bodyExpected = method !== "HEAD" && code !== 204 && code !== 304;
-        const head0 = responseHead(rawHeaders as Buffer[], bodyExpected, relocate);
-        if (typeof head0 === "string") {
-          abort(new GateAbort("origin-error", head0));
-          return false;
-        }
-        const list = withGateHeaders(head0, gateHeaders);
-        // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
-        head = { message: BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? ""), list };
-        if (propagate !== undefined && code === 200) {
-          const kind = manifestKind(target.split("?")[0]!, headerOf(list, "content-type"));
-          const coding = (headerOf(list, "content-encoding") ?? "identity").trim().toLowerCase();
-          if (kind !== undefined && coding !== "identity") {
-            // Asked for without compression (below), yet sent compressed: not text to rewrite.
-            onError(
-              "manifest-unchanged",
-              `Content-Encoding ${coding}: passed on without the token`,
-            );
-          } else if (kind !== undefined && method === "HEAD") {
-            // The rewritten length is known only once the body is read; HEAD has none.
-            weakenEtag(list);
-            markPrivate(list);
-            removeHeader(list, "content-length");
-          } else if (kind !== undefined) {
-            manifest = { kind, chunks: [], size: 0 };
-          }
-        }
-        return true;
-      },
-      onData(chunk) {
-        if (manifest !== undefined && !settled) {
-          manifest.chunks.push(Buffer.from(chunk));
-          manifest.size += chunk.length;
-          if (manifest.size <= MANIFEST_MAX_BYTES) return true;
-          // Too big to hold: what was read, then the rest, unchanged.
-          onError(
-            "manifest-unchanged",
-            `${manifest.size} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
-          );
-          const held = Buffer.concat(manifest.chunks);
-          manifest = undefined;
-          chunk = held;
-        }
-        if (settled || !sendHead()) return false;
-        outcome.bytes += chunk.length;
-        const written = outgoing.write(chunk);
-        const wait = pace?.(outcome.bytes) ?? 0;
-        if (wait > 0) {
-          paceTimer = setTimeout(() => {
-            paceTimer = undefined;
-            if (!drainWaited) resumeOrigin?.();
-          }, wait);
-        }
-        if (written) return wait <= 0;
-        drainWaited = true;
-        outgoing.once("drain", onDrain);
-        if (clientTimeoutMs > 0 && clientTimer === undefined) {
-          clientTimer = setTimeout(() => {
-            outcome.reason = "client-timeout";
-            abort(new GateAbort("client-timeout", `client took no bytes in ${clientTimeoutMs} ms`));
-            outgoing.destroy();
-          }, clientTimeoutMs);
-        }
-        return false;
-      },
-      onComplete() {
-        if (manifest !== undefined && !settled && head !== undefined) {
-          const held = Buffer.concat(manifest.chunks);
-          const result = propagateManifest(held, manifest.kind, propagate!);
-          let body = held;
-          if ("unchanged" in result) {
-            onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
-          } else {
-            body = Buffer.from(result.text);
-            weakenEtag(head.list);
-            markPrivate(head.list);
-            removeHeader(head.list, "content-length");
-            head.list.push("content-length", String(body.length));
-          }
-          if (!sendHead()) return;
-          settle();
-          outcome.bytes = body.length;
-          return void outgoing.end(body);
-        }
-        if (settled || !sendHead()) return;
-        settle();
-        outgoing.end();
-      },
-      onError: fail,
-    };
-
-    outgoing.once("close", () => {
-      // The client went away first (or was cut): stop the origin transfer too.
-      if (!settled) abort(new GateAbort("client-gone", "client went away"));
-    });
-
-    send();
+    new OriginExchange(leg, incoming, outgoing, target, client, outcome, extra, pace).send();
   }
 
   async function fetchWhole(
@@ -539,13 +320,8 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
           if (settled) return void answer.body.destroy();
           clearTimeout(headersTimer);
           onAnswer((performance.now() - sentAt) / 1000);
-          const raw: Buffer[] = [];
-          for (const [name, value] of Object.entries(answer.headers)) {
-            for (const one of Array.isArray(value) ? value : [value ?? ""]) {
-              raw.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
-            }
-          }
           const status = answer.statusCode;
+          const raw = flatHeaders(answer.headers);
           const head = responseHead(raw, status !== 204 && status !== 304, relocate);
           if (typeof head === "string") {
             answer.body.destroy();
@@ -596,8 +372,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
         })
         .catch((error: unknown) => {
           if (settled) return;
-          const code = (error as { code?: string }).code ?? "";
-          const reason: Reason = TIMEOUT_CODES.has(code) ? "origin-timeout" : "origin-error";
+          const reason = failureReason(error);
           onError(reason, errorLine(error));
           finish({ kind: "error", reason, message: errorLine(error) }, error as Error);
         });
@@ -610,6 +385,354 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     connections: () => pool.stats.connected,
     close: () => pool.close(),
   };
+}
+
+/** What every exchange of one origin leg shares. */
+interface Leg {
+  readonly pool: Pool;
+  readonly origin: string;
+  readonly basePath: string;
+  readonly timeoutMs: number;
+  readonly clientTimeoutMs: number;
+  readonly keepAlive: boolean;
+  readonly forwardHeaders: readonly string[];
+  readonly onError: (reason: Reason | "manifest-unchanged", message: string) => void;
+  readonly onAnswer: (seconds: number) => void;
+  readonly relocate: (location: string) => string;
+}
+
+/**
+ * The one mapping of an origin failure to the gate's answer: 504 when the origin (or the
+ * gate's own clock for it) took too long, else 502.
+ */
+function failureReason(error: unknown): Reason {
+  const code = (error as { code?: string }).code ?? "";
+  return (error instanceof GateAbort && error.reason === "origin-timeout") ||
+    TIMEOUT_CODES.has(code)
+    ? "origin-timeout"
+    : "origin-error";
+}
+
+/**
+ * A manifest's body while it is read whole, to carry a CDN token on (see manifest.ts); past
+ * {@link MANIFEST_MAX_BYTES} it gives back what it held, to be passed on unchanged.
+ */
+class ManifestBody {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(readonly kind: "hls" | "dash") {}
+
+  /** Holds `chunk`; the bytes held so far once the body is too big to hold (then done). */
+  add(chunk: Uint8Array): Buffer | undefined {
+    this.chunks.push(Buffer.from(chunk));
+    this.size += chunk.length;
+    if (this.size <= MANIFEST_MAX_BYTES) return undefined;
+    return Buffer.concat(this.chunks);
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  /** The whole body, with the head made to say it was rewritten when it was. */
+  finish(propagate: string, list: string[], onError: Leg["onError"]): Buffer {
+    const held = Buffer.concat(this.chunks);
+    const result = propagateManifest(held, this.kind, propagate);
+    if ("unchanged" in result) {
+      onError("manifest-unchanged", `${result.unchanged}: passed on without the token`);
+      return held;
+    }
+    const body = Buffer.from(result.text);
+    weakenEtag(list);
+    markPrivate(list);
+    removeHeader(list, "content-length");
+    list.push("content-length", String(body.length));
+    return body;
+  }
+}
+
+/**
+ * One request to the origin and its answer streamed to the client, on undici's handler API
+ * (`onRequestStart` … `onResponseEnd`, the controller's pause, resume and abort). The body
+ * goes on as it comes (under the client's back-pressure and, for a paced MP4 link, its
+ * pace), or, for a manifest a token is carried into, whole once read.
+ */
+class OriginExchange implements Dispatcher.DispatchHandler {
+  private readonly method: "GET" | "HEAD";
+  private readonly request: Dispatcher.DispatchOptions;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** An abort asked for before undici gave a controller, passed on when it does. */
+  private pendingAbort: GateAbort | undefined;
+  /** The client's side is decided: answered, failed or gone. */
+  private settled = false;
+  private status = 0;
+  /** The origin's head, held until the first body byte or the end, so a failure before either is still a 502. */
+  private head: { message: string; list: string[] } | undefined;
+  private manifest: ManifestBody | undefined;
+  private attempts = 0;
+  private sentAt = 0;
+  private headersTimer: ReturnType<typeof setTimeout> | undefined;
+  private clientTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while the body waits for its pace, as nginx's limit_rate makes it wait. */
+  private paceTimer: ReturnType<typeof setTimeout> | undefined;
+  private drainWaited = false;
+
+  constructor(
+    private readonly leg: Leg,
+    incoming: IncomingMessage,
+    private readonly outgoing: ServerResponse,
+    private readonly target: string,
+    client: ClientInfo,
+    private readonly outcome: ProxyOutcome,
+    private readonly extra: ForwardOptions,
+    private readonly pace: ((sent: number) => number) | undefined,
+  ) {
+    this.method = incoming.method === "HEAD" ? "HEAD" : "GET";
+    this.request = {
+      origin: leg.origin,
+      path: leg.basePath + target,
+      method: this.method,
+      reset: !leg.keepAlive,
+      // undici takes a flat [name, value, …] list.
+      headers: originHeaders(
+        incoming,
+        client,
+        leg.forwardHeaders,
+        rewritesManifest(extra.propagate, target.split("?")[0]!),
+      ),
+    };
+    // Time to headers counts from now, so a request waiting for a free connection is bounded too.
+    if (leg.timeoutMs > 0) {
+      this.headersTimer = setTimeout(
+        () =>
+          this.abort(new GateAbort("origin-timeout", `no response headers in ${leg.timeoutMs} ms`)),
+        leg.timeoutMs,
+      );
+    }
+    outgoing.once("close", () => {
+      // The client went away first (or was cut): stop the origin transfer too.
+      if (!this.settled) this.abort(new GateAbort("client-gone", "client went away"));
+    });
+  }
+
+  send(): void {
+    this.attempts++;
+    this.controller = undefined;
+    this.sentAt = performance.now();
+    this.leg.pool.dispatch(this.request, this);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort !== undefined) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    code: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    if (this.settled) return controller.pause();
+    if (code < 200) return; // 1xx: the final answer follows
+    this.status = code;
+    clearTimeout(this.headersTimer);
+    this.leg.onAnswer((performance.now() - this.sentAt) / 1000);
+    const bodyExpected = this.method !== "HEAD" && code !== 204 && code !== 304;
+    const head = responseHead(rawHeadersOf(controller, headers), bodyExpected, this.leg.relocate);
+    if (typeof head === "string") {
+      controller.pause();
+      return this.abort(new GateAbort("origin-error", head));
+    }
+    const list = withGateHeaders(head, this.extra.headers);
+    // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
+    const message = BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? "");
+    this.head = { message, list };
+    const propagate = this.extra.propagate;
+    if (propagate === undefined || code !== 200) return;
+    const kind = manifestKind(this.target.split("?")[0]!, headerOf(list, "content-type"));
+    const coding = (headerOf(list, "content-encoding") ?? "identity").trim().toLowerCase();
+    if (kind !== undefined && coding !== "identity") {
+      // Asked for without compression (see originHeaders), yet sent compressed: not text to rewrite.
+      this.leg.onError(
+        "manifest-unchanged",
+        `Content-Encoding ${coding}: passed on without the token`,
+      );
+    } else if (kind !== undefined && this.method === "HEAD") {
+      // The rewritten length is known only once the body is read; HEAD has none.
+      weakenEtag(list);
+      markPrivate(list);
+      removeHeader(list, "content-length");
+    } else if (kind !== undefined) {
+      this.manifest = new ManifestBody(kind);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.manifest !== undefined && !this.settled) {
+      const held = this.manifest.add(chunk);
+      if (held === undefined) return;
+      // Too big to hold: what was read, then the rest, unchanged.
+      this.leg.onError(
+        "manifest-unchanged",
+        `${this.manifest.bytes} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
+      );
+      this.manifest = undefined;
+      chunk = held;
+    }
+    if (this.settled || !this.sendHead()) return controller.pause();
+    this.passOn(controller, chunk);
+  }
+
+  /** Writes a chunk of the body, pausing the origin for the client's back-pressure and the pace. */
+  private passOn(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.outcome.bytes += chunk.length;
+    const written = this.outgoing.write(chunk);
+    const wait = this.pace?.(this.outcome.bytes) ?? 0;
+    if (wait > 0) {
+      this.paceTimer = setTimeout(() => {
+        this.paceTimer = undefined;
+        if (!this.drainWaited) this.controller?.resume();
+      }, wait);
+    }
+    if (written) {
+      if (wait > 0) controller.pause();
+      return;
+    }
+    controller.pause();
+    this.drainWaited = true;
+    this.outgoing.once("drain", this.onDrain);
+    const clientTimeoutMs = this.leg.clientTimeoutMs;
+    if (clientTimeoutMs > 0 && this.clientTimer === undefined) {
+      this.clientTimer = setTimeout(() => {
+        this.outcome.reason = "client-timeout";
+        this.abort(
+          new GateAbort("client-timeout", `client took no bytes in ${clientTimeoutMs} ms`),
+        );
+        this.outgoing.destroy();
+      }, clientTimeoutMs);
+    }
+  }
+
+  private readonly onDrain = (): void => {
+    clearTimeout(this.clientTimer);
+    this.clientTimer = undefined;
+    this.drainWaited = false;
+    if (this.paceTimer === undefined) this.controller?.resume();
+  };
+
+  onResponseEnd(): void {
+    if (this.settled || this.head === undefined) return;
+    let body: Buffer | undefined;
+    if (this.manifest !== undefined) {
+      body = this.manifest.finish(this.extra.propagate!, this.head.list, this.leg.onError);
+    }
+    if (!this.sendHead()) return;
+    this.settle();
+    if (body !== undefined) this.outcome.bytes = body.length;
+    this.outgoing.end(body);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    clearTimeout(this.headersTimer);
+    clearTimeout(this.clientTimer);
+    clearTimeout(this.paceTimer);
+    this.outgoing.off("drain", this.onDrain);
+  }
+
+  /** What the client gets when the exchange fails: 502/504, a cut connection, or nothing. */
+  private fail(error: Error): void {
+    if (this.settled) return;
+    const gate = error instanceof GateAbort ? error : undefined;
+    const code = (error as { code?: string }).code ?? "";
+    // A kept-alive connection the origin closed as the request went out: GET and HEAD are
+    // safe to send again, once, while nothing of an answer has come. Only a connection that
+    // had carried answers before (bytes read) was stale; a fresh one failing is the origin's
+    // own answer, and sending again would double the load of an origin that sheds it.
+    if (
+      gate === undefined &&
+      this.status === 0 &&
+      this.attempts === 1 &&
+      code === "UND_ERR_SOCKET" &&
+      ((error as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
+    ) {
+      return this.send();
+    }
+    this.settle();
+    if (gate?.reason === "client-gone" || gate?.reason === "client-timeout") return;
+    const outgoing = this.outgoing;
+    // A 204 or 304 has no body whatever length it states (RFC 9110 §6.4.1, §8.6); undici
+    // counts a stated length as a short body, but the answer is complete.
+    if ((this.status === 204 || this.status === 304) && code === LENGTH_MISMATCH) {
+      if (this.sendHead()) return void outgoing.end();
+    }
+    const reason = failureReason(error);
+    this.outcome.reason = reason;
+    this.leg.onError(reason, errorLine(error));
+    // After the head, the answer is short: cut the client's connection so it knows.
+    if (outgoing.headersSent || outgoing.destroyed) return void outgoing.destroy();
+    const answer = rejection(reason);
+    outgoing.writeHead(
+      answer.status,
+      STATUS_CODES[answer.status]!,
+      withGateHeaders(Object.entries(answer.headers).flat(), this.extra.headers),
+    );
+    if (this.method === "HEAD") return void outgoing.end();
+    outgoing.end(answer.body);
+    this.outcome.bytes = answer.body.length;
+  }
+
+  /** Ends this exchange at the gate's wish, also while it still waits for a connection. */
+  private abort(why: GateAbort): void {
+    if (this.controller !== undefined) return this.controller.abort(why); // undici reports it back
+    this.pendingAbort = why;
+    this.fail(why);
+  }
+
+  /** Writes the held head; false (and the exchange aborted) when Node refuses it. */
+  private sendHead(): boolean {
+    const head = this.head;
+    if (head === undefined || this.outgoing.headersSent) return true;
+    try {
+      if (head.message === "") this.outgoing.writeHead(this.status, head.list);
+      else this.outgoing.writeHead(this.status, head.message, head.list);
+      return true;
+    } catch (error) {
+      this.abort(
+        new GateAbort("origin-error", `origin answer not passed on: ${(error as Error).message}`),
+      );
+      return false;
+    }
+  }
+}
+
+/**
+ * The response head as the parser read it (names as sent, in order): undici 7 hands its
+ * controller the raw list; without it, the parsed headers flattened back.
+ */
+function rawHeadersOf(
+  controller: Dispatcher.DispatchController,
+  headers: IncomingHttpHeaders,
+): Buffer[] {
+  const raw = controller.rawHeaders;
+  if (!Array.isArray(raw)) return flatHeaders(headers);
+  return raw.map((one) => (typeof one === "string" ? Buffer.from(one, "latin1") : one));
+}
+
+/** Parsed headers as a flat raw list, as the parser would have made it (names lower case). */
+function flatHeaders(headers: IncomingHttpHeaders): Buffer[] {
+  const list: Buffer[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    for (const one of Array.isArray(value) ? value : [value ?? ""]) {
+      list.push(Buffer.from(name, "latin1"), Buffer.from(one, "latin1"));
+    }
+  }
+  return list;
 }
 
 /**

@@ -37,6 +37,13 @@ import {
   type MetricsServer,
 } from "./metrics.js";
 import { createOriginLeg, refuse, type ForwardOptions, type ProxyOutcome } from "./origin.js";
+import {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_ORIGIN_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from "../../core/settings-table.js";
 
 /** Options of {@link startGateServer}. */
 export interface GateServerOptions {
@@ -129,10 +136,6 @@ export interface GateServer {
   close(): Promise<void>;
 }
 
-/** nginx's `send_timeout` is 60 s too. */
-export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
-/** Enough for a few hundred players fetching at once; each waits for a free connection beyond. */
-export const DEFAULT_ORIGIN_CONNECTIONS = 512;
 /**
  * `REQUESTS_PER_CLIENT` unset: an eighth of the origin connections, from 1 to 8. A player
  * keeps one or two requests in flight (a segment, a playlist), so 8 lets a household or a
@@ -142,15 +145,14 @@ export const DEFAULT_ORIGIN_CONNECTIONS = 512;
 export function defaultRequestsPerClient(originConnections: number): number {
   return Math.min(8, Math.max(1, Math.floor(originConnections / 8)));
 }
-/** nginx's `client_header_timeout` is 60 s, and so is Node's own `headersTimeout`. */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
-/** Longer than the 60 s idle timeout of common load balancers, so they close first. */
-export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 65_000;
-/**
- * Far more than one process streams to at once; a bound on what a flood of idle connections
- * can take, each holding memory and a descriptor (which the origin connections need too).
- */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
+// The defaults are the settings table's, so help, docs and the server say the same.
+export {
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_ORIGIN_CONNECTIONS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+};
 
 type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
 

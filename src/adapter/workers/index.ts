@@ -1,7 +1,7 @@
 /// <reference path="./worker-configuration.d.ts" />
 /**
  * The Cloudflare Workers entry: `wrangler deploy` / `wrangler dev`. Settings come from
- * bindings (`ORIGIN_URL`, `PREFIXES`, `ORIGIN_TIMEOUT_MS` in `[vars]`, `SECRET` as a secret;
+ * bindings (those the settings table gives a Worker binding kind: `[vars]` or secrets;
  * `Env` is generated from wrangler.toml by `npm run cf-typegen`) and are checked once per set
  * of values; a bad setting makes every request a 500 that names it.
  * @module
@@ -9,6 +9,7 @@
 import type { ExecutionContext, Hono, MiddlewareHandler } from "hono";
 import type { SecureLinkVariables } from "../../http/middleware.js";
 import { readSettings, SettingError, type GateEnv } from "../../core/settings.js";
+import { WORKER_BINDINGS } from "../../core/settings-table.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
 
@@ -18,31 +19,12 @@ import { canonicalAddress } from "../../core/ip.js";
  */
 export type WorkerEnv = GateEnv;
 
-/** The binding names the settings are read from: the app is rebuilt when any of them changes. */
-const SETTING_NAMES = [
-  "SECRET",
-  "ORIGIN_URL",
-  "PREFIXES",
-  "ORIGIN_TIMEOUT_MS",
-  "BIND_IP",
-  "QUERY_TOKEN_PREFIXES",
-  "MP4_TOKENS",
-  "CORS_ORIGINS",
-  "EXPIRY_LEEWAY_S",
-  "CLIENT_SECRETS",
-  "CACHE",
-  "CACHE_DEFAULT_TTL_S",
-  "CACHE_KEY_QUERY",
-  "METRICS",
-  "FORWARD_HEADERS",
-] as const;
-
 let cachedFor: readonly (string | undefined)[] | undefined;
 let cachedApp: Hono | undefined;
 
 /** The app for these bindings, built once and reused while the values stay the same. */
 function appFor(env: WorkerEnv): Hono {
-  const values = SETTING_NAMES.map(
+  const values = WORKER_BINDINGS.map(
     (name) => (env as unknown as Record<string, string | undefined>)[name],
   );
   if (cachedApp !== undefined && cachedFor?.every((value, i) => value === values[i])) {
