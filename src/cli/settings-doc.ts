@@ -10,6 +10,22 @@ const RUNTIME_NAMES = { node: "Node", worker: "Worker", nginx: "nginx" } as cons
 /** A table cell: no pipe or newline splits it. */
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
+/** Prose wrapped at 100 characters (the docs keep lines within 120), `indent` before the rest. */
+function wrap(text: string, indent = ""): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.replace(/\s+/g, " ").trim().split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = indent + word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== "") lines.push(line);
+  return lines;
+}
+
 /**
  * The page for a table of settings and a table of flags alone.
  *
@@ -32,17 +48,17 @@ export function configurationPage(
     "that overrides it. An invalid value stops start-up (the Worker: answers 500) with one line",
     "naming the setting, never the secret.",
     "",
-    "| Setting | Flag | Commands | Runtimes | Worker binding | Default |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| Setting | Flag | Runtimes |",
+    "| --- | --- | --- |",
   ];
   for (const spec of specs) {
     lines.push(
-      `| [${spec.env}](#${spec.env!.toLowerCase()}) | ${cell(flagOf(spec))} | ${spec.commands.join(", ")} | ${spec.runtimes.map((r) => RUNTIME_NAMES[r]).join(", ")} | ${spec.worker ?? "—"} | ${cell(spec.default || "—")} |`,
+      `| [${spec.env}](#${spec.env!.toLowerCase()}) | ${cell(flagOf(spec))} | ${spec.runtimes.map((r) => RUNTIME_NAMES[r]).join(", ")} |`,
     );
   }
   lines.push("");
   for (const spec of specs) {
-    lines.push(`## ${spec.env}`, "", cell(spec.docs), "");
+    lines.push(`## ${spec.env}`, "", ...wrap(cell(spec.docs)), "");
     if (spec.flag !== undefined) {
       const env = spec.fileEnv === undefined ? "" : ` (or \`${spec.fileEnv}\`)`;
       lines.push(`- Flag: ${flagOf(spec)}${env}, of ${spec.commands.join(" and ")}`);
@@ -57,7 +73,7 @@ export function configurationPage(
   }
   lines.push("## Flags of `nginx-config` alone", "");
   for (const spec of Object.values(flags)) {
-    lines.push(`- ${flagOf(spec)}: ${spec.docs} Default: \`${spec.default}\`.`);
+    lines.push(...wrap(`- ${flagOf(spec)}: ${spec.docs} Default: \`${spec.default}\`.`, "  "));
   }
   return lines.join("\n") + "\n";
 }
