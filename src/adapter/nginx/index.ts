@@ -222,8 +222,13 @@ function decided(r: NjsRequest, target: string): string {
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
-  if (settings.cache)
-    put(r, "tokengate_cache_key", cacheKey(decision.target, settings.cacheKeyQuery));
+  if (settings.cache) {
+    const rule = settings.cacheKeyQuery;
+    const key = cacheKey(decision.target, typeof rule === "string" ? rule : plainList(rule));
+    // No key: conf.ts's proxy_cache_bypass and proxy_no_cache pass it through uncached.
+    put(r, "tokengate_cache_key", key === undefined ? decision.target : key);
+    if (key === undefined) put(r, "tokengate_cache_bypass", "1");
+  }
   if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);
