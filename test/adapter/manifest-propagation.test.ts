@@ -35,6 +35,18 @@ const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_B
 const ORIGIN_CACHE_CONTROL = "public, max-age=60, s-maxage=600";
 
 /**
+ * The lifetimes the origin gives shared caches alone, each read instead of `Cache-Control` by
+ * the caches it names (RFC 9213's CDNs, Cloudflare, Fastly/Varnish, an nginx proxy_cache, Akamai).
+ */
+const TARGETED: Record<string, string> = {
+  "cdn-cache-control": "public, max-age=600",
+  "cloudflare-cdn-cache-control": "max-age=600",
+  "surrogate-control": "max-age=600",
+  "x-accel-expires": "600",
+  "edge-control": "cache-maxage=600s",
+};
+
+/**
  * The origin, answering as a real static server (Range 206/416, If-Range, conditional 304,
  * HEAD: `http-semantics.ts`), its manifests marked public.
  */
@@ -50,7 +62,7 @@ async function manifestOrigin() {
         body: Buffer.from(body),
         etag: '"v1"',
         lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
-        headers: { "content-type": type, "cache-control": ORIGIN_CACHE_CONTROL },
+        headers: { "content-type": type, "cache-control": ORIGIN_CACHE_CONTROL, ...TARGETED },
       });
       if (chunked && answer.status === 200) delete answer.headers["content-length"];
       res.writeHead(answer.status, answer.headers);
@@ -281,6 +293,9 @@ describe.each(Object.keys(withCaches))(
         const res = await get(`${gate.url}/videos/v-1/index.m3u8?${PARAMS}`, { method });
         expect(res.status).toBe(200);
         expect(res.headers["cache-control"]).toBe("private, max-age=60");
+        // Nor a lifetime only shared caches read, which they read instead of Cache-Control.
+        for (const name of Object.keys(TARGETED))
+          expect([name, res.headers[name]]).toEqual([name, undefined]);
       }
     });
 
@@ -288,6 +303,11 @@ describe.each(Object.keys(withCaches))(
       const segment = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`);
       expect(segment.status).toBe(200);
       expect(segment.headers["cache-control"]).toBe(ORIGIN_CACHE_CONTROL);
+      // (nginx's proxy reads X-Accel-Expires itself and passes it on to no one.)
+      for (const name of Object.keys(TARGETED)) {
+        if (name === "x-accel-expires" && runtime.startsWith("nginx")) continue;
+        expect([name, segment.headers[name]]).toEqual([name, TARGETED[name]]);
+      }
       // A segment still answers ranges: only manifests are asked for whole.
       const part = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`, {
         headers: { range: "bytes=0-6" },

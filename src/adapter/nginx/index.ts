@@ -33,6 +33,7 @@ import { connectionTokens, isReturned, originRequestHeaders } from "../../http/h
 import {
   manifestRequestHeaders,
   privateCacheControl,
+  SHARED_CACHE_HEADERS,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -387,6 +388,7 @@ function manifestHeaders(r: NjsRequest): void {
   out["Cache-Control"] = privateCacheControl(
     Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
   );
+  for (let i = 0; i < SHARED_CACHE_HEADERS.length; i++) delete out[SHARED_CACHE_HEADERS[i]!];
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 
