@@ -29,6 +29,12 @@ const MPD =
   '<MPD><Period><SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4"/></Period></MPD>';
 const MULTI_CDN =
   '<MPD><BaseURL>https://cdn-b.example/v-1/</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
+const STEERED_HLS =
+  '#EXTM3U\n#EXT-X-CONTENT-STEERING:SERVER-URI="https://steer.example/s.json",PATHWAY-ID="a"\n' +
+  '#EXT-X-STREAM-INF:BANDWIDTH=800000,PATHWAY-ID="a"\n720.m3u8\n';
+const STEERED_MPD =
+  '<MPD><ContentSteering defaultServiceLocation="a">https://steer.example/s.json</ContentSteering>' +
+  '<BaseURL serviceLocation="a">./</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
 const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
 
 /** Every manifest's `Cache-Control` at the origin: public, for shared caches too. */
@@ -73,6 +79,10 @@ async function manifestOrigin() {
     if (path.endsWith("/big.m3u8")) return send("application/vnd.apple.mpegurl", BIG);
     if (path.endsWith("/manifest.mpd")) return send("application/dash+xml", MPD);
     if (path.endsWith("/multi-cdn.mpd")) return send("application/dash+xml", MULTI_CDN);
+    if (path.endsWith("/steered.m3u8")) {
+      return send("application/vnd.apple.mpegurl", STEERED_HLS);
+    }
+    if (path.endsWith("/steered.mpd")) return send("application/dash+xml", STEERED_MPD);
     if (path.endsWith("/gz.m3u8")) {
       // As nginx with gzip_types for playlists: compressed whenever the request allows it.
       const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
@@ -191,6 +201,18 @@ describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime
     // nginx weakens it before the body shows the text unchanged (README: "Self-host in nginx").
     expect(res.headers.etag).toBe(runtime === "nginx with the njs module" ? 'W/"v1"' : '"v1"');
     if (gate.waitFor) expect(await gate.waitFor(/BaseURL reaches another host/)).toBeTruthy();
+  });
+
+  // Outside attack: a steering server (any host) answers with pathway clones that re-host the
+  // URIs the gate would stamp with the token (hls.js and dash.js follow them).
+  it.each([
+    ["steered.m3u8", STEERED_HLS],
+    ["steered.mpd", STEERED_MPD],
+  ])("passes a manifest with content steering (%s) unchanged", async (file, text) => {
+    const res = await get(`${gate.url}/videos/v-1/${file}?${PARAMS}`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(text);
+    if (gate.waitFor) expect(await gate.waitFor(/steering/)).toBeTruthy();
   });
 
   // Outside attack: the Node server rewrote gzip bytes as text and sent garbage marked gzip.
