@@ -24,7 +24,7 @@ import {
   type GateSettings,
 } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
-import { clientAddressOf, parseAddressRanges } from "../../core/ip.js";
+import { clientAddressOf, clientShareKey, parseAddressRanges } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
@@ -216,9 +216,9 @@ function decided(r: NjsRequest, target: string): string {
     return "204";
   }
   const client = clientAddress(r, settings);
-  // REQUESTS_PER_CLIENT's key (limit_conn): this address, or with none (junk X-Forwarded-For
-  // behind a trusted proxy) the peer's, as the Node server counts.
-  put(r, "tokengate_client", client ?? r.remoteAddress);
+  // REQUESTS_PER_CLIENT's key (limit_conn): this address (an IPv6 one's /64), or with none
+  // (junk X-Forwarded-For behind a trusted proxy) the peer's, as the Node server counts.
+  put(r, "tokengate_client", clientShareKey(client ?? r.remoteAddress));
   const decision = decide(r.method, target, gate, client);
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
