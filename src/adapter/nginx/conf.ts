@@ -102,6 +102,7 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
         : keyQuery.slice(),
     forwardHeaders: options.settings.forwardHeaders.slice(),
     trustProxy: options.trustProxy.slice(),
+    origin: options.settings.origin,
   };
 }
 

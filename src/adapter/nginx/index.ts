@@ -29,7 +29,13 @@ import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
-import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
+import {
+  connectionTokens,
+  isReturned,
+  locationRewriter,
+  originRequestHeaders,
+  relocated,
+} from "../../http/headers.js";
 import {
   manifestRequestHeaders,
   privateCacheControl,
@@ -322,6 +328,7 @@ function headers(r: NjsRequest): void {
     if (settings.cache)
       out["X-Cache"] = r.variables.upstream_cache_status === "HIT" ? "HIT" : "MISS";
     manifestHeaders(r);
+    relocateHeaders(out, settings.origin);
   }
   // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
   // outside the prefixes or a 500 of a misconfigured gate.
@@ -334,6 +341,29 @@ function headers(r: NjsRequest): void {
     cors.push([REASON_HEADER, reason]);
   }
   setAll(out, cors);
+}
+
+/**
+ * `Content-Location` and `Link` by the rules `proxy_redirect` applies to `Location`
+ * (`relocated`): they name the origin's address as readily.
+ */
+function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
+  const names = ["Content-Location", "Link"];
+  let relocate: ((location: string) => string) | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = out[name];
+    if (value === undefined || value === null) continue;
+    relocate ??= locationRewriter(origin);
+    const lower = name.toLowerCase();
+    if (Array.isArray(value)) {
+      const values: string[] = [];
+      for (let k = 0; k < value.length; k++) values.push(relocated(lower, value[k]!, relocate));
+      out[name] = values;
+    } else {
+      out[name] = relocated(lower, String(value), relocate);
+    }
+  }
 }
 
 /** Sets each header; `Vary` is merged with what is there. */
