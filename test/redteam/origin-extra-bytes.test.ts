@@ -19,7 +19,9 @@ for (const [name, start] of Object.entries(RUNTIMES)) {
           const path = req.split(" ")[1]!;
           if (mode === "head-body" && req.startsWith("HEAD ")) {
             // A body after a HEAD answer (an origin that ignores HEAD's semantics).
-            return { pieces: [`HTTP/1.1 200 OK\r\ncontent-length: ${INJECT.length}\r\n\r\n`, INJECT] };
+            return {
+              pieces: [`HTTP/1.1 200 OK\r\ncontent-length: ${INJECT.length}\r\n\r\n`, INJECT],
+            };
           }
           if (mode !== "head-body" && path.includes("2675_A/")) {
             const head = "HTTP/1.1 204 No Content\r\n\r\n";
@@ -39,7 +41,16 @@ for (const [name, start] of Object.entries(RUNTIMES)) {
             async (r) => `${r.status} ${await r.text()}`,
             (e) => `error ${e}`,
           );
-          console.log(name, mode, "A:", a.status, "B:", b, "origin connections:", origin.connections);
+          console.log(
+            name,
+            mode,
+            "A:",
+            a.status,
+            "B:",
+            b,
+            "origin connections:",
+            origin.connections,
+          );
           expect(b).toBe("200 content of /videos/2675_B/y.ts");
         } finally {
           await gate.close();
