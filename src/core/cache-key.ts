@@ -6,6 +6,8 @@
  * Runs under njs 0.7.9: indexOf scans, no Set, Map or URL.
  * @module
  */
+import { looseSpelling, readsAs } from "./query-token.js";
+
 /** `all`: the whole query; `none`: the path alone; a list: only those parameters, in its order. */
 export type CacheKeyQuery = "all" | "none" | readonly string[];
 
@@ -18,21 +20,64 @@ export type CacheKeyQuery = "all" | "none" | readonly string[];
 export const DEFAULT_CACHE_KEY_QUERY: CacheKeyQuery = "none";
 
 /**
- * The cache key of a granted request's origin target (path and query, token removed).
+ * The cache key of a granted request's origin target (path and query, token removed), or
+ * undefined when the request must not share a kept answer at all (see {@link listedKey}).
  *
  * @example
  * ```ts
  * cacheKey("/v/seg.ts?junk=1&q=hd", "none"); // "/v/seg.ts"
  * cacheKey("/v/seg.ts?junk=1&q=hd", ["q"]); // "/v/seg.ts?q=hd"
+ * cacheKey("/v/seg.ts?Q=sd&q=hd", ["q"]); // undefined
  * ```
  */
-export function cacheKey(target: string, rule: CacheKeyQuery): string {
+export function cacheKey(target: string, rule: CacheKeyQuery): string | undefined {
   if (rule === "all") return target;
   const question = target.indexOf("?");
   if (question < 0) return target;
   const path = target.slice(0, question);
   if (rule === "none") return path;
-  const pairs = target.slice(question + 1).split("&");
+  return listedKey(path, target.slice(question + 1).split("&"), rule);
+}
+
+/**
+ * A list's key: the listed parameters, spelled exactly, in the list's order. The origin reads
+ * the whole query and decodes names, so a key parameter it could read twice (given twice, or
+ * also spelled otherwise: `q%75ality`, `Quality`, `quality[]`, `a=1;quality=`, `&amp;quality=`,
+ * by the md5/expires look-alike rule of `core/query-token.ts`) makes its answer one the key
+ * does not name: undefined, the request passes through uncached (never kept, never served from
+ * the cache). Passing, not refusing: a player that repeats a parameter still plays, and the
+ * origin leg it takes is any uncached request's, within the same per-client limits.
+ */
+function listedKey(
+  path: string,
+  pairs: readonly string[],
+  rule: readonly string[],
+): string | undefined {
+  const loose: string[] = [];
+  for (let n = 0; n < rule.length; n++) {
+    const spelled = looseSpelling(rule[n]!);
+    if (spelled !== "") loose.push(spelled);
+  }
+  const seen: string[] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
+    const equals = pair.indexOf("=");
+    const name = equals < 0 ? pair : pair.slice(0, equals);
+    const exact = rule.indexOf(name) >= 0;
+    if (exact) {
+      if (seen.indexOf(name) >= 0) return undefined;
+      seen.push(name);
+    }
+    // Each `;` piece as an origin splitting on it reads one; the first is the pair itself.
+    const pieces = pair.split(";");
+    for (let k = 0; k < pieces.length; k++) {
+      const piece = pieces[k]!;
+      const at = piece.indexOf("=");
+      const pieceName = at < 0 ? piece : piece.slice(0, at);
+      if (k === 0 && exact && pieceName === name) continue;
+      if (loose.length > 0 && readsAs(pieceName, loose) !== undefined) return undefined;
+    }
+  }
   const kept: string[] = [];
   // In the list's order, so two spellings of one query that only order differs in share a key.
   for (let n = 0; n < rule.length; n++) {

@@ -106,3 +106,24 @@ export function clientAddressOf(
   // Every hop is a trusted proxy: the left-most is as close to the client as is known.
   return canonicalAddress(hops[0]!.trim());
 }
+
+/**
+ * What one client's share of the origin (`REQUESTS_PER_CLIENT`) is counted by: an IPv4 address
+ * itself, an IPv6 address's /64 (`2001:db8:1:2::/64`), since one host is routed a whole /64
+ * (SLAAC privacy addresses, a provider's delegation) and could otherwise take a share per
+ * address. Text that is no address (a Unix socket) is its own key.
+ *
+ * @example
+ * ```ts
+ * clientShareKey("2001:db8:1:2::7"); // "2001:db8:1:2::/64"
+ * clientShareKey("203.0.113.7"); // "203.0.113.7"
+ * ```
+ */
+export function clientShareKey(address: string): string {
+  const canonical = canonicalAddress(address);
+  if (canonical === undefined) return address;
+  if (canonical.indexOf(":") < 0) return canonical;
+  const parts = ipaddr.IPv6.parse(canonical).parts;
+  const prefix = new ipaddr.IPv6([parts[0]!, parts[1]!, parts[2]!, parts[3]!, 0, 0, 0, 0]);
+  return `${prefix.toRFC5952String()}/64`;
+}

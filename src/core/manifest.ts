@@ -165,6 +165,9 @@ export function propagateHls(text: string, params: string): Propagation {
   if (/\r(?!\n)|[\u0085\u2028\u2029]/.test(text)) {
     return { unchanged: "a line ends in a way players read differently (a lone CR, U+2028…)" };
   }
+  if (steered(text, ["#ext-x-content-steering"])) {
+    return { unchanged: "content steering may re-host its URIs (EXT-X-CONTENT-STEERING)" };
+  }
   const with_ = carried(params, "&");
   // Counted as the lines were, each with its line feed (the last one's too).
   const limit = MANIFEST_MAX_OUTPUT_BYTES - 1;
@@ -325,6 +328,9 @@ function asciiSpace(code: number): boolean {
  * ```
  */
 export function propagateDash(text: string, params: string): Propagation {
+  if (steered(text, ["contentsteering", "servicelocation"])) {
+    return { unchanged: "content steering may re-host its URLs (ContentSteering)" };
+  }
   // Comments, CDATA sections and processing instructions blanked out (same length, so places
   // agree): what they hold is neither read as markup nor rewritten.
   const masked = maskXml(text);
@@ -479,6 +485,19 @@ function prefixChar(code: number): boolean {
     code === 0x2e ||
     code === 0x2d
   );
+}
+
+/**
+ * Whether the text names content steering anywhere, in any case, comments included (`needles`
+ * in lower case): a steering server, on any host, answers with pathway clones that move every
+ * variant or BaseURL to a host it names (hls.js and dash.js follow them), so the URIs the gate
+ * would stamp with the token could be fetched from anywhere. Such a manifest passes unchanged,
+ * as one whose BaseURL leaves the host does. One `indexOf` per needle: linear under njs.
+ */
+function steered(text: string, needles: readonly string[]): boolean {
+  const lower = text.toLowerCase();
+  for (let i = 0; i < needles.length; i++) if (lower.indexOf(needles[i]!) >= 0) return true;
+  return false;
 }
 
 /**

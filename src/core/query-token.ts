@@ -72,11 +72,28 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
 }
 
 /**
- * The token parameter a name reads as to the loosest origin, or undefined: percent-decoded (up
- * to three times), split again on the `;` and `&` that decoding made, each piece lower case,
- * without a `[…]` suffix, letters and digits only. `speed` and `buffer` count with `mp4` only.
+ * The token parameter a name reads as to the loosest origin, or undefined. `speed` and
+ * `buffer` count with `mp4` only.
  */
 function looseName(name: string, mp4: boolean): string | undefined {
+  return readsAs(name, mp4 ? TOKEN_PARAMS : CDN_PARAMS);
+}
+
+const CDN_PARAMS: readonly string[] = ["md5", "expires"];
+
+/**
+ * Which of `names` (each letters and digits, lower case, as a loose reading spells it) the
+ * loosest origin reads a raw query parameter name as, or undefined: percent-decoded (up to
+ * three times), split again on the `;` and `&` that decoding made, each piece lower case,
+ * without a `[…]` suffix, letters and digits only. The one look-alike rule for the token
+ * parameters and for the cache key's (`core/cache-key.ts`).
+ *
+ * @example
+ * ```ts
+ * readsAs("Q%75ality[]", ["quality"]); // "quality"
+ * ```
+ */
+export function readsAs(name: string, names: readonly string[]): string | undefined {
   let text = name;
   for (let round = 0; round < 3 && text.indexOf("%") >= 0; round++) {
     try {
@@ -85,6 +102,8 @@ function looseName(name: string, mp4: boolean): string | undefined {
       break;
     }
   }
+  let longest = 0;
+  for (let i = 0; i < names.length; i++) longest = Math.max(longest, names[i]!.length);
   // Plain splits: njs runs a pattern's split in quadratic time.
   const parts = text.split(";");
   for (let i = 0; i < parts.length; i++) {
@@ -93,34 +112,34 @@ function looseName(name: string, mp4: boolean): string | undefined {
       let piece = pieces[k]!;
       const cut = piece.search(/[[=]/);
       if (cut >= 0) piece = piece.slice(0, cut);
-      const spelled = lettersAndDigits(piece);
-      if (TOKEN_PARAMS.includes(spelled) && (mp4 || spelled === "md5" || spelled === "expires")) {
-        return spelled;
-      }
+      const spelled = lettersAndDigits(piece, longest);
+      if (spelled !== "" && names.includes(spelled)) return spelled;
     }
   }
   return undefined;
 }
 
+/** A name as {@link readsAs} spells it (letters and digits, lower case), "" for none. */
+export function looseSpelling(name: string): string {
+  return lettersAndDigits(name, name.length);
+}
+
 /**
- * A name's ASCII letters (lower case) and digits; "" once it is longer than any token
- * parameter's (none could be read in it then). A character at a time: njs runs a global
- * pattern in quadratic time, and a name may be as long as the request line.
+ * A name's ASCII letters (lower case) and digits; "" once it is longer than `longest` (none
+ * of the names could be read in it then). A character at a time: njs runs a global pattern in
+ * quadratic time, and a name may be as long as the request line.
  */
-function lettersAndDigits(text: string): string {
+function lettersAndDigits(text: string, longest: number): string {
   let kept = "";
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code >= 0x30 && code <= 0x39) kept += text.charAt(i);
     else if (isAsciiLetter(code)) kept += String.fromCharCode(code | 0x20);
     else continue;
-    if (kept.length > LONGEST_PARAM) return "";
+    if (kept.length > longest) return "";
   }
   return kept;
 }
-
-/** The longest token parameter's name (`expires`). */
-const LONGEST_PARAM = 7;
 
 function isAsciiLetter(code: number): boolean {
   return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);

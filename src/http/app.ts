@@ -92,13 +92,13 @@ export function createApp<E extends HonoEnv = HonoEnv>(
           })
         : c.req.raw;
       const cache = settings.cache === undefined ? undefined : defaultCache();
-      const shared = cache !== undefined && sharedCacheable(request) ? cache : undefined;
       // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
-      // origin is asked with the whole query.
-      const key =
-        settings.cache === undefined
-          ? url
-          : settings.origin + cacheKey(grant.target, settings.cache.keyQuery);
+      // origin is asked with the whole query. No key: a request the key cannot name passes.
+      const named =
+        settings.cache === undefined ? undefined : cacheKey(grant.target, settings.cache.keyQuery);
+      const shared =
+        cache !== undefined && named !== undefined && sharedCacheable(request) ? cache : undefined;
+      const key = named === undefined ? url : settings.origin + named;
       const hit = shared && (await fromCache(shared, key, request));
       const response = hit || (await fetchOrigin(c, request, url, key, shared));
       if (propagate === undefined) return response;

@@ -354,9 +354,10 @@ export function locationRewriter(origin: string): (location: string) => string {
 }
 
 /**
- * A response header's value as the client gets it: a `Location`, or the URL of a `Refresh`
- * (after its `url=`, as nginx's `proxy_redirect` rewrites it too), by `relocate`
- * ({@link locationRewriter}); any other header as sent.
+ * A response header's value as the client gets it: a `Location` or `Content-Location`, the URL
+ * of a `Refresh` (after its `url=`, as nginx's `proxy_redirect` rewrites it too), and each
+ * `<URI>` of a `Link` (servers and packagers name a resource by the Host they were asked
+ * with), by `relocate` ({@link locationRewriter}); any other header as sent.
  *
  * @param name - Lower-case header name.
  * @example
@@ -369,10 +370,39 @@ export function relocated(
   value: string,
   relocate: (location: string) => string,
 ): string {
-  if (name === "location") return relocate(value);
+  if (name === "location" || name === "content-location") return relocate(value);
+  if (name === "link") return relocatedLink(value, relocate);
   if (name !== "refresh") return value;
   const at = value.toLowerCase().indexOf("url=");
   return at < 0 ? value : value.slice(0, at + 4) + relocate(value.slice(at + 4));
+}
+
+/**
+ * A `Link` value (RFC 8288) with each `<URI>` relocated: a `<` outside a quoted parameter opens
+ * one, the next `>` closes it; one that does not close is left as it is. One pass, parts joined
+ * once (njs).
+ */
+function relocatedLink(value: string, relocate: (location: string) => string): string {
+  const parts: string[] = [];
+  let copied = 0;
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) {
+      quoted = true;
+    } else if (c === 0x3c) {
+      const close = value.indexOf(">", i + 1);
+      if (close < 0) break;
+      parts.push(value.slice(copied, i + 1), relocate(value.slice(i + 1, close)));
+      copied = close;
+      i = close;
+    }
+  }
+  parts.push(value.slice(copied));
+  return parts.join("");
 }
 
 /** Text matched literally by a pattern. */

@@ -110,3 +110,19 @@ export function privateCacheControl(origin: string | undefined): string {
   }
   return kept.join(", ");
 }
+
+/**
+ * Response headers that give shared caches alone a lifetime, each read *instead of*
+ * `Cache-Control` by the caches it names: `CDN-Cache-Control` (RFC 9213),
+ * `Cloudflare-CDN-Cache-Control`, `Surrogate-Control` (Fastly, Varnish, Akamai),
+ * `X-Accel-Expires` (an nginx proxy_cache in front) and `Edge-Control` (Akamai). A rewritten
+ * manifest carries one viewer's token, so it goes without them: `private` alone would not stop
+ * such a cache keeping it for the next viewer.
+ */
+export const SHARED_CACHE_HEADERS: readonly string[] = [
+  "cdn-cache-control",
+  "cloudflare-cdn-cache-control",
+  "surrogate-control",
+  "x-accel-expires",
+  "edge-control",
+];

@@ -27,15 +27,43 @@ function link(file: string, n = 0): string {
 
 describe("the cache key rule", () => {
   it("keeps the whole query, none of it, or the listed parameters in the list's order", () => {
-    const target = "/v/seg.ts?junk=1&q=hd&lang=en&q=sd";
+    const target = "/v/seg.ts?junk=1&q=hd&lang=en&quality=sd";
     expect(cacheKey(target, "all")).toBe(target);
     expect(cacheKey(target, "none")).toBe("/v/seg.ts");
-    expect(cacheKey(target, ["lang", "q"])).toBe("/v/seg.ts?lang=en&q=hd&q=sd");
+    expect(cacheKey(target, ["lang", "q"])).toBe("/v/seg.ts?lang=en&q=hd");
+    expect(cacheKey(target, ["quality", "lang", "q"])).toBe("/v/seg.ts?quality=sd&lang=en&q=hd");
     expect(cacheKey("/v/seg.ts?junk=1", ["q"])).toBe("/v/seg.ts");
     expect(cacheKey("/v/seg.ts", ["q"])).toBe("/v/seg.ts");
-    // A name is the whole name: neither a prefix nor one spelled otherwise.
-    expect(cacheKey("/v/seg.ts?qq=1&Q=2&q", ["q"])).toBe("/v/seg.ts?q");
+    // A name is the whole name: a longer one is another parameter.
+    expect(cacheKey("/v/seg.ts?qq=1&q&qa=2", ["q"])).toBe("/v/seg.ts?q");
     expect(DEFAULT_CACHE_KEY_QUERY).toBe("none");
+  });
+
+  it("names no key for a query whose key parameter an origin could read twice", () => {
+    // The origin decodes and folds names; the key would name one value, the origin read another.
+    const twice = [
+      "q%75ality=1080&quality=720",
+      "quality=720&q%2575ality=1080",
+      "Quality=1080&quality=720",
+      "quality[]=1080&quality=720",
+      "QUALITY=1080",
+      "quality=720&quality=1080",
+      "quality=720;quality=1080",
+      "a=1;quality=1080&quality=720",
+      "amp;quality=1080&quality=720",
+      "%71uality",
+      "x%26quality=1080&quality=720",
+    ];
+    for (const query of twice) {
+      expect([query, cacheKey(`/v/seg.ts?${query}`, ["quality"])]).toEqual([query, undefined]);
+    }
+    // Neither with every parameter in the key nor none of it is there another reading.
+    expect(cacheKey("/v/seg.ts?Quality=1&quality=2", "all")).toBe("/v/seg.ts?Quality=1&quality=2");
+    expect(cacheKey("/v/seg.ts?Quality=1&quality=2", "none")).toBe("/v/seg.ts");
+    // Values are the origin's to read: an escaped `&` in one is no second parameter.
+    expect(cacheKey("/v/seg.ts?quality=7%26quality%3D2", ["quality"])).toBe(
+      "/v/seg.ts?quality=7%26quality%3D2",
+    );
   });
 
   it("reads CACHE_KEY_QUERY, and refuses a bad one in one line naming it", () => {
@@ -173,6 +201,38 @@ for (const runtime of RUNTIMES) {
     afterAll(async () => {
       server?.closeAllConnections();
       await new Promise<void>((done) => server?.close(() => done()));
+    });
+
+    it("a key parameter spelled twice passes uncached: never kept, never served a kept answer", async () => {
+      const gate = await runtime.start(originUrl, "quality");
+      const file = "key-twice.ts";
+      const asked = () => seen.filter((url) => url.split("?")[0]!.endsWith(`/${file}`));
+      try {
+        const poison = `${link(file)}?q%75ality=1080&quality=720`;
+        // Three times: nginx keeps an object from its second request on.
+        for (let i = 0; i < 3; i++) {
+          const attack = await get(gate.url + poison);
+          expect([attack.status, attack.headers["x-cache"]]).toEqual([200, "MISS"]);
+          expect(attack.body.toString()).toMatch(/\?q%75ality=1080&quality=720$/);
+        }
+        expect(asked()).toHaveLength(3);
+        // Where keeping lags (the Worker's waitUntil), a put would have happened by now.
+        await new Promise((r) => setTimeout(r, 300));
+        for (let i = 0; i < 3; i++) {
+          const viewer = await get(gate.url + `${link(file, 1)}?quality=720`);
+          expect(viewer.status).toBe(200);
+          expect(viewer.body.toString()).toMatch(/key-twice\.ts\?quality=720$/);
+        }
+        await gate.kept(`/videos/2675_v/${file}?quality=720`);
+        // The viewer's kept answer is not the attacker's either: the origin is asked again.
+        const before = asked().length;
+        const again = await get(gate.url + poison);
+        expect([again.status, again.headers["x-cache"]]).toEqual([200, "MISS"]);
+        expect(again.body.toString()).toMatch(/\?q%75ality=1080&quality=720$/);
+        expect(asked().length - before).toBe(1);
+      } finally {
+        await gate.stop();
+      }
     });
 
     it.each(MODES)(

@@ -127,4 +127,24 @@ describe.each(Object.keys(GATES))("REQUESTS_PER_CLIENT on %s", (runtime) => {
       held.push(await hold(url, hog));
     },
   );
+
+  // Outside attack: one IPv6 host holds a whole /64, so a share per exact address let it take
+  // every origin connection with 8 of them.
+  it("counts the addresses of one IPv6 /64 as one client", async () => {
+    origin = await startOrigin();
+    gate = await GATES[runtime]!({
+      ORIGIN_URL: origin.url,
+      ...SETTINGS,
+      ORIGIN_CONNECTIONS: "16",
+      REQUESTS_PER_CLIENT: "2",
+    });
+    const url = gate.url + mp4Link("16k");
+    held.push(await hold(url, "2001:db8:1:2::1"), await hold(url, "2001:db8:1:2::2"));
+    for (const address of ["2001:db8:1:2::3", "2001:DB8:1:2:ffff:ffff:ffff:ffff"]) {
+      const beyond = await get(url, { headers: { "x-forwarded-for": address }, timeoutMs: 5000 });
+      expect([address, beyond.status, beyond.headers["retry-after"]]).toEqual([address, 503, "5"]);
+    }
+    // Another /64 is another client.
+    held.push(await hold(url, "2001:db8:1:3::1"));
+  });
 });

@@ -29,10 +29,28 @@ const MPD =
   '<MPD><Period><SegmentTemplate media="seg-$Number$.m4s" initialization="init.mp4"/></Period></MPD>';
 const MULTI_CDN =
   '<MPD><BaseURL>https://cdn-b.example/v-1/</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
+const STEERED_HLS =
+  '#EXTM3U\n#EXT-X-CONTENT-STEERING:SERVER-URI="https://steer.example/s.json",PATHWAY-ID="a"\n' +
+  '#EXT-X-STREAM-INF:BANDWIDTH=800000,PATHWAY-ID="a"\n720.m3u8\n';
+const STEERED_MPD =
+  '<MPD><ContentSteering defaultServiceLocation="a">https://steer.example/s.json</ContentSteering>' +
+  '<BaseURL serviceLocation="a">./</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
 const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
 
 /** Every manifest's `Cache-Control` at the origin: public, for shared caches too. */
 const ORIGIN_CACHE_CONTROL = "public, max-age=60, s-maxage=600";
+
+/**
+ * The lifetimes the origin gives shared caches alone, each read instead of `Cache-Control` by
+ * the caches it names (RFC 9213's CDNs, Cloudflare, Fastly/Varnish, an nginx proxy_cache, Akamai).
+ */
+const TARGETED: Record<string, string> = {
+  "cdn-cache-control": "public, max-age=600",
+  "cloudflare-cdn-cache-control": "max-age=600",
+  "surrogate-control": "max-age=600",
+  "x-accel-expires": "600",
+  "edge-control": "cache-maxage=600s",
+};
 
 /**
  * The origin, answering as a real static server (Range 206/416, If-Range, conditional 304,
@@ -50,7 +68,7 @@ async function manifestOrigin() {
         body: Buffer.from(body),
         etag: '"v1"',
         lastModified: "Wed, 21 Oct 2015 07:28:00 GMT",
-        headers: { "content-type": type, "cache-control": ORIGIN_CACHE_CONTROL },
+        headers: { "content-type": type, "cache-control": ORIGIN_CACHE_CONTROL, ...TARGETED },
       });
       if (chunked && answer.status === 200) delete answer.headers["content-length"];
       res.writeHead(answer.status, answer.headers);
@@ -61,6 +79,10 @@ async function manifestOrigin() {
     if (path.endsWith("/big.m3u8")) return send("application/vnd.apple.mpegurl", BIG);
     if (path.endsWith("/manifest.mpd")) return send("application/dash+xml", MPD);
     if (path.endsWith("/multi-cdn.mpd")) return send("application/dash+xml", MULTI_CDN);
+    if (path.endsWith("/steered.m3u8")) {
+      return send("application/vnd.apple.mpegurl", STEERED_HLS);
+    }
+    if (path.endsWith("/steered.mpd")) return send("application/dash+xml", STEERED_MPD);
     if (path.endsWith("/gz.m3u8")) {
       // As nginx with gzip_types for playlists: compressed whenever the request allows it.
       const gzip = /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
@@ -181,6 +203,18 @@ describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime
     if (gate.waitFor) expect(await gate.waitFor(/BaseURL reaches another host/)).toBeTruthy();
   });
 
+  // Outside attack: a steering server (any host) answers with pathway clones that re-host the
+  // URIs the gate would stamp with the token (hls.js and dash.js follow them).
+  it.each([
+    ["steered.m3u8", STEERED_HLS],
+    ["steered.mpd", STEERED_MPD],
+  ])("passes a manifest with content steering (%s) unchanged", async (file, text) => {
+    const res = await get(`${gate.url}/videos/v-1/${file}?${PARAMS}`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(text);
+    if (gate.waitFor) expect(await gate.waitFor(/steering/)).toBeTruthy();
+  });
+
   // Outside attack: the Node server rewrote gzip bytes as text and sent garbage marked gzip.
   it("carries the token into a playlist the origin would compress", async () => {
     const res = await get(`${gate.url}/videos/v-1/gz.m3u8?${PARAMS}`, {
@@ -281,6 +315,9 @@ describe.each(Object.keys(withCaches))(
         const res = await get(`${gate.url}/videos/v-1/index.m3u8?${PARAMS}`, { method });
         expect(res.status).toBe(200);
         expect(res.headers["cache-control"]).toBe("private, max-age=60");
+        // Nor a lifetime only shared caches read, which they read instead of Cache-Control.
+        for (const name of Object.keys(TARGETED))
+          expect([name, res.headers[name]]).toEqual([name, undefined]);
       }
     });
 
@@ -288,6 +325,11 @@ describe.each(Object.keys(withCaches))(
       const segment = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`);
       expect(segment.status).toBe(200);
       expect(segment.headers["cache-control"]).toBe(ORIGIN_CACHE_CONTROL);
+      // (nginx's proxy reads X-Accel-Expires itself and passes it on to no one.)
+      for (const name of Object.keys(TARGETED)) {
+        if (name === "x-accel-expires" && runtime.startsWith("nginx")) continue;
+        expect([name, segment.headers[name]]).toEqual([name, TARGETED[name]]);
+      }
       // A segment still answers ranges: only manifests are asked for whole.
       const part = await get(`${gate.url}/videos/v-1/seg-1.ts?${PARAMS}`, {
         headers: { range: "bytes=0-6" },

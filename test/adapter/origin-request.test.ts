@@ -3,7 +3,7 @@
  * allow-list (`src/http/headers.ts`) plus the operator's FORWARD_HEADERS; beside a CDN query
  * token, no parameter an origin could read as `md5` or `expires`; and an origin's redirect
  * never shows the origin's address (its host, in any scheme or port, is made relative, without
- * ORIGIN_URL's path), in `Location` or `Refresh`.
+ * ORIGIN_URL's path), in `Location`, `Refresh`, `Content-Location` or `Link`.
  */
 
 const expires = Math.floor(Date.now() / 1000) + 3600;
@@ -128,7 +128,13 @@ describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) 
         return void res.end();
       }
       const location = row[1].replace("ORIGIN", `127.0.0.1:${port}`);
-      res.writeHead(302, { location, refresh: `0; URL=${location}`, "content-length": "0" });
+      res.writeHead(302, {
+        location,
+        refresh: `0; URL=${location}`,
+        "content-location": location,
+        link: `<${location}>; rel=preload; as=video, <https://cdn.example/c.ts>;rel="canonical"`,
+        "content-length": "0",
+      });
       res.end();
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -149,6 +155,11 @@ describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) 
         expect(answer.status).toBe(302);
         expect(answer.headers.location).toBe(seen);
         expect(answer.headers.refresh).toBe(`0; URL=${seen}`);
+        // Servers and packagers name the resource by the Host they were asked with too.
+        expect(answer.headers["content-location"]).toBe(seen);
+        expect(answer.headers.link).toBe(
+          `<${seen}>; rel=preload; as=video, <https://cdn.example/c.ts>;rel="canonical"`,
+        );
       }
     },
   );

@@ -1,7 +1,12 @@
 import { isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalAddress, clientAddressOf, parseAddressRanges } from "../../src/core/ip.js";
+import {
+  canonicalAddress,
+  clientAddressOf,
+  clientShareKey,
+  parseAddressRanges,
+} from "../../src/core/ip.js";
 
 describe("canonicalAddress", () => {
   it.each([
@@ -112,5 +117,40 @@ describe("clientAddressOf", () => {
   });
   it("is the left-most entry when every hop is trusted", () => {
     expect(clientAddressOf("10.0.0.2", ["10.0.0.9, 10.0.0.1"], trusted)).toBe("10.0.0.9");
+  });
+});
+
+// Outside attack: one IPv6 host holds a whole /64 (SLAAC privacy addresses, any address a
+// provider routes to it), so a share per exact address was a share per request.
+describe("clientShareKey", () => {
+  it.each([
+    ["203.0.113.7", "203.0.113.7"],
+    ["::ffff:203.0.113.7", "203.0.113.7"],
+    ["2001:db8:1:2::1", "2001:db8:1:2::/64"],
+    ["2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"],
+    ["2001:db8:1:2:0:0:0:abcd", "2001:db8:1:2::/64"],
+    ["2001:db8::7", "2001:db8::/64"],
+    ["::1", "::/64"],
+    ["fe80::1", "fe80::/64"],
+  ])("groups %s as %s", (address, key) => {
+    expect(clientShareKey(address)).toBe(key);
+  });
+  it("keeps another /64 apart, and what is no address as it is", () => {
+    expect(clientShareKey("2001:db8:1:3::1")).not.toBe(clientShareKey("2001:db8:1:2::1"));
+    expect(clientShareKey("unix:")).toBe("unix:");
+  });
+  it("gives every address of one /64 one key, and none of another", () => {
+    const group = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 4, maxLength: 4 });
+    fc.assert(
+      fc.property(group, group, group, (prefix, a, b) => {
+        const text = (tail: number[]) => [...prefix, ...tail].map((n) => n.toString(16)).join(":");
+        expect(clientShareKey(text(a))).toBe(clientShareKey(text(b)));
+        const other = [...prefix];
+        other[3] = (other[3]! + 1) % 0x10000;
+        expect(clientShareKey([...other, ...a].map((n) => n.toString(16)).join(":"))).not.toBe(
+          clientShareKey(text(a)),
+        );
+      }),
+    );
   });
 });

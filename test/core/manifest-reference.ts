@@ -96,6 +96,9 @@ export function propagateHls(text: string, params: string): Propagation {
   if (/\r(?!\n)|[\u0085\u2028\u2029]/.test(text)) {
     return { unchanged: "a line ends in a way players read differently (a lone CR, U+2028…)" };
   }
+  if (/#ext-x-content-steering/i.test(text)) {
+    return { unchanged: "content steering may re-host its URIs (EXT-X-CONTENT-STEERING)" };
+  }
   const out: string[] = [];
   let size = 0;
   for (const line of text.split("\n")) {
@@ -171,6 +174,9 @@ function withUriAttributes(line: string, params: string): string {
  * ```
  */
 export function propagateDash(text: string, params: string): Propagation {
+  if (/contentsteering|servicelocation/i.test(text)) {
+    return { unchanged: "content steering may re-host its URLs (ContentSteering)" };
+  }
   // Comments, CDATA sections and processing instructions blanked out (same length, so places
   // agree): what they hold is neither read as markup nor rewritten.
   const masked = maskXml(text);

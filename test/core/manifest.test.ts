@@ -111,6 +111,17 @@ describe("propagateDash", () => {
     }
   });
 
+  // Outside attack: a steering server (any host) answers with pathway clones that re-host every
+  // BaseURL (dash.js 5), token and all.
+  it.each([
+    '<MPD><ContentSteering defaultServiceLocation="a">https://steer.example/s.json</ContentSteering><BaseURL serviceLocation="a">./</BaseURL><SegmentTemplate media="seg.m4s"/></MPD>',
+    '<MPD><dash:ContentSteering>https://steer.example/s.json</dash:ContentSteering><SegmentTemplate media="seg.m4s"/></MPD>',
+    '<MPD><contentsteering>https://steer.example/s.json</contentsteering><SegmentTemplate media="seg.m4s"/></MPD>',
+    '<MPD><BaseURL serviceLocation="b">./</BaseURL><SegmentTemplate media="seg.m4s"/></MPD>',
+  ])("passes a manifest with content steering %j unchanged", (mpd) => {
+    expect(propagateDash(mpd, P)).toEqual({ unchanged: expect.stringMatching(/steering/) });
+  });
+
   it("leaves alone a URL that a browser resolves to another host, or one with a character reference", () => {
     for (const url of [
       "/\\evil.example/i.mp4",
@@ -187,6 +198,16 @@ describe("propagateDash", () => {
 describe("propagateHls against hostile playlists (outside attack)", () => {
   // Third outside attack: hls.js and ffmpeg end a line at a lone CR (hls.js also at U+2028),
   // so a tag line hid a URI line that went to another host with the token.
+  // Outside attack: hls.js follows a steering server's pathway clones, which re-host every
+  // variant URI, token and all.
+  it.each([
+    '#EXTM3U\n#EXT-X-CONTENT-STEERING:SERVER-URI="https://steer.example/s.json",PATHWAY-ID="a"\n#EXT-X-STREAM-INF:BANDWIDTH=1,PATHWAY-ID="a"\n720.m3u8\n',
+    '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720.m3u8\n#EXT-X-CONTENT-STEERING:SERVER-URI="s.json"\n',
+    '#EXTM3U\n  #ext-x-content-steering:SERVER-URI="https://steer.example/s.json"\n720.m3u8\n',
+  ])("passes a playlist with content steering %j unchanged", (text) => {
+    expect(propagateHls(text, P)).toEqual({ unchanged: expect.stringMatching(/steering/) });
+  });
+
   it.each(["\r", "\u2028", "\u2029", "\u0085"])(
     "passes a playlist with a line break %j unchanged",
     (brk) => {
@@ -224,14 +245,12 @@ describe("propagateHls against hostile playlists (outside attack)", () => {
       '#EXT-X-MEDIA:TYPE=AUDIO,NAME="URI=",URI="a.m3u8"',
       '#EXT-X-SESSION-DATA:DATA-ID="x",URI="data.json"',
       '#EXT-X-RENDITION-REPORT:URI="../720/index.m3u8",LAST-MSN=1',
-      '#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json",PATHWAY-ID="a"',
     ].join("\n");
     expect(propagateHls(text, P)).toEqual({
       text: [
         `#EXT-X-MEDIA:TYPE=AUDIO,NAME="URI=",URI="a.m3u8?${P}"`,
         `#EXT-X-SESSION-DATA:DATA-ID="x",URI="data.json?${P}"`,
         `#EXT-X-RENDITION-REPORT:URI="../720/index.m3u8?${P}",LAST-MSN=1`,
-        `#EXT-X-CONTENT-STEERING:SERVER-URI="steer.json?${P}",PATHWAY-ID="a"`,
       ].join("\n"),
     });
   });
@@ -462,6 +481,8 @@ describe("the linear rewrite, held to the one it replaced", () => {
       "<1:BaseURL>",
       "BaseURL",
       "baseurl",
+      "<ContentSteering>",
+      " serviceLocation=",
       "İ",
       "<!--",
       "-->",

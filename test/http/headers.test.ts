@@ -282,13 +282,34 @@ describe("an origin's Location as the client gets it", () => {
     expect(plain("https://origin.example.com.evil/a")).toBe("https://origin.example.com.evil/a");
   });
 
-  it("rewrites a Refresh's URL as nginx's proxy_redirect does, and no other header", () => {
+  it("rewrites a Refresh's URL as nginx's proxy_redirect does", () => {
     expect(relocated("refresh", "5; url=http://127.0.0.1:8080/base/a.ts", base)).toBe(
       "5; url=/a.ts",
     );
     expect(relocated("refresh", "5", base)).toBe("5");
-    expect(relocated("link", "<http://127.0.0.1:8080/base/a.ts>", base)).toBe(
-      "<http://127.0.0.1:8080/base/a.ts>",
+  });
+
+  // Outside attack: servers and packagers name a resource by the Host they were asked with.
+  it("rewrites a Content-Location, and every URI of a Link, by the same rules", () => {
+    expect(relocated("content-location", "http://127.0.0.1:8080/base/a.ts", base)).toBe("/a.ts");
+    expect(
+      relocated(
+        "link",
+        '<http://127.0.0.1:8080/base/a.ts>; rel=preload, <//127.0.0.1:8080/base/b.ts>;rel="next", <https://cdn.example/c.ts>; rel=canonical, <d.ts>',
+        base,
+      ),
+    ).toBe(
+      '</a.ts>; rel=preload, </b.ts>;rel="next", <https://cdn.example/c.ts>; rel=canonical, <d.ts>',
+    );
+    // A `<` or `>` in a quoted parameter is no URI of the header's.
+    expect(relocated("link", '<a.ts>; title="<x>", <http://127.0.0.1:8080/base/e.ts>', base)).toBe(
+      '<a.ts>; title="<x>", </e.ts>',
+    );
+    expect(relocated("link", "<http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "<http://127.0.0.1:8080/base/a.ts",
+    );
+    expect(relocated("etag", '"http://127.0.0.1:8080/base/a.ts"', base)).toBe(
+      '"http://127.0.0.1:8080/base/a.ts"',
     );
   });
 

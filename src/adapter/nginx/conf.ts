@@ -102,6 +102,7 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
         : keyQuery.slice(),
     forwardHeaders: options.settings.forwardHeaders.slice(),
     trustProxy: options.trustProxy.slice(),
+    origin: options.settings.origin,
   };
 }
 
@@ -186,6 +187,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_body;",
     "    js_var $tokengate_target;",
     "    js_var $tokengate_cache_key;",
+    "    js_var $tokengate_cache_bypass;",
     "    js_var $tokengate_client;",
     "    js_var $tokengate_forward;",
     "    js_var $tokengate_propagate;",
@@ -233,6 +235,8 @@ export function nginxConf(options: NginxConfOptions): string {
     lines.push(
       "    map $upstream_status $tokengate_not_200 {",
       '        200 "";',
+      "        # A slice (below): the part nginx asked for, checked against it by the slice module.",
+      '        206 "";',
       "        default 1;",
       "    }",
       `    proxy_cache_path ${nginxString("--cache-dir", options.cacheDir)} levels=1:2 keys_zone=tokengate:16m`,
@@ -313,17 +317,25 @@ export function nginxConf(options: NginxConfOptions): string {
       "        # of the other runtimes; the origin is asked with the whole query), and only a",
       "        # 200, as the Node server's cache keeps.",
       "        proxy_cache tokengate;",
-      "        proxy_cache_key $tokengate_cache_key;",
+      "        # Fetched and kept in 1 MiB slices (nginx's slice module, in Debian's nginx): a",
+      "        # viewer's Range costs the origin the slices it spans, at most 1 MiB more than it",
+      "        # asked for, even of an object nginx may not keep (none whole per 1-byte Range).",
+      "        slice 1m;",
+      "        proxy_set_header Range $slice_range;",
+      '        proxy_cache_key "$tokengate_cache_key $slice_range";',
       "        # Admission by frequency: an object is kept from its second request (within the",
       "        # zone's inactive time) on, so a flood of one-off keys streams through and evicts",
       "        # nothing the cache holds.",
       "        proxy_cache_min_uses 2;",
-      "        proxy_no_cache $tokengate_not_200;",
+      "        # A query the key cannot name (a key parameter twice, or spelled otherwise): passed",
+      "        # through, neither answered from the cache nor kept (core/cache-key.ts).",
+      "        proxy_cache_bypass $tokengate_cache_bypass;",
+      "        proxy_no_cache $tokengate_not_200 $tokengate_cache_bypass;",
       "        proxy_cache_lock on;",
       "        proxy_cache_revalidate on;",
       "        proxy_cache_use_stale updating;",
-      "        # Ranges and conditions are answered from the whole answer nginx asks for and",
-      "        # keeps (the module passes neither on), whatever the origin's Accept-Ranges.",
+      "        # Ranges and conditions are answered from the slices nginx asks for and keeps",
+      "        # (the module passes neither on), whatever the origin's Accept-Ranges.",
       "        proxy_force_ranges on;",
     );
   }
@@ -364,6 +376,7 @@ export function nginxConf(options: NginxConfOptions): string {
             "            # a 304 that keeps the copy with an earlier grant's token.",
             "            proxy_cache off;",
             "            proxy_force_ranges off;",
+            "            slice 0;",
           ]
         : []),
       proxyPass,

@@ -24,15 +24,22 @@ import {
   type GateSettings,
 } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
-import { clientAddressOf, parseAddressRanges } from "../../core/ip.js";
+import { clientAddressOf, clientShareKey, parseAddressRanges } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
 import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
-import { connectionTokens, isReturned, originRequestHeaders } from "../../http/headers.js";
+import {
+  connectionTokens,
+  isReturned,
+  locationRewriter,
+  originRequestHeaders,
+  relocated,
+} from "../../http/headers.js";
 import {
   manifestRequestHeaders,
   privateCacheControl,
+  SHARED_CACHE_HEADERS,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -215,15 +222,20 @@ function decided(r: NjsRequest, target: string): string {
     return "204";
   }
   const client = clientAddress(r, settings);
-  // REQUESTS_PER_CLIENT's key (limit_conn): this address, or with none (junk X-Forwarded-For
-  // behind a trusted proxy) the peer's, as the Node server counts.
-  put(r, "tokengate_client", client ?? r.remoteAddress);
+  // REQUESTS_PER_CLIENT's key (limit_conn): this address (an IPv6 one's /64), or with none
+  // (junk X-Forwarded-For behind a trusted proxy) the peer's, as the Node server counts.
+  put(r, "tokengate_client", clientShareKey(client ?? r.remoteAddress));
   const decision = decide(r.method, target, gate, client);
   if (decision.action === "pass") return answer(r, "not-found");
   if (decision.action === "reject") return answer(r, decision.reason);
   put(r, "tokengate_target", decision.target);
-  if (settings.cache)
-    put(r, "tokengate_cache_key", cacheKey(decision.target, settings.cacheKeyQuery));
+  if (settings.cache) {
+    const rule = settings.cacheKeyQuery;
+    const key = cacheKey(decision.target, typeof rule === "string" ? rule : plainList(rule));
+    // No key: conf.ts's proxy_cache_bypass and proxy_no_cache pass it through uncached.
+    put(r, "tokengate_cache_key", key === undefined ? decision.target : key);
+    if (key === undefined) put(r, "tokengate_cache_bypass", "1");
+  }
   if (decision.form === "stream") put(r, "tokengate_log_target", redactLink(decision.link));
   const propagate = decision.form === "query" ? decision.propagate : "";
   put(r, "tokengate_propagate", propagate);
@@ -316,6 +328,7 @@ function headers(r: NjsRequest): void {
     if (settings.cache)
       out["X-Cache"] = r.variables.upstream_cache_status === "HIT" ? "HIT" : "MISS";
     manifestHeaders(r);
+    relocateHeaders(out, settings.origin);
   }
   // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
   // outside the prefixes or a 500 of a misconfigured gate.
@@ -328,6 +341,29 @@ function headers(r: NjsRequest): void {
     cors.push([REASON_HEADER, reason]);
   }
   setAll(out, cors);
+}
+
+/**
+ * `Content-Location` and `Link` by the rules `proxy_redirect` applies to `Location`
+ * (`relocated`): they name the origin's address as readily.
+ */
+function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
+  const names = ["Content-Location", "Link"];
+  let relocate: ((location: string) => string) | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = out[name];
+    if (value === undefined || value === null) continue;
+    relocate ??= locationRewriter(origin);
+    const lower = name.toLowerCase();
+    if (Array.isArray(value)) {
+      const values: string[] = [];
+      for (let k = 0; k < value.length; k++) values.push(relocated(lower, value[k]!, relocate));
+      out[name] = values;
+    } else {
+      out[name] = relocated(lower, String(value), relocate);
+    }
+  }
 }
 
 /** Sets each header; `Vary` is merged with what is there. */
@@ -382,6 +418,7 @@ function manifestHeaders(r: NjsRequest): void {
   out["Cache-Control"] = privateCacheControl(
     Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
   );
+  for (let i = 0; i < SHARED_CACHE_HEADERS.length; i++) delete out[SHARED_CACHE_HEADERS[i]!];
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 

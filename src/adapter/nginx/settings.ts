@@ -27,6 +27,8 @@ export interface ModuleSettings {
   cacheKeyQuery: "all" | "none" | string[];
   /** `FORWARD_HEADERS`, lower case: request headers passed on besides the allow-list. */
   forwardHeaders: string[];
+  /** ORIGIN_URL, for the rules that keep its address out of `Content-Location` and `Link`. */
+  origin: string;
   /** `TRUST_PROXY`'s entries: proxies whose X-Forwarded-For names the client; none: the peer. */
   trustProxy: string[];
 }

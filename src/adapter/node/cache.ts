@@ -450,7 +450,8 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
       return false;
     }
     const key = cacheKey(target, keyQuery);
-    if (key.length > MAX_KEY_LENGTH) {
+    // No key: a request the key cannot name is passed through, neither served nor kept.
+    if (key === undefined || key.length > MAX_KEY_LENGTH) {
       misses++;
       return false;
     }

@@ -26,6 +26,7 @@ import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/
 import {
   manifestRequestHeaders,
   privateCacheControl,
+  SHARED_CACHE_HEADERS,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
@@ -866,8 +867,8 @@ export function removeHeader(list: string[], name: string): void {
 }
 
 /**
- * A rewritten manifest's `Cache-Control` made private, in place (`privateCacheControl`): it
- * carries one viewer's token.
+ * A rewritten manifest's `Cache-Control` made private and its shared-cache lifetimes dropped
+ * (`SHARED_CACHE_HEADERS`), in place (`privateCacheControl`): it carries one viewer's token.
  */
 export function markPrivate(list: string[]): void {
   const values: string[] = [];
@@ -876,6 +877,7 @@ export function markPrivate(list: string[]): void {
   }
   removeHeader(list, "cache-control");
   list.push("cache-control", privateCacheControl(values.length ? values.join(", ") : undefined));
+  for (const name of SHARED_CACHE_HEADERS) removeHeader(list, name);
 }
 
 /** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */

@@ -19,7 +19,7 @@ import {
 } from "node:net";
 import type { CacheKeyQuery } from "../../core/cache-key.js";
 import { decide, upgradeRefusal } from "../../core/decide.js";
-import { clientAddressOf, type AddressRanges } from "../../core/ip.js";
+import { clientAddressOf, clientShareKey, type AddressRanges } from "../../core/ip.js";
 import type { Settings } from "../../core/settings.js";
 import { createApp } from "../../http/app.js";
 import type { ClientInfo } from "../../http/headers.js";
@@ -226,8 +226,9 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
    */
   const takePlace = (req: IncomingMessage, res: ServerResponse, client: ClientInfo): boolean => {
     if (clientShare === 0) return true;
-    // No address behind a trusted proxy (junk X-Forwarded-For): the proxy's own counts.
-    const key = client.address ?? req.socket.remoteAddress ?? "";
+    // By address (an IPv6 one's /64); with none behind a trusted proxy (junk X-Forwarded-For)
+    // the proxy's own counts.
+    const key = clientShareKey(client.address ?? req.socket.remoteAddress ?? "");
     const held = inFlight.get(key) ?? 0;
     if (held >= clientShare) return false;
     inFlight.set(key, held + 1);

@@ -17,7 +17,7 @@ import { get } from "../../helpers/http.js";
 import { rawExchange } from "../../helpers/raw-exchange.js";
 import { SECRET, signedPath } from "../../helpers/links.js";
 import { freePort, JS_MODULE, NGINX, nginxAvailable, startNginx } from "../../helpers/nginx.js";
-import { startOrigin, type Origin } from "../../helpers/origin.js";
+import { bigChunk, startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
 
 const here = nginxAvailable();
@@ -145,8 +145,9 @@ describe.skipIf(!here)("tokengate nginx-config", () => {
       join(dir, "cache"),
     ]);
     // The key the module makes by CACHE_KEY_QUERY (the origin path without the token, and
-    // the chosen query parameters); an object kept from its second request on.
-    expect(printed.out).toMatch(/proxy_cache_key \$tokengate_cache_key;/);
+    // the chosen query parameters) and the 1 MiB slice; an object kept from its second
+    // request on.
+    expect(printed.out).toMatch(/proxy_cache_key "\$tokengate_cache_key \$slice_range";/);
     expect(printed.out).toMatch(/proxy_cache_min_uses 2;/);
     expect(printed.out).toMatch(/proxy_pass '[^']*\$tokengate_target';/);
   });
@@ -539,6 +540,60 @@ describe.skipIf(!here)("nginx's cache (--cache-dir)", () => {
     expect(answer.status).toBe(206);
     expect(answer.body.toString()).toBe("content");
     expect(origin.seen.length).toBe(before);
+  });
+});
+
+// Outside attack: the cache asked the origin for the whole object on every miss, so a 1-byte
+// Range of an object nginx does not keep (no Cache-Control or Expires, as static servers send
+// by default) cost the whole file each time. Misses are fetched in 1 MiB slices.
+describe.skipIf(!here)("nginx --cache-dir and ranges", () => {
+  const MiB = 1024 * 1024;
+  const SIZE = 32 * MiB;
+  let origin: Origin;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  let cacheDir: string;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    cacheDir = mkdtempSync(join(tmpdir(), "tokengate-slice-"));
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET }, ["--cache-dir", cacheDir]);
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("costs the origin at most a slice per range it does not keep", async () => {
+    origin.bigSent = 0;
+    for (const [from, to] of [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [20 * MiB + 5, 20 * MiB + 9],
+      [SIZE - 1, SIZE - 1],
+    ]) {
+      const answer = await get(nginx.url + signedPath(`big-${SIZE}.ts`), {
+        headers: { Range: `bytes=${from}-${to}` },
+      });
+      expect(answer.status).toBe(206);
+      expect(answer.headers["content-range"]).toBe(`bytes ${from}-${to}/${SIZE}`);
+      expect(answer.body.equals(bigChunk(from!, to! - from! + 1))).toBe(true);
+    }
+    // Let nginx finish reading what it asked for.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(origin.bigSent).toBeLessThanOrEqual(5 * MiB);
+  });
+
+  it("answers a whole object and a range across slices byte for byte", async () => {
+    const size = 3 * MiB + 5;
+    const whole = await get(nginx.url + signedPath(`big-${size}.ts`));
+    expect([whole.status, whole.body.length]).toEqual([200, size]);
+    expect(whole.body.equals(bigChunk(0, size))).toBe(true);
+    const across = await get(nginx.url + signedPath(`big-${size}.ts`), {
+      headers: { Range: `bytes=${MiB - 3}-${2 * MiB + 3}` },
+    });
+    expect(across.status).toBe(206);
+    expect(across.body.equals(bigChunk(MiB - 3, MiB + 7))).toBe(true);
   });
 });
 
