@@ -46,6 +46,7 @@ const MODULE_KEYS: { [K in keyof ModuleSettings]: string } = {
   cache: "--cache-dir",
   cacheKeyQuery: "CACHE_KEY_QUERY",
   forwardHeaders: "FORWARD_HEADERS",
+  origin: "ORIGIN_URL (the origin's address, taken out of Location, Link and the like)",
   trustProxy: "TRUST_PROXY",
 };
 
@@ -55,7 +56,7 @@ const MODULE_KEYS: { [K in keyof ModuleSettings]: string } = {
  */
 const SETTINGS_ON_NGINX: { [K in keyof Settings]: string } = {
   gate: "module keys (see GATE_ON_NGINX)",
-  origin: "config: proxy_pass",
+  origin: "config: proxy_pass; module: origin",
   originTimeoutMs: "config: proxy_connect_timeout, proxy_read_timeout",
   cors: "module: cors",
   cache: "module: cache, cacheKeyQuery; config: proxy_cache",
@@ -140,6 +141,7 @@ describe("the settings nginx is given", () => {
       cache: true,
       cacheKeyQuery: ["lang"],
       forwardHeaders: ["x-session"],
+      origin: "http://127.0.0.1:9",
       trustProxy: ["10.0.0.0/8", "::1"],
     } satisfies ModuleSettings);
   });
