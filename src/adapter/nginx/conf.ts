@@ -210,7 +210,8 @@ export function nginxConf(options: NginxConfOptions): string {
     `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
     "# The njs module decides each request with the same decide() as the Worker and the Node",
     "# server; nginx answers its refusals and streams what it grants from the origin.",
-    "# The secret is not in this file: the module reads it from its file on every request.",
+    "# The secret is not in this file: the module reads it from its file on every request",
+    "# (or, when that is root's alone, from the copy nginx's master loaded at start or reload).",
   ];
   if (native) {
     lines.push(
