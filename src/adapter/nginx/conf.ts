@@ -226,6 +226,8 @@ export function nginxConf(options: NginxConfOptions): string {
   lines.push(
     `worker_processes ${options.workers};`,
     `pid ${at("nginx.pid")};`,
+    "# The raw-path patterns run on every request: compiled to machine code.",
+    "pcre_jit on;",
     `error_log ${at("error.log")} notice;`,
     "",
     "events {",
