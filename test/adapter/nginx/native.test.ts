@@ -152,3 +152,77 @@ describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () 
     expect(result.stderr).toContain("test is successful");
   });
 });
+
+describe.skipIf(!here)("rotation: nginx-config again, then nginx -s reload, under load", () => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET: OLDER });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("drops no request while the new secret takes over, and the removed one stops at reload", async () => {
+    const NEWER = "the-newer-secret";
+    const rotate = (secrets: string) => {
+      writeFileSync(join(nginx.dir, "secret"), secrets);
+      // The command the README gives: the same nginx-config command again, then a reload.
+      const printed = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          "nginx-config",
+          "--origin-url",
+          origin.url,
+          "--secret-file",
+          join(nginx.dir, "secret"),
+          "--listen",
+          `127.0.0.1:${nginx.port}`,
+          "--workers",
+          "1",
+          "--prefix",
+          join(nginx.dir, "run"),
+        ],
+        { env: { PATH: process.env.PATH, REQUESTS_PER_CLIENT: "0" }, encoding: "utf8" },
+      );
+      expect(printed.status).toBe(0);
+      writeFileSync(join(nginx.dir, "nginx.conf"), printed.stdout);
+      const reload = spawnSync(NGINX, ["-c", join(nginx.dir, "nginx.conf"), "-s", "reload"], {
+        encoding: "utf8",
+      });
+      expect(reload.status).toBe(0);
+    };
+    const older = signedPath("load.ts", { secret: OLDER });
+    let stop = false;
+    const statuses: number[] = [];
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        // A connection each: at a reload nginx closes its idle keep-alive connections (a
+        // request racing that close is reset, and a client sends it again on a new one).
+        while (!stop) {
+          const answer = await get(nginx.url + older, { headers: { Connection: "close" } });
+          statuses.push(answer.status);
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    rotate(`${NEWER},${OLDER}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    stop = true;
+    await load;
+    expect(statuses.length).toBeGreaterThan(50);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    // After the reload the new secret is nginx's own: its links no longer enter njs.
+    const skip = nginx.accessLog().length;
+    expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
+    expect((await logged(nginx, skip)).map((line) => line.njs)).toEqual([""]);
+    // The old secret removed: refused once nginx has reloaded, on either path.
+    rotate(NEWER);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await get(nginx.url + older)).status).toBe(403);
+    expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
+  });
+});
