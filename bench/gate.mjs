@@ -123,8 +123,16 @@ export async function benchGate(options = {}) {
       for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
       writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
     }
-    const [originPort, nginxPort, gatePort, proxyPort, baselinePort, cachePort, njsPort] =
-      await freePorts(7);
+    const [
+      originPort,
+      nginxPort,
+      gatePort,
+      proxyPort,
+      baselinePort,
+      cachePort,
+      njsPort,
+      modulePort,
+    ] = await freePorts(8);
     const baseline = process.env.BASELINE;
     const originConf = nginxConf(
       dir,
@@ -155,30 +163,40 @@ export async function benchGate(options = {}) {
     );
     // tokengate inside nginx, from the config its CLI prints, with as many workers as the
     // secure_link gate.
-    writeFileSync(join(dir, "secret"), SECRET, { mode: 0o644 });
-    const njsConf = join(dir, "tokengate-nginx.conf");
-    writeFileSync(
-      njsConf,
-      execFileSync(
-        process.execPath,
-        [
-          join(ROOT, "dist/cli/index.js"),
-          "nginx-config",
-          "--origin-url",
-          `http://127.0.0.1:${originPort}`,
-          "--secret-file",
-          join(dir, "secret"),
-          "--listen",
-          `127.0.0.1:${njsPort}`,
-          "--workers",
-          String(nginxWorkers),
-          "--prefix",
-          join(dir, "tokengate-nginx"),
-        ],
-        { encoding: "utf8" },
-      ),
-    );
-    for (const conf of [originConf, gateConf, njsConf]) {
+    // The secret file as a careful user keeps it: root's alone (nginx's master reads it).
+    writeFileSync(join(dir, "secret"), SECRET, { mode: 0o600 });
+    // Every gate here serves one client (wrk) at up to 200 connections: no per-client share.
+    const printNginx = (name, port, env = {}) => {
+      const conf = join(dir, `${name}.conf`);
+      writeFileSync(
+        conf,
+        execFileSync(
+          process.execPath,
+          [
+            join(ROOT, "dist/cli/index.js"),
+            "nginx-config",
+            "--origin-url",
+            `http://127.0.0.1:${originPort}`,
+            "--secret-file",
+            join(dir, "secret"),
+            "--listen",
+            `127.0.0.1:${port}`,
+            "--workers",
+            String(nginxWorkers),
+            "--prefix",
+            join(dir, name),
+          ],
+          { encoding: "utf8", env: { ...process.env, REQUESTS_PER_CLIENT: "0", ...env } },
+        ),
+      );
+      return conf;
+    };
+    // As printed: the common request decided by nginx itself.
+    const njsConf = printNginx("tokengate-nginx", njsPort);
+    // Every request through the module, as before the native path: a TRUST_PROXY that names no
+    // peer here turns the native path off and leaves the client address the peer's.
+    const moduleConf = printNginx("tokengate-module", modulePort, { TRUST_PROXY: "10.9.9.9" });
+    for (const conf of [originConf, gateConf, njsConf, moduleConf]) {
       children.push(
         spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),
       );
@@ -195,6 +213,8 @@ export async function benchGate(options = {}) {
             PORT: String(port),
             WORKERS: workers,
             LOG_FORMAT: "json",
+            REQUESTS_PER_CLIENT: "0",
+            METRICS_LISTEN: "off",
             ...env,
           },
           stdio: "ignore",
@@ -232,7 +252,9 @@ export async function benchGate(options = {}) {
       }),
     );
     const base = (port) => `http://127.0.0.1:${port}`;
-    await Promise.all([originPort, nginxPort, njsPort].map((p) => waitFor(base(p) + "/")));
+    await Promise.all(
+      [originPort, nginxPort, njsPort, modulePort].map((p) => waitFor(base(p) + "/")),
+    );
     await waitFor(base(gatePort) + "/healthz");
     await waitFor(base(cachePort) + "/healthz");
     if (baseline) await waitFor(base(baselinePort) + "/healthz");
@@ -243,7 +265,7 @@ export async function benchGate(options = {}) {
       signLink({ clientId: 2675, videoId: "bench", secret: SECRET, ttlSeconds, file });
     // Both gates must agree on what they serve and refuse before anything is timed.
     for (const [file, size] of Object.values(files)) {
-      for (const port of [nginxPort, gatePort, njsPort]) {
+      for (const port of [nginxPort, gatePort, njsPort, modulePort]) {
         const res = await fetch(base(port) + link(file));
         const body = Buffer.from(await res.arrayBuffer());
         if (res.status !== 200 || body.length !== size)
@@ -259,7 +281,7 @@ export async function benchGate(options = {}) {
       expires: 1_000_000_000,
       file: "x",
     });
-    for (const port of [nginxPort, gatePort, njsPort]) {
+    for (const port of [nginxPort, gatePort, njsPort, modulePort]) {
       const res = await fetch(base(port) + expired);
       if (res.status !== 410) throw new Error(`${port} answered ${res.status} to an expired link`);
     }
@@ -270,6 +292,7 @@ export async function benchGate(options = {}) {
       tokengate: (file) => base(gatePort) + link(file),
       "tokengate cache": (file) => base(cachePort) + link(file),
       "tokengate in nginx": (file) => base(njsPort) + link(file),
+      "tokengate in nginx, module only": (file) => base(modulePort) + link(file),
       "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
@@ -305,6 +328,8 @@ export async function benchGate(options = {}) {
         const njs = runs["tokengate in nginx"];
         row.njsRpsVsNginx = median(njs.map((r, i) => r.rps / runs.nginx[i].rps));
         row.njsP99VsNginx = median(njs.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
+        const moduleOnly = runs["tokengate in nginx, module only"];
+        row.moduleRpsVsNginx = median(moduleOnly.map((r, i) => r.rps / runs.nginx[i].rps));
         if (baseline) {
           row.rpsVsBaseline = median(runs.tokengate.map((r, i) => r.rps / runs.baseline[i].rps));
           row.p99VsBaseline = median(
@@ -350,13 +375,14 @@ export async function benchGate(options = {}) {
       `\ntokengate in nginx (the njs module, nginx-config's config, worker_processes ${nginxWorkers}), same run:`,
     );
     log(
-      "| file | conns | tokengate in nginx req/s | nginx secure_link req/s | req/s vs secure_link | p99 in nginx | p99 secure_link | p99 vs secure_link |",
+      "| file | conns | tokengate in nginx req/s | nginx secure_link req/s | req/s vs secure_link | p99 in nginx | p99 secure_link | p99 vs secure_link | module only req/s | module only vs secure_link |",
     );
-    log("|---|---|---|---|---|---|---|---|");
+    log("|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
         `| ${r.file} | ${r.connections} | ${r.rps["tokengate in nginx"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.njsRpsVsNginx.toFixed(2)} | ` +
-          `${r.p99ms["tokengate in nginx"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.njsP99VsNginx.toFixed(1)} |`,
+          `${r.p99ms["tokengate in nginx"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.njsP99VsNginx.toFixed(2)} | ` +
+          `${r.rps["tokengate in nginx, module only"].toFixed(0)} | ${r.moduleRpsVsNginx.toFixed(2)} |`,
       );
     }
     if (baseline) {

@@ -70,13 +70,14 @@ ${optionLines(Object.values(SETTINGS), "serve")}  -h, --help
 `,
   nginxConfig: `Usage: tokengate nginx-config --origin-url URL --secret-file PATH [options] > nginx.conf
 
-Prints a complete nginx.conf that runs the gate inside nginx: the njs module shipped in this
-package decides each request exactly as \`serve\` does, nginx answers its refusals and streams
-what it grants. Run it with \`nginx -c "$PWD/nginx.conf"\` (Debian: nginx and
-libnginx-mod-http-js). Settings are checked as \`serve\` checks them; each option overrides the
-environment variable named beside it. The secret never appears in the config: the module
-reads SECRET's file on every request (a new secret needs no reload); nginx's workers must be
-able to read it.
+Prints a complete nginx.conf that runs the gate inside nginx: nginx itself checks and proxies
+a plain stream link whose token is right under SECRET's first secret (secure_link); the njs
+module shipped in this package decides every other request exactly as \`serve\` does. Run it
+with \`nginx -c "$PWD/nginx.conf"\` (Debian: nginx and libnginx-mod-http-js). Settings are
+checked as \`serve\` checks them; each option overrides the environment variable named beside
+it. The secret never appears in the config: this command copies SECRET into --prefix (0600
+files nginx's master reads as root at start and reload), so a secret file only root can read
+works. To rotate, edit SECRET's file, run this command again and \`nginx -s reload\`.
 
 ${optionLines([...Object.values(SETTINGS), ...Object.values(NGINX_FLAGS)], "nginx-config")}  -h, --help
 `,

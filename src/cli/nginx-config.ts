@@ -5,6 +5,7 @@
  */
 import {
   accessSync,
+  chmodSync,
   constants,
   mkdirSync,
   readFileSync,
@@ -20,9 +21,10 @@ import {
   DEBIAN_JS_MODULE,
   moduleSettings,
   nginxConf,
+  secretConf,
   type NginxConfOptions,
 } from "../adapter/nginx/conf.js";
-import { SETTINGS_FILE } from "../adapter/nginx/settings.js";
+import { SECRET_CONF_FILE, SECRETS_FILE, SETTINGS_FILE } from "../adapter/nginx/settings.js";
 import {
   clientSecretsFrom,
   envWithFlags,
@@ -124,6 +126,7 @@ export async function nginxConfig(
       (serverEnv.TRUST_PROXY ?? "").trim() === ""
         ? []
         : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
+    secrets: secretFile === undefined ? [] : settings.gate.secrets.slice(),
   };
   // The config first: a value it cannot carry stops here, before any folder or file is made.
   const conf = nginxConf(options);
@@ -135,6 +138,12 @@ export async function nginxConfig(
   writeFileSync(join(prefix, SETTINGS_FILE), JSON.stringify(moduleSettings(options)) + "\n", {
     mode: 0o644,
   });
+  // SECRET as nginx's master reads it at start and reload, as root: its owner's alone. The
+  // config includes the first secret (secure_link) and hands all to the module.
+  if (options.secretFile !== null) {
+    writePrivate(join(prefix, SECRETS_FILE), JSON.stringify({ secrets: options.secrets }) + "\n");
+    writePrivate(join(prefix, SECRET_CONF_FILE), secretConf(options.secrets[0]!));
+  }
   out(conf);
   return 0;
 }
@@ -155,4 +164,10 @@ function writableFolder(dir: string): void {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new UsageError(`--cache-dir: cannot make or write ${dir} (${code})`);
   }
+}
+
+/** Writes a file only its owner can read, whatever mode it had. */
+function writePrivate(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
 }

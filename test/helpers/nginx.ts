@@ -56,11 +56,13 @@ export interface StartedNginx {
 /**
  * Prints a config with `tokengate nginx-config` for gate settings given as the environment
  * variables `serve` reads (SECRET and CLIENT_SECRETS are written to files for it), starts
- * nginx in the foreground from it and waits until it answers.
+ * nginx in the foreground from it and waits until it answers. `secretMode`: the secret file's
+ * mode (0600: only its owner, root when the tests run as root, can read it).
  */
 export async function startNginx(
   env: Record<string, string | undefined>,
   args: string[] = [],
+  options: { secretMode?: number } = {},
 ): Promise<StartedNginx> {
   const dir = mkdtempSync(join(tmpdir(), "tokengate-nginx-"));
   // Started as root, nginx's workers run as nobody, and they read the secret file.
@@ -69,7 +71,8 @@ export async function startNginx(
   // Every test client is 127.0.0.1: no share per address unless a test sets one.
   const rest: Record<string, string | undefined> = { REQUESTS_PER_CLIENT: "0", ...env };
   if (env.SECRET !== undefined) {
-    writeFileSync(join(dir, "secret"), env.SECRET, { mode: 0o644 });
+    writeFileSync(join(dir, "secret"), env.SECRET, { mode: options.secretMode ?? 0o644 });
+    chmodSync(join(dir, "secret"), options.secretMode ?? 0o644);
     flags.push("--secret-file", join(dir, "secret"));
   }
   if (env.CLIENT_SECRETS !== undefined) {

@@ -4,12 +4,15 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
-import { locationRules } from "../../http/headers.js";
+import { FORWARDED, locationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
 import {
   CLIENT_SECRETS_OBJECT,
+  SECRET_CONF_FILE,
+  SECRETS_FILE,
+  SECRETS_OBJECT,
   SETTINGS_FILE,
   SETTINGS_OBJECT,
   type ModuleSettings,
@@ -42,6 +45,81 @@ export interface NginxConfOptions {
   version: string;
   /** TRUST_PROXY's entries (checked): proxies whose X-Forwarded-For names the client. */
   trustProxy: readonly string[];
+  /** SECRET's secrets as its file held them when the config was printed (never printed). */
+  secrets: readonly string[];
+}
+
+/** Characters a path segment may hold on the native path: the core's plain set (no `%`, `;`, `\\`). */
+const PLAIN_CHARS = "A-Za-z0-9._~!$&'()*+,=:@-";
+/** The same without `.`: a segment's first character (no `.`/`..` segment, no `/.` at all). */
+const PLAIN_FIRST = "A-Za-z0-9_~!$&'()*+,=:@-";
+
+/**
+ * The pattern (PCRE and JavaScript alike) of a raw request target that is a plain stream link
+ * under `prefixes`: one `decide()` reads without decoding anything (no `%`, `;`, `\\`, `//`, dot
+ * segment or byte outside the core's plain set; a path of at most MAX_PATH characters; no
+ * `#`), whose token is canonical base64url (its last character carries no spare bits, which
+ * nginx's decoder would ignore) and whose id segment and file hold no run of 22 token
+ * characters (the log writes them as they are). Named captures: kind, client, video, token,
+ * expires, file, query (with its `?`). Held to decide() by a property test.
+ */
+export function plainStreamPattern(prefixes: readonly string[]): string {
+  const kinds = prefixes.map((prefix) => prefix.replace(/\./g, "\\.")).join("|");
+  const segment = `[${PLAIN_FIRST}][${PLAIN_CHARS}]*`;
+  const noRun = (within: string) => `(?![${within}]*[A-Za-z0-9_-]{22})`;
+  return (
+    "(?=[^?]{1,1024}(?:\\?|$))" +
+    `/(?<tg_kind>${kinds})/` +
+    noRun("^/?") +
+    `(?<tg_client>[${PLAIN_FIRST.replace("_", "")}][${PLAIN_CHARS.replace("_", "")}]*)` +
+    `_(?<tg_video>[${PLAIN_CHARS}]+)/` +
+    "(?<tg_token>[A-Za-z0-9_-]{21}[AQgw])/" +
+    "(?<tg_expires>[1-9][0-9]{0,17})/" +
+    noRun("^?") +
+    `(?<tg_file>${segment}(?:/${segment})*/?)` +
+    "(?<tg_query>\\?[A-Za-z0-9._~!$&'()*+,;=:@/?%-]+)?\\??$"
+  );
+}
+
+/**
+ * Why the config cannot decide the common stream link natively, or undefined when it can:
+ * settings whose grants need the module (CORS headers, the cache's key and `X-Cache`, an
+ * address read from X-Forwarded-For, IP-bound or per-client tokens), a FORWARD_HEADERS name
+ * nginx has no `$http_` variable for, or a first secret an nginx string cannot carry.
+ */
+export function nativeBlocker(options: NginxConfOptions): string | undefined {
+  const { settings } = options;
+  if (options.secretFile === null || options.secrets.length === 0) return "no SECRET";
+  if (options.clientSecretsFile !== null) return "CLIENT_SECRETS";
+  if (settings.cors !== undefined) return "CORS_ORIGINS";
+  if (options.cacheDir !== null) return "--cache-dir";
+  if (options.trustProxy.length > 0) return "TRUST_PROXY";
+  if (settings.gate.bindIp !== "off") return "BIND_IP";
+  if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
+  if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
+  return undefined;
+}
+
+/**
+ * The file nginx's master includes as root at start and reload: SECRET's first secret as
+ * `$tokengate_secret`, for `secure_link_md5`. A `geo` block, whose values are taken as
+ * written (a `map`'s or `set`'s would read a `$` in the secret as a variable).
+ */
+export function secretConf(secret: string): string {
+  const quoted = secret.replace(/[\\"]/g, (c) => `\\${c}`);
+  return [
+    "# tokengate: SECRET's first secret, for nginx's secure_link. Written by",
+    "# `tokengate nginx-config`; rewrite it (run that command again) and `nginx -s reload`.",
+    "geo $tokengate_secret {",
+    `    default "${quoted}";`,
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** A header name as written in a request (`if-none-match` → `If-None-Match`). */
+function headerName(lower: string): string {
+  return lower.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
 }
 
 /**
@@ -88,6 +166,7 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
   const keyQuery = options.settings.cache?.keyQuery;
   return {
     secretFile: options.secretFile,
+    secretsPreloaded: options.secretFile !== null,
     clientSecrets: options.clientSecretsFile !== null,
     prefixes: gate.prefixes.slice(),
     queryPrefixes: gate.queryPrefixes === "*" ? "*" : gate.queryPrefixes.slice(),
@@ -127,17 +206,29 @@ export function nginxConf(options: NginxConfOptions): string {
     config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   const originTimeout = duration(settings.originTimeoutMs);
   const clientTimeout = duration(config.clientTimeoutMs);
+  const native = nativeBlocker(options) === undefined;
   const lines: string[] = [
     `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
     "# The njs module decides each request with the same decide() as the Worker and the Node",
     "# server; nginx answers its refusals and streams what it grants from the origin.",
-    "# The secret is not in this file: the module reads it from its file on every request.",
+    "# The secret is not in this file: the module reads it from its file on every request",
+    "# (or, when that is root's alone, from the copy nginx's master loaded at start or reload).",
   ];
+  if (native) {
+    lines.push(
+      "# A plain stream link with a right token under SECRET's first secret is checked and",
+      "# proxied by nginx itself (secure_link), without the module; everything else is the",
+      "# module's. That secret is in the file included below, which nginx reads at start and",
+      "# on `nginx -s reload`.",
+    );
+  }
   if (options.jsModule !== null)
     lines.push(`load_module ${nginxString("--js-module", options.jsModule)};`);
   lines.push(
     `worker_processes ${options.workers};`,
     `pid ${at("nginx.pid")};`,
+    "# The raw-path patterns run on every request: compiled to machine code.",
+    "pcre_jit on;",
     `error_log ${at("error.log")} notice;`,
     "",
     "events {",
@@ -180,6 +271,13 @@ export function nginxConf(options: NginxConfOptions): string {
       `    js_preload_object ${CLIENT_SECRETS_OBJECT} from ${nginxString("--client-secrets-file", options.clientSecretsFile)};`,
     );
   }
+  if (options.secretFile !== null) {
+    lines.push(
+      "    # SECRET as nginx read it at start or reload (as root: the file may be root's alone),",
+      "    # for the module when SECRET's file is not the workers' to read.",
+      `    js_preload_object ${SECRETS_OBJECT} from ${at(SECRETS_FILE)};`,
+    );
+  }
   lines.push(
     `    js_preload_object ${SETTINGS_OBJECT} from ${at(SETTINGS_FILE)};`,
     "    js_var $tokengate_reason;",
@@ -196,6 +294,8 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_limit_rate_after 0;",
     "    js_set $tokengate_status tokengate.status;",
     "    js_var $tokengate_log_target;",
+    "    # Set by every function of the module a request enters: the access log's `njs`.",
+    "    js_var $tokengate_njs;",
     "",
     "    # Why the origin failed, from what nginx saw of it: no connection (refused, unreachable:",
     "    # 502, never connected; or 504, no connection in time), no answer in time (504), or an",
@@ -211,12 +311,13 @@ export function nginxConf(options: NginxConfOptions): string {
     "    # One JSON line per request; the path never holds a token.",
     "    log_format tokengate escape=json",
     `        '{"time":"$time_iso8601","pid":$pid,"method":"$request_method",'`,
-    `        '"path":"$tokengate_log_target","status":$status,"reason":"$tokengate_reason$tokengate_error",'`,
+    `        '"path":"$tokengate_log_target","status":$status,"reason":"$tokengate_reason$tokengate_error","njs":"$tokengate_njs",'`,
     `        '"bytes":$body_bytes_sent,"s":$request_time,"origin":"$tokengate_origin",'`,
     `        '"upstream_status":"$upstream_status","upstream_addr":"$upstream_addr",'`,
     `        '"upstream_connect_time":"$upstream_connect_time","upstream_header_time":"$upstream_header_time"}';`,
     `    access_log ${at("access.log")} tokengate;`,
     "",
+    ...(native ? nativeMaps(options) : []),
     ...(config.requestsPerClient === 0
       ? []
       : [
@@ -342,6 +443,18 @@ export function nginxConf(options: NginxConfOptions): string {
   lines.push(
     "",
     "        location / {",
+    ...(native
+      ? [
+          "            # The common request, decided by nginx: a plain stream link whose token",
+          "            # secure_link finds right and unexpired, while SECRET's file is there.",
+          "            set $tokengate_go $tokengate_native;",
+          `            if (!-f ${nginxString("--secret-file", options.secretFile!)}) { set $tokengate_go ""; }`,
+          "            if ($tokengate_go) { return 419; }",
+          "            error_page 419 = @tokengate_native;",
+          "            # So that @tokengate_native's own error pages (origin failures) still apply.",
+          "            recursive_error_pages on;",
+        ]
+      : []),
     "            js_header_filter tokengate.headers;",
     "            if ($tokengate_status = 204) { return 204; }",
     "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
@@ -386,6 +499,33 @@ export function nginxConf(options: NginxConfOptions): string {
       "        }",
     );
   }
+  if (native) {
+    const limitKey =
+      config.requestsPerClient > 0 ? ["            set $tokengate_client $remote_addr;"] : [];
+    lines.push(
+      "",
+      "        # What the module would send for this grant: the header allow-list and",
+      "        # FORWARD_HEADERS (values past ASCII dropped), the client's address and scheme.",
+      "        location @tokengate_native {",
+      "            set $tokengate_log_target $tokengate_native_log;",
+      ...limitKey,
+      `            proxy_set_header Host ${nginxString("ORIGIN_URL", origin.host)};`,
+      '            proxy_set_header Connection "";',
+      '            proxy_set_header Content-Length "";',
+      '            proxy_set_header Transfer-Encoding "";',
+      ...forwardedNames(settings.forwardHeaders).map(
+        (name) =>
+          `            proxy_set_header ${headerName(name)} $tokengate_h_${name.replace(/-/g, "_")};`,
+      ),
+      "            proxy_set_header X-Forwarded-For $remote_addr;",
+      "            proxy_set_header X-Forwarded-Proto $scheme;",
+      proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
+      "            error_page 502 = @tokengate_origin_error;",
+      "            error_page 504 = @tokengate_origin_timeout;",
+      "            error_page 503 = @tokengate_client_limit;",
+      "        }",
+    );
+  }
   lines.push(
     "",
     "        location @tokengate_origin_error {",
@@ -408,4 +548,62 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
   );
   return lines.join("\n");
+}
+
+/** The request headers the origin may get: the allow-list, then FORWARD_HEADERS' names. */
+function forwardedNames(extra: readonly string[]): string[] {
+  const names = Object.keys(FORWARDED);
+  for (const name of extra) if (names.indexOf(name) < 0) names.push(name);
+  return names;
+}
+
+/**
+ * The `map`s of the native path: whether the request is one nginx decides (GET or HEAD over
+ * HTTP/1.x, no Upgrade, no Connection naming a header, a plain stream link whose token
+ * secure_link finds right and unexpired), the origin target and log path from the link's
+ * parts, and each forwarded header's value unless it holds a byte past ASCII.
+ */
+function nativeMaps(options: NginxConfOptions): string[] {
+  const { settings } = options;
+  const lines = [
+    `    include ${nginxString("--prefix", `${options.prefix}/${SECRET_CONF_FILE}`)};`,
+    "",
+    "    # A request the native path may take: GET or HEAD over HTTP/1.x, without Upgrade (the",
+    "    # module refuses it) and without a Connection that names headers (the module drops those).",
+    '    map "$request_method $server_protocol $http_connection|$http_upgrade" $tokengate_plain_request {',
+    '        default "";',
+    `        ${regexString("~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|$")} 1;`,
+    "    }",
+    "    # The stream link's parts, when the whole raw target is one the core reads as it is.",
+    '    map "$tokengate_plain_request$request_uri" $tokengate_link {',
+    '        default "";',
+    `        ${regexString(`~^1${plainStreamPattern(settings.gate.prefixes)}`)} 1;`,
+    "    }",
+    "    secure_link $tg_token,$tg_expires;",
+    '    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_";',
+    "    # 1: right and unexpired under SECRET's first secret; anything else is the module's.",
+    '    map "$tokengate_link$secure_link" $tokengate_native {',
+    '        default "";',
+    "        11 1;",
+    "    }",
+    "    map $tokengate_link $tokengate_native_target {",
+    '        default "";',
+    '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";',
+    "    }",
+    "    map $tokengate_link $tokengate_native_log {",
+    '        default "";',
+    '        1 "/${tg_kind}/${tg_client}_${tg_video}/…/${tg_expires}/${tg_file}";',
+    "    }",
+  ];
+  for (const name of forwardedNames(settings.forwardHeaders)) {
+    const variable = name.replace(/-/g, "_");
+    lines.push(
+      `    map $http_${variable} $tokengate_h_${variable} {`,
+      `        default $http_${variable};`,
+      `        ${regexString("~[^\\x01-\\x7f]")} "";`,
+      "    }",
+    );
+  }
+  lines.push("");
+  return lines;
 }

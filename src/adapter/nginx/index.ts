@@ -48,6 +48,8 @@ import type { ModuleSettings } from "./settings.js";
 
 /** CLIENT_SECRETS' file as nginx loaded it (`js_preload_object`), when configured. */
 declare const tokengate_clients: Readonly<Record<string, unknown>> | undefined;
+/** SECRET as nginx's master read it at start or reload (`js_preload_object`), when configured. */
+declare const tokengate_secrets: { readonly secrets: readonly string[] } | undefined;
 /** The settings nginx loaded from `tokengate-settings.json` (`js_preload_object`). */
 declare const tokengate_settings: ModuleSettings | undefined;
 
@@ -77,9 +79,7 @@ function moduleSettings(): ModuleSettings {
  */
 function gateOf(settings: ModuleSettings, target: string): GateSettings {
   const secret =
-    settings.secretFile === null
-      ? undefined
-      : parseSecrets("SECRET", secretText(settings.secretFile));
+    settings.secretFile === null ? undefined : secretsOf(settings, settings.secretFile);
   let clientSecrets: Record<string, string[]> | undefined;
   if (settings.clientSecrets) {
     if (typeof tokengate_clients !== "object" || tokengate_clients === null) {
@@ -124,11 +124,20 @@ function corsOf(settings: ModuleSettings): "*" | string[] | null {
   return settings.cors === null || settings.cors === "*" ? settings.cors : plainList(settings.cors);
 }
 
-/** SECRET's file, read; an error names the file (never its text). */
-function secretText(file: string): string {
+/**
+ * SECRET's secrets: its file as it is now (a rotation takes effect without a reload), or, when
+ * the file is not the workers' to read (root's alone), as nginx's master read it at start or
+ * reload. A file that is gone fails closed; an error names the file (never its text).
+ */
+function secretsOf(settings: ModuleSettings, file: string): string[] {
   try {
-    return fs.readFileSync(file, "utf8");
+    return parseSecrets("SECRET", fs.readFileSync(file, "utf8"));
   } catch (error) {
+    const denied = (error as { code?: string }).code === "EACCES";
+    if (denied && settings.secretsPreloaded && typeof tokengate_secrets === "object") {
+      return plainList(tokengate_secrets.secrets);
+    }
+    if ((error as { code?: string }).code === undefined) throw error;
     throw new Error(`SECRET: cannot read ${file} (${(error as Error).message})`);
   }
 }
@@ -178,6 +187,7 @@ function answer(r: NjsRequest, reason: Reason): string {
  * `$tokengate_body`.
  */
 function status(r: NjsRequest): string {
+  put(r, "tokengate_njs", "1");
   const target = r.variables.request_uri ?? "";
   const code = decided(r, target);
   if (r.variables.tokengate_log_target === "") put(r, "tokengate_log_target", redactTarget(target));
@@ -298,6 +308,7 @@ function forwardedHeaders(
  * `Tokengate-Reason`.
  */
 function headers(r: NjsRequest): void {
+  put(r, "tokengate_njs", "1");
   let settings: ModuleSettings;
   try {
     settings = moduleSettings();
@@ -438,6 +449,7 @@ const held: { chunks: Uint8Array[]; size: number; passing: boolean } = {
  * manifest too big or left unchanged (see `propagateHls`/`propagateDash`), as it came.
  */
 function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
+  put(r, "tokengate_njs", "1");
   const kind = r.variables.tokengate_manifest;
   if (!kind || held.passing) {
     r.sendBuffer(data, flags);

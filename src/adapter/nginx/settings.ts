@@ -12,6 +12,11 @@ import type { BindIp } from "../../core/decide.js";
 export interface ModuleSettings {
   /** The file holding SECRET (one secret or several, the first signs); null with CLIENT_SECRETS alone. */
   secretFile: string | null;
+  /**
+   * Whether SECRET's secrets, as nginx's master read them, are loaded as the global object
+   * `tokengate_secrets`: what the module uses when SECRET's file is not the workers' to read.
+   */
+  secretsPreloaded: boolean;
   /** Whether CLIENT_SECRETS is loaded, as the global object `tokengate_clients`. */
   clientSecrets: boolean;
   prefixes: string[];
@@ -41,3 +46,12 @@ export const SETTINGS_FILE = "tokengate-settings.json";
 
 /** The global object nginx loads CLIENT_SECRETS' file into (`js_preload_object`). */
 export const CLIENT_SECRETS_OBJECT = "tokengate_clients";
+
+/** The global object nginx loads SECRET's secrets into (`js_preload_object`), as `{ secrets }`. */
+export const SECRETS_OBJECT = "tokengate_secrets";
+
+/** That object's file, in the `--prefix` folder: its owner's alone (0600). */
+export const SECRETS_FILE = "tokengate-secrets.json";
+
+/** The file the config includes for nginx's own check: SECRET's first secret (0600). */
+export const SECRET_CONF_FILE = "tokengate-secret.conf";

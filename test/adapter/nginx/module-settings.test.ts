@@ -36,6 +36,7 @@ async function printed(args: string[]): Promise<{ conf: string; module: ModuleSe
 /** Every key the module is given, and the setting (or flag) it comes from. */
 const MODULE_KEYS: { [K in keyof ModuleSettings]: string } = {
   secretFile: "SECRET (--secret-file)",
+  secretsPreloaded: "SECRET (--secret-file; its copy nginx's master loads)",
   clientSecrets: "CLIENT_SECRETS (--client-secrets-file)",
   prefixes: "PREFIXES",
   queryPrefixes: "QUERY_TOKEN_PREFIXES",
@@ -131,6 +132,7 @@ describe("the settings nginx is given", () => {
     expect(Object.keys(module).sort()).toEqual(Object.keys(MODULE_KEYS).sort());
     expect(module).toEqual({
       secretFile,
+      secretsPreloaded: true,
       clientSecrets: true,
       prefixes: ["videos", "hls"],
       queryPrefixes: ["dl"],

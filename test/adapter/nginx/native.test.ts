@@ -1,0 +1,228 @@
+/**
+ * tokengate in nginx, decided natively where nginx can: a plain stream link with a right token
+ * under SECRET's first secret is checked by nginx's `secure_link` and proxied without entering
+ * njs; everything else falls through to the module. The secret reaches nginx through a file
+ * its master reads as root, so a secret file only root can read works.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "../../helpers/http.js";
+import { SECRET, signedPath } from "../../helpers/links.js";
+import { NGINX, nginxAvailable, startNginx, type StartedNginx } from "../../helpers/nginx.js";
+import { startOrigin, type Origin } from "../../helpers/origin.js";
+import { CLI } from "../../helpers/serve.js";
+
+const here = nginxAvailable();
+const OLDER = "an-older-secret";
+
+/**
+ * The access log's entries for requests after the first `skip` lines, but the start-up probe
+ * of `/` (nginx may log it after its answer arrived, so after `skip` was counted).
+ */
+async function logged(nginx: StartedNginx, skip: number): Promise<Record<string, unknown>[]> {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return nginx
+    .accessLog()
+    .slice(skip)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.path !== "/");
+}
+
+describe.skipIf(!here || process.getuid?.() !== 0)("a secret file only root can read", () => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET: `${SECRET},${OLDER}` }, [], {
+      secretMode: 0o600,
+    });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("grants a right link under either secret and refuses a wrong one (not a 500)", async () => {
+    expect((await get(nginx.url + signedPath("root.ts"))).status).toBe(200);
+    expect((await get(nginx.url + signedPath("root.ts", { secret: OLDER }))).status).toBe(200);
+    expect((await get(nginx.url + signedPath("root.ts", { secret: "wrong" }))).status).toBe(403);
+    expect(nginx.errorLog()).not.toContain("misconfigured");
+  });
+});
+
+describe.skipIf(!here)("the common request, decided by nginx without njs", () => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET: `${SECRET},${OLDER}` });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("serves a plain right stream link without entering njs, and logs it without its token", async () => {
+    const skip = nginx.accessLog().length;
+    const path = signedPath("720/seg-1.ts");
+    const before = origin.requests.length;
+    const answer = await get(nginx.url + path + "?part=2", { headers: { Range: "bytes=0-3" } });
+    expect(answer.status).toBe(206);
+    const seen = origin.requests.slice(before);
+    expect(seen.map((request) => request.url)).toEqual([
+      "/videos/2675_3dk4NsRt6vWsffEr/720/seg-1.ts?part=2",
+    ]);
+    expect(seen[0]!.headers.range).toBe("bytes=0-3");
+    expect(seen[0]!.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(seen[0]!.headers["x-forwarded-proto"]).toBe("http");
+    const [line] = await logged(nginx, skip);
+    expect(line).toMatchObject({
+      status: 206,
+      reason: "",
+      njs: "",
+      path: `/videos/2675_3dk4NsRt6vWsffEr/…/${path.split("/")[4]}/720/seg-1.ts`,
+    });
+  });
+
+  it("falls through to njs for what nginx cannot decide alone", async () => {
+    const skip = nginx.accessLog().length;
+    const expired = Math.floor(Date.now() / 1000) - 10;
+    const answers = [
+      await get(nginx.url + signedPath("a.ts", { secret: OLDER })),
+      await get(nginx.url + signedPath("a.ts", { secret: "wrong" })),
+      await get(nginx.url + signedPath("a.ts", { expires: expired })),
+      await get(nginx.url + signedPath("x%2fy.ts")),
+      await get(nginx.url + signedPath("a%2e.ts")),
+      await get(nginx.url + signedPath("a.ts"), { headers: { Connection: "X-Foo" } }),
+      await get(nginx.url + signedPath("a.ts", { video: "v".repeat(30) })),
+    ].map((answer) => answer.status);
+    expect(answers).toEqual([200, 403, 410, 403, 200, 200, 200]);
+    const lines = await logged(nginx, skip);
+    expect(lines.map((line) => line.njs)).toEqual(["1", "1", "1", "1", "1", "1", "1"]);
+  });
+});
+
+describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "tokengate-matrix-"));
+    writeFileSync(join(dir, "secret"), "first-secret, second $ 'secret\\ \"x\n");
+    chmodSync(join(dir, "secret"), 0o600);
+    writeFileSync(join(dir, "clients.json"), '{"2675": "client-secret-one"}');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const matrix: [string, string[]][] = [
+    ["plain", []],
+    ["several prefixes", ["--prefixes", "videos,live.hls,a~b"]],
+    ["forwarded headers", []],
+    ["CORS", ["--cors-origins", "https://player.example.com"]],
+    ["cache", ["--cache-dir", "CACHE"]],
+    ["client secrets", ["--client-secrets-file", "CLIENTS"]],
+    ["client secrets alone", ["--client-secrets-file", "CLIENTS", "--no-secret"]],
+    ["bind ip", ["--bind-ip", "optional"]],
+    ["query tokens", ["--query-token-prefixes", "images"]],
+    ["mp4 and leeway", ["--mp4-tokens", "on", "--expiry-leeway-s", "30"]],
+    ["per-client limit", ["--requests-per-client", "8"]],
+    ["https origin", ["--origin-url", "https://127.0.0.1:9/base"]],
+  ];
+  it.each(matrix)("%s", (name, extra) => {
+    const args = extra
+      .filter((arg) => arg !== "--no-secret")
+      .map((arg) =>
+        arg === "CACHE" ? join(dir, "cache") : arg === "CLIENTS" ? join(dir, "clients.json") : arg,
+      );
+    const secret = extra.includes("--no-secret") ? [] : ["--secret-file", join(dir, "secret")];
+    const origin = args.includes("--origin-url") ? [] : ["--origin-url", "http://127.0.0.1:9"];
+    const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+    if (name === "forwarded headers") env.FORWARD_HEADERS = "X-Req,x-session";
+    const printed = spawnSync(
+      process.execPath,
+      [CLI, "nginx-config", ...secret, ...origin, "--prefix", join(dir, name), ...args],
+      { env, encoding: "utf8" },
+    );
+    expect(printed.stderr).toBe("");
+    expect(printed.status).toBe(0);
+    expect(printed.stdout).not.toContain("first-secret");
+    writeFileSync(join(dir, "test.conf"), printed.stdout);
+    const result = spawnSync(NGINX, ["-t", "-c", join(dir, "test.conf")], { encoding: "utf8" });
+    expect(result.stderr).toContain("test is successful");
+  });
+});
+
+describe.skipIf(!here)("rotation: nginx-config again, then nginx -s reload, under load", () => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET: OLDER });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("drops no request while the new secret takes over, and the removed one stops at reload", async () => {
+    const NEWER = "the-newer-secret";
+    const rotate = (secrets: string) => {
+      writeFileSync(join(nginx.dir, "secret"), secrets);
+      // The command the README gives: the same nginx-config command again, then a reload.
+      const printed = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          "nginx-config",
+          "--origin-url",
+          origin.url,
+          "--secret-file",
+          join(nginx.dir, "secret"),
+          "--listen",
+          `127.0.0.1:${nginx.port}`,
+          "--workers",
+          "1",
+          "--prefix",
+          join(nginx.dir, "run"),
+        ],
+        { env: { PATH: process.env.PATH, REQUESTS_PER_CLIENT: "0" }, encoding: "utf8" },
+      );
+      expect(printed.status).toBe(0);
+      writeFileSync(join(nginx.dir, "nginx.conf"), printed.stdout);
+      const reload = spawnSync(NGINX, ["-c", join(nginx.dir, "nginx.conf"), "-s", "reload"], {
+        encoding: "utf8",
+      });
+      expect(reload.status).toBe(0);
+    };
+    const older = signedPath("load.ts", { secret: OLDER });
+    let stop = false;
+    const statuses: number[] = [];
+    const load = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        // A connection each: at a reload nginx closes its idle keep-alive connections (a
+        // request racing that close is reset, and a client sends it again on a new one).
+        while (!stop) {
+          const answer = await get(nginx.url + older, { headers: { Connection: "close" } });
+          statuses.push(answer.status);
+        }
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    rotate(`${NEWER},${OLDER}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    stop = true;
+    await load;
+    expect(statuses.length).toBeGreaterThan(50);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    // After the reload the new secret is nginx's own: its links no longer enter njs.
+    const skip = nginx.accessLog().length;
+    expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
+    expect((await logged(nginx, skip)).map((line) => line.njs)).toEqual([""]);
+    // The old secret removed: refused once nginx has reloaded, on either path.
+    rotate(NEWER);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await get(nginx.url + older)).status).toBe(403);
+    expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
+  });
+});
