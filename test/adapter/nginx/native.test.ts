@@ -6,6 +6,7 @@
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { request, type ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -224,5 +225,57 @@ describe.skipIf(!here)("rotation: nginx-config again, then nginx -s reload, unde
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await get(nginx.url + older)).status).toBe(403);
     expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
+  });
+});
+
+describe.skipIf(!here)("REQUESTS_PER_CLIENT on the native path", () => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  const held: ClientRequest[] = [];
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET, REQUESTS_PER_CLIENT: "1" });
+  });
+  afterAll(async () => {
+    for (const req of held.splice(0)) req.destroy();
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("counts a natively granted download: one more from the address gets 503 + Retry-After", async () => {
+    const skip = nginx.accessLog().length;
+    const url = nginx.url + signedPath(`big-${8 * 1024 * 1024}.ts`);
+    // A download whose answer has begun and which then reads nothing more.
+    held.push(
+      await new Promise<ClientRequest>((resolve, reject) => {
+        const req = request(url, { agent: false }, (res) => {
+          res.pause();
+          if (res.statusCode === 200) resolve(req);
+          else reject(new Error(`held download answered ${res.statusCode}`));
+        });
+        req.on("error", () => {});
+        req.end();
+      }),
+    );
+    const second = await get(nginx.url + signedPath("720/seg-1.ts"), { timeoutMs: 5000 });
+    expect(second.status).toBe(503);
+    expect(second.headers["retry-after"]).toBe("5");
+    held.splice(0).forEach((req) => req.destroy());
+    // Its place is given back once the held download's end is logged.
+    const deadline = Date.now() + 10_000;
+    while (
+      !nginx
+        .accessLog()
+        .slice(skip)
+        .some((line) => line.includes("big-"))
+    ) {
+      if (Date.now() > deadline) throw new Error("the held download was never logged");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const entries = await logged(nginx, skip);
+    expect(entries.find((entry) => String(entry.path).includes("big-"))).toMatchObject({
+      njs: "",
+    });
+    expect((await get(nginx.url + signedPath("720/seg-1.ts"))).status).toBe(200);
   });
 });
