@@ -1,3 +1,4 @@
+import { runs } from "../helpers/runs";
 import { isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -57,7 +58,7 @@ describe("canonicalAddress", () => {
         expect(isIP(canonical)).not.toBe(0);
         expect(canonicalAddress(canonical)).toBe(canonical);
       }),
-      { numRuns: 5000 },
+      { numRuns: runs(5000) },
     );
   });
 });

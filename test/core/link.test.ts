@@ -1,3 +1,4 @@
+import { runs } from "../helpers/runs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -226,7 +227,7 @@ describe("unsafePathDetail's shortcut for plain paths", () => {
           expect(unsafePathDetail(path), JSON.stringify(path)).toBe(scanPath(path));
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: runs(20_000) },
     );
   });
 });

@@ -1,3 +1,4 @@
+import { runs } from "../helpers/runs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -324,7 +325,7 @@ describe("reachesGate, read without URL (njs has none)", () => {
           if (!refusedOnPurpose) expect(ours, JSON.stringify(uri)).toBe(whatwg(uri));
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: runs(20_000) },
     );
   });
 });
@@ -358,7 +359,7 @@ describe("propagateHls' shortcut for a URI line with nothing to trim", () => {
           expect(short, JSON.stringify(uri)).toEqual(unspaced);
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: runs(20_000) },
     );
   });
 });
@@ -393,7 +394,7 @@ describe("dashUrlAttributes, found without a global pattern (njs runs one in qua
           expect(dashUrlAttributes(text), JSON.stringify(text)).toEqual(expected);
         },
       ),
-      { numRuns: 30_000 },
+      { numRuns: runs(30_000) },
     );
   });
 });
@@ -446,7 +447,7 @@ describe("the linear rewrite, held to the one it replaced", () => {
           reference.propagateHls(text, P),
         );
       }),
-      { numRuns: 30_000 },
+      { numRuns: runs(30_000) },
     );
   });
 
@@ -502,7 +503,7 @@ describe("the linear rewrite, held to the one it replaced", () => {
           reference.propagateDash(text, P),
         );
       }),
-      { numRuns: 30_000 },
+      { numRuns: runs(30_000) },
     );
   });
 
@@ -528,7 +529,7 @@ describe("the linear rewrite, held to the one it replaced", () => {
           expect(reachesGate(uri), JSON.stringify(uri)).toBe(reference.reachesGate(uri));
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: runs(20_000) },
     );
   });
 
@@ -564,7 +565,7 @@ describe("the linear rewrite, held to the one it replaced", () => {
           expect(found, JSON.stringify(text)).toEqual(expected);
         },
       ),
-      { numRuns: 30_000 },
+      { numRuns: runs(30_000) },
     );
   });
 
@@ -594,7 +595,7 @@ describe("the linear rewrite, held to the one it replaced", () => {
           expect(plainIds(text), JSON.stringify(text)).toBe(expected);
         },
       ),
-      { numRuns: 30_000 },
+      { numRuns: runs(30_000) },
     );
   });
 

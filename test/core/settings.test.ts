@@ -1,3 +1,4 @@
+import { runs } from "../helpers/runs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseForwardHeaders, parseSecrets, SettingError } from "../../src/core/settings.js";
@@ -30,7 +31,7 @@ describe("parseSecrets' shortcut for a lone secret", () => {
           expect(read(text), JSON.stringify(text)).toEqual(read(` ${text}`));
         },
       ),
-      { numRuns: 5_000 },
+      { numRuns: runs(5_000) },
     );
   });
 });
