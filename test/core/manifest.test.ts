@@ -173,14 +173,32 @@ describe("propagateDash", () => {
   // this test's own time limit, not a speed figure).
   it("reads a manifest of unclosed BaseURL tags, or unclosed attributes, in one pass", () => {
     const size = MANIFEST_MAX_BYTES;
-    for (const text of [
-      "<BaseURL ".repeat(size / 9),
-      "<BaseURL>".repeat(size / 9),
-      ' media="'.repeat(size / 8),
-      " media='x".repeat(size / 9),
-    ]) {
-      const result = propagateDash(text, P);
-      expect(result).toBeDefined();
+    // A BaseURL that does not end cannot be vouched for: passed unchanged, with why.
+    expect(propagateDash("<BaseURL ".repeat(size / 9), P)).toEqual({
+      unchanged: "a BaseURL start tag does not end",
+    });
+    expect(propagateDash("<BaseURL>".repeat(size / 9), P)).toEqual({
+      unchanged: "a BaseURL element does not end",
+    });
+    // Quoted media values: one per pair of quotes (the text between one quote and the next).
+    // Each gets the token and nothing else moves, unless the rewrite would pass the output
+    // limit: then the manifest is passed unchanged, saying so.
+    const amp = P.replace("&", "&amp;");
+    for (const bytes of [size, size / 4]) {
+      for (const text of [' media="'.repeat(bytes / 8), " media='x".repeat(bytes / 9)]) {
+        const values = Math.floor((text.split(/["']/).length - 1) / 2);
+        const result = propagateDash(text, P);
+        if (text.length + values * (amp.length + 1) > MANIFEST_MAX_OUTPUT_BYTES) {
+          expect(result).toEqual({
+            unchanged: `rewritten, it would be over ${MANIFEST_MAX_OUTPUT_BYTES} bytes`,
+          });
+          continue;
+        }
+        expect("text" in result).toBe(true);
+        if (!("text" in result)) continue;
+        expect(result.text.split(`?${amp}`).length).toBe(values + 1);
+        expect(result.text.split(`?${amp}`).join("") === text).toBe(true);
+      }
     }
   }, 10_000);
 });
