@@ -1,4 +1,4 @@
-import { runs } from "../helpers/runs";
+import { runs } from "../helpers/runs.js";
 import CachePolicy from "http-cache-semantics";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

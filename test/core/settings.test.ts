@@ -1,4 +1,4 @@
-import { runs } from "../helpers/runs";
+import { runs } from "../helpers/runs.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseForwardHeaders, parseSecrets, SettingError } from "../../src/core/settings.js";
