@@ -14,6 +14,8 @@ describe("cacheKey()", () => {
     ["/v/seg.ts", "all", "/v/seg.ts"],
     ["/v/seg.ts", "none", "/v/seg.ts"],
     ["/v/seg.ts?", "none", "/v/seg.ts"],
+    // "none" is no list of names (a parameter named n, o or e is not kept).
+    ["/v/seg.ts?n=1&o=2&e=3", "none", "/v/seg.ts"],
     ["/v/seg.ts", ["q"], "/v/seg.ts"],
     ["/v/seg.ts?junk=1&q=hd", ["q"], "/v/seg.ts?q=hd"],
     ["/v/seg.ts?junk=1", ["q"], "/v/seg.ts"],
