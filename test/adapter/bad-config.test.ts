@@ -381,9 +381,17 @@ describe("the Worker with a bad setting (Miniflare, dist/worker.bundle.js)", () 
     for (let i = 0; i < rows.length; i++) {
       await (await mf.getWorker(`row-${i}`)).fetch("http://gate.test/");
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // One line per refusing Worker is the signal: wait for them, then read what they say.
+    const refusals = () =>
+      output
+        .join("")
+        .split("\n")
+        .filter((line) => line.includes("refusing to serve"));
+    for (let i = 0; i < 250 && refusals().length < rows.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const log = output.join("");
-    const lines = log.split("\n").filter((line) => line.includes("refusing to serve"));
+    const lines = refusals();
     expect(lines.length).toBeGreaterThanOrEqual(rows.length);
     for (const setting of new Set(rows.map((row) => row[0]))) {
       expect(lines.some((line) => line.includes(`refusing to serve: ${setting}: `))).toBe(true);

@@ -127,6 +127,24 @@ function lurker(port: number, path: string): Promise<Socket> {
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until `count()` has stopped growing for `quietMs` (the origin stopped sending: the
+ * fills are paused on what their viewers took, or done), and returns it. A fill that reads the
+ * origin whole keeps it growing until the whole object is sent, so this measures what it read.
+ */
+async function whenStill(count: () => number, quietMs = 500, maxMs = 20_000): Promise<number> {
+  const end = Date.now() + maxMs;
+  let last = count();
+  let since = Date.now();
+  while (Date.now() < end) {
+    await settle(50);
+    const now = count();
+    if (now !== last) [last, since] = [now, Date.now()];
+    else if (Date.now() - since >= quietMs) return now;
+  }
+  throw new Error(`still growing after ${maxMs} ms: ${last}`);
+}
+
 /** Files in a folder and its subfolders (nginx's cache). */
 function filesIn(dir: string): number {
   let n = 0;
@@ -207,9 +225,10 @@ for (const runtime of RUNTIMES) {
         for (let n = 0; n < 30; n++) {
           sockets.push(await lurker(gate.port, `${link("big.ts", n)}?junk=${n}x${Date.now()}`));
         }
-        // Long enough for the old code to read every copy whole (240 MiB from this origin).
-        await settle(3000);
-        const bigBytes = (origin.sent["big.ts"] ?? 0) - before;
+        // The lurkers' requests reached the origin, then its sending stopped: what was read by
+        // then is what the lurkers cost (the old code read every copy whole).
+        await whenStill(() => origin.requests.length, 300);
+        const bigBytes = (await whenStill(() => origin.sent["big.ts"] ?? 0)) - before;
         const hot = await get(gate.url + link("hot.ts", 99));
         return { bigBytes, hot: hot.headers["x-cache"], stored: gate.stored?.() };
       } finally {
@@ -383,8 +402,8 @@ describe("a fill's pace on the Node server", () => {
       const before = origin.sent["big16.ts"] ?? 0;
       const socket = await lurker(gate.port, link("big16.ts"));
       try {
-        await settle(2000);
-        return (origin.sent["big16.ts"] ?? 0) - before;
+        // Measured once the origin has stopped sending (paused on the sockets' buffers).
+        return (await whenStill(() => origin.sent["big16.ts"] ?? 0)) - before;
       } finally {
         socket.destroy();
         await gate.stop();

@@ -435,6 +435,18 @@ describe("generated attacks on every runtime", () => {
       ),
     );
     expect(sent).toBeGreaterThanOrEqual(ATTACKS * 2);
+    // Every class of answer occurred, on every runtime: grants that reached the origin, links
+    // a signer made (their status checked), and the gate's own refusals; a class that never
+    // occurs means the generator has gone blind to it.
+    expect(granted).toBeGreaterThan(0);
+    expect(checkedLiveness).toBeGreaterThan(0);
+    for (const runtime of RUNTIMES) {
+      for (const status of [200, 403, 410]) {
+        expect(statuses[runtime].get(status) ?? 0, `${runtime} answered ${status}`).toBeGreaterThan(
+          0,
+        );
+      }
+    }
     expect(scanner.leaks).toEqual([]);
     expect(logLines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     expect(node.stderr.join("")).toBe("");

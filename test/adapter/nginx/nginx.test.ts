@@ -296,6 +296,13 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
     await nginx?.close();
     await origin?.close();
   });
+  /** nginx writes a request's log line after its answer: wait until `count` lines are there. */
+  async function accessLogLines(count: number): Promise<void> {
+    for (let i = 0; i < 250 && nginx.accessLog().length < count; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(nginx.accessLog().length).toBeGreaterThanOrEqual(count);
+  }
 
   it("proxies a grant to the origin path under ORIGIN_URL's, without token, body or framing", async () => {
     const path = signedPath("720/seg-1.ts");
@@ -346,9 +353,10 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
   it("logs each request without its token", async () => {
     const path = signedPath("log.ts");
     const token = path.split("/")[3]!;
+    const before = nginx.accessLog().length;
     await get(nginx.url + path);
     await get(nginx.url + path.replace(token, "A".repeat(22)));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await accessLogLines(before + 2);
     const lines = nginx.accessLog();
     expect(lines.join("\n")).not.toContain(token);
     const last = lines.slice(-2).map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -407,9 +415,10 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
   // Outside attack: a 15 KB path of escapes cost the module 40 ms of CPU, token or not.
   it("refuses a path over 1024 characters before reading it, and logs only its length", async () => {
     const escapes = "%e4%b8%80".repeat(400);
+    const before = nginx.accessLog().length;
     expect((await get(`${nginx.url}/videos/${escapes}`)).status).toBe(403);
     expect((await get(`${nginx.url}/zz/${escapes}`)).status).toBe(404);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await accessLogLines(before + 2);
     expect(nginx.accessLog().slice(-1)[0]).toContain('"path":"(a path of 3604 characters)"');
   });
 

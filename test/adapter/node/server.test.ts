@@ -363,11 +363,25 @@ describe("graceful shutdown", () => {
     const origin = await startOrigin();
     const gate = await serve({ ORIGIN_URL: origin.url, SECRET });
     try {
-      const inFlight = download(gate.url + signedPath("drip.ts"));
-      await new Promise((r) => setTimeout(r, 150));
+      let finished = false;
+      const inFlight = download(gate.url + signedPath("drip.ts")).finally(() => (finished = true));
+      // In flight: the origin has the request (it drips the answer over a second).
+      for (let i = 0; i < 200 && !origin.requests.some((r) => r.url.endsWith("/drip.ts")); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(origin.requests.some((r) => r.url.endsWith("/drip.ts"))).toBe(true);
       gate.proc.kill("SIGTERM");
-      await new Promise((r) => setTimeout(r, 150));
-      await expect(get(gate.url + "/healthz")).rejects.toThrow(/ECONNREFUSED/);
+      // The listener closes on SIGTERM: new connections are refused well before the drip ends.
+      let refused = false;
+      for (let i = 0; i < 50 && !refused; i++) {
+        refused = await get(gate.url + "/healthz").then(
+          () => false,
+          (error: Error) => /ECONNREFUSED/.test(error.message),
+        );
+        if (!refused) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(refused).toBe(true);
+      expect(finished).toBe(false);
       const res = await inFlight;
       expect(res.status).toBe(200);
       expect(res.bytes).toBe(20 * 3277);

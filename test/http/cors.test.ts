@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyCors,
+  corsHeaders,
+  EXPOSED_HEADERS,
+  preflightHeaders,
+  REASON_HEADER,
+  varyWith,
+} from "../../src/http/cors.js";
+
+// The CORS policy as pure functions (the runtimes' suites hold each runtime to it end to end;
+// mutation testing runs only these pure suites, and found them unheld here).
+const PLAYER = "https://player.example";
+const EXPOSE: [string, string] = ["access-control-expose-headers", EXPOSED_HEADERS];
+
+describe("corsHeaders()", () => {
+  it("names what a player may read, the refusal's reason among it", () => {
+    expect(EXPOSED_HEADERS).toBe("Content-Length,Content-Range,Accept-Ranges,Tokengate-Reason");
+    expect(REASON_HEADER).toBe("tokengate-reason");
+    expect(EXPOSED_HEADERS.toLowerCase().split(",")).toContain(REASON_HEADER);
+  });
+
+  it.each([
+    ["*", PLAYER, [["access-control-allow-origin", "*"], EXPOSE]],
+    ["*", undefined, [["access-control-allow-origin", "*"], EXPOSE]],
+    [[PLAYER], PLAYER, [["access-control-allow-origin", PLAYER], EXPOSE, ["vary", "Origin"]]],
+    [
+      ["https://a.example", PLAYER],
+      PLAYER,
+      [["access-control-allow-origin", PLAYER], EXPOSE, ["vary", "Origin"]],
+    ],
+    // Not on the list, or no Origin at all: nothing opened, and the answer still varies on it.
+    [[PLAYER], "https://evil.example", [["vary", "Origin"]]],
+    [[PLAYER], null, [["vary", "Origin"]]],
+    [[PLAYER], undefined, [["vary", "Origin"]]],
+    [[], PLAYER, [["vary", "Origin"]]],
+    // A prefix or another case of an allowed origin is another origin.
+    [[PLAYER], `${PLAYER}.evil`, [["vary", "Origin"]]],
+    [[PLAYER], PLAYER.toUpperCase(), [["vary", "Origin"]]],
+  ] as const)("%j, Origin %j: %j", (allowed, origin, expected) => {
+    expect(corsHeaders(allowed as "*" | string[], origin)).toEqual(expected);
+  });
+});
+
+describe("preflightHeaders()", () => {
+  const granted = [
+    ["access-control-allow-methods", "GET,HEAD"],
+    ["access-control-allow-headers", "Range"],
+    ["access-control-max-age", "7200"],
+  ];
+  it.each([
+    [
+      "*",
+      PLAYER,
+      [
+        ["access-control-allow-origin", "*"],
+        EXPOSE,
+        ...granted,
+        ["vary", "Access-Control-Request-Headers"],
+      ],
+    ],
+    [
+      [PLAYER],
+      PLAYER,
+      [
+        ["access-control-allow-origin", PLAYER],
+        EXPOSE,
+        ["vary", "Origin, Access-Control-Request-Headers"],
+        ...granted,
+      ],
+    ],
+    // Refused: no methods, headers or lifetime for it.
+    [[PLAYER], "https://evil.example", [["vary", "Origin, Access-Control-Request-Headers"]]],
+    [[PLAYER], null, [["vary", "Origin, Access-Control-Request-Headers"]]],
+  ] as const)("%j, Origin %j: %j", (allowed, origin, expected) => {
+    const headers = preflightHeaders(allowed as "*" | string[], origin);
+    expect([...headers].sort()).toEqual([...expected].sort());
+  });
+});
+
+describe("applyCors()", () => {
+  it("drops every Access-Control-* header the origin sent, sets the gate's, and adds to Vary", () => {
+    const target = new Headers({
+      "access-control-allow-origin": "*",
+      "access-control-allow-credentials": "true",
+      "content-type": "video/mp2t",
+      vary: "Accept-Encoding",
+    });
+    applyCors(target, corsHeaders([PLAYER], PLAYER));
+    expect([...target.entries()].sort()).toEqual(
+      [
+        ["access-control-allow-origin", PLAYER],
+        ["access-control-expose-headers", EXPOSED_HEADERS],
+        ["content-type", "video/mp2t"],
+        ["vary", "Accept-Encoding, Origin"],
+      ].sort(),
+    );
+  });
+
+  it("closes what the origin opened when the list does not allow the Origin", () => {
+    const target = new Headers({ "access-control-allow-origin": "*", "x-other": "1" });
+    applyCors(target, corsHeaders([PLAYER], "https://evil.example"));
+    expect([...target.entries()].sort()).toEqual([
+      ["vary", "Origin"],
+      ["x-other", "1"],
+    ]);
+  });
+});
+
+describe("varyWith()", () => {
+  it.each([
+    ["", "Origin", "Origin"],
+    ["Accept-Encoding", "Origin", "Accept-Encoding, Origin"],
+    [" Accept-Encoding ,, ", "Origin", "Accept-Encoding, Origin"],
+    ["accept-encoding, origin", "Origin", "accept-encoding, origin"],
+    ["ORIGIN", "Origin", "ORIGIN"],
+    ["*", "Origin", "*"],
+    ["Accept-Encoding, *", "Origin", "Accept-Encoding, *"],
+  ])("%j with %j: %j", (current, name, expected) => {
+    expect(varyWith(current, name)).toBe(expected);
+  });
+});
