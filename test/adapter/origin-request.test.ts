@@ -157,8 +157,12 @@ describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) 
         expect(answer.headers.refresh).toBe(`0; URL=${seen}`);
         // Servers and packagers name the resource by the Host they were asked with too.
         expect(answer.headers["content-location"]).toBe(seen);
+        // nginx's native path runs no njs: a Link naming the origin is dropped, not rewritten.
+        const dropped = which.startsWith("nginx") && seen !== _ && !seen.startsWith("https:");
         expect(answer.headers.link).toBe(
-          `<${seen}>; rel=preload; as=video, <https://cdn.example/c.ts>;rel="canonical"`,
+          dropped
+            ? undefined
+            : `<${seen}>; rel=preload; as=video, <https://cdn.example/c.ts>;rel="canonical"`,
         );
       }
     },

@@ -519,6 +519,11 @@ export function nginxConf(options: NginxConfOptions): string {
       ),
       "            proxy_set_header X-Forwarded-For $remote_addr;",
       "            proxy_set_header X-Forwarded-Proto $scheme;",
+      "            # The only add_headers of the server: none inherited is lost.",
+      "            proxy_hide_header Content-Location;",
+      "            proxy_hide_header Link;",
+      "            add_header Content-Location $tokengate_native_content_location always;",
+      "            add_header Link $tokengate_native_link always;",
       proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",
@@ -548,6 +553,19 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * Patterns (nginx, case-insensitive) of a `Link` value that names the origin: its host
+ * anywhere, or a reference that starts with ORIGIN_URL's path.
+ */
+function linkRules(origin: string): string[] {
+  const url = new URL(origin);
+  const host = url.hostname.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const rules = [`~*${host}`];
+  const path = url.pathname.replace(/\/+$/, "").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  if (path !== "") rules.push(`~*(?:<|=\\s*\\x22?)\\s*${path}(?:[/?#>\\x22]|$)`);
+  return rules;
 }
 
 /** The request headers the origin may get: the allow-list, then FORWARD_HEADERS' names. */
@@ -587,6 +605,20 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '    map "$tokengate_link$secure_link" $tokengate_native {',
     '        default "";',
     "        11 1;",
+    "    }",
+    "    # The answer headers the module rewrites, done here for the native path, which runs no",
+    "    # njs: Content-Location by the rules of proxy_redirect (locationRules); a Link that names",
+    "    # the origin's host or path dropped, since rewriting every reference in it needs the module.",
+    "    map $upstream_http_content_location $tokengate_native_content_location {",
+    "        default $upstream_http_content_location;",
+    ...locationRules(settings.origin).map(
+      ([pattern, replacement]) =>
+        `        ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
+    ),
+    "    }",
+    "    map $upstream_http_link $tokengate_native_link {",
+    "        default $upstream_http_link;",
+    ...linkRules(settings.origin).map((pattern) => `        ${regexString(pattern)} "";`),
     "    }",
     "    map $tokengate_link $tokengate_native_target {",
     '        default "";',
