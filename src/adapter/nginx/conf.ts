@@ -211,8 +211,8 @@ export function nginxConf(options: NginxConfOptions): string {
     `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
     "# The njs module decides each request with the same decide() as the Worker and the Node",
     "# server; nginx answers its refusals and streams what it grants from the origin.",
-    "# The secret is not in this file: the module reads it from its file on every request",
-    "# (or, when that is root's alone, from the copy nginx's master loaded at start or reload).",
+    "# The secret is not in this file: the module takes it from the copy nginx-config wrote",
+    "# and nginx's master loads at start and reload (a rotation: nginx-config again, reload).",
   ];
   if (native) {
     lines.push(
@@ -273,8 +273,8 @@ export function nginxConf(options: NginxConfOptions): string {
   }
   if (options.secretFile !== null) {
     lines.push(
-      "    # SECRET as nginx read it at start or reload (as root: the file may be root's alone),",
-      "    # for the module when SECRET's file is not the workers' to read.",
+      "    # SECRET as nginx-config copied it, read by nginx at start or reload (as root), the",
+      "    # module's only source of it: the one the native path checks too.",
       `    js_preload_object ${SECRETS_OBJECT} from ${at(SECRETS_FILE)};`,
     );
   }
@@ -446,9 +446,8 @@ export function nginxConf(options: NginxConfOptions): string {
     ...(native
       ? [
           "            # The common request, decided by nginx: a plain stream link whose token",
-          "            # secure_link finds right and unexpired, while SECRET's file is there.",
+          "            # secure_link finds right and unexpired.",
           "            set $tokengate_go $tokengate_native;",
-          `            if (!-f ${nginxString("--secret-file", options.secretFile!)}) { set $tokengate_go ""; }`,
           "            if ($tokengate_go) { return 419; }",
           "            error_page 419 = @tokengate_native;",
           "            # So that @tokengate_native's own error pages (origin failures) still apply.",
