@@ -349,10 +349,15 @@ function headers(r: NjsRequest): void {
 
 /**
  * `Content-Location` and `Link` by the rules `proxy_redirect` applies to `Location`
- * (`relocated`): they name the origin's address as readily.
+ * (`relocated`): they name the origin's address as readily. And a `Refresh` that
+ * `proxy_redirect` left (it rewrites only after a bare `url=`; twice would strip the path twice).
  */
 function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
-  const names = ["Content-Location", "Link"];
+  const refresh = out["Refresh"];
+  const names =
+    typeof refresh === "string" && refresh.toLowerCase().indexOf("url=") < 0
+      ? ["Content-Location", "Link", "Refresh"]
+      : ["Content-Location", "Link"];
   let relocate: ((location: string) => string) | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
