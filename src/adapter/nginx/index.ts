@@ -38,7 +38,7 @@ import {
 import {
   manifestRequestHeaders,
   privateCacheControl,
-  SHARED_CACHE_HEADERS,
+  isSharedCacheHeader,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -427,7 +427,8 @@ function manifestHeaders(r: NjsRequest): void {
   out["Cache-Control"] = privateCacheControl(
     Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
   );
-  for (let i = 0; i < SHARED_CACHE_HEADERS.length; i++) delete out[SHARED_CACHE_HEADERS[i]!];
+  const names = Object.keys(out);
+  for (let i = 0; i < names.length; i++) if (isSharedCacheHeader(names[i]!)) delete out[names[i]!];
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 
