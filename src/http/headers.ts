@@ -355,8 +355,8 @@ export function locationRewriter(origin: string): (location: string) => string {
 
 /**
  * A response header's value as the client gets it: a `Location` or `Content-Location`, the URL
- * of a `Refresh` (after its `url=`, as nginx's `proxy_redirect` rewrites it too), and each
- * `<URI>` of a `Link` (servers and packagers name a resource by the Host they were asked
+ * of a `Refresh` (after its `url=`, spaces allowed around `=`), and each `<URI>` and `anchor`
+ * of a `Link` (servers and packagers name a resource by the Host they were asked
  * with), by `relocate` ({@link locationRewriter}); any other header as sent.
  *
  * @param name - Lower-case header name.
@@ -373,8 +373,28 @@ export function relocated(
   if (name === "location" || name === "content-location") return relocate(value);
   if (name === "link") return relocatedLink(value, relocate);
   if (name !== "refresh") return value;
-  const at = value.toLowerCase().indexOf("url=");
-  return at < 0 ? value : value.slice(0, at + 4) + relocate(value.slice(at + 4));
+  const at = refreshUrlAt(value);
+  return at < 0 ? value : value.slice(0, at) + relocate(value.slice(at));
+}
+
+/**
+ * Where a `Refresh` value's URL starts: after the first `url`, any case, then `=` with spaces
+ * or tabs either side as browsers allow them; -1 when there is none. indexOf scans (njs).
+ */
+function refreshUrlAt(value: string): number {
+  const lower = value.toLowerCase();
+  for (let at = lower.indexOf("url"); at >= 0; at = lower.indexOf("url", at + 3)) {
+    const equals = skipBlanks(value, at + 3);
+    if (value.charCodeAt(equals) !== 0x3d) continue;
+    return skipBlanks(value, equals + 1);
+  }
+  return -1;
+}
+
+/** The index of the first character at or after `i` that is not a space or a tab. */
+function skipBlanks(value: string, i: number): number {
+  while (i < value.length && (value.charCodeAt(i) === 0x20 || value.charCodeAt(i) === 0x09)) i++;
+  return i;
 }
 
 /**
@@ -399,6 +419,28 @@ function relocatedLink(value: string, relocate: (location: string) => string): s
       parts.push(value.slice(copied, i + 1), relocate(value.slice(i + 1, close)));
       copied = close;
       i = close;
+    } else if (c === 0x3b) {
+      // An `anchor` parameter is a URI too (RFC 8288 §3.2), quoted or not.
+      let at = skipBlanks(value, i + 1);
+      if (value.slice(at, at + 6).toLowerCase() !== "anchor") continue;
+      at = skipBlanks(value, at + 6);
+      if (value.charCodeAt(at) !== 0x3d) continue;
+      at = skipBlanks(value, at + 1);
+      let end = at;
+      if (value.charCodeAt(at) === 0x22) {
+        at++;
+        end = at;
+        while (end < value.length && value.charCodeAt(end) !== 0x22) {
+          end += value.charCodeAt(end) === 0x5c ? 2 : 1;
+        }
+        if (end >= value.length) break;
+      } else {
+        while (end < value.length && value[end] !== ";" && value[end] !== ",") end++;
+      }
+      parts.push(value.slice(copied, at), relocate(value.slice(at, end)));
+      copied = end;
+      // Past a closing quote; before a `;` or `,`, which the loop reads next.
+      i = value.charCodeAt(end) === 0x22 ? end : end - 1;
     }
   }
   parts.push(value.slice(copied));

@@ -114,7 +114,7 @@ export function privateCacheControl(origin: string | undefined): string {
 /**
  * Response headers that give shared caches alone a lifetime, each read *instead of*
  * `Cache-Control` by the caches it names: `CDN-Cache-Control` (RFC 9213),
- * `Cloudflare-CDN-Cache-Control`, `Surrogate-Control` (Fastly, Varnish, Akamai),
+ * `Cloudflare-`, `Vercel-` and `Netlify-CDN-Cache-Control`, `Surrogate-Control` (Fastly, Varnish, Akamai),
  * `X-Accel-Expires` (an nginx proxy_cache in front) and `Edge-Control` (Akamai). A rewritten
  * manifest carries one viewer's token, so it goes without them: `private` alone would not stop
  * such a cache keeping it for the next viewer.
@@ -122,7 +122,25 @@ export function privateCacheControl(origin: string | undefined): string {
 export const SHARED_CACHE_HEADERS: readonly string[] = [
   "cdn-cache-control",
   "cloudflare-cdn-cache-control",
+  "vercel-cdn-cache-control",
+  "netlify-cdn-cache-control",
   "surrogate-control",
   "x-accel-expires",
   "edge-control",
 ];
+
+/**
+ * Whether a response header (any case) is one of {@link SHARED_CACHE_HEADERS}, or any other
+ * `*-CDN-Cache-Control`: the form CDNs name their own targeted `CDN-Cache-Control` by.
+ *
+ * @example
+ * ```ts
+ * isSharedCacheHeader("Acme-CDN-Cache-Control"); // true
+ * ```
+ */
+export function isSharedCacheHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  if (SHARED_CACHE_HEADERS.indexOf(lower) >= 0) return true;
+  const suffix = "-cdn-cache-control";
+  return lower.length > suffix.length && lower.slice(-suffix.length) === suffix;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../core/manifest.js";
-import { privateCacheControl, SHARED_CACHE_HEADERS } from "./manifest-headers.js";
+import { isSharedCacheHeader, privateCacheControl } from "./manifest-headers.js";
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
@@ -36,7 +36,11 @@ export async function propagated(
   if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
   // It carries this viewer's token: no shared cache's to keep.
   headers.set("cache-control", privateCacheControl(headers.get("cache-control") ?? undefined));
-  for (const name of SHARED_CACHE_HEADERS) headers.delete(name);
+  const shared: string[] = [];
+  headers.forEach((_, name) => {
+    if (isSharedCacheHeader(name)) shared.push(name);
+  });
+  for (const name of shared) headers.delete(name);
   if (response.body === null) {
     // HEAD: the rewritten length is not known without the body.
     headers.delete("content-length");

@@ -42,11 +42,15 @@ const ORIGIN_CACHE_CONTROL = "public, max-age=60, s-maxage=600";
 
 /**
  * The lifetimes the origin gives shared caches alone, each read instead of `Cache-Control` by
- * the caches it names (RFC 9213's CDNs, Cloudflare, Fastly/Varnish, an nginx proxy_cache, Akamai).
+ * the caches it names (RFC 9213's CDNs, Cloudflare, Vercel, Netlify, any CDN's own
+ * `*-CDN-Cache-Control`, Fastly/Varnish, an nginx proxy_cache, Akamai).
  */
 const TARGETED: Record<string, string> = {
   "cdn-cache-control": "public, max-age=600",
   "cloudflare-cdn-cache-control": "max-age=600",
+  "vercel-cdn-cache-control": "max-age=600",
+  "netlify-cdn-cache-control": "public, max-age=600",
+  "acme-cdn-cache-control": "max-age=600",
   "surrogate-control": "max-age=600",
   "x-accel-expires": "600",
   "edge-control": "cache-maxage=600s",

@@ -50,6 +50,8 @@ export interface StartedNginx {
   accessLog(): string[];
   /** The error log so far. */
   errorLog(): string;
+  /** The rotation procedure: the same `nginx-config` command again, then `nginx -s reload`. */
+  reconfigure(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,21 +84,23 @@ export async function startNginx(
   delete rest.SECRET;
   delete rest.CLIENT_SECRETS;
   const port = await freePort();
-  const conf = execFileSync(
-    process.execPath,
-    [
-      CLI,
-      "nginx-config",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--workers",
-      "1",
-      "--prefix",
-      join(dir, "run"),
-      ...flags,
-    ],
-    { env: { PATH: process.env.PATH, ...rest } as NodeJS.ProcessEnv, encoding: "utf8" },
-  );
+  const print = () =>
+    execFileSync(
+      process.execPath,
+      [
+        CLI,
+        "nginx-config",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--workers",
+        "1",
+        "--prefix",
+        join(dir, "run"),
+        ...flags,
+      ],
+      { env: { PATH: process.env.PATH, ...rest } as NodeJS.ProcessEnv, encoding: "utf8" },
+    );
+  const conf = print();
   writeFileSync(join(dir, "nginx.conf"), conf);
   const proc = spawn(NGINX, ["-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -135,6 +139,12 @@ export async function startNginx(
         .split("\n")
         .filter((line) => line !== ""),
     errorLog: () => read("error.log"),
+    async reconfigure() {
+      writeFileSync(join(dir, "nginx.conf"), print());
+      execFileSync(NGINX, ["-c", join(dir, "nginx.conf"), "-s", "reload"]);
+      // The old workers finish while the new ones start: long enough for both.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    },
     async close() {
       // TERM: nginx's fast shutdown, its workers stopped with it.
       if (proc.exitCode === null) proc.kill("SIGTERM");

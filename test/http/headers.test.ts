@@ -289,6 +289,32 @@ describe("an origin's Location as the client gets it", () => {
     expect(relocated("refresh", "5", base)).toBe("5");
   });
 
+  // Outside attack: browsers follow `URL = …`, and a Link's anchor is a URI too.
+  it("rewrites a Refresh written `URL = …` and a Link's anchor, quoted or not", () => {
+    expect(relocated("refresh", "0; URL = http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "0; URL = /a.ts",
+    );
+    expect(relocated("refresh", "0;\turl\t=http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "0;\turl\t=/a.ts",
+    );
+    expect(relocated("refresh", "0; urls; url=http://127.0.0.1:8080/b", base)).toBe(
+      "0; urls; url=/b",
+    );
+    expect(
+      relocated(
+        "link",
+        '<a.ts>; rel=preload; anchor="http://127.0.0.1:8080/base/x.ts", <b.ts>; ANCHOR = http://127.0.0.1:8080/base/y.ts; rel=next',
+        base,
+      ),
+    ).toBe('<a.ts>; rel=preload; anchor="/x.ts", <b.ts>; ANCHOR = /y.ts; rel=next');
+    expect(relocated("link", '<a.ts>; anchor="http://127.0.0.1:8080/base/x', base)).toBe(
+      '<a.ts>; anchor="http://127.0.0.1:8080/base/x',
+    );
+    expect(
+      relocated("link", '<a.ts>; anchors="x"; title="; anchor=http://127.0.0.1:8080/"', base),
+    ).toBe('<a.ts>; anchors="x"; title="; anchor=http://127.0.0.1:8080/"');
+  });
+
   // Outside attack: servers and packagers name a resource by the Host they were asked with.
   it("rewrites a Content-Location, and every URI of a Link, by the same rules", () => {
     expect(relocated("content-location", "http://127.0.0.1:8080/base/a.ts", base)).toBe("/a.ts");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  isSharedCacheHeader,
   manifestRequestHeaders,
   privateCacheControl,
   rewritesManifest,
@@ -53,5 +54,27 @@ describe("a rewritten manifest's Cache-Control", () => {
 
   it("is private when the origin said nothing (a shared cache may keep such an answer by heuristic)", () => {
     expect(privateCacheControl(undefined)).toBe("private");
+  });
+});
+
+describe("the headers shared caches read instead of Cache-Control", () => {
+  it("are the listed ones and any *-CDN-Cache-Control, in any case", () => {
+    for (const name of [
+      "Vercel-CDN-Cache-Control",
+      "netlify-cdn-cache-control",
+      "Acme-Cdn-Cache-Control",
+      "Surrogate-Control",
+      "CDN-Cache-Control",
+    ]) {
+      expect([name, isSharedCacheHeader(name)]).toEqual([name, true]);
+    }
+    for (const name of [
+      "Cache-Control",
+      "-cdn-cache-control",
+      "X-CDN-Cache-Controls",
+      "Content-Type",
+    ]) {
+      expect([name, isSharedCacheHeader(name)]).toEqual([name, false]);
+    }
   });
 });

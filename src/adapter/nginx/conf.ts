@@ -211,8 +211,8 @@ export function nginxConf(options: NginxConfOptions): string {
     `# tokengate ${options.version} inside nginx, printed by \`tokengate nginx-config\`.`,
     "# The njs module decides each request with the same decide() as the Worker and the Node",
     "# server; nginx answers its refusals and streams what it grants from the origin.",
-    "# The secret is not in this file: the module reads it from its file on every request",
-    "# (or, when that is root's alone, from the copy nginx's master loaded at start or reload).",
+    "# The secret is not in this file: the module takes it from the copy nginx-config wrote",
+    "# and nginx's master loads at start and reload (a rotation: nginx-config again, reload).",
   ];
   if (native) {
     lines.push(
@@ -273,8 +273,8 @@ export function nginxConf(options: NginxConfOptions): string {
   }
   if (options.secretFile !== null) {
     lines.push(
-      "    # SECRET as nginx read it at start or reload (as root: the file may be root's alone),",
-      "    # for the module when SECRET's file is not the workers' to read.",
+      "    # SECRET as nginx-config copied it, read by nginx at start or reload (as root), the",
+      "    # module's only source of it: the one the native path checks too.",
       `    js_preload_object ${SECRETS_OBJECT} from ${at(SECRETS_FILE)};`,
     );
   }
@@ -446,9 +446,8 @@ export function nginxConf(options: NginxConfOptions): string {
     ...(native
       ? [
           "            # The common request, decided by nginx: a plain stream link whose token",
-          "            # secure_link finds right and unexpired, while SECRET's file is there.",
+          "            # secure_link finds right and unexpired.",
           "            set $tokengate_go $tokengate_native;",
-          `            if (!-f ${nginxString("--secret-file", options.secretFile!)}) { set $tokengate_go ""; }`,
           "            if ($tokengate_go) { return 419; }",
           "            error_page 419 = @tokengate_native;",
           "            # So that @tokengate_native's own error pages (origin failures) still apply.",
@@ -519,6 +518,11 @@ export function nginxConf(options: NginxConfOptions): string {
       ),
       "            proxy_set_header X-Forwarded-For $remote_addr;",
       "            proxy_set_header X-Forwarded-Proto $scheme;",
+      "            # The only add_headers of the server: none inherited is lost.",
+      "            proxy_hide_header Content-Location;",
+      "            proxy_hide_header Link;",
+      "            add_header Content-Location $tokengate_native_content_location always;",
+      "            add_header Link $tokengate_native_link always;",
       proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",
@@ -548,6 +552,19 @@ export function nginxConf(options: NginxConfOptions): string {
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * Patterns (nginx, case-insensitive) of a `Link` value that names the origin: its host
+ * anywhere, or a reference that starts with ORIGIN_URL's path.
+ */
+function linkRules(origin: string): string[] {
+  const url = new URL(origin);
+  const host = url.hostname.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const rules = [`~*${host}`];
+  const path = url.pathname.replace(/\/+$/, "").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  if (path !== "") rules.push(`~*(?:<|=\\s*\\x22?)\\s*${path}(?:[/?#>\\x22]|$)`);
+  return rules;
 }
 
 /** The request headers the origin may get: the allow-list, then FORWARD_HEADERS' names. */
@@ -587,6 +604,20 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '    map "$tokengate_link$secure_link" $tokengate_native {',
     '        default "";',
     "        11 1;",
+    "    }",
+    "    # The answer headers the module rewrites, done here for the native path, which runs no",
+    "    # njs: Content-Location by the rules of proxy_redirect (locationRules); a Link that names",
+    "    # the origin's host or path dropped, since rewriting every reference in it needs the module.",
+    "    map $upstream_http_content_location $tokengate_native_content_location {",
+    "        default $upstream_http_content_location;",
+    ...locationRules(settings.origin).map(
+      ([pattern, replacement]) =>
+        `        ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
+    ),
+    "    }",
+    "    map $upstream_http_link $tokengate_native_link {",
+    "        default $upstream_http_link;",
+    ...linkRules(settings.origin).map((pattern) => `        ${regexString(pattern)} "";`),
     "    }",
     "    map $tokengate_link $tokengate_native_target {",
     '        default "";',

@@ -14,7 +14,6 @@
  * @module
  */
 import crypto from "crypto";
-import fs from "fs";
 import { cacheKey } from "../../core/cache-key.js";
 import {
   decide,
@@ -39,7 +38,7 @@ import {
 import {
   manifestRequestHeaders,
   privateCacheControl,
-  SHARED_CACHE_HEADERS,
+  isSharedCacheHeader,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -73,13 +72,11 @@ function moduleSettings(): ModuleSettings {
 }
 
 /**
- * The gate's settings for this request. The secret file is read on every request (njs keeps
- * nothing between requests), so a new secret takes effect without a reload. With
+ * The gate's settings for this request. With
  * CLIENT_SECRETS, only the requesting client's entry is read, whatever the table's size.
  */
 function gateOf(settings: ModuleSettings, target: string): GateSettings {
-  const secret =
-    settings.secretFile === null ? undefined : secretsOf(settings, settings.secretFile);
+  const secret = settings.secretFile === null ? undefined : secretsOf(settings);
   let clientSecrets: Record<string, string[]> | undefined;
   if (settings.clientSecrets) {
     if (typeof tokengate_clients !== "object" || tokengate_clients === null) {
@@ -125,21 +122,17 @@ function corsOf(settings: ModuleSettings): "*" | string[] | null {
 }
 
 /**
- * SECRET's secrets: its file as it is now (a rotation takes effect without a reload), or, when
- * the file is not the workers' to read (root's alone), as nginx's master read it at start or
- * reload. A file that is gone fails closed; an error names the file (never its text).
+ * SECRET's secrets as nginx-config copied them and nginx's master loaded them at start or
+ * reload: the copy the native path's secure_link checks too, so both paths answer alike and a
+ * rotation is nginx-config again, then a reload.
  */
-function secretsOf(settings: ModuleSettings, file: string): string[] {
-  try {
-    return parseSecrets("SECRET", fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    const denied = (error as { code?: string }).code === "EACCES";
-    if (denied && settings.secretsPreloaded && typeof tokengate_secrets === "object") {
-      return plainList(tokengate_secrets.secrets);
-    }
-    if ((error as { code?: string }).code === undefined) throw error;
-    throw new Error(`SECRET: cannot read ${file} (${(error as Error).message})`);
+function secretsOf(settings: ModuleSettings): string[] {
+  if (!settings.secretsPreloaded || typeof tokengate_secrets !== "object") {
+    throw new Error(
+      "SECRET: the secrets object is not loaded (js_preload_object tokengate_secrets)",
+    );
   }
+  return plainList(tokengate_secrets.secrets);
 }
 
 /**
@@ -356,10 +349,15 @@ function headers(r: NjsRequest): void {
 
 /**
  * `Content-Location` and `Link` by the rules `proxy_redirect` applies to `Location`
- * (`relocated`): they name the origin's address as readily.
+ * (`relocated`): they name the origin's address as readily. And a `Refresh` that
+ * `proxy_redirect` left (it rewrites only after a bare `url=`; twice would strip the path twice).
  */
 function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
-  const names = ["Content-Location", "Link"];
+  const refresh = out["Refresh"];
+  const names =
+    typeof refresh === "string" && refresh.toLowerCase().indexOf("url=") < 0
+      ? ["Content-Location", "Link", "Refresh"]
+      : ["Content-Location", "Link"];
   let relocate: ((location: string) => string) | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
@@ -429,7 +427,8 @@ function manifestHeaders(r: NjsRequest): void {
   out["Cache-Control"] = privateCacheControl(
     Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
   );
-  for (let i = 0; i < SHARED_CACHE_HEADERS.length; i++) delete out[SHARED_CACHE_HEADERS[i]!];
+  const names = Object.keys(out);
+  for (let i = 0; i < names.length; i++) if (isSharedCacheHeader(names[i]!)) delete out[names[i]!];
   if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
 }
 

@@ -1,8 +1,8 @@
 /**
  * What the nginx module is told: every gate setting but the secrets, in a JSON file
  * `tokengate nginx-config` writes beside the pid file, which nginx loads once when it reads
- * its config (`js_preload_object`), so no request parses it. The secrets stay in their files:
- * SECRET's is read by the module, CLIENT_SECRETS' is loaded by nginx the same way. Shared by
+ * its config (`js_preload_object`), so no request parses it. The secrets are loaded by nginx
+ * the same way: SECRET's from the copy nginx-config writes, CLIENT_SECRETS' from its file. Shared by
  * the printer (Node) and the module (njs).
  * @module
  */
@@ -14,7 +14,7 @@ export interface ModuleSettings {
   secretFile: string | null;
   /**
    * Whether SECRET's secrets, as nginx's master read them, are loaded as the global object
-   * `tokengate_secrets`: what the module uses when SECRET's file is not the workers' to read.
+   * `tokengate_secrets`: the module's only source of them (it never reads SECRET's file).
    */
   secretsPreloaded: boolean;
   /** Whether CLIENT_SECRETS is loaded, as the global object `tokengate_clients`. */

@@ -26,7 +26,7 @@ import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/
 import {
   manifestRequestHeaders,
   privateCacheControl,
-  SHARED_CACHE_HEADERS,
+  isSharedCacheHeader,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
@@ -868,7 +868,7 @@ export function removeHeader(list: string[], name: string): void {
 
 /**
  * A rewritten manifest's `Cache-Control` made private and its shared-cache lifetimes dropped
- * (`SHARED_CACHE_HEADERS`), in place (`privateCacheControl`): it carries one viewer's token.
+ * (`isSharedCacheHeader`), in place (`privateCacheControl`): it carries one viewer's token.
  */
 export function markPrivate(list: string[]): void {
   const values: string[] = [];
@@ -877,7 +877,9 @@ export function markPrivate(list: string[]): void {
   }
   removeHeader(list, "cache-control");
   list.push("cache-control", privateCacheControl(values.length ? values.join(", ") : undefined));
-  for (const name of SHARED_CACHE_HEADERS) removeHeader(list, name);
+  for (let i = list.length - 2; i >= 0; i -= 2) {
+    if (isSharedCacheHeader(list[i]!)) list.splice(i, 2);
+  }
 }
 
 /** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */

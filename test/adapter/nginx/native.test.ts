@@ -6,7 +6,8 @@
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { request, type ClientRequest } from "node:http";
+import { createServer, request, type ClientRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -277,5 +278,40 @@ describe.skipIf(!here)("REQUESTS_PER_CLIENT on the native path", () => {
       njs: "",
     });
     expect((await get(nginx.url + signedPath("720/seg-1.ts"))).status).toBe(200);
+  });
+});
+
+describe.skipIf(!here)("the origin's address in the answer headers of the native path", () => {
+  let server: Server;
+  let port = 0;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const at = `http://127.0.0.1:${port}/base/videos/internal/x.ts`;
+      res.writeHead(200, {
+        "content-type": "video/mp2t",
+        "content-location": at,
+        link: `<${at}>; rel=preload`,
+        "content-length": "2",
+      });
+      res.end(req.method === "HEAD" ? undefined : "ok");
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    port = (server.address() as AddressInfo).port;
+    nginx = await startNginx({ ORIGIN_URL: `http://127.0.0.1:${port}/base`, SECRET });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    server?.closeAllConnections();
+    await new Promise((done) => server?.close(done));
+  });
+
+  it("rewrites Content-Location and drops a Link that names the origin", async () => {
+    const skip = nginx.accessLog().length;
+    const answer = await get(nginx.url + signedPath("a.ts"));
+    expect(answer.status).toBe(200);
+    expect(answer.headers["content-location"]).toBe("/videos/internal/x.ts");
+    expect(answer.headers.link).toBeUndefined();
+    expect((await logged(nginx, skip)).map((entry) => entry.njs)).toEqual([""]);
   });
 });
