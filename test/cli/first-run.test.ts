@@ -47,3 +47,47 @@ describe("first runs", () => {
     }
   });
 });
+
+describe("sign refuses a link that would be expired", () => {
+  const env = { SECRET: "abcdefghijklmnop1234" };
+  const past = String(Math.floor(Date.now() / 1000) - 60);
+  const future = String(Math.floor(Date.now() / 1000) + 3600);
+
+  it.each([
+    ["a stream link", ["--client", "1", "--video", "v"]],
+    ["an MP4 link", ["--client", "1", "--video", "v", "--mp4", "--file", "a.mp4"]],
+    ["a CDN query token", ["--path", "/videos/a.m3u8"]],
+  ])("--expires in the past is refused for %s, naming --force", (_, args) => {
+    const result = run(["sign", ...args, "--expires", past], env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/would be expired/);
+    expect(lines[0]).toContain("--force");
+  });
+
+  it("--force signs it anyway", () => {
+    const result = run(
+      ["sign", "--client", "1", "--video", "v", "--expires", past, "--force"],
+      env,
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`/${past}/master.m3u8`);
+  });
+
+  it("--expires in the future needs no --force", () => {
+    const result = run(["sign", "--client", "1", "--video", "v", "--expires", future], env);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`/${future}/master.m3u8`);
+  });
+
+  it.each(["0", "0s", "--ttl=-5s", "--ttl=-1h"])("--ttl %s is refused in one line", (ttl) => {
+    const flag = ttl.startsWith("--") ? [ttl] : ["--ttl", ttl];
+    const result = run(["sign", "--client", "1", "--video", "v", ...flag, "--force"], env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^tokengate: sign: ttl/);
+  });
+});
