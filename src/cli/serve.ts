@@ -5,7 +5,12 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { parseSecrets, SettingError, withoutSecret } from "../core/settings.js";
+import {
+  originPrefixWarning,
+  parseSecrets,
+  SettingError,
+  withoutSecret,
+} from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
 import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
 import {
@@ -110,6 +115,12 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const say = (line: string) => process.stdout.write(line + "\n");
   const info = (message: string) => say(messageLine(config.logFormat, "info", message));
+  const { gate: gateSettings, origin } = config.settings;
+  const warning = originPrefixWarning(origin, gateSettings.prefixes, gateSettings.queryPrefixes);
+  // On stderr, where a first run looks for trouble; the gate still starts.
+  if (!demo && warning !== undefined) {
+    process.stderr.write(messageLine(config.logFormat, "warn", warning) + "\n");
+  }
 
   if (config.workers > 1) {
     let code;

@@ -1,7 +1,10 @@
 /** First runs that do not trap: messages that say what to type instead. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI } from "../helpers/serve.js";
+import { CLI, serve } from "../helpers/serve.js";
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], {
@@ -89,5 +92,58 @@ describe("sign refuses a link that would be expired", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/^tokengate: sign: ttl/);
+  });
+});
+
+describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
+  it("serve warns in one line on stderr and starts anyway", async () => {
+    const gate = await serve({
+      SECRET: "abcdefghijklmnop1234",
+      ORIGIN_URL: "http://127.0.0.1:9/videos",
+    });
+    try {
+      const warning = gate.stderr.join("").trim();
+      expect(warning.split("\n")).toHaveLength(1);
+      expect(warning).toMatch(/ORIGIN_URL: .*\/videos\/videos\//);
+    } finally {
+      expect(await gate.stop()).toBe(0);
+    }
+  });
+
+  it("serve says nothing for an ORIGIN_URL without it", async () => {
+    const gate = await serve({
+      SECRET: "abcdefghijklmnop1234",
+      ORIGIN_URL: "http://127.0.0.1:9/media",
+    });
+    try {
+      expect(gate.stderr.join("")).toBe("");
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it("nginx-config warns in one line on stderr and still prints the config", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
+    try {
+      writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
+      const args = [
+        "nginx-config",
+        "--secret-file",
+        join(dir, "secret"),
+        "--prefix",
+        join(dir, "p"),
+      ];
+      const result = run([...args, "--origin-url", "http://127.0.0.1:9/cmaf"]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("proxy_pass");
+      const warning = result.stderr.trim();
+      expect(warning.split("\n")).toHaveLength(1);
+      expect(warning).toMatch(/^tokengate: warning: ORIGIN_URL: .*\/cmaf\/cmaf\//);
+      const plain = run([...args, "--origin-url", "http://127.0.0.1:9"]);
+      expect(plain.status).toBe(0);
+      expect(plain.stderr).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -75,7 +75,11 @@ function isoTime(ms: number): string {
  * messageLine("pretty", "error", "ORIGIN_URL: is not set");
  * ```
  */
-export function messageLine(format: LogFormat, level: "info" | "error", message: string): string {
+export function messageLine(
+  format: LogFormat,
+  level: "info" | "warn" | "error",
+  message: string,
+): string {
   if (format === "pretty") return `${new Date().toISOString()} ${level}: ${message}`;
   return JSON.stringify({ time: new Date().toISOString(), pid: PID, level, message });
 }

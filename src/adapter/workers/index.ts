@@ -8,7 +8,12 @@
  */
 import type { ExecutionContext, Hono, MiddlewareHandler } from "hono";
 import type { SecureLinkVariables } from "../../http/middleware.js";
-import { readSettings, SettingError, type GateEnv } from "../../core/settings.js";
+import {
+  originPrefixWarning,
+  readSettings,
+  SettingError,
+  type GateEnv,
+} from "../../core/settings.js";
 import { WORKER_BINDINGS } from "../../core/settings-table.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
@@ -33,6 +38,13 @@ function appFor(env: WorkerEnv): Hono {
   cachedFor = values;
   try {
     const settings = readSettings(env);
+    // Once per set of bindings, as the app is built: the Worker still serves.
+    const warning = originPrefixWarning(
+      settings.origin,
+      settings.gate.prefixes,
+      settings.gate.queryPrefixes,
+    );
+    if (warning !== undefined) console.warn(`tokengate: ${warning}`);
     cachedApp = createApp(settings, {
       use: settings.metrics ? [requestLine] : [],
       // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
