@@ -24,6 +24,9 @@ import { canonicalAddress } from "../../core/ip.js";
  */
 export type WorkerEnv = GateEnv;
 
+/** The origin's status per request, for the request line: an origin's 404 is not the gate's. */
+const upstreamStatus = new WeakMap<Request, number>();
+
 let cachedFor: readonly (string | undefined)[] | undefined;
 let cachedApp: Hono | undefined;
 
@@ -47,6 +50,9 @@ function appFor(env: WorkerEnv): Hono {
     if (warning !== undefined) console.warn(`tokengate: ${warning}`);
     cachedApp = createApp(settings, {
       use: settings.metrics ? [requestLine] : [],
+      onOriginAnswer: settings.metrics
+        ? (c, status) => void upstreamStatus.set(c.req.raw, status)
+        : undefined,
       // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
       // only an address literal is passed on).
       clientAddress: (c) => {
@@ -74,12 +80,22 @@ const requestLine: MiddlewareHandler<{ Variables: SecureLinkVariables }> =
     const started = Date.now();
     await next();
     const decision = c.get("secureLink");
+    const status = c.res.status;
+    const upstream = upstreamStatus.get(c.req.raw);
     console.log(
       JSON.stringify({
         tokengate: "request",
         method: c.req.method,
-        status: c.res.status,
-        reason: decision?.action === "reject" ? decision.reason : undefined,
+        status,
+        // The gate's own 404 (no grant) says so; a granted request's 404 is the origin's.
+        reason:
+          decision?.action === "reject"
+            ? decision.reason
+            : decision?.action !== "proxy" && status === 404
+              ? "not-found"
+              : undefined,
+        // A string, as in nginx's JSON access log and the Node server's.
+        upstream_status: upstream === undefined ? undefined : String(upstream),
         cache: c.res.headers.get("x-cache") ?? undefined,
         ms: Date.now() - started,
       }),
