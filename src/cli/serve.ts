@@ -75,10 +75,14 @@ function demoBanner(url: string, secret: string): string {
       ttlSeconds: 24 * 3600,
       file: "master.m3u8",
     });
+  const port = new URL(url).port || "80";
   const lines = [
     "",
     "  tokengate is running in DEMO MODE: ORIGIN_URL is not set, so it serves a bundled",
     "  6-second HLS sample with a generated secret. Set ORIGIN_URL and SECRET for real use.",
+    "",
+    // Said in words: the JSON log line above is easy to miss on a first run.
+    `  Listening on ${url} (port ${port}; --port or PORT changes it)`,
     "",
     `  Signed link (valid 24 h):  ${link}`,
     "",
