@@ -90,7 +90,9 @@ variable; there is deliberately no --secret flag (shell history, ps).
   --video ID           video id
   --kind KIND          first path segment [videos]
   --ttl TTL            lifetime: 90s, 15m, 24h, 7d [24h]
-  --expires SECONDS    absolute expiry in unix seconds (instead of --ttl)
+  --expires SECONDS    absolute expiry in unix seconds (instead of --ttl); one not in the
+                       future is refused unless --force
+  --force              sign even a link that would be expired (--expires in the past)
   --file PATH          file under the video [master.m3u8]
   --base URL           gate URL to prefix, e.g. https://cdn.example.com
   --secret-file PATH   file holding the secret (or several, as SECRET takes them)

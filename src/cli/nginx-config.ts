@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readServerConfig, type ServerEnv } from "../adapter/node/config.js";
 import { NGINX_FLAGS, SETTINGS } from "../core/settings-table.js";
+import { originPrefixWarning } from "../core/settings.js";
 import {
   DEBIAN_JS_MODULE,
   moduleSettings,
@@ -101,6 +102,12 @@ export async function nginxConfig(
   // nginx counts its workers itself: "auto" stays "auto" in the config.
   const config = readServerConfig(serverEnv, 1);
   const settings = config.settings;
+  const warning = originPrefixWarning(
+    settings.origin,
+    settings.gate.prefixes,
+    settings.gate.queryPrefixes,
+  );
+  if (warning !== undefined) process.stderr.write(`tokengate: warning: ${warning}\n`);
   const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
   const prefix = absolute(flag.prefix ?? "tokengate-nginx");
   const jsModule = flag["js-module"] ?? DEBIAN_JS_MODULE;

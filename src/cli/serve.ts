@@ -5,7 +5,12 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { parseSecrets, SettingError, withoutSecret } from "../core/settings.js";
+import {
+  originPrefixWarning,
+  parseSecrets,
+  SettingError,
+  withoutSecret,
+} from "../core/settings.js";
 import { messageLine } from "../adapter/node/access-log.js";
 import { servePrimary, serveWorker } from "../adapter/node/cluster.js";
 import {
@@ -70,10 +75,14 @@ function demoBanner(url: string, secret: string): string {
       ttlSeconds: 24 * 3600,
       file: "master.m3u8",
     });
+  const port = new URL(url).port || "80";
   const lines = [
     "",
     "  tokengate is running in DEMO MODE: ORIGIN_URL is not set, so it serves a bundled",
     "  6-second HLS sample with a generated secret. Set ORIGIN_URL and SECRET for real use.",
+    "",
+    // Said in words: the JSON log line above is easy to miss on a first run.
+    `  Listening on ${url} (port ${port}; --port or PORT changes it)`,
     "",
     `  Signed link (valid 24 h):  ${link}`,
     "",
@@ -110,6 +119,12 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   const say = (line: string) => process.stdout.write(line + "\n");
   const info = (message: string) => say(messageLine(config.logFormat, "info", message));
+  const { gate: gateSettings, origin } = config.settings;
+  const warning = originPrefixWarning(origin, gateSettings.prefixes, gateSettings.queryPrefixes);
+  // On stderr, where a first run looks for trouble; the gate still starts.
+  if (!demo && warning !== undefined) {
+    process.stderr.write(messageLine(config.logFormat, "warn", warning) + "\n");
+  }
 
   if (config.workers > 1) {
     let code;

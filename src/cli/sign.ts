@@ -29,6 +29,7 @@ export async function sign(
         ip: { type: "string" },
         path: { type: "string" },
         mp4: { type: "boolean" },
+        force: { type: "boolean" },
         speed: { type: "string" },
         buffer: { type: "string" },
         help: HELP_FLAG,
@@ -59,6 +60,15 @@ export async function sign(
       values.expires !== undefined
         ? { expires: values.expires }
         : { ttlSeconds: parseTtl(values.ttl ?? "24h") };
+    // A link handed out already expired gets 410 at once; that is nearly always a typo.
+    if (values.expires !== undefined && !values.force) {
+      const expires = BigInt(resolveExpires(when));
+      if (expires <= BigInt(Math.floor(Date.now() / 1000))) {
+        throw new UsageError(
+          `sign: the link would be expired (--expires ${expires} is not in the future); pass --force to sign it anyway`,
+        );
+      }
+    }
     if (query) {
       // The path as it will stand in the URL; a directory (ending in /) covers its files.
       const expires = resolveExpires(when);
@@ -106,6 +116,7 @@ export async function sign(
     out(link);
     return 0;
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     const message = (error as Error).message;
     // A value pasted from the secret would be echoed back by the message that quotes it.
     if (message.includes(secret)) {

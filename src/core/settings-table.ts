@@ -123,7 +123,7 @@ export const SETTINGS = {
     default: "",
     help: "origin base URL (http or https)",
     nginxHelp: "origin base URL (http or https; its host is resolved once, when nginx starts)",
-    docs: "The origin's base URL, http or https, with no query, fragment or credentials; a granted `/videos/…` path is fetched below it. Unset on `serve`: demo mode (a bundled HLS sample and a generated secret).",
+    docs: "The origin's base URL, http or https, with no query, fragment or credentials; a granted `/videos/…` path is fetched below it, prefix included, so a base ending in a guarded prefix (`…/videos`) gets a warning at start (the origin would be asked `/videos/videos/…`). Unset on `serve`: demo mode (a bundled HLS sample and a generated secret).",
     parse: parseOrigin,
   }),
   SECRET: setting({

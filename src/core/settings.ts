@@ -402,6 +402,36 @@ export function parseOrigin(text: string | undefined): string {
 }
 
 /**
+ * A warning when `ORIGIN_URL`'s path ends in a guarded prefix: the gate appends the link's whole
+ * path, prefix included, so `https://origin/videos` is asked `/videos/videos/…`, which is rarely
+ * meant. Not an error, since an origin may really store files that way.
+ *
+ * @param origin - ORIGIN_URL as {@link parseOrigin} returns it (no trailing slash).
+ * @returns One line naming ORIGIN_URL and the repeated prefix (never the URL), or undefined.
+ * @example
+ * ```ts
+ * originPrefixWarning("https://origin.example.com/videos", ["videos"], []); // "ORIGIN_URL: …"
+ * ```
+ */
+export function originPrefixWarning(
+  origin: string,
+  prefixes: readonly string[],
+  queryPrefixes: readonly string[] | "*",
+): string | undefined {
+  const scheme = origin.indexOf("://");
+  const slash = origin.indexOf("/", scheme < 0 ? 0 : scheme + 3);
+  if (slash < 0) return undefined;
+  const last = origin.slice(origin.lastIndexOf("/") + 1);
+  const guarded = queryPrefixes === "*" ? prefixes : prefixes.concat(queryPrefixes);
+  if (last === "" || guarded.indexOf(last) < 0) return undefined;
+  return (
+    `ORIGIN_URL: its path ends in /${last}, a guarded prefix, and the link's path is appended ` +
+    `whole, so the origin is asked /${last}/${last}/…; drop /${last} from ORIGIN_URL unless ` +
+    "the origin really keeps its files there"
+  );
+}
+
+/**
  * Parses `PREFIXES`: comma-separated first path segments (spaces allowed); default `videos,cmaf,mpegts`.
  *
  * @example

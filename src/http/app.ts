@@ -47,6 +47,8 @@ export interface AppOptions {
   use?: MiddlewareHandler[];
   /** Adds routes outside the guarded prefixes, e.g. a health check. */
   routes?: (app: Hono) => void;
+  /** Told the status the origin answered a request with (not a cache hit, not a failure). */
+  onOriginAnswer?: (c: Context, status: number) => void;
 }
 
 /**
@@ -115,6 +117,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     key: string,
     shared: Cache | undefined,
   ) {
+    let failed = false;
     const response = await proxyFetch(request, url, {
       timeoutMs: settings.originTimeoutMs,
       forwardHeaders: settings.forwardHeaders,
@@ -123,8 +126,12 @@ export function createApp<E extends HonoEnv = HonoEnv>(
         address: options.clientAddress?.(c),
         proto: c.req.url.startsWith("https:") ? "https" : "http",
       },
-      onError: (reason, error) => log({ reason, message: errorLine(error) }),
+      onError: (reason, error) => {
+        failed = true;
+        log({ reason, message: errorLine(error) });
+      },
     });
+    if (!failed) options.onOriginAnswer?.(c, response.status);
     if (settings.cache === undefined) return response;
     if (shared === undefined) {
       const headers = new Headers(response.headers);

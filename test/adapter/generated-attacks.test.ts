@@ -476,7 +476,7 @@ describe("generated attacks on every runtime", () => {
         expect.arrayContaining(["method", "ms", "status", "tokengate"]),
       );
       expect(line).toMatch(
-        /^\{"tokengate":"request","method":"[A-Za-z]+","status":\d+(,"reason":"[a-z-]+")?(,"cache":"(HIT|MISS)")?,"ms":\d+\}$/,
+        /^\{"tokengate":"request","method":"[A-Za-z]+","status":\d+(,"reason":"[a-z-]+")?(,"upstream_status":"\d+")?(,"cache":"(HIT|MISS)")?,"ms":\d+\}$/,
       );
     }
     expect(requestLines.length).toBeGreaterThan(ATTACKS / 2);

@@ -162,6 +162,40 @@ describe.each(Object.keys(RUNTIMES))("origin failures on %s", (runtime) => {
   });
 });
 
+describe.each(Object.keys(RUNTIMES))("an origin's 404 on %s", (runtime) => {
+  it("is told apart from the gate's own 404 in the access log: upstream_status, not not-found", async () => {
+    const origin: Origin = await startOrigin();
+    running.push(origin);
+    const gate = await RUNTIMES[runtime]!({ SECRET, ORIGIN_URL: origin.url, METRICS: "on" });
+    running.push(gate);
+    const worker = runtime.startsWith("the Worker");
+    // The Worker's request line names no path: its lines in the order they were asked.
+    const lines = () =>
+      gate
+        .logs()
+        .split("\n")
+        .filter((line) => line.includes('"tokengate":"request"'));
+    expect((await ask(gate, "missing.ts")).status).toBe(404);
+    await until(
+      () => (worker ? lines().length === 1 : gate.accessLine("missing.ts") !== undefined),
+      "the origin's 404 line",
+    );
+    expect((await get(gate.url + "/elsewhere/x.ts")).status).toBe(404);
+    await until(
+      () => (worker ? lines().length === 2 : gate.accessLine("/elsewhere/x.ts") !== undefined),
+      "the gate's 404 line",
+    );
+    const fromOrigin = JSON.parse(worker ? lines()[0]! : gate.accessLine("missing.ts")!);
+    const fromGate = JSON.parse(worker ? lines()[1]! : gate.accessLine("/elsewhere/x.ts")!);
+    expect(fromOrigin).toMatchObject({ status: 404, upstream_status: "404" });
+    expect(fromOrigin.reason ?? "").toBe("");
+    expect(fromGate).toMatchObject({ status: 404, reason: "not-found" });
+    expect(fromGate.upstream_status ?? "").toBe("");
+    scanner.scan(gate.logs(), `${runtime}: logs`);
+    expect(scanner.leaks).toEqual([]);
+  });
+});
+
 /** Only nginx keeps its cache in a folder. */
 const NGINX_RUNTIME = Object.keys(RUNTIMES).find((name) => name.startsWith("nginx"))!;
 

@@ -63,11 +63,18 @@ describe("the Worker's request lines", () => {
   it("counts each answer: status, refusal reason, cache verdict, time; never the path or token", async () => {
     const paths = [link(now + 600), link(now + 600, "wrong"), link(now - 5), "/elsewhere"];
     const lines = await linesOf({ CACHE: "on" }, paths);
-    expect(lines.map(({ status, reason, cache }) => ({ status, reason, cache }))).toEqual([
-      { status: 200, cache: "MISS" },
+    const fields = lines.map(({ status, reason, cache, upstream_status }) => ({
+      status,
+      reason,
+      cache,
+      upstream_status,
+    }));
+    expect(fields).toEqual([
+      { status: 200, cache: "MISS", upstream_status: "200" },
       { status: 403, reason: "bad-token" },
       { status: 410, reason: "expired" },
-      { status: 404 },
+      // The gate's own 404 says so; an origin's would carry upstream_status instead.
+      { status: 404, reason: "not-found" },
     ]);
     for (const line of lines) {
       expect(typeof line.ms).toBe("number");

@@ -1,7 +1,10 @@
 /** First runs that do not trap: messages that say what to type instead. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLI } from "../helpers/serve.js";
+import { CLI, serve } from "../helpers/serve.js";
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], {
@@ -44,6 +47,103 @@ describe("first runs", () => {
     const help = run(["check", "--help"]).stdout;
     for (const flag of ["--ip", "--bind-ip", "--query-token-prefixes", "--mp4-tokens"]) {
       expect(help).toContain(flag);
+    }
+  });
+});
+
+describe("sign refuses a link that would be expired", () => {
+  const env = { SECRET: "abcdefghijklmnop1234" };
+  const past = String(Math.floor(Date.now() / 1000) - 60);
+  const future = String(Math.floor(Date.now() / 1000) + 3600);
+
+  it.each([
+    ["a stream link", ["--client", "1", "--video", "v"]],
+    ["an MP4 link", ["--client", "1", "--video", "v", "--mp4", "--file", "a.mp4"]],
+    ["a CDN query token", ["--path", "/videos/a.m3u8"]],
+  ])("--expires in the past is refused for %s, naming --force", (_, args) => {
+    const result = run(["sign", ...args, "--expires", past], env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/would be expired/);
+    expect(lines[0]).toContain("--force");
+  });
+
+  it("--force signs it anyway", () => {
+    const result = run(
+      ["sign", "--client", "1", "--video", "v", "--expires", past, "--force"],
+      env,
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`/${past}/master.m3u8`);
+  });
+
+  it("--expires in the future needs no --force", () => {
+    const result = run(["sign", "--client", "1", "--video", "v", "--expires", future], env);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`/${future}/master.m3u8`);
+  });
+
+  it.each(["0", "0s", "--ttl=-5s", "--ttl=-1h"])("--ttl %s is refused in one line", (ttl) => {
+    const flag = ttl.startsWith("--") ? [ttl] : ["--ttl", ttl];
+    const result = run(["sign", "--client", "1", "--video", "v", ...flag, "--force"], env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^tokengate: sign: ttl/);
+  });
+});
+
+describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
+  it("serve warns in one line on stderr and starts anyway", async () => {
+    const gate = await serve({
+      SECRET: "abcdefghijklmnop1234",
+      ORIGIN_URL: "http://127.0.0.1:9/videos",
+    });
+    try {
+      const warning = gate.stderr.join("").trim();
+      expect(warning.split("\n")).toHaveLength(1);
+      expect(warning).toMatch(/ORIGIN_URL: .*\/videos\/videos\//);
+    } finally {
+      expect(await gate.stop()).toBe(0);
+    }
+  });
+
+  it("serve says nothing for an ORIGIN_URL without it", async () => {
+    const gate = await serve({
+      SECRET: "abcdefghijklmnop1234",
+      ORIGIN_URL: "http://127.0.0.1:9/media",
+    });
+    try {
+      expect(gate.stderr.join("")).toBe("");
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it("nginx-config warns in one line on stderr and still prints the config", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
+    try {
+      writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
+      const args = [
+        "nginx-config",
+        "--secret-file",
+        join(dir, "secret"),
+        "--prefix",
+        join(dir, "p"),
+      ];
+      const result = run([...args, "--origin-url", "http://127.0.0.1:9/cmaf"]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toContain("proxy_pass");
+      const warning = result.stderr.trim();
+      expect(warning.split("\n")).toHaveLength(1);
+      expect(warning).toMatch(/^tokengate: warning: ORIGIN_URL: .*\/cmaf\/cmaf\//);
+      const plain = run([...args, "--origin-url", "http://127.0.0.1:9"]);
+      expect(plain.status).toBe(0);
+      expect(plain.stderr).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,7 +1,12 @@
 import { runs } from "../helpers/runs.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseForwardHeaders, parseSecrets, SettingError } from "../../src/core/settings.js";
+import {
+  originPrefixWarning,
+  parseForwardHeaders,
+  parseSecrets,
+  SettingError,
+} from "../../src/core/settings.js";
 
 describe("parseSecrets' shortcut for a lone secret", () => {
   it("reads every text as the full parse does (a leading space takes the full path)", () => {
@@ -67,5 +72,42 @@ describe("parseForwardHeaders", () => {
   ])("refuses %j in one line naming FORWARD_HEADERS", (text) => {
     expect(() => parseForwardHeaders(text)).toThrow(SettingError);
     expect(() => parseForwardHeaders(text)).toThrow(/^FORWARD_HEADERS: [^\n]+$/);
+  });
+});
+
+describe("originPrefixWarning", () => {
+  const prefixes = ["videos", "cmaf", "mpegts"];
+
+  it.each([
+    ["http://origin.test/videos", "videos"],
+    ["https://origin.test:8443/media/cmaf", "cmaf"],
+    ["http://10.0.0.1/mpegts", "mpegts"],
+  ])("warns in one line when %s ends in a guarded prefix", (origin, prefix) => {
+    const warning = originPrefixWarning(origin, prefixes, []);
+    expect(warning).toBeDefined();
+    expect(warning).not.toContain("\n");
+    expect(warning).toMatch(/^ORIGIN_URL: /);
+    expect(warning).toContain(`/${prefix}/${prefix}/`);
+  });
+
+  it.each([
+    "http://origin.test",
+    "http://origin.test/media",
+    "http://origin.test/video",
+    "http://origin.test/videos-archive",
+    "http://videos",
+    "http://origin.test/videos/media",
+  ])("says nothing for %s", (origin) => {
+    expect(originPrefixWarning(origin, prefixes, [])).toBeUndefined();
+  });
+
+  it("follows PREFIXES and QUERY_TOKEN_PREFIXES, not the defaults", () => {
+    expect(originPrefixWarning("http://o.test/videos", ["live"], [])).toBeUndefined();
+    expect(originPrefixWarning("http://o.test/live", ["live"], [])).toContain("/live/live/");
+    expect(originPrefixWarning("http://o.test/images", ["live"], ["images"])).toContain(
+      "/images/images/",
+    );
+    // `*` guards every other path: no one prefix to repeat.
+    expect(originPrefixWarning("http://o.test/images", ["live"], "*")).toBeUndefined();
   });
 });

@@ -124,6 +124,13 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
       res.write(Buffer.alloc(64 * 1024, 0x62), () => setTimeout(() => res.destroy(), 20));
       return;
     }
+    if (path.endsWith("/missing.ts")) {
+      // What a real origin says of a file it lacks.
+      const missing = Buffer.from("Not Found\n");
+      res.writeHead(404, { "content-type": "text/plain", "content-length": missing.length });
+      res.end(req.method === "HEAD" ? undefined : missing);
+      return;
+    }
     const body = Buffer.from(`content of ${path}`);
     const answer = answerFor(req.method ?? "GET", (name) => headerValue(req, name), {
       body,

@@ -145,7 +145,15 @@ describe("a Worker in your own project, from the shipped template", () => {
     expect(granted.body.toString()).toBe("content of /videos/2675_abc/720/seg-1.ts");
     const tampered = link.replace(/\/[A-Za-z0-9_-]{22}\//, "/AAAAAAAAAAAAAAAAAAAAAA/");
     expect((await get(tampered)).status).toBe(403);
-    const expired = sign("--file", "720/seg-1.ts", "--base", url, "--expires", "1000000000");
+    const expired = sign(
+      "--file",
+      "720/seg-1.ts",
+      "--base",
+      url,
+      "--expires",
+      "1000000000",
+      "--force",
+    );
     expect((await get(expired)).status).toBe(410);
   }, 120_000);
 });

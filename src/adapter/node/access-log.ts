@@ -16,6 +16,8 @@ export interface AccessRecord {
   status: number;
   /** Why the gate chose the status, when it did (403/404/405/410/5xx). */
   reason: string | undefined;
+  /** The origin's status, when it was asked: an origin's 404 is not the gate's. */
+  upstreamStatus?: number;
   /** Body bytes sent. */
   bytes: number;
   ms: number;
@@ -38,14 +40,19 @@ export function accessLine(format: LogFormat, record: AccessRecord, now = Date.n
   const ms = Math.round(record.ms * 10) / 10;
   if (format === "pretty") {
     const reason = record.reason ? ` (${record.reason})` : "";
-    return `${time} ${record.method} ${path} ${record.status}${reason} ${record.bytes} B ${ms} ms`;
+    const upstream =
+      record.upstreamStatus === undefined ? "" : ` (origin ${record.upstreamStatus})`;
+    return `${time} ${record.method} ${path} ${record.status}${reason}${upstream} ${record.bytes} B ${ms} ms`;
   }
   // Built by hand rather than JSON.stringify({...}): one line per request adds up. Only the
   // method and path come from the client, so only they need JSON escaping.
   const reason = record.reason ? `,"reason":"${record.reason}"` : "";
+  // A string, as in nginx's JSON line, so one query reads both.
+  const upstream =
+    record.upstreamStatus === undefined ? "" : `,"upstream_status":"${record.upstreamStatus}"`;
   return (
     `{"time":"${time}","pid":${PID},"method":${JSON.stringify(record.method)},` +
-    `"path":${JSON.stringify(path)},"status":${record.status}${reason},` +
+    `"path":${JSON.stringify(path)},"status":${record.status}${reason}${upstream},` +
     `"bytes":${record.bytes},"ms":${ms}}`
   );
 }
@@ -75,7 +82,11 @@ function isoTime(ms: number): string {
  * messageLine("pretty", "error", "ORIGIN_URL: is not set");
  * ```
  */
-export function messageLine(format: LogFormat, level: "info" | "error", message: string): string {
+export function messageLine(
+  format: LogFormat,
+  level: "info" | "warn" | "error",
+  message: string,
+): string {
   if (format === "pretty") return `${new Date().toISOString()} ${level}: ${message}`;
   return JSON.stringify({ time: new Date().toISOString(), pid: PID, level, message });
 }

@@ -526,6 +526,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
         return false;
       }
       const { status, message, head, body } = result.answer;
+      request.outcome.upstreamStatus = status;
       const entry: Entry = { head, body, message, storedAt: now(), ttl: 0, originAge: 0, cost: 0 };
       answer(request, entry, "MISS", now(), status, false);
       return true;

@@ -39,6 +39,8 @@ export interface ProxyOutcome {
   bytes: number;
   /** Set when the gate, not the origin, chose the status or cut the answer. */
   reason?: Reason | "client-timeout";
+  /** The status the origin answered this request with, when it was asked (nginx's $upstream_status). */
+  upstreamStatus?: number;
 }
 
 /** Options of {@link createOriginLeg}. */
@@ -537,6 +539,7 @@ class OriginExchange implements Dispatcher.DispatchHandler {
     if (this.settled) return controller.pause();
     if (code < 200) return; // 1xx: the final answer follows
     this.status = code;
+    this.outcome.upstreamStatus = code;
     clearTimeout(this.headersTimer);
     this.leg.onAnswer((performance.now() - this.sentAt) / 1000);
     const bodyExpected = this.method !== "HEAD" && code !== 204 && code !== 304;

@@ -299,6 +299,8 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     const outcome = outcomes.get(c.env.incoming);
     if (outcome === undefined) return;
     if (decision?.action === "reject") outcome.reason = decision.reason;
+    // The app's own 404 (an unguarded path); an origin's 404 never passes through here.
+    else if (c.res.status === 404) outcome.reason = "not-found";
     // The app's answers state their length (node-server writes them in one go).
     if (outcome.bytes < 0 && c.req.method !== "HEAD") {
       outcome.bytes = Number(c.res.headers.get("content-length") ?? 0);
@@ -371,7 +373,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           : req.method === "HEAD"
             ? 0
             : Number(res.getHeader("content-length") ?? 0);
-      const reason = outcome.reason ?? (status === 404 ? "not-found" : undefined);
+      const reason = outcome.reason;
       metrics?.answered(status, reason);
       write(
         accessLine(format, {
@@ -379,6 +381,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
           target: req.url ?? "",
           status,
           reason,
+          upstreamStatus: outcome.upstreamStatus,
           bytes,
           ms: performance.now() - started,
         }),

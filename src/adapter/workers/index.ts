@@ -8,7 +8,12 @@
  */
 import type { ExecutionContext, Hono, MiddlewareHandler } from "hono";
 import type { SecureLinkVariables } from "../../http/middleware.js";
-import { readSettings, SettingError, type GateEnv } from "../../core/settings.js";
+import {
+  originPrefixWarning,
+  readSettings,
+  SettingError,
+  type GateEnv,
+} from "../../core/settings.js";
 import { WORKER_BINDINGS } from "../../core/settings-table.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
@@ -18,6 +23,9 @@ import { canonicalAddress } from "../../core/ip.js";
  * `Env` from `wrangler types` fits it; the declaration names no generated or global type.
  */
 export type WorkerEnv = GateEnv;
+
+/** The origin's status per request, for the request line: an origin's 404 is not the gate's. */
+const upstreamStatus = new WeakMap<Request, number>();
 
 let cachedFor: readonly (string | undefined)[] | undefined;
 let cachedApp: Hono | undefined;
@@ -33,8 +41,18 @@ function appFor(env: WorkerEnv): Hono {
   cachedFor = values;
   try {
     const settings = readSettings(env);
+    // Once per set of bindings, as the app is built: the Worker still serves.
+    const warning = originPrefixWarning(
+      settings.origin,
+      settings.gate.prefixes,
+      settings.gate.queryPrefixes,
+    );
+    if (warning !== undefined) console.warn(`tokengate: ${warning}`);
     cachedApp = createApp(settings, {
       use: settings.metrics ? [requestLine] : [],
+      onOriginAnswer: settings.metrics
+        ? (c, status) => void upstreamStatus.set(c.req.raw, status)
+        : undefined,
       // Cloudflare's edge sets it, replacing a client's own (not so in `wrangler dev`, where
       // only an address literal is passed on).
       clientAddress: (c) => {
@@ -62,12 +80,22 @@ const requestLine: MiddlewareHandler<{ Variables: SecureLinkVariables }> =
     const started = Date.now();
     await next();
     const decision = c.get("secureLink");
+    const status = c.res.status;
+    const upstream = upstreamStatus.get(c.req.raw);
     console.log(
       JSON.stringify({
         tokengate: "request",
         method: c.req.method,
-        status: c.res.status,
-        reason: decision?.action === "reject" ? decision.reason : undefined,
+        status,
+        // The gate's own 404 (no grant) says so; a granted request's 404 is the origin's.
+        reason:
+          decision?.action === "reject"
+            ? decision.reason
+            : decision?.action !== "proxy" && status === 404
+              ? "not-found"
+              : undefined,
+        // A string, as in nginx's JSON access log and the Node server's.
+        upstream_status: upstream === undefined ? undefined : String(upstream),
         cache: c.res.headers.get("x-cache") ?? undefined,
         ms: Date.now() - started,
       }),

@@ -75,6 +75,14 @@ describe("accessLine", () => {
     });
   });
 
+  it("names the origin's status, as nginx's upstream_status, when the origin was asked", () => {
+    const origin = { ...record, status: 404, reason: undefined, upstreamStatus: 404 };
+    expect(JSON.parse(accessLine("json", origin))).toMatchObject({ upstream_status: "404" });
+    expect(JSON.parse(accessLine("json", origin))).not.toHaveProperty("reason");
+    expect(JSON.parse(accessLine("json", record))).not.toHaveProperty("upstream_status");
+    expect(accessLine("pretty", origin)).toMatch(/ 404 \(origin 404\) 25 B /);
+  });
+
   it("stamps every line with its own millisecond, as toISOString would", () => {
     const base = Date.UTC(2026, 10, 28, 23, 59, 58);
     for (const offset of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 86_400_000 + 7]) {

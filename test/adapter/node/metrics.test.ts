@@ -38,6 +38,8 @@ describe("GET /metrics on METRICS_LISTEN", () => {
       expect((await get(gate.url + link("a.ts", now + 3600, "wrong"))).status).toBe(403);
       expect((await get(gate.url + link("a.ts", now - 5))).status).toBe(410);
       expect((await get(gate.url + "/elsewhere")).status).toBe(404);
+      // The origin's own 404 (through the cache, which does not keep it) is not the gate's.
+      expect((await get(gate.url + link("missing.ts"))).status).toBe(404);
       // The public port serves no metrics: /metrics there is a path like any unguarded one.
       expect((await get(gate.url + "/metrics")).status).toBe(404);
       expect(gate.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
@@ -50,13 +52,15 @@ describe("GET /metrics on METRICS_LISTEN", () => {
       expect(sample(text, 'tokengate_requests_total{status="403",reason="bad-token"}')).toBe(1);
       expect(sample(text, 'tokengate_requests_total{status="410",reason="expired"}')).toBe(1);
       expect(sample(text, 'tokengate_requests_total{status="404",reason="not-found"}')).toBe(2);
+      expect(sample(text, 'tokengate_requests_total{status="404",reason=""}')).toBe(1);
       expect(sample(text, "tokengate_origin_response_seconds_count")).toBeGreaterThanOrEqual(1);
       expect(sample(text, "tokengate_client_connections")).toBeGreaterThanOrEqual(1);
       expect(sample(text, "tokengate_origin_connections")).toBeGreaterThanOrEqual(0);
       expect(text).toMatch(/^process_cpu_user_seconds_total /m);
       const hits = sample(text, "tokengate_cache_hits_total")!;
       const misses = sample(text, "tokengate_cache_misses_total")!;
-      expect([misses >= 1, hits + misses]).toEqual([true, 3]);
+      // The three a.ts and the missing.ts.
+      expect([misses >= 2, hits + misses]).toEqual([true, 4]);
       expect(text).not.toContain(SECRET);
 
       expect((await get(down.url + link("b.ts"))).status).toBe(502);

@@ -404,6 +404,10 @@ describe("demo mode", () => {
     try {
       const banner = await gate.waitFor(/Signed link/);
       expect(gate.lines.join("\n")).toMatch(/DEMO MODE/);
+      // In words, in the banner itself, not only inside the JSON log line or the link.
+      expect(gate.lines).toContain(
+        `  Listening on ${gate.url} (port ${gate.port}; --port or PORT changes it)`,
+      );
       const link = /(http:\/\/\S+master\.m3u8)/.exec(banner)![1]!;
       const res = await get(link);
       expect(res.status).toBe(200);

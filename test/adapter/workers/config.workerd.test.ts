@@ -47,3 +47,17 @@ describe("misconfiguration fails closed", () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
+  it("is logged once, and the Worker serves", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const env = { ORIGIN_URL: "https://o.test/videos", SECRET: "s" };
+    for (let i = 0; i < 3; i++) {
+      expect((await get(env, "/nothing-here")).status).toBe(404);
+    }
+    const logged = warnings.mock.calls.map((call) => call.join(" "));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^tokengate: ORIGIN_URL: .*\/videos\/videos\//);
+    warnings.mockRestore();
+  });
+});
