@@ -288,7 +288,15 @@ async function startOrigin() {
 async function startGate(originUrl, secretFile, onLine) {
   const child = track(
     spawn(process.execPath, [CLI, "serve", "--port", "0", "--secret-file", secretFile], {
-      env: { PATH: process.env.PATH, ORIGIN_URL: originUrl, LOG_FORMAT: "json" },
+      // One load generator stands for 200 clients: no per-address share; metrics on a port of
+      // their own choosing, as the default one may be taken.
+      env: {
+        PATH: process.env.PATH,
+        ORIGIN_URL: originUrl,
+        LOG_FORMAT: "json",
+        REQUESTS_PER_CLIENT: "0",
+        METRICS_LISTEN: "127.0.0.1:0",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     }),
   );
