@@ -1,13 +1,15 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { reporters } from "./test/helpers/reporters.js";
 import { fakeOrigin, TEST_SECRET } from "./test/helpers/fake-origin.js";
 
 // Tests are grouped by subject (test/core, test/http, test/adapter/…, test/cli); the runner is
 // chosen by name: `*.workerd.test.ts` run inside workerd, everything else on Node.
 export default defineConfig({
   test: {
-    // A skipped test fails the run (test/helpers/no-skips.ts), and so does a `.only` left in.
-    reporters: ["default", "./test/helpers/no-skips.ts"],
+    // Failures and the summary only; a skipped test fails the run, and so does a `.only` left
+    // in (test/helpers/reporters.ts).
+    reporters: reporters(),
     // The suites run dist/: rebuilt first when a source is newer.
     globalSetup: ["./test/helpers/fresh-build.ts"],
     // What tests print (the Worker's request lines among it) is shown with a failing test only.
@@ -37,7 +39,13 @@ export default defineConfig({
           name: "node",
           allowOnly: false,
           include: ["test/**/*.test.ts"],
-          exclude: ["test/**/*.workerd.test.ts", "test/e2e/**", "test/template/**"],
+          // `*.slow.test.ts` run in `npm run test:full` (vitest.full.config.ts).
+          exclude: [
+            "test/**/*.workerd.test.ts",
+            "test/**/*.slow.test.ts",
+            "test/e2e/**",
+            "test/template/**",
+          ],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { reporters } from "./test/helpers/reporters.js";
 
 // `npm run test:template`: a Worker project made from the packed tarball and templates/worker,
 // and the hono peer range at both ends. Apart from `npm test` because it installs from the npm
@@ -9,7 +10,7 @@ export default defineConfig({
     include: ["test/template/**/*.test.ts"],
     environment: "node",
     globalSetup: ["./test/helpers/fresh-build.ts"],
-    reporters: ["default", "./test/helpers/no-skips.ts"],
+    reporters: reporters(),
     silent: "passed-only",
     allowOnly: false,
     testTimeout: 180_000,

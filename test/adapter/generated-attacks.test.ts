@@ -25,7 +25,7 @@ import { inParallel, rawExchange, type Exchange } from "../helpers/raw-exchange.
 import { serve, type Served } from "../helpers/serve.js";
 import { startWorker, type StartedWorker } from "../helpers/worker.js";
 
-// `npm test` runs 10,000; `npm run test:attacks` (CI) runs 50,000.
+// `npm test` runs 10,000; `npm run test:full` (CI) runs 50,000.
 const ATTACKS = Number(process.env.ATTACKS ?? 10_000);
 const BATCH = 100;
 const SEED = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED);

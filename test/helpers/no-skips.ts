@@ -1,7 +1,7 @@
 /**
  * A reporter that fails the run when a test was skipped or a `.only` narrowed it, unless
- * `TOKENGATE_ALLOW_SKIPS` (or `TOKENGATE_WITHOUT_NGINX`) says why: a green run must mean every test ran. `.ci/run` checks the
- * same from the JSON report, where the command line replaces the configured reporters.
+ * `TOKENGATE_ALLOW_SKIPS` (or `TOKENGATE_WITHOUT_NGINX`) says why: a green run must mean every
+ * test ran. `.ci/run` counts skips from the JSON report too.
  */
 import type { Reporter, TestModule, Vitest } from "vitest/node";
 

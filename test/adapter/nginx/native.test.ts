@@ -22,15 +22,33 @@ const OLDER = "an-older-secret";
 
 /**
  * The access log's entries for requests after the first `skip` lines, but the start-up probe
- * of `/` (nginx may log it after its answer arrived, so after `skip` was counted).
+ * of `/` (nginx may log it after its answer arrived, so after `skip` was counted), once
+ * `count` of them are there: nginx writes a line after the client has its answer.
  */
-async function logged(nginx: StartedNginx, skip: number): Promise<Record<string, unknown>[]> {
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  return nginx
-    .accessLog()
-    .slice(skip)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((entry) => entry.path !== "/");
+async function logged(
+  nginx: StartedNginx,
+  skip: number,
+  count = 1,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const entries = nginx
+      .accessLog()
+      .slice(skip)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.path !== "/");
+    if (entries.length >= count || Date.now() > deadline) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Polls `probe` until it says yes; fails the test with `what` after 10 s. */
+async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`not within 10 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe.skipIf(!here || process.getuid?.() !== 0)("a secret file only root can read", () => {
@@ -102,7 +120,7 @@ describe.skipIf(!here)("the common request, decided by nginx without njs", () =>
       await get(nginx.url + signedPath("a.ts", { video: "v".repeat(30) })),
     ].map((answer) => answer.status);
     expect(answers).toEqual([200, 403, 410, 403, 200, 200, 200]);
-    const lines = await logged(nginx, skip);
+    const lines = await logged(nginx, skip, 7);
     expect(lines.map((line) => line.njs)).toEqual(["1", "1", "1", "1", "1", "1", "1"]);
   });
 });
@@ -210,21 +228,39 @@ describe.skipIf(!here)("rotation: nginx-config again, then nginx -s reload, unde
         }
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until("requests under load before the reload", async () => statuses.length >= 20);
     rotate(`${NEWER},${OLDER}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The reload has taken over once a link under the new secret is decided natively (the new
+    // workers' config), and the load has gone on through it.
+    let probes = 0;
+    await until("the new secret decided natively", async () => {
+      const file = `new-${++probes}.ts`;
+      const answer = await get(nginx.url + signedPath(file, { secret: NEWER }), {
+        headers: { Connection: "close" },
+      });
+      if (answer.status !== 200) return false;
+      let entry: Record<string, unknown> | undefined;
+      await until(`${file} logged`, async () => {
+        entry = (await logged(nginx, 0)).find((line) => String(line.path).endsWith(file));
+        return entry !== undefined;
+      });
+      return entry?.njs === "";
+    });
+    const afterReload = statuses.length;
+    await until(
+      "requests under load after the reload",
+      async () => statuses.length >= afterReload + 20,
+    );
     stop = true;
     await load;
-    expect(statuses.length).toBeGreaterThan(50);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
-    // After the reload the new secret is nginx's own: its links no longer enter njs.
-    const skip = nginx.accessLog().length;
-    expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
-    expect((await logged(nginx, skip)).map((line) => line.njs)).toEqual([""]);
-    // The old secret removed: refused once nginx has reloaded, on either path.
+    // The old secret removed: refused once nginx has reloaded, on either path; the new one
+    // still served.
     rotate(NEWER);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await get(nginx.url + older)).status).toBe(403);
+    await until(
+      "the removed secret refused",
+      async () => (await get(nginx.url + older)).status === 403,
+    );
     expect((await get(nginx.url + signedPath("new.ts", { secret: NEWER }))).status).toBe(200);
   });
 });
