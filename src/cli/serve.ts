@@ -97,6 +97,9 @@ function demoBanner(url: string, secret: string): string {
 export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const flags = serveEnv(args, env);
   if (flags.help) return (process.stdout.write(HELP.serve), 0);
+  // Taken before anything starts: a signal on the line that says the gate listens (or sooner)
+  // is a shutdown, not a kill mid-start.
+  const stop = untilSignal();
   // Without ORIGIN_URL: demo mode, the bundled sample as the origin and, unless SECRET is set,
   // a generated secret; the settings are read once, with them.
   const demo = (flags.env.ORIGIN_URL ?? "").trim() === "";
@@ -136,7 +139,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
           info(`tokengate listening on ${url} with ${config.workers} workers`);
           if (demo) say(demoBanner(url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
         },
-        untilStop: untilSignal(),
+        untilStop: stop,
       });
     } catch (error) {
       await demoOrigin?.close();
@@ -156,7 +159,7 @@ export async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<num
   if (gate.metricsUrl !== undefined) info(`metrics on ${gate.metricsUrl}`);
   info(`tokengate listening on ${gate.url} (origin ${demo ? "demo sample" : runEnv.ORIGIN_URL})`);
   if (demo) say(demoBanner(gate.url, parseSecrets("SECRET", runEnv.SECRET!)[0]!));
-  await untilSignal();
+  await stop;
   info("shutting down: no new connections, finishing in-flight responses");
   await gate.close();
   await demoOrigin?.close();

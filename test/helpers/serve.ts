@@ -52,8 +52,9 @@ export function run(
     }
   });
   proc.stderr!.setEncoding("utf8").on("data", (text: string) => stderr.push(text));
+  // On "close", not "exit": by then everything the process wrote has been read.
   const exited = new Promise<number | null>((resolve) =>
-    proc.once("exit", (code) => resolve(code)),
+    proc.once("close", (code) => resolve(code)),
   );
   const waitFor = (pattern: RegExp, timeoutMs = 15_000) =>
     new Promise<string>((resolve, reject) => {
