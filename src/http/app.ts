@@ -178,14 +178,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
-      secret: settings.gate.secrets.length > 0 ? settings.gate.secrets : undefined,
-      clientSecrets: settings.gate.clientSecrets,
-      expiryLeewaySeconds: settings.gate.expiryLeewaySeconds,
-      prefixes: settings.gate.prefixes,
-      now: settings.gate.now,
-      bindIp: settings.gate.bindIp,
-      queryPrefixes: settings.gate.queryPrefixes,
-      mp4Tokens: settings.gate.mp4Tokens,
+      settings,
       address: options.clientAddress,
       target: options.target,
     }),
