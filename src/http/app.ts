@@ -22,14 +22,37 @@ import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { cacheKey } from "../core/cache-key.js";
 import { locationRewriter } from "./headers.js";
-import { defaultCache, fromCache, gatherBudget, intoCache, sharedCacheable } from "./edge-cache.js";
 import { rejectionResponse, type Reason } from "./refusal.js";
 
 /** How a granted request reaches the origin: returns the response to send. */
 export type ProxyStep = (c: Context, grant: Grant, settings: Settings) => Promise<Response>;
 
+/**
+ * A shared cache the runtime lends the app for `CACHE=on` (the Worker's is the Cache API,
+ * `adapter/workers/edge-cache.ts`), so this layer names no runtime's cache.
+ */
+export interface EdgeCache {
+  /** Whether `request` may be answered from, and fill, the cache. */
+  shares(request: Request): boolean;
+  /** The kept answer for `key`, with the request's `Range` applied, or undefined. */
+  match(key: string, request: Request): Promise<Response | undefined>;
+  /**
+   * The origin's answer marked `X-Cache: MISS`, kept under `key` when it may be; `waitUntil`
+   * keeps the put alive after the answer is sent.
+   */
+  keep(
+    key: string,
+    request: Request,
+    response: Response,
+    heuristicCapSeconds: number,
+    waitUntil: (work: Promise<unknown>) => void,
+  ): Response;
+}
+
 /** Options of {@link createApp}. */
 export interface AppOptions {
+  /** The shared cache used when `CACHE=on`; default none (answers are marked MISS, not kept). */
+  cache?: EdgeCache;
   /** Raw request target, when the runtime normalises `c.req.url`; see `secureLink`. */
   target?: (c: Context) => string;
   /** Default: `proxyFetch` with the global fetch. */
@@ -78,8 +101,6 @@ export function createApp<E extends HonoEnv = HonoEnv>(
 ): Hono<E & { Variables: SecureLinkVariables }> {
   const log = options.log ?? (() => {});
   const relocate = locationRewriter(settings.origin);
-  /** Room for copies being gathered for the cache, shared by this app's requests. */
-  const gathering = gatherBudget();
   const proxy: ProxyStep =
     options.proxy ??
     (async (c, grant) => {
@@ -93,15 +114,15 @@ export function createApp<E extends HonoEnv = HonoEnv>(
             headers: manifestRequestHeaders([...c.req.raw.headers]),
           })
         : c.req.raw;
-      const cache = settings.cache === undefined ? undefined : defaultCache();
+      const cache = settings.cache === undefined ? undefined : options.cache;
       // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
       // origin is asked with the whole query. No key: a request the key cannot name passes.
       const named =
         settings.cache === undefined ? undefined : cacheKey(grant.target, settings.cache.keyQuery);
       const shared =
-        cache !== undefined && named !== undefined && sharedCacheable(request) ? cache : undefined;
+        cache !== undefined && named !== undefined && cache.shares(request) ? cache : undefined;
       const key = named === undefined ? url : settings.origin + named;
-      const hit = shared && (await fromCache(shared, key, request));
+      const hit = shared && (await shared.match(key, request));
       const response = hit || (await fetchOrigin(c, request, url, key, shared));
       if (propagate === undefined) return response;
       // A directory token reaches a manifest's segments only if the manifest carries it on.
@@ -115,7 +136,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     request: Request,
     url: string,
     key: string,
-    shared: Cache | undefined,
+    shared: EdgeCache | undefined,
   ) {
     let failed = false;
     const response = await proxyFetch(request, url, {
@@ -142,21 +163,13 @@ export function createApp<E extends HonoEnv = HonoEnv>(
         headers,
       });
     }
-    return intoCache(
-      shared,
-      key,
-      request,
-      response,
-      settings.cache.heuristicCapSeconds,
-      (work) => {
-        try {
-          c.executionCtx.waitUntil(work);
-        } catch {
-          // No execution context (not on Workers): the put simply runs on.
-        }
-      },
-      gathering,
-    );
+    return shared.keep(key, request, response, settings.cache.heuristicCapSeconds, (work) => {
+      try {
+        c.executionCtx.waitUntil(work);
+      } catch {
+        // No execution context (not on Workers): the put simply runs on.
+      }
+    });
   }
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
   if (settings.cors !== undefined) {
@@ -165,14 +178,7 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
-      secret: settings.gate.secrets.length > 0 ? settings.gate.secrets : undefined,
-      clientSecrets: settings.gate.clientSecrets,
-      expiryLeewaySeconds: settings.gate.expiryLeewaySeconds,
-      prefixes: settings.gate.prefixes,
-      now: settings.gate.now,
-      bindIp: settings.gate.bindIp,
-      queryPrefixes: settings.gate.queryPrefixes,
-      mp4Tokens: settings.gate.mp4Tokens,
+      settings,
       address: options.clientAddress,
       target: options.target,
     }),

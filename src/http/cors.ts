@@ -70,24 +70,62 @@ export function preflightHeaders(
   return headers;
 }
 
-/**
- * Sets the gate's CORS `headers` on an answer: every `Access-Control-*` header the origin sent
- * is dropped first (with `CORS_ORIGINS` set, the gate's policy is the only one: an origin that
- * allows `*` or echoes `Origin` must not open what the list closes); `Vary` is added to, not
- * replaced, so the origin's own stays true.
- */
-export function applyCors(target: Headers, headers: readonly [string, string][]): void {
-  for (const name of [...target.keys()]) {
-    if (name.startsWith("access-control-")) target.delete(name);
-  }
-  for (const [name, value] of headers) {
-    if (name === "vary") appendVary(target, value);
-    else target.set(name, value);
-  }
+/** What {@link corsEdit} does to an answer's headers: delete `drop`, then set each of `set`. */
+export interface HeaderEdit {
+  /** Header names to delete, as the answer holds them. */
+  drop: string[];
+  /** Headers to set, each replacing what the answer has of that name (`vary` merged already). */
+  set: [string, string][];
 }
 
-function appendVary(target: Headers, value: string): void {
-  target.set("vary", varyWith(target.get("vary") ?? "", value));
+/**
+ * The one CORS rule for an answer, whatever holds its headers (a `Headers`, Node's flat list,
+ * njs's `headersOut`): with `CORS_ORIGINS` set, the gate's policy is the only one, so every
+ * `Access-Control-*` header the origin sent is dropped (an origin that allows `*` or echoes
+ * `Origin` must not open what the list closes); the gate's `headers` replace same-named ones,
+ * and `Vary` is added to, not replaced, so the origin's own stays true. `names` are the
+ * answer's header names, `vary` its `Vary` lines joined; `ours` false keeps the origin's
+ * `Access-Control-*` (gate headers that are no CORS policy). Pure, and plain enough for njs.
+ *
+ * @example
+ * ```ts
+ * corsEdit(["Access-Control-Allow-Origin", "Vary"], "Accept-Encoding", [["vary", "Origin"]]);
+ * // { drop: ["Access-Control-Allow-Origin"], set: [["vary", "Accept-Encoding, Origin"]] }
+ * ```
+ */
+export function corsEdit(
+  names: readonly string[],
+  vary: string,
+  headers: readonly (readonly [string, string])[],
+  ours = true,
+): HeaderEdit {
+  const drop: string[] = [];
+  for (let i = 0; ours && i < names.length; i++) {
+    if (names[i]!.toLowerCase().indexOf("access-control-") === 0) drop.push(names[i]!);
+  }
+  const set: [string, string][] = [];
+  let merged: [string, string] | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i]![0];
+    const value = headers[i]![1];
+    if (name !== "vary") {
+      set.push([name, value]);
+      continue;
+    }
+    // One Vary, where the first stood; a preflight's names two headers, each added in turn.
+    if (merged === undefined) set.push((merged = ["vary", vary]));
+    merged[1] = value.split(", ").reduce(varyWith, merged[1]);
+  }
+  return { drop, set };
+}
+
+/**
+ * Sets the gate's CORS `headers` on an answer by {@link corsEdit}.
+ */
+export function applyCors(target: Headers, headers: readonly [string, string][]): void {
+  const edit = corsEdit([...target.keys()], target.get("vary") ?? "", headers);
+  for (const name of edit.drop) target.delete(name);
+  for (const [name, value] of edit.set) target.set(name, value);
 }
 
 /**

@@ -6,12 +6,69 @@
  * @module
  */
 import { manifestKind } from "../core/manifest.js";
+import type { HeaderEdit } from "./cors.js";
 
 /** Lower-case names as a lookup table without a prototype (njs has no `Set`). */
 function nameTable(names: readonly string[]): Readonly<Record<string, true>> {
   const table: Record<string, true> = Object.create(null);
   for (let i = 0; i < names.length; i++) table[names[i]!] = true;
   return table;
+}
+
+/**
+ * What the gate does with an answer to a grant that carries a CDN token on: `undefined`, pass
+ * it on as it is (not a 200, or no manifest by path or `Content-Type`); `unchanged`, a
+ * manifest it cannot rewrite, passed on as it is with that logged; else read the body of
+ * `kind` whole (at most `MANIFEST_MAX_BYTES`, beyond which it passes on unchanged, logged),
+ * rewrite it, and mark its headers ({@link manifestHeaderEdit}). `contentEncoding` undefined:
+ * the runtime has undone any coding itself (workerd's fetch), or keeps the body as it came.
+ *
+ * @example
+ * ```ts
+ * manifestPlan(200, "/videos/v-1/index.m3u8", "application/vnd.apple.mpegurl", "gzip");
+ * // { unchanged: "Content-Encoding gzip: passed on without the token" }
+ * ```
+ */
+export function manifestPlan(
+  status: number,
+  path: string,
+  contentType: string | undefined,
+  contentEncoding: string | undefined,
+): { kind: "hls" | "dash" } | { unchanged: string } | undefined {
+  if (status !== 200) return undefined;
+  const kind = manifestKind(path, contentType);
+  if (kind === undefined) return undefined;
+  const coding = (contentEncoding ?? "identity").trim().toLowerCase();
+  // Asked for without compression (manifestRequestHeaders), yet sent compressed: no text.
+  if (coding !== "identity")
+    return { unchanged: `Content-Encoding ${coding}: passed on without the token` };
+  return { kind };
+}
+
+/**
+ * The headers of a manifest the gate rewrites (or will, once it has the body): its length
+ * changes, so `Content-Length` goes (the runtime states the new one when it knows it); a strong
+ * `ETag` becomes weak (the bytes are not the origin's); it carries one viewer's token, so its
+ * `Cache-Control` is made private and the shared caches' own headers go. `names` are the
+ * answer's header names as held; `etag` and `cacheControl` its values (lines joined).
+ *
+ * @example
+ * ```ts
+ * manifestHeaderEdit(["ETag", "CDN-Cache-Control"], '"v1"', "public, max-age=60");
+ * // { drop: ["content-length", "CDN-Cache-Control"], set: [["etag", 'W/"v1"'], ["cache-control", "private, max-age=60"]] }
+ * ```
+ */
+export function manifestHeaderEdit(
+  names: readonly string[],
+  etag: string | undefined,
+  cacheControl: string | undefined,
+): HeaderEdit {
+  const drop = ["content-length"];
+  for (let i = 0; i < names.length; i++) if (isSharedCacheHeader(names[i]!)) drop.push(names[i]!);
+  const set: [string, string][] = [];
+  if (etag !== undefined && etag.indexOf("W/") !== 0) set.push(["etag", `W/${etag}`]);
+  set.push(["cache-control", privateCacheControl(cacheControl)]);
+  return { drop, set };
 }
 
 /**

@@ -11,7 +11,9 @@ import {
   upgradeRefusal,
   type Decision,
   type GateOptions,
+  type GateSettings,
 } from "../core/decide.js";
+import type { Settings } from "../core/settings.js";
 import { rejectionResponse } from "./refusal.js";
 
 /** A refusal: what `onReject` receives. */
@@ -25,8 +27,8 @@ export interface SecureLinkVariables {
   secureLink: Grant | Refusal;
 }
 
-/** Options of {@link secureLink}. */
-export interface SecureLinkOptions extends GateOptions {
+/** How {@link secureLink} reads a request and answers a refusal, whatever its settings. */
+export interface SecureLinkHooks {
   /**
    * The raw request target (`/path?query`) to judge. Default: the request URL. Runtimes that
    * normalise URLs before your code runs (workerd, `@hono/node-server`) resolve `..` and `%2e`;
@@ -43,6 +45,17 @@ export interface SecureLinkOptions extends GateOptions {
   onReject?: (c: Context, refusal: Refusal) => Response | Promise<Response>;
 }
 
+/** Options of {@link secureLink}: the gate's options, checked when the factory runs. */
+export interface SecureLinkOptions extends GateOptions, SecureLinkHooks {}
+
+/**
+ * Settings already checked by `readSettings` (the gate's servers): they are used as they are,
+ * not checked again.
+ */
+export interface CheckedSecureLinkOptions extends SecureLinkHooks {
+  settings: Settings;
+}
+
 const requestUrl = (c: Context): string => c.req.url;
 
 /**
@@ -54,7 +67,8 @@ const requestUrl = (c: Context): string => c.req.url;
  *
  * @param options - `secret` (one, or a list for key rotation) and/or `clientSecrets` (per
  *   client id), `prefixes` (default `["videos", "cmaf", "mpegts"]`), `bindIp` (default `off`),
- *   `expiryLeewaySeconds`, `address`, `now`, `target`, `onReject`; checked once, here.
+ *   `expiryLeewaySeconds`, `address`, `now`, `target`, `onReject`; checked once, here. Or
+ *   `{ settings }`: `readSettings`' result, already checked, used as it is (the gate's apps).
  * @returns The middleware.
  * @throws Error naming the option when no secret is given, one is empty, or a prefix is invalid.
  * @example
@@ -71,9 +85,9 @@ const requestUrl = (c: Context): string => c.req.url;
  * ```
  */
 export function secureLink(
-  options: SecureLinkOptions,
+  options: SecureLinkOptions | CheckedSecureLinkOptions,
 ): MiddlewareHandler<{ Variables: SecureLinkVariables }> {
-  const settings = gateSettings(options);
+  const settings = "settings" in options ? checked(options.settings) : gateSettings(options);
   const target = options.target ?? requestUrl;
   const address = settings.bindIp === "off" ? undefined : options.address;
   const onReject = options.onReject;
@@ -96,4 +110,13 @@ export function secureLink(
     }
     throw new HTTPException(decision.status, { res });
   };
+}
+
+/** `readSettings`' gate settings, refused when they did not come from its check (it freezes them). */
+function checked(settings: Settings): GateSettings {
+  const gate = settings?.gate;
+  if (typeof gate !== "object" || gate === null || !Object.isFrozen(gate)) {
+    throw new Error("settings must be readSettings' result; pass the options themselves otherwise");
+  }
+  return gate;
 }

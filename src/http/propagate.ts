@@ -4,8 +4,8 @@
  * rewrites, this reads the answer (at most `MANIFEST_MAX_BYTES`) and fixes its headers.
  * @module
  */
-import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../core/manifest.js";
-import { isSharedCacheHeader, privateCacheControl } from "./manifest-headers.js";
+import { MANIFEST_MAX_BYTES, propagateManifest } from "../core/manifest.js";
+import { manifestHeaderEdit, manifestPlan } from "./manifest-headers.js";
 
 /**
  * The origin's answer with `params` appended to the relative URIs of the HLS or DASH manifest
@@ -28,22 +28,25 @@ export async function propagated(
 ): Promise<Response> {
   const onTooBig = (bytes: number) =>
     onUnchanged(`${bytes} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`);
-  if (response.status !== 200) return response;
-  const kind = manifestKind(path, response.headers.get("content-type") ?? undefined);
-  if (kind === undefined) return response;
+  // workerd's fetch has undone any coding: the body is text whatever Content-Encoding says.
+  const plan = manifestPlan(
+    response.status,
+    path,
+    response.headers.get("content-type") ?? undefined,
+    undefined,
+  );
+  if (plan === undefined || "unchanged" in plan) return response;
+  const kind = plan.kind;
   const headers = new Headers(response.headers);
-  const etag = headers.get("etag");
-  if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
-  // It carries this viewer's token: no shared cache's to keep.
-  headers.set("cache-control", privateCacheControl(headers.get("cache-control") ?? undefined));
-  const shared: string[] = [];
-  headers.forEach((_, name) => {
-    if (isSharedCacheHeader(name)) shared.push(name);
-  });
-  for (const name of shared) headers.delete(name);
+  const edit = manifestHeaderEdit(
+    [...headers.keys()],
+    headers.get("etag") ?? undefined,
+    headers.get("cache-control") ?? undefined,
+  );
+  for (const name of edit.drop) headers.delete(name);
+  for (const [name, value] of edit.set) headers.set(name, value);
+  // HEAD: the rewritten length is not known without the body, so it goes without one.
   if (response.body === null) {
-    // HEAD: the rewritten length is not known without the body.
-    headers.delete("content-length");
     return new Response(null, { status: 200, statusText: response.statusText, headers });
   }
   const stated = Number(response.headers.get("content-length") ?? NaN);

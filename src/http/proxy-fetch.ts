@@ -11,7 +11,7 @@ import {
   relocated,
   type ClientInfo,
 } from "./headers.js";
-import { rejectionResponse, type Reason } from "./refusal.js";
+import { originFailure, rejectionResponse, type Reason } from "./refusal.js";
 
 /** How {@link proxyFetch} reaches the origin. */
 export interface ProxyOptions {
@@ -76,7 +76,7 @@ export async function proxyFetch(
     }
     return withoutHopByHop(response, options.relocate);
   } catch (error) {
-    const reason: Reason = timedOut ? "origin-timeout" : "origin-error";
+    const reason: Reason = originFailure(timedOut);
     options.onError?.(reason, error);
     return rejectionResponse(reason, request.method === "HEAD");
   } finally {

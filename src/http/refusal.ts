@@ -15,6 +15,27 @@ export type Reason =
   | "pace-limit"
   | "client-limit";
 
+/** Timeout codes of undici (the Node origin leg's client): the origin took too long. */
+const TIMEOUT_CODES: readonly string[] = [
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
+];
+
+/**
+ * The one mapping of an origin failure to the gate's answer: `origin-timeout` (504) when the
+ * gate's own clock for the origin ran out or the client's `code` says it timed out, else
+ * `origin-error` (502). nginx's config maps its own 502/504 the same way.
+ *
+ * @example
+ * ```ts
+ * originFailure(false, "ECONNREFUSED"); // "origin-error"
+ * ```
+ */
+export function originFailure(timedOut: boolean, code = ""): "origin-error" | "origin-timeout" {
+  return timedOut || TIMEOUT_CODES.indexOf(code) >= 0 ? "origin-timeout" : "origin-error";
+}
+
 /** Plain-text bodies: short, fixed, and never carrying a token or the secret. */
 const MESSAGES: Record<Reason, string> = {
   "not-found": "Not Found\n",

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { gateSettings } from "../../src/core/decide.js";
+import { md5Base64url } from "../../src/core/md5.js";
 import { readSettings } from "../../src/core/settings.js";
 import { createApp } from "../../src/http/app.js";
 import { SECRET, signedPath } from "../helpers/links.js";
@@ -33,5 +35,19 @@ describe("createApp's origin request", () => {
   it("sends the address clientAddress gives", async () => {
     const sent = await originHeaders({ clientAddress: () => "203.0.113.9" });
     expect(sent.get("x-forwarded-for")).toBe("203.0.113.9");
+  });
+});
+
+describe("createApp's settings", () => {
+  it("are the checked settings themselves, down to the gate's MD5 (not fields copied back into options)", async () => {
+    let calls = 0;
+    const gate = gateSettings({
+      secret: SECRET,
+      md5: (text) => (calls++, md5Base64url(text)),
+    });
+    vi.stubGlobal("fetch", async () => new Response("ok"));
+    const app = createApp({ ...settings, gate });
+    expect((await app.request(signedPath("a.ts"))).status).toBe(200);
+    expect(calls).toBeGreaterThan(0);
   });
 });

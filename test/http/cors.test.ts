@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   applyCors,
+  corsEdit,
   corsHeaders,
   EXPOSED_HEADERS,
   preflightHeaders,
@@ -118,5 +119,57 @@ describe("varyWith()", () => {
     ["Accept-Encoding, *", "Origin", "Accept-Encoding, *"],
   ])("%j with %j: %j", (current, name, expected) => {
     expect(varyWith(current, name)).toBe(expected);
+  });
+});
+
+describe("corsEdit(): the one CORS rule every runtime applies", () => {
+  it("drops every Access-Control-* the origin sent, as named, and merges Vary", () => {
+    expect(
+      corsEdit(
+        ["Content-Type", "Access-Control-Allow-Origin", "access-control-allow-credentials", "Vary"],
+        "Accept-Encoding",
+        [["access-control-allow-origin", PLAYER], EXPOSE, ["vary", "Origin"]],
+      ),
+    ).toEqual({
+      drop: ["Access-Control-Allow-Origin", "access-control-allow-credentials"],
+      set: [["access-control-allow-origin", PLAYER], EXPOSE, ["vary", "Accept-Encoding, Origin"]],
+    });
+  });
+
+  it("keeps the origin's Access-Control-* when the gate's headers are no CORS policy", () => {
+    expect(corsEdit(["Access-Control-Allow-Origin"], "", [["x-cache", "MISS"]], false)).toEqual({
+      drop: [],
+      set: [["x-cache", "MISS"]],
+    });
+  });
+
+  it.each([
+    ["", "Origin", "Origin"],
+    ["origin", "Origin", "origin"],
+    ["*", "Origin", "*"],
+    [
+      "Accept-Encoding",
+      "Origin, Access-Control-Request-Headers",
+      "Accept-Encoding, Origin, Access-Control-Request-Headers",
+    ],
+  ])("merges Vary %j with %j as %j, in the first Vary's place", (vary, ours, merged) => {
+    const edit = corsEdit([], vary, [
+      ["vary", ours],
+      [REASON_HEADER, "expired"],
+    ]);
+    expect(edit.set).toEqual([
+      ["vary", merged],
+      [REASON_HEADER, "expired"],
+    ]);
+  });
+
+  it("is what applyCors does to a Headers", () => {
+    const target = new Headers({ "access-control-allow-origin": "*", vary: "Accept" });
+    applyCors(target, corsHeaders([PLAYER], PLAYER));
+    expect([...target]).toEqual([
+      ["access-control-allow-origin", PLAYER],
+      ["access-control-expose-headers", EXPOSED_HEADERS],
+      ["vary", "Accept, Origin"],
+    ]);
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   isSharedCacheHeader,
+  manifestHeaderEdit,
+  manifestPlan,
   manifestRequestHeaders,
   privateCacheControl,
   rewritesManifest,
@@ -76,5 +78,52 @@ describe("the headers shared caches read instead of Cache-Control", () => {
     ]) {
       expect([name, isSharedCacheHeader(name)]).toEqual([name, false]);
     }
+  });
+});
+
+describe("manifestPlan(): the one answer to whether a grant's answer is rewritten", () => {
+  const HLS = "application/vnd.apple.mpegurl";
+  it.each([
+    [200, "/v/index.m3u8", undefined, undefined, { kind: "hls" }],
+    [200, "/v/manifest.mpd", undefined, "identity", { kind: "dash" }],
+    [200, "/v/playlist", HLS, " Identity ", { kind: "hls" }],
+    [200, "/v/seg-1.ts", "video/mp2t", undefined, undefined],
+    [206, "/v/index.m3u8", HLS, undefined, undefined],
+    [304, "/v/index.m3u8", HLS, undefined, undefined],
+    [404, "/v/index.m3u8", HLS, undefined, undefined],
+    [
+      200,
+      "/v/index.m3u8",
+      HLS,
+      "GZIP",
+      { unchanged: "Content-Encoding gzip: passed on without the token" },
+    ],
+  ] as const)("%i %s (%s, %s): %j", (status, path, type, coding, plan) => {
+    expect(manifestPlan(status, path, type, coding)).toEqual(plan);
+  });
+});
+
+describe("manifestHeaderEdit(): the one rule for a rewritten manifest's headers", () => {
+  it("drops the length and the shared caches' headers, weakens the ETag, makes it private", () => {
+    expect(
+      manifestHeaderEdit(
+        ["Content-Type", "ETag", "CDN-Cache-Control", "Surrogate-Control", "Cache-Control"],
+        '"v1"',
+        "public, s-maxage=600, max-age=60",
+      ),
+    ).toEqual({
+      drop: ["content-length", "CDN-Cache-Control", "Surrogate-Control"],
+      set: [
+        ["etag", 'W/"v1"'],
+        ["cache-control", "private, max-age=60"],
+      ],
+    });
+  });
+
+  it("leaves a weak ETag and gives a private Cache-Control where there was none", () => {
+    expect(manifestHeaderEdit([], 'W/"v1"', undefined)).toEqual({
+      drop: ["content-length"],
+      set: [["cache-control", "private"]],
+    });
   });
 });

@@ -2,6 +2,9 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { secureLink, type SecureLinkVariables } from "../../src/http/middleware.js";
 import { signToken } from "../../src/core/token.js";
+import { gateSettings } from "../../src/core/decide.js";
+import { md5Base64url } from "../../src/core/md5.js";
+import { readSettings } from "../../src/core/settings.js";
 
 const SECRET = "middleware-secret";
 const NOW = 1_800_000_000;
@@ -103,5 +106,50 @@ describe("secureLink()", () => {
 
   it("returns a named handler for readable stack traces", () => {
     expect(secureLink({ secret: SECRET }).name).toBe("secureLink");
+  });
+});
+
+describe("secureLink({ settings }) with readSettings' result", () => {
+  const settings = readSettings({ ORIGIN_URL: "http://origin.test", SECRET }, () => NOW);
+  function checkedApp() {
+    const app = new Hono<{ Variables: SecureLinkVariables }>();
+    app.use(secureLink({ settings }));
+    app.get("*", (c) => c.text(c.get("secureLink")?.action ?? "pass"));
+    return app;
+  }
+
+  it.each([
+    ["a valid link", path(NOW), 200, "proxy"],
+    ["an expired link", path(NOW - 1), 410, "Gone: link expired\n"],
+    [
+      "a wrong token",
+      path(NOW).replace("/videos/7_vid/", "/videos/7_vie/"),
+      403,
+      "Forbidden: invalid token\n",
+    ],
+    ["a path outside the prefixes", "/healthz", 200, "pass"],
+  ])("answers %s as the options would", async (_, target, status, body) => {
+    const res = await checkedApp().request(target);
+    expect(res.status).toBe(status);
+    expect(await res.text()).toBe(body);
+  });
+
+  it("uses the checked settings as they are, not a copy of their fields", async () => {
+    let calls = 0;
+    const gate = gateSettings({
+      secret: SECRET,
+      now: () => NOW,
+      md5: (text) => (calls++, md5Base64url(text)),
+    });
+    const app = new Hono<{ Variables: SecureLinkVariables }>();
+    app.use(secureLink({ settings: { ...settings, gate } }));
+    app.get("*", (c) => c.text("ok"));
+    expect((await app.request(path(NOW))).status).toBe(200);
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  it("refuses settings that were not checked (a hand-made gate)", () => {
+    const handMade = { ...settings, gate: { ...settings.gate, prefixes: ["a/b"] } };
+    expect(() => secureLink({ settings: handMade })).toThrow(/readSettings/);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { rejection, rejectionResponse, type Reason } from "../../src/http/refusal.js";
+import {
+  originFailure,
+  rejection,
+  rejectionResponse,
+  type Reason,
+} from "../../src/http/refusal.js";
 
 // Each refusal as every runtime answers it (the runtimes' suites hold them to it end to end;
 // mutation testing runs only the pure suites, and found these rules unheld there).
@@ -71,5 +76,21 @@ describe("rejectionResponse()", () => {
     const response = rejectionResponse("misconfigured", false, "bad ORIGIN_URL\n");
     expect(response.headers.get("content-length")).toBe("15");
     expect(await response.text()).toBe("bad ORIGIN_URL\n");
+  });
+});
+
+describe("originFailure(): the one mapping of an origin failure", () => {
+  it.each([
+    [true, undefined, "origin-timeout", 504],
+    [true, "ECONNRESET", "origin-timeout", 504],
+    [false, "UND_ERR_HEADERS_TIMEOUT", "origin-timeout", 504],
+    [false, "UND_ERR_BODY_TIMEOUT", "origin-timeout", 504],
+    [false, "UND_ERR_CONNECT_TIMEOUT", "origin-timeout", 504],
+    [false, "ECONNREFUSED", "origin-error", 502],
+    [false, "UND_ERR_SOCKET", "origin-error", 502],
+    [false, undefined, "origin-error", 502],
+  ] as const)("timed out %s, code %s: %s (%i)", (timedOut, code, reason, status) => {
+    expect(originFailure(timedOut, code)).toBe(reason);
+    expect(rejection(originFailure(timedOut, code)).status).toBe(status);
   });
 });

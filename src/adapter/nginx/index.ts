@@ -22,12 +22,12 @@ import {
   upgradeRefusal,
   type GateSettings,
 } from "../../core/decide.js";
-import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import { MANIFEST_MAX_BYTES, propagateManifest } from "../../core/manifest.js";
 import { clientAddressOf, clientShareKey, parseAddressRanges } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
-import { corsHeaders, preflightHeaders, REASON_HEADER, varyWith } from "../../http/cors.js";
+import { corsEdit, corsHeaders, preflightHeaders, REASON_HEADER } from "../../http/cors.js";
 import {
   connectionTokens,
   isReturned,
@@ -36,9 +36,9 @@ import {
   relocated,
 } from "../../http/headers.js";
 import {
+  manifestHeaderEdit,
+  manifestPlan,
   manifestRequestHeaders,
-  privateCacheControl,
-  isSharedCacheHeader,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { rejection, type Reason } from "../../http/refusal.js";
@@ -337,14 +337,11 @@ function headers(r: NjsRequest): void {
   // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
   // outside the prefixes or a 500 of a misconfigured gate.
   if (settings.cors === null || reason === "not-found" || reason === "misconfigured") return;
-  for (const name of Object.keys(out)) {
-    if (name.toLowerCase().indexOf("access-control-") === 0) delete out[name];
-  }
   const cors = corsHeaders(corsOf(settings)!, r.variables.http_origin);
   if (reason !== "" && reason !== "origin-error" && reason !== "origin-timeout") {
     cors.push([REASON_HEADER, reason]);
   }
-  setAll(out, cors);
+  setAll(out, cors, true);
 }
 
 /**
@@ -375,21 +372,22 @@ function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
   }
 }
 
-/** Sets each header; `Vary` is merged with what is there. */
+/**
+ * Sets each header by the CORS rule (`corsEdit`); `Vary` is merged with what is there, and with
+ * `cors` the origin's `Access-Control-*` headers are dropped first.
+ */
 function setAll(
   out: NjsRequest["headersOut"],
   pairs: readonly (readonly [string, string])[],
+  cors = false,
 ): void {
-  for (let i = 0; i < pairs.length; i++) {
-    const name = pairs[i]![0];
-    const value = pairs[i]![1];
-    if (name === "vary") {
-      const current = out.Vary;
-      const text = Array.isArray(current) ? current.join(", ") : (current ?? "");
-      out.Vary = value.split(", ").reduce(varyWith, text);
-    } else {
-      out[name] = value;
-    }
+  const current = out.Vary;
+  const vary = Array.isArray(current) ? current.join(", ") : (current ?? "");
+  const edit = corsEdit(Object.keys(out), vary, pairs, cors);
+  for (let i = 0; i < edit.drop.length; i++) delete out[edit.drop[i]!];
+  for (let i = 0; i < edit.set.length; i++) {
+    const name = edit.set[i]![0];
+    out[name === "vary" ? "Vary" : name] = edit.set[i]![1];
   }
 }
 
@@ -401,35 +399,35 @@ function setAll(
  * whether the text changes).
  */
 function manifestHeaders(r: NjsRequest): void {
-  if (!r.variables.tokengate_propagate || r.status !== 200) return;
+  if (!r.variables.tokengate_propagate) return;
   const out = r.headersOut;
   const type = out["Content-Type"];
-  const kind = manifestKind(
+  const plan = manifestPlan(
+    r.status,
     splitTarget(r.variables.request_uri ?? "").path,
     typeof type === "string" ? type : undefined,
+    String(out["Content-Encoding"] ?? "identity"),
   );
-  if (kind === undefined) return;
-  const coding = String(out["Content-Encoding"] ?? "identity")
-    .trim()
-    .toLowerCase();
-  if (coding !== "identity") {
-    logLine(
-      `tokengate: manifest-unchanged: Content-Encoding ${coding}: passed on without the token`,
-    );
-    return;
-  }
-  delete out["Content-Length"];
+  if (plan === undefined) return;
+  if ("unchanged" in plan) return logLine(`tokengate: manifest-unchanged: ${plan.unchanged}`);
+  // Private even if the text stays the same, which only the body shows.
   const etag = out.ETag;
-  if (typeof etag === "string" && !etag.startsWith("W/")) out.ETag = `W/${etag}`;
-  // It carries this viewer's token: no shared cache's to keep (private even if the text stays
-  // the same, which only the body shows).
   const control = out["Cache-Control"];
-  out["Cache-Control"] = privateCacheControl(
+  const edit = manifestHeaderEdit(
+    Object.keys(out),
+    typeof etag === "string" ? etag : undefined,
     Array.isArray(control) ? control.join(", ") : typeof control === "string" ? control : undefined,
   );
-  const names = Object.keys(out);
-  for (let i = 0; i < names.length; i++) if (isSharedCacheHeader(names[i]!)) delete out[names[i]!];
-  if (r.method !== "HEAD") put(r, "tokengate_manifest", kind);
+  for (let i = 0; i < edit.drop.length; i++) delete out[nginxName(edit.drop[i]!)];
+  for (let i = 0; i < edit.set.length; i++) out[nginxName(edit.set[i]![0])] = edit.set[i]![1];
+  if (r.method !== "HEAD") put(r, "tokengate_manifest", plan.kind);
+}
+
+/** The names the module set these headers by before the rules were shared; others as given. */
+function nginxName(name: string): string {
+  if (name === "content-length") return "Content-Length";
+  if (name === "etag") return "ETag";
+  return name === "cache-control" ? "Cache-Control" : name;
 }
 
 /**

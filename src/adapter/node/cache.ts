@@ -20,13 +20,13 @@ import { cacheKey, DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "../../cor
 import { storable } from "../../core/freshness.js";
 import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
+import { manifestPlan } from "../../http/manifest-headers.js";
 import { rejection } from "../../http/refusal.js";
 import {
   headerOf,
   headerValues,
-  markPrivate,
+  markManifest,
   removeHeader,
-  weakenEtag,
   withGateHeaders,
   type OriginLeg,
   type ProxyOutcome,
@@ -677,16 +677,16 @@ function answer(
   let body = entry.body;
   let message = status === 200 ? entry.message : (STATUS_CODES[status] ?? "");
   const path = request.target.split("?")[0]!;
-  const kind =
-    request.propagate === undefined || status !== 200
+  // A kept body is as the origin sent it: the plan's coding check is the origin leg's.
+  const plan =
+    request.propagate === undefined
       ? undefined
-      : manifestKind(path, headerOf(head, "content-type"));
-  if (kind !== undefined) {
-    const result = propagateManifest(body, kind, request.propagate!);
+      : manifestPlan(status, path, headerOf(head, "content-type"), undefined);
+  if (plan !== undefined && "kind" in plan) {
+    const result = propagateManifest(body, plan.kind, request.propagate!);
     if ("text" in result) {
       body = Buffer.from(result.text);
-      weakenEtag(head);
-      markPrivate(head);
+      markManifest(head);
     }
   } else if (status === 200) {
     const etag = headerOf(head, "etag");

@@ -22,16 +22,16 @@ import {
   type ClientInfo,
 } from "../../http/headers.js";
 import type { Rate } from "../../core/decide.js";
-import { MANIFEST_MAX_BYTES, manifestKind, propagateManifest } from "../../core/manifest.js";
+import { MANIFEST_MAX_BYTES, propagateManifest } from "../../core/manifest.js";
 import {
+  manifestHeaderEdit,
+  manifestPlan,
   manifestRequestHeaders,
-  privateCacheControl,
-  isSharedCacheHeader,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
 import { errorLine } from "../../http/app.js";
-import { REASON_HEADER, varyWith } from "../../http/cors.js";
-import { rejection, type Reason } from "../../http/refusal.js";
+import { corsEdit, REASON_HEADER } from "../../http/cors.js";
+import { originFailure, rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
 export interface ProxyOutcome {
@@ -176,13 +176,6 @@ export function refuse(
   outgoing.end(head ? undefined : answer.body);
   outcome.bytes = head ? 0 : answer.body.length;
 }
-
-/** undici's codes for an origin that took too long. */
-const TIMEOUT_CODES = new Set([
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
 
 const LENGTH_MISMATCH = "UND_ERR_RES_CONTENT_LENGTH_MISMATCH";
 /** Bytes Node refuses in a reason phrase. */
@@ -404,16 +397,10 @@ interface Leg {
   readonly relocate: (location: string) => string;
 }
 
-/**
- * The one mapping of an origin failure to the gate's answer: 504 when the origin (or the
- * gate's own clock for it) took too long, else 502.
- */
+/** An origin failure as the gate answers it (`originFailure`): the gate's clock or undici's. */
 function failureReason(error: unknown): Reason {
   const code = (error as { code?: string }).code ?? "";
-  return (error instanceof GateAbort && error.reason === "origin-timeout") ||
-    TIMEOUT_CODES.has(code)
-    ? "origin-timeout"
-    : "origin-error";
+  return originFailure(error instanceof GateAbort && error.reason === "origin-timeout", code);
 }
 
 /**
@@ -446,9 +433,7 @@ class ManifestBody {
       return held;
     }
     const body = Buffer.from(result.text);
-    weakenEtag(list);
-    markPrivate(list);
-    removeHeader(list, "content-length");
+    markManifest(list);
     list.push("content-length", String(body.length));
     return body;
   }
@@ -554,22 +539,17 @@ class OriginExchange implements Dispatcher.DispatchHandler {
     this.head = { message, list };
     const propagate = this.extra.propagate;
     if (propagate === undefined || code !== 200) return;
-    const kind = manifestKind(this.target.split("?")[0]!, headerOf(list, "content-type"));
-    const coding = (headerOf(list, "content-encoding") ?? "identity").trim().toLowerCase();
-    if (kind !== undefined && coding !== "identity") {
-      // Asked for without compression (see originHeaders), yet sent compressed: not text to rewrite.
-      this.leg.onError(
-        "manifest-unchanged",
-        `Content-Encoding ${coding}: passed on without the token`,
-      );
-    } else if (kind !== undefined && this.method === "HEAD") {
-      // The rewritten length is known only once the body is read; HEAD has none.
-      weakenEtag(list);
-      markPrivate(list);
-      removeHeader(list, "content-length");
-    } else if (kind !== undefined) {
-      this.manifest = new ManifestBody(kind);
-    }
+    const plan = manifestPlan(
+      code,
+      this.target.split("?")[0]!,
+      headerOf(list, "content-type"),
+      headerOf(list, "content-encoding"),
+    );
+    if (plan === undefined) return;
+    if ("unchanged" in plan) return this.leg.onError("manifest-unchanged", plan.unchanged);
+    // HEAD: the rewritten length is known only once the body is read, and HEAD has none.
+    if (this.method === "HEAD") markManifest(list);
+    else this.manifest = new ManifestBody(plan.kind);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -813,11 +793,10 @@ function originHeaders(
 }
 
 /**
- * A flat header list with the gate's own headers set: same-named ones replaced, `Vary` added
- * to (so the origin's own stays true). When they are CORS headers (the gate's CORS policy always
- * says `Access-Control-Allow-Origin: *` or `Vary: Origin`), the origin's own `Access-Control-*`
- * headers are dropped first: the gate's policy is the only one. The list itself when there are
- * none.
+ * A flat header list with the gate's own headers set by the CORS rule (`corsEdit`). The gate's
+ * headers here may be `X-Cache` alone: they are a CORS policy (whose headers always say
+ * `Access-Control-Allow-Origin: *` or `Vary: Origin`) only when they say so, and only then are
+ * the origin's own `Access-Control-*` dropped. The list itself when there are none.
  */
 export function withGateHeaders(
   list: string[],
@@ -828,19 +807,14 @@ export function withGateHeaders(
     ([name, value]) =>
       name.startsWith("access-control-") || (name === "vary" && value === "Origin"),
   );
-  for (let i = list.length - 2; cors && i >= 0; i -= 2) {
-    if (list[i]!.toLowerCase().startsWith("access-control-")) list.splice(i, 2);
-  }
-  for (const [name, value] of gate) {
-    if (name !== "vary") {
-      removeHeader(list, name);
-      list.push(name, value);
-      continue;
-    }
-    // Every Vary line the origin sent, as one list (RFC 9110 §5.3), plus the gate's.
-    const current = headerValues(list, "vary").join(",");
-    removeHeader(list, "vary");
-    list.push("vary", varyWith(current, value));
+  const names: string[] = [];
+  for (let i = 0; i < list.length; i += 2) names.push(list[i]!);
+  // Every Vary line the origin sent, as one list (RFC 9110 §5.3).
+  const edit = corsEdit(names, headerValues(list, "vary").join(","), gate, cors);
+  for (const name of edit.drop) removeHeader(list, name.toLowerCase());
+  for (const [name, value] of edit.set) {
+    removeHeader(list, name);
+    list.push(name, value);
   }
   return list;
 }
@@ -870,26 +844,22 @@ export function removeHeader(list: string[], name: string): void {
 }
 
 /**
- * A rewritten manifest's `Cache-Control` made private and its shared-cache lifetimes dropped
- * (`isSharedCacheHeader`), in place (`privateCacheControl`): it carries one viewer's token.
+ * A rewritten manifest's head, in place, by the one rule (`manifestHeaderEdit`): no
+ * `Content-Length` (the caller states the new one when it knows it), a weak `ETag`, a private
+ * `Cache-Control`, no shared caches' headers.
  */
-export function markPrivate(list: string[]): void {
-  const values: string[] = [];
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i]!.toLowerCase() === "cache-control") values.push(list[i + 1]!);
-  }
-  removeHeader(list, "cache-control");
-  list.push("cache-control", privateCacheControl(values.length ? values.join(", ") : undefined));
-  for (let i = list.length - 2; i >= 0; i -= 2) {
-    if (isSharedCacheHeader(list[i]!)) list.splice(i, 2);
-  }
-}
-
-/** A strong `ETag` made weak, in place: a rewritten body is not the origin's byte for byte. */
-export function weakenEtag(list: string[]): void {
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i]!.toLowerCase() === "etag" && !list[i + 1]!.startsWith("W/")) {
-      list[i + 1] = `W/${list[i + 1]}`;
-    }
+export function markManifest(list: string[]): void {
+  const names: string[] = [];
+  for (let i = 0; i < list.length; i += 2) names.push(list[i]!);
+  const control = headerValues(list, "cache-control");
+  const edit = manifestHeaderEdit(
+    names,
+    headerOf(list, "etag"),
+    control.length ? control.join(", ") : undefined,
+  );
+  for (const name of edit.drop) removeHeader(list, name.toLowerCase());
+  for (const [name, value] of edit.set) {
+    removeHeader(list, name);
+    list.push(name, value);
   }
 }

@@ -17,6 +17,7 @@ import {
 import { WORKER_BINDINGS } from "../../core/settings-table.js";
 import { createApp, misconfiguredApp } from "../../http/app.js";
 import { canonicalAddress } from "../../core/ip.js";
+import { edgeCache } from "./edge-cache.js";
 
 /**
  * The Worker's bindings: the settings by name, as strings (`[vars]`, secrets). A project's own
@@ -49,6 +50,7 @@ function appFor(env: WorkerEnv): Hono {
     );
     if (warning !== undefined) console.warn(`tokengate: ${warning}`);
     cachedApp = createApp(settings, {
+      cache: edgeCache(),
       use: settings.metrics ? [requestLine] : [],
       onOriginAnswer: settings.metrics
         ? (c, status) => void upstreamStatus.set(c.req.raw, status)

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SETTINGS, type SettingName } from "../../../src/core/settings-table.js";
+import { NGINX_FLAGS, SETTINGS, type SettingName } from "../../../src/core/settings-table.js";
 import { readSettings, type Settings } from "../../../src/core/settings.js";
 import type { GateSettings } from "../../../src/core/decide.js";
 import { SETTINGS_FILE, type ModuleSettings } from "../../../src/adapter/nginx/settings.js";
@@ -153,6 +153,23 @@ describe("the settings nginx is given", () => {
     const settings = readSettings({ ORIGIN_URL: "http://127.0.0.1:9", SECRET: "s3cret-one" });
     expect(Object.keys(settings).sort()).toEqual(Object.keys(SETTINGS_ON_NGINX).sort());
     expect(Object.keys(settings.gate).sort()).toEqual(Object.keys(GATE_ON_NGINX).sort());
+  });
+
+  it("come each from a setting or flag the table runs on nginx", () => {
+    const onNginx = new Set<string>();
+    for (const spec of Object.values(SETTINGS)) {
+      if (spec.runtimes.includes("nginx")) onNginx.add(spec.env!);
+    }
+    for (const spec of Object.values(NGINX_FLAGS)) onNginx.add(`--${spec.flag!}`);
+    const sources = Object.entries(MODULE_KEYS).map(([key, from]) => [key, from.split(" ")[0]]);
+    expect(sources.filter(([, from]) => !onNginx.has(from!))).toEqual([]);
+  });
+
+  it("are taken by nginx-config exactly for the settings the table runs on nginx", () => {
+    const mismatched = Object.values(SETTINGS)
+      .filter((spec) => spec.commands.includes("nginx-config") !== spec.runtimes.includes("nginx"))
+      .map((spec) => spec.env);
+    expect(mismatched).toEqual([]);
   });
 
   it.each(

@@ -6,7 +6,8 @@
  * Cache API from the whole object.
  * @module
  */
-import { storable } from "../core/freshness.js";
+import { storable } from "../../core/freshness.js";
+import type { EdgeCache } from "../../http/app.js";
 
 /** Where the origin's own `Cache-Control` waits while the stored copy carries the gate's TTL. */
 const ORIGIN_CACHE_CONTROL = "tokengate-origin-cache-control";
@@ -43,6 +44,19 @@ export function gatherBudget(limit = EDGE_GATHER_BYTES): GatherBudget {
 }
 /** Objects larger than this are not kept: the copy for the cache would be held while a slow client reads. */
 export const EDGE_MAX_OBJECT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The Worker's shared cache for `createApp`: the Cache API's default cache, looked up per
+ * request as before, with one gathering budget for the app's requests.
+ */
+export function edgeCache(budget: GatherBudget = gatherBudget()): EdgeCache {
+  return {
+    shares: (request) => defaultCache() !== undefined && sharedCacheable(request),
+    match: (key, request) => fromCache(defaultCache()!, key, request),
+    keep: (key, request, response, heuristicCapSeconds, waitUntil) =>
+      intoCache(defaultCache()!, key, request, response, heuristicCapSeconds, waitUntil, budget),
+  };
+}
 
 /** The Cache API's default cache, where the runtime has one (Workers, Miniflare). */
 export function defaultCache(): Cache | undefined {

@@ -4,12 +4,12 @@
  */
 import { createServer, type Server } from "node:http";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { gatherBudget } from "../../src/http/edge-cache.js";
+import { gatherBudget } from "../../../src/adapter/workers/edge-cache.js";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signToken } from "../../src/core/token.js";
-import { get } from "../helpers/http.js";
-import { startWorker, type StartedWorker } from "../helpers/worker.js";
+import { signToken } from "../../../src/core/token.js";
+import { get } from "../../helpers/http.js";
+import { startWorker, type StartedWorker } from "../../helpers/worker.js";
 
 const SECRET = "edge-cache-secret";
 const now = Math.floor(Date.now() / 1000);
