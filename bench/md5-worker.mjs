@@ -1,11 +1,12 @@
 // One measurement in a fresh process: node bench/md5-worker.mjs <impl> <token|bulk|verify>
 // Prints one JSON line: { impl, workload, nsPerOp } (verify: also nsPerToken, same process).
 // Correctness is checked against node:crypto before anything is timed.
-import { createHash } from "node:crypto";
+import { createHash, hash as cryptoHash } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { IMPLS } from "./impls.mjs";
 
 const [name, workload] = process.argv.slice(2);
-const impl = await IMPLS[name]();
+const impl = workload === "sign" ? undefined : await IMPLS[name]();
 
 /** 1,024 distinct 64-byte token bodies, like the gate hashes: "{client}_{video}_{secret}_{expires}_". */
 function tokenBodies() {
@@ -49,8 +50,42 @@ function measure(fn) {
   return best;
 }
 
+/** 1,024 signToken inputs whose bodies are the 64-byte token bodies above. */
+function signInputs() {
+  return tokenBodies().map((body) => {
+    const [clientId, videoId, secret, expires] = body.split("_");
+    return { clientId, videoId, secret, expires: Number(expires) };
+  });
+}
+
+/**
+ * The whole public signer against hashing the same body with node:crypto: `signToken` (this
+ * build's, or `BASELINE`'s for "baseline") with its validation, where the peers only build the
+ * body and hash it.
+ */
+async function signer(which) {
+  const body = (i) => `${i.clientId}_${i.videoId}_${i.secret}_${i.expires}_`;
+  if (which === "createHash") return (i) => createHash("md5").update(body(i)).digest("base64url");
+  if (which === "crypto.hash") return (i) => cryptoHash("md5", body(i), "base64url");
+  const url =
+    which === "baseline"
+      ? pathToFileURL(`${process.env.BASELINE}/dist/core/token.js`)
+      : new URL("../dist/core/token.js", import.meta.url);
+  return (await import(url.href)).signToken;
+}
+
 const result = { impl: name, workload };
-if (workload === "token") {
+if (workload === "sign") {
+  const sign = await signer(name);
+  const inputs = signInputs();
+  for (const input of inputs.slice(0, 8)) {
+    const expected = createHash("md5")
+      .update(`${input.clientId}_${input.videoId}_${input.secret}_${input.expires}_`)
+      .digest("base64url");
+    if (sign(input) !== expected) throw new Error(`${name} signs ${input.expires} wrong`);
+  }
+  result.nsPerOp = measure((i) => sign(inputs[i & 1023]));
+} else if (workload === "token") {
   const bodies = tokenBodies();
   for (const text of [...bodies.slice(0, 4), "", "a", "x".repeat(200)]) {
     const expected = createHash("md5").update(text).digest("base64url");

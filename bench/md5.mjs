@@ -26,6 +26,13 @@ export async function benchMd5({ rounds = 5, node = process.execPath, log = cons
   const token = Object.fromEntries(names.map((n) => [n, { ns: [], ratio: [] }]));
   const bulk = Object.fromEntries(names.map((n) => [n, { ns: [], ratio: [], skipped: false }]));
   const verify = { ratioToToken: [], ns: [], tokenNs: [] };
+  // The public signToken, validation and all, beside node:crypto hashing the same body;
+  // BASELINE=<checkout> adds another built checkout's signToken to the same rounds.
+  const signers = ["tokengate", "createHash", "crypto.hash"];
+  if (process.env.BASELINE) signers.push("baseline");
+  const sign = Object.fromEntries(
+    signers.map((n) => [n, { ns: [], vsCreateHash: [], vsHash: [] }]),
+  );
   for (let round = 1; round <= rounds; round++) {
     log(`md5 round ${round}/${rounds}`);
     const tokenRound = {};
@@ -45,6 +52,13 @@ export async function benchMd5({ rounds = 5, node = process.execPath, log = cons
       bulk[name].ns.push(bulkRound[name]);
       // Throughput ratio: createHash time / this time (> 1 is faster than createHash).
       bulk[name].ratio.push(bulkRound.createHash / bulkRound[name]);
+    }
+    const signRound = {};
+    for (const name of shuffle(signers)) signRound[name] = measure(name, "sign", node).nsPerOp;
+    for (const name of signers) {
+      sign[name].ns.push(signRound[name]);
+      sign[name].vsCreateHash.push(signRound[name] / signRound.createHash);
+      sign[name].vsHash.push(signRound[name] / signRound["crypto.hash"]);
     }
     const v = measure("tokengate", "verify", node);
     verify.ns.push(v.nsPerOp);
@@ -71,6 +85,16 @@ export async function benchMd5({ rounds = 5, node = process.execPath, log = cons
           },
         ]),
     ),
+    signToken: Object.fromEntries(
+      signers.map((n) => [
+        n,
+        {
+          nsPerToken: median(sign[n].ns),
+          vsCreateHash: median(sign[n].vsCreateHash),
+          vsCryptoHash: median(sign[n].vsHash),
+        },
+      ]),
+    ),
     verify: {
       nsPerVerify: median(verify.ns),
       nsPerToken: median(verify.tokenNs),
@@ -92,6 +116,14 @@ export async function benchMd5({ rounds = 5, node = process.execPath, log = cons
   log(
     `tokengate vs crypto.hash(): ${t.tokengate.vsCryptoHash.toFixed(2)}; vs ts-md5: ${t.tokengate.vsTsMd5.toFixed(2)}`,
   );
+  log("\nsignToken (ids, secret, expires → token, validation included) beside node:crypto");
+  log("| signer | ns/token | vs createHash | vs crypto.hash |");
+  log("|---|---|---|---|");
+  for (const [n, r] of Object.entries(results.signToken)) {
+    log(
+      `| ${n} | ${r.nsPerToken.toFixed(0)} | ${r.vsCreateHash.toFixed(2)} | ${r.vsCryptoHash.toFixed(2)} |`,
+    );
+  }
   log("\nBulk: MD5 of 1 MiB (throughput; higher is better)");
   log("| implementation | MB/s | vs createHash |");
   log("|---|---|---|");

@@ -37,6 +37,91 @@ export interface AddressRanges {
 }
 
 /**
+ * One address range as plain data, so it survives JSON (the nginx module's preloaded
+ * settings): an IPv4 address's 4 octets or an IPv6 address's 8 groups, and its prefix length.
+ */
+export interface AddressRange {
+  readonly parts: readonly number[];
+  readonly bits: number;
+}
+
+/**
+ * Parses comma-separated CIDR ranges (`10.0.0.0/8, 127.0.0.1, ::1`) into data; a bare address
+ * is a range of one, an IPv4-mapped IPv6 address its IPv4 address. {@link addressRanges} matches
+ * against them.
+ *
+ * @throws RangeError naming the first entry that is not an address or range.
+ * @example
+ * ```ts
+ * parseAddressRangeList("10.0.0.0/8"); // [{ parts: [10, 0, 0, 0], bits: 8 }]
+ * ```
+ */
+export function parseAddressRangeList(text: string): AddressRange[] {
+  const ranges: AddressRange[] = [];
+  for (const raw of text.split(",")) {
+    const entry = raw.trim();
+    if (entry === "") throw new RangeError("has an empty entry (a comma too many)");
+    const slash = entry.indexOf("/");
+    const address = canonicalAddress(slash < 0 ? entry : entry.slice(0, slash));
+    const bitsText = slash < 0 ? undefined : entry.slice(slash + 1);
+    if (address === undefined || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
+      throw new RangeError(`${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    }
+    const parts = partsOf(address);
+    const max = parts.length === 4 ? 32 : 128;
+    const bits = bitsText === undefined ? max : Number(bitsText);
+    if (bits > max) throw new RangeError(`${JSON.stringify(entry)} has more than ${max} bits`);
+    ranges.push({ parts, bits });
+  }
+  return ranges;
+}
+
+/** A canonical address's octets (IPv4) or groups (IPv6). */
+function partsOf(address: string): number[] {
+  const parsed = ipaddr.parse(address);
+  return parsed.kind() === "ipv4"
+    ? (parsed as ipaddr.IPv4).octets.slice()
+    : (parsed as ipaddr.IPv6).parts.slice();
+}
+
+/** Whether `parts` (of one kind: as many as the range's) share the range's first `bits` bits. */
+function inRange(parts: readonly number[], range: AddressRange): boolean {
+  const prefix = range.parts;
+  if (prefix.length !== parts.length) return false;
+  const width = parts.length === 4 ? 8 : 16;
+  let left = range.bits;
+  for (let i = 0; i < parts.length && left > 0; i++) {
+    // Of a part the range covers only partly, its high `left` bits.
+    const shift = left >= width ? 0 : width - left;
+    if (parts[i]! >> shift !== prefix[i]! >> shift) return false;
+    left -= width;
+  }
+  return true;
+}
+
+/**
+ * The matcher of ranges {@link parseAddressRangeList} parsed (or their JSON copy): it parses
+ * only the address asked about. Reads `list` by index alone (njs's preloaded arrays have none
+ * of Array's methods).
+ *
+ * @example
+ * ```ts
+ * addressRanges([{ parts: [10, 0, 0, 0], bits: 8 }]).has("10.1.2.3"); // true
+ * ```
+ */
+export function addressRanges(list: readonly AddressRange[]): AddressRanges {
+  return Object.freeze({
+    has(text: string): boolean {
+      const address = canonicalAddress(text);
+      if (address === undefined) return false;
+      const parts = partsOf(address);
+      for (let i = 0; i < list.length; i++) if (inRange(parts, list[i]!)) return true;
+      return false;
+    },
+  });
+}
+
+/**
  * Parses comma-separated CIDR ranges (`10.0.0.0/8, 127.0.0.1, ::1`); a bare address is a range
  * of one. An IPv4-mapped IPv6 address counts as its IPv4 address on both sides.
  *
@@ -47,32 +132,7 @@ export interface AddressRanges {
  * ```
  */
 export function parseAddressRanges(text: string): AddressRanges {
-  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
-  for (const raw of text.split(",")) {
-    const entry = raw.trim();
-    if (entry === "") throw new RangeError("has an empty entry (a comma too many)");
-    const slash = entry.indexOf("/");
-    const address = canonicalAddress(slash < 0 ? entry : entry.slice(0, slash));
-    const bitsText = slash < 0 ? undefined : entry.slice(slash + 1);
-    if (address === undefined || (bitsText !== undefined && !/^\d{1,3}$/.test(bitsText))) {
-      throw new RangeError(`${JSON.stringify(entry)} is not an IP address or CIDR range`);
-    }
-    const parsed = ipaddr.parse(address);
-    const max = parsed.kind() === "ipv4" ? 32 : 128;
-    const bits = bitsText === undefined ? max : Number(bitsText);
-    if (bits > max) throw new RangeError(`${JSON.stringify(entry)} has more than ${max} bits`);
-    ranges.push([parsed, bits]);
-  }
-  return Object.freeze({
-    has(text: string): boolean {
-      const address = canonicalAddress(text);
-      if (address === undefined) return false;
-      const parsed = ipaddr.parse(address);
-      return ranges.some(
-        ([range, bits]) => range.kind() === parsed.kind() && parsed.match(range, bits),
-      );
-    },
-  });
+  return addressRanges(parseAddressRangeList(text));
 }
 
 /**

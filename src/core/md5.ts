@@ -28,8 +28,6 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Stateless; made once because making one costs more than hashing a token. */
 const encoder = new TextEncoder();
-/** Strings that need no encoding: every character is its own UTF-8 byte. */
-const ASCII = /^[\x00-\x7f]*$/;
 
 /** Base64url alphabet (RFC 4648 §5) as char codes. Read-only after load. */
 const B64URL = new Uint8Array(64);
@@ -212,22 +210,32 @@ function compress(state: Int32Array, x: Int32Array, o: number): void {
   state[3] = (state[3] + d) | 0;
 }
 
-/** The message bytes: an array, or a string whose characters are all below 0x80. */
-type Message = Uint8Array | string;
-
-/** Byte `i` of the message. */
-function byteAt(data: Message, i: number): number {
-  return typeof data === "string" ? data.charCodeAt(i) : data[i]!;
+/** The state MD5 starts from (RFC 1321 §3.3), in a new array of the caller's own. */
+function initialState(): Int32Array {
+  const state = new Int32Array(4);
+  state[0] = 0x67452301;
+  state[1] = 0xefcdab89;
+  state[2] = 0x98badcfe;
+  state[3] = 0x10325476;
+  return state;
 }
 
-/** The message word at bytes `q…q+3`, assembled little-endian by shifts. */
-function wordAt(data: Message, q: number): number {
-  return (
-    byteAt(data, q) |
-    (byteAt(data, q + 1) << 8) |
-    (byteAt(data, q + 2) << 16) |
-    (byteAt(data, q + 3) << 24)
-  );
+/**
+ * The last block(s) of a message of `length` bytes (RFC 1321 §3.1–3.2), whose tail (`length`
+ * mod 64 bytes) `block` holds at its start with zeros after it: a 1 bit, zeros to 56 mod 64,
+ * then the length in bits as a 64-bit little-endian number; a second block when the tail
+ * leaves no room for the length.
+ */
+function finish(state: Int32Array, block: Int32Array, length: number): void {
+  const tail = length % 64;
+  block[tail >> 2]! |= 0x80 << ((tail & 3) << 3);
+  if (tail >= 56) {
+    compress(state, block, 0);
+    block.fill(0);
+  }
+  block[14] = length << 3; // low 32 bits of the bit length (ToInt32 wraps)
+  block[15] = (length / 0x20000000) | 0; // high 32 bits
+  compress(state, block, 0);
 }
 
 /**
@@ -240,44 +248,62 @@ function wordAt(data: Message, q: number): number {
  *   (little-endian engines, 4-byte-aligned input). `false` is the portable path a big-endian
  *   engine always takes.
  */
-function hash(data: Message, wordView: boolean): Int32Array {
-  const state = new Int32Array(4);
-  state[0] = 0x67452301;
-  state[1] = 0xefcdab89;
-  state[2] = 0x98badcfe;
-  state[3] = 0x10325476;
+function hash(data: Uint8Array, wordView: boolean): Int32Array {
+  const state = initialState();
   const block = new Int32Array(16);
   const length = data.length;
   const full = length - (length % 64);
-  if (
-    wordView &&
-    LITTLE_ENDIAN &&
-    typeof data !== "string" &&
-    (data.byteOffset & 3) === 0 &&
-    full > 0
-  ) {
+  if (wordView && LITTLE_ENDIAN && (data.byteOffset & 3) === 0 && full > 0) {
     const view = new Int32Array(data.buffer, data.byteOffset, full >> 2);
     for (let o = 0; o < view.length; o += 16) compress(state, view, o);
   } else {
     for (let p = 0; p < full; p += 64) {
-      for (let j = 0; j < 16; j++) block[j] = wordAt(data, p + 4 * j);
+      // Each word assembled little-endian by shifts, whatever the engine's byte order.
+      for (let j = 0, q = p; j < 16; j++, q += 4) {
+        block[j] = data[q]! | (data[q + 1]! << 8) | (data[q + 2]! << 16) | (data[q + 3]! << 24);
+      }
       compress(state, block, 0);
     }
   }
-  // The tail and its padding (RFC 1321 §3.1–3.2): a 1 bit, zeros to 56 mod 64, then the
-  // message length in bits as a 64-bit little-endian number; a second block when the tail
-  // leaves no room for the length.
-  const tail = length - full;
   block.fill(0);
-  for (let j = 0; j < tail; j++) block[j >> 2]! |= byteAt(data, full + j) << ((j & 3) << 3);
-  block[tail >> 2]! |= 0x80 << ((tail & 3) << 3);
-  if (tail >= 56) {
+  for (let j = 0; j < length - full; j++) block[j >> 2]! |= data[full + j]! << ((j & 3) << 3);
+  finish(state, block, length);
+  return state;
+}
+
+/**
+ * {@link hash} of a string read from its characters, when each is below 0x80 (its own UTF-8
+ * byte); undefined as soon as a block holds one that is not, for the caller to encode. Reading
+ * the characters straight into words, and noticing non-ASCII on the way, spares the string a
+ * second pass (a regex) and an encoded copy.
+ */
+function hashAscii(text: string): Int32Array | undefined {
+  const state = initialState();
+  const block = new Int32Array(16);
+  const length = text.length;
+  const full = length - (length % 64);
+  for (let p = 0; p < full; p += 64) {
+    let seen = 0;
+    for (let j = 0, q = p; j < 16; j++, q += 4) {
+      const b0 = text.charCodeAt(q);
+      const b1 = text.charCodeAt(q + 1);
+      const b2 = text.charCodeAt(q + 2);
+      const b3 = text.charCodeAt(q + 3);
+      seen |= b0 | b1 | b2 | b3;
+      block[j] = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+    }
+    if (seen > 0x7f) return undefined;
     compress(state, block, 0);
-    block.fill(0);
   }
-  block[14] = length << 3; // low 32 bits of the bit length (ToInt32 wraps)
-  block[15] = (length / 0x20000000) | 0; // high 32 bits
-  compress(state, block, 0);
+  block.fill(0);
+  let seen = 0;
+  for (let j = 0; j < length - full; j++) {
+    const byte = text.charCodeAt(full + j);
+    seen |= byte;
+    block[j >> 2]! |= byte << ((j & 3) << 3);
+  }
+  if (seen > 0x7f) return undefined;
+  finish(state, block, length);
   return state;
 }
 
@@ -328,24 +354,98 @@ export function md5Portable(data: Uint8Array): Uint8Array {
  */
 export function md5Base64url(data: Uint8Array | string): string {
   // An ASCII string is its own UTF-8: hashed from its characters, with no bytes to allocate.
-  const digest = digestBytes(
-    hash(typeof data === "string" && !ASCII.test(data) ? encoder.encode(data) : data, true),
+  return base64urlOf(
+    typeof data === "string"
+      ? (hashAscii(data) ?? hash(encoder.encode(data), true))
+      : hash(data, true),
   );
-  const c = new Uint8Array(22);
-  // Five 3-byte groups make 20 characters; the last byte makes two more.
-  for (let i = 0, o = 0; i < 15; i += 3, o += 4) {
-    const v = (digest[i]! << 16) | (digest[i + 1]! << 8) | digest[i + 2]!;
-    c[o] = B64URL[v >>> 18]!;
-    c[o + 1] = B64URL[(v >>> 12) & 63]!;
-    c[o + 2] = B64URL[(v >>> 6) & 63]!;
-    c[o + 3] = B64URL[v & 63]!;
+}
+
+/**
+ * {@link md5Base64url} of `parts.join("_")`, read from the parts themselves: a token body
+ * (`client_video_secret_expires_ip`) is hashed without first being built as one string, which
+ * V8 would make a rope and then flatten on the first character read.
+ *
+ * @param parts - Texts (any; non-ASCII is hashed as UTF-8) joined by `_`.
+ * @returns 22 characters of `[A-Za-z0-9_-]`.
+ * @example
+ * ```ts
+ * md5Base64urlJoined(["2675", "abc", "s3cret", "1861919999", ""]); // md5Base64url("2675_abc_s3cret_1861919999_")
+ * ```
+ */
+export function md5Base64urlJoined(parts: readonly string[]): string {
+  const state = initialState();
+  const block = new Int32Array(16);
+  let seen = 0;
+  let word = 0; // the block word being filled, p & 3 of its bytes so far
+  let p = 0; // the byte position in the block
+  let length = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k]!;
+    const n = part.length;
+    // The separator is the byte before each part but the first.
+    let i = k === 0 ? 0 : -1;
+    while (i < n) {
+      if ((p & 3) === 0 && i >= 0 && i + 4 <= n) {
+        // On a word boundary, four characters make the word at once.
+        const b0 = part.charCodeAt(i);
+        const b1 = part.charCodeAt(i + 1);
+        const b2 = part.charCodeAt(i + 2);
+        const b3 = part.charCodeAt(i + 3);
+        seen |= b0 | b1 | b2 | b3;
+        block[p >> 2] = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+        i += 4;
+        p += 4;
+      } else {
+        const byte = i < 0 ? 0x5f : part.charCodeAt(i);
+        i++;
+        seen |= byte;
+        word |= byte << ((p & 3) << 3);
+        p++;
+        if ((p & 3) === 0) {
+          block[(p >> 2) - 1] = word;
+          word = 0;
+        }
+      }
+      if (p === 64) {
+        compress(state, block, 0);
+        p = 0;
+        length += 64;
+      }
+    }
+    // Non-ASCII needs encoding: the joined text's own path, at once rather than block by block.
+    if (seen > 0x7f) return md5Base64url(parts.join("_"));
   }
-  c[20] = B64URL[digest[15]! >>> 2]!;
-  c[21] = B64URL[(digest[15]! << 4) & 63]!;
+  // The tail's last word, if begun, and zeros after it.
+  block[p >> 2] = word;
+  for (let j = (p >> 2) + 1; j < 16; j++) block[j] = 0;
+  finish(state, block, length + p);
+  return base64urlOf(state);
+}
+
+/** The digest of a state as unpadded base64url. */
+function base64urlOf(state: Int32Array): string {
+  // The digest's bytes are the state's words little-endian: byte i is word i >> 2 shifted right
+  // by 8 × (i & 3). Read from the words straight, with no digest array to fill.
+  const w0 = state[0]!;
+  const w1 = state[1]!;
+  const w2 = state[2]!;
+  const w3 = state[3]!;
+  // Five 3-byte groups (digest bytes 0–14) make 20 characters; byte 15 makes two more.
+  const g0 = ((w0 & 0xff) << 16) | (w0 & 0xff00) | ((w0 >>> 16) & 0xff);
+  const g1 = ((w0 >>> 24) << 16) | ((w1 & 0xff) << 8) | ((w1 >>> 8) & 0xff);
+  const g2 = (((w1 >>> 16) & 0xff) << 16) | ((w1 >>> 24) << 8) | (w2 & 0xff);
+  const g3 = (((w2 >>> 8) & 0xff) << 16) | (((w2 >>> 16) & 0xff) << 8) | (w2 >>> 24);
+  const g4 = ((w3 & 0xff) << 16) | (w3 & 0xff00) | ((w3 >>> 16) & 0xff);
+  const last = w3 >>> 24;
   // One call with 22 arguments: a flat string at once, where `+=` would build a rope.
   // prettier-ignore
   return String.fromCharCode(
-    c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!,
-    c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!, c[20]!, c[21]!,
+    B64URL[g0 >>> 18]!, B64URL[(g0 >>> 12) & 63]!, B64URL[(g0 >>> 6) & 63]!, B64URL[g0 & 63]!,
+    B64URL[g1 >>> 18]!, B64URL[(g1 >>> 12) & 63]!, B64URL[(g1 >>> 6) & 63]!, B64URL[g1 & 63]!,
+    B64URL[g2 >>> 18]!, B64URL[(g2 >>> 12) & 63]!, B64URL[(g2 >>> 6) & 63]!, B64URL[g2 & 63]!,
+    B64URL[g3 >>> 18]!, B64URL[(g3 >>> 12) & 63]!, B64URL[(g3 >>> 6) & 63]!, B64URL[g3 & 63]!,
+    B64URL[g4 >>> 18]!, B64URL[(g4 >>> 12) & 63]!, B64URL[(g4 >>> 6) & 63]!, B64URL[g4 & 63]!,
+    B64URL[last >>> 2]!, B64URL[(last << 4) & 63]!,
   );
 }

@@ -7,7 +7,7 @@
  */
 import { canonicalAddress } from "./ip.js";
 import { idProblem, isExpires, isTokenShape, MAX_EXPIRES } from "./link.js";
-import { md5Base64url } from "./md5.js";
+import { md5Base64url, md5Base64urlJoined } from "./md5.js";
 
 /**
  * MD5 of a text's UTF-8 bytes as unpadded base64url (22 characters): how every token is made.
@@ -73,26 +73,21 @@ export interface VerifyInput {
  */
 export function signToken(input: TokenInput): string {
   const { clientId, videoId, secret } = input;
-  if (typeof clientId !== "string" || clientId === "" || /[_/]/.test(clientId)) {
-    throw new TypeError("clientId must be a non-empty string without '_' or '/'");
-  }
-  if (typeof videoId !== "string" || videoId === "" || videoId.includes("/")) {
-    throw new TypeError("videoId must be a non-empty string without '/'");
-  }
-  // The gate hashes ids exactly as written in the URL and refuses raw non-ASCII there, so a
-  // token over such an id could never verify.
-  notAsWritten("clientId", clientId);
-  notAsWritten("videoId", videoId);
-  const problem = idProblem(`${clientId}_${videoId}`);
-  if (problem !== undefined) {
-    throw new TypeError(
-      `clientId_videoId "${clientId}_${videoId}" cannot stand in a link: ${problem}`,
-    );
+  // Most ids are letters, digits and `-` (and `_` in the video id): such a pair passes every
+  // rule of idsProblem(), which a single character scan can tell without its regexes and strings.
+  if (!isPlainIdPair(clientId, videoId)) {
+    const problem = idsProblem(clientId, videoId);
+    if (problem !== undefined) throw new TypeError(problem);
   }
   if (typeof secret !== "string" || secret === "") {
     throw new TypeError("secret must be a non-empty string");
   }
-  const expires = expiresText(input.expires);
+  const given = input.expires;
+  // A positive safe integer prints as 1–16 digits with no sign or leading zero: a valid expiry.
+  const expires =
+    typeof given === "number" && given > 0 && Number.isSafeInteger(given)
+      ? String(given)
+      : expiresText(given);
   let ip = "";
   if (input.ip !== undefined) {
     const canonical = canonicalAddress(input.ip);
@@ -101,24 +96,71 @@ export function signToken(input: TokenInput): string {
     }
     ip = canonical;
   }
-  return md5Base64url(`${clientId}_${videoId}_${secret}_${expires}_${ip}`);
+  return md5Base64urlJoined([clientId, videoId, secret, expires, ip]);
+}
+
+/**
+ * Whether a client id and video id are of the usual shape that needs no further check: both
+ * non-empty, the client id of letters, digits and `-`, the video id of those and `_`. Such ids
+ * hold no `/ ? # \ ; %`, no dot segment and nothing past printable ASCII, so
+ * {@link idsProblem} finds nothing in them; a test holds the two together.
+ */
+export function isPlainIdPair(clientId: unknown, videoId: unknown): boolean {
+  if (typeof clientId !== "string" || typeof videoId !== "string") return false;
+  if (clientId.length === 0 || videoId.length === 0) return false;
+  for (let i = 0; i < clientId.length; i++) {
+    if (!isPlainIdCode(clientId.charCodeAt(i))) return false;
+  }
+  for (let i = 0; i < videoId.length; i++) {
+    const c = videoId.charCodeAt(i);
+    if (c !== 0x5f && !isPlainIdCode(c)) return false;
+  }
+  return true;
+}
+
+/** `[A-Za-z0-9-]`. */
+function isPlainIdCode(c: number): boolean {
+  const letter = c | 0x20; // folds A–Z onto a–z, and nothing else onto them
+  return (letter >= 0x61 && letter <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
+}
+
+/**
+ * Why a client id and video id cannot be signed ({@link TokenInput}'s rules), or undefined when
+ * they can: the whole validation, which {@link isPlainIdPair} spares the usual ids.
+ */
+export function idsProblem(clientId: unknown, videoId: unknown): string | undefined {
+  if (typeof clientId !== "string" || clientId === "" || /[_/]/.test(clientId)) {
+    return "clientId must be a non-empty string without '_' or '/'";
+  }
+  if (typeof videoId !== "string" || videoId === "" || videoId.includes("/")) {
+    return "videoId must be a non-empty string without '/'";
+  }
+  // The gate hashes ids exactly as written in the URL and refuses raw non-ASCII there, so a
+  // token over such an id could never verify.
+  const written = notAsWritten("clientId", clientId) ?? notAsWritten("videoId", videoId);
+  if (written !== undefined) return written;
+  const problem = idProblem(`${clientId}_${videoId}`);
+  if (problem !== undefined) {
+    return `clientId_videoId "${clientId}_${videoId}" cannot stand in a link: ${problem}`;
+  }
+  return undefined;
 }
 
 /** Printable ASCII but space: what a URL carries as written. */
 const AS_WRITTEN = /^[\x21-\x7e]*$/;
 
-/** Throws a TypeError naming the id unless it can stand in a link as written. */
-function notAsWritten(name: string, id: string): void {
-  if (AS_WRITTEN.test(id)) return;
+/** Why the id cannot stand in a link as written, naming it; undefined when it can. */
+function notAsWritten(name: string, id: string): string | undefined {
+  if (AS_WRITTEN.test(id)) return undefined;
   let encoded: string;
   try {
     encoded = ` (${encodeURIComponent(id)})`;
   } catch {
     encoded = ""; // a lone surrogate has no UTF-8 form
   }
-  throw new TypeError(
+  return (
     `${name} ${JSON.stringify(id)} has a space, control or non-ASCII character: the gate ` +
-      `hashes ids exactly as written in the URL, so sign the percent-encoded form${encoded}`,
+    `hashes ids exactly as written in the URL, so sign the percent-encoded form${encoded}`
   );
 }
 

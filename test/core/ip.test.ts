@@ -1,11 +1,14 @@
 import { runs } from "../helpers/runs.js";
 import { isIP } from "node:net";
 import fc from "fast-check";
+import ipaddr from "ipaddr.js";
 import { describe, expect, it } from "vitest";
 import {
+  addressRanges,
   canonicalAddress,
   clientAddressOf,
   clientShareKey,
+  parseAddressRangeList,
   parseAddressRanges,
 } from "../../src/core/ip.js";
 
@@ -97,6 +100,65 @@ describe("parseAddressRanges", () => {
     "example.com",
     "1.2.3",
   ])("refuses %j", (text) => expect(() => parseAddressRanges(text)).toThrow(RangeError));
+});
+
+describe("addressRanges over parsed ranges as JSON carries them (the nginx module's settings)", () => {
+  // Addresses near each other and near the ranges' edges, in both families and every spelling.
+  const v4 = fc
+    .tuple(fc.constantFrom(10, 192, 0, 255), fc.nat(255), fc.nat(255), fc.nat(255))
+    .map((octets) => octets.join("."));
+  const v6 = fc
+    .array(fc.constantFrom(0, 1, 0xdb8, 0x2001, 0xffff, 0x8000, 0x7fff), {
+      minLength: 8,
+      maxLength: 8,
+    })
+    .map((parts) => parts.map((part) => part.toString(16)).join(":"));
+  const address = fc.oneof(
+    v4,
+    v6,
+    v4.map((text) => `::ffff:${text}`),
+  );
+  const range = fc.oneof(
+    fc.tuple(v4, fc.nat(32)).map(([a, bits]) => `${a}/${bits}`),
+    fc.tuple(v6, fc.nat(128)).map(([a, bits]) => `${a}/${bits}`),
+    address,
+  );
+
+  /** ipaddr.js's own matching of the text ranges: what parseAddressRanges did before. */
+  function reference(ranges: string[], text: string): boolean {
+    const canonical = canonicalAddress(text);
+    if (canonical === undefined) return false;
+    const parsed = ipaddr.parse(canonical);
+    return ranges.some((entry) => {
+      const [head, bits] = entry.split("/");
+      const base = ipaddr.parse(canonicalAddress(head!)!);
+      const max = base.kind() === "ipv4" ? 32 : 128;
+      return (
+        base.kind() === parsed.kind() && parsed.match(base, bits === undefined ? max : Number(bits))
+      );
+    });
+  }
+
+  it("holds what ipaddr.js's match holds, after a trip through JSON", () => {
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 4 }), address, (ranges, text) => {
+        const list = JSON.parse(JSON.stringify(parseAddressRangeList(ranges.join(","))));
+        expect(addressRanges(list).has(text)).toBe(reference(ranges, text));
+        expect(parseAddressRanges(ranges.join(",")).has(text)).toBe(reference(ranges, text));
+      }),
+      { numRuns: runs(5000) },
+    );
+  });
+
+  it("holds a range's every address to its last bit, and none past it", () => {
+    const list = JSON.parse(JSON.stringify(parseAddressRangeList("10.0.0.0/23, 2001:db8::/47")));
+    const ranges = addressRanges(list);
+    expect(ranges.has("10.0.1.255")).toBe(true);
+    expect(ranges.has("10.0.2.0")).toBe(false);
+    expect(ranges.has("2001:db8:1:ffff::1")).toBe(true);
+    expect(ranges.has("2001:db8:2::")).toBe(false);
+    expect(ranges.has("::ffff:10.0.0.9")).toBe(true);
+  });
 });
 
 describe("clientAddressOf", () => {

@@ -26,6 +26,11 @@ export interface Attack {
   /** Headers no client may use to re-route or speak for the request (policy: dropped). */
   hostile: [string, string][];
   /**
+   * Range and precondition headers a player sends (forwarded): the origin answers 206, 416,
+   * 304 or 412 to them, which the gate must pass on as it got them.
+   */
+  validators: [string, string][];
+  /**
    * A body: framed by length, chunks, both, or a transfer coding other than chunked (which
    * llhttp handed over before refusing it).
    */
@@ -188,6 +193,24 @@ const HOSTILE_VALUES = [
   "127.0.0.1, 9.9.9.9",
 ];
 
+/**
+ * Ranges and preconditions against a resource of a few bytes whose tag no attack knows: one
+ * range inside it (206), one past its end (416), one under an If-Range that fails (200 whole),
+ * an If-None-Match or If-Modified-Since that holds (304), an If-Match that fails (412).
+ */
+const VALIDATORS: [string, string][][] = [
+  [["Range", "bytes=1-2"]],
+  [["Range", "bytes=-2"]],
+  [["Range", "bytes=999-"]],
+  [
+    ["Range", "bytes=0-0"],
+    ["If-Range", '"stale"'],
+  ],
+  [["If-None-Match", "*"]],
+  [["If-Modified-Since", "Wed, 21 Oct 2015 07:28:00 GMT"]],
+  [["If-Match", '"nope"']],
+];
+
 /** The proxy the self-hosted gates trust (TRUST_PROXY): the test's own address. */
 export const TRUSTED_PROXY = "127.0.0.1";
 
@@ -319,6 +342,10 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
           maxLength: 3,
         },
       ),
+      validators: fc.oneof(
+        { weight: 4, arbitrary: fc.constant<[string, string][]>([]) },
+        fc.constantFrom(...VALIDATORS),
+      ),
       body: fc.oneof(
         { weight: 16, arbitrary: fc.constant("none") },
         fc.constantFrom("length", "chunked", "both", "identity", "xchunked"),
@@ -351,6 +378,7 @@ export function attackArbitrary(options: { secret: string; now: number }): fc.Ar
         version: drawn.version,
         host: drawn.host as Attack["host"],
         hostile: drawn.hostile,
+        validators: drawn.validators,
         body: drawn.body as Attack["body"],
         upgrade: drawn.upgrade,
         foreign: drawn.foreign,
@@ -393,6 +421,7 @@ export function attackBytes(attack: Attack, id: number, originHost: string): Buf
   else if (attack.host === "origin") lines.push(`Host: ${originHost}`);
   else if (attack.host === "duplicated") lines.push("Host: gate.test", "Host: evil.test");
   for (const [name, value] of attack.hostile) lines.push(`${name}: ${value}`);
+  for (const [name, value] of attack.validators) lines.push(`${name}: ${value}`);
   if (attack.upgrade) {
     lines.push(
       "Upgrade: websocket",

@@ -8,6 +8,7 @@ import { FORWARDED, locationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
+import { parseAddressRangeList } from "../../core/ip.js";
 import {
   CLIENT_SECRETS_OBJECT,
   SECRET_CONF_FILE,
@@ -180,7 +181,8 @@ export function moduleSettings(options: NginxConfOptions): ModuleSettings {
         ? (keyQuery ?? "none")
         : keyQuery.slice(),
     forwardHeaders: options.settings.forwardHeaders.slice(),
-    trustProxy: options.trustProxy.slice(),
+    trustProxy:
+      options.trustProxy.length === 0 ? [] : parseAddressRangeList(options.trustProxy.join(",")),
     origin: options.settings.origin,
   };
 }

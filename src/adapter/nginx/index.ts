@@ -23,7 +23,7 @@ import {
   type GateSettings,
 } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, propagateManifest } from "../../core/manifest.js";
-import { clientAddressOf, clientShareKey, parseAddressRanges } from "../../core/ip.js";
+import { addressRanges, clientAddressOf, clientShareKey } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
@@ -156,8 +156,7 @@ function clientAddress(r: NjsRequest, settings: ModuleSettings): string | undefi
   for (let i = 0; i < lines.length; i++) {
     if (lines[i]![0].toLowerCase() === "x-forwarded-for") forwarded.push(lines[i]![1]);
   }
-  const trusted = parseAddressRanges(plainList(settings.trustProxy).join(","));
-  return clientAddressOf(r.remoteAddress, forwarded, trusted);
+  return clientAddressOf(r.remoteAddress, forwarded, addressRanges(settings.trustProxy));
 }
 
 /** Sets a `js_var` variable. */

@@ -7,6 +7,7 @@
  * @module
  */
 import type { BindIp } from "../../core/decide.js";
+import type { AddressRange } from "../../core/ip.js";
 
 /** The module's settings, as the printed config carries them. */
 export interface ModuleSettings {
@@ -34,8 +35,11 @@ export interface ModuleSettings {
   forwardHeaders: string[];
   /** ORIGIN_URL, for the rules that keep its address out of `Content-Location` and `Link`. */
   origin: string;
-  /** `TRUST_PROXY`'s entries: proxies whose X-Forwarded-For names the client; none: the peer. */
-  trustProxy: string[];
+  /**
+   * `TRUST_PROXY`'s ranges, parsed once here so a request only matches against them: proxies
+   * whose X-Forwarded-For names the client; none: the peer.
+   */
+  trustProxy: AddressRange[];
 }
 
 /** The global object nginx loads the settings into (`js_preload_object`). */

@@ -144,7 +144,11 @@ describe("the settings nginx is given", () => {
       cacheKeyQuery: ["lang"],
       forwardHeaders: ["x-session"],
       origin: "http://127.0.0.1:9",
-      trustProxy: ["10.0.0.0/8", "::1"],
+      // Parsed once by nginx-config, so a request only matches against them.
+      trustProxy: [
+        { parts: [10, 0, 0, 0], bits: 8 },
+        { parts: [0, 0, 0, 0, 0, 0, 0, 1], bits: 128 },
+      ],
     } satisfies ModuleSettings);
   });
 

@@ -7,52 +7,23 @@
  * headers' values). `ATTACKS=<n>` sets how many.
  */
 import fc from "fast-check";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attackArbitrary, attackBytes, type Attack } from "../../helpers/attacks.js";
 import { SECRET } from "../../helpers/links.js";
 import { nginxAvailable, startNginx, type StartedNginx } from "../../helpers/nginx.js";
 import { inParallel, rawExchange } from "../../helpers/raw-exchange.js";
+import {
+  notItsOwnAnswer,
+  recordingOrigin,
+  type Recorded,
+  type RecordingOrigin,
+} from "../../helpers/recording-origin.js";
 import { FORWARDED } from "../../../src/http/headers.js";
 
 const here = nginxAvailable();
 const ATTACKS = Number(process.env.ATTACKS ?? 2000);
 const BATCH = 100;
-
-interface Seen {
-  id: number;
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-}
-
-async function recordingOrigin() {
-  const seen: Seen[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      const id = Number(req.headers["x-req"] ?? -1);
-      seen.push({ id, method: req.method ?? "", url: req.url ?? "", headers: req.headers });
-      const body = `ok ${req.url}`;
-      res.writeHead(200, { "content-type": "video/mp2t", "content-length": body.length });
-      res.end(req.method === "HEAD" ? undefined : body);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    seen,
-    host: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
-}
 
 /**
  * Where the native path may forward headers other than the module does (the report names
@@ -77,11 +48,12 @@ function forwarded(headers: IncomingHttpHeaders): Record<string, unknown> {
 }
 
 describe.skipIf(!here)("generated attacks, native path against the module alone", () => {
-  let origin: Awaited<ReturnType<typeof recordingOrigin>>;
+  let origin: RecordingOrigin;
   let native: StartedNginx;
   let njs: StartedNginx;
   beforeAll(async () => {
-    origin = await recordingOrigin();
+    // The same bytes for both gates' requests, so their answers compare.
+    origin = await recordingOrigin((_, url) => `ok ${url}`);
     const env = { ORIGIN_URL: origin.url, SECRET, FORWARD_HEADERS: "X-Req" };
     native = await startNginx(env);
     njs = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
@@ -112,7 +84,7 @@ describe.skipIf(!here)("generated attacks, native path against the module alone"
               ),
             ),
           );
-          const byId = new Map<number, Seen[]>();
+          const byId = new Map<number, Recorded[]>();
           for (const seen of origin.seen.splice(0)) {
             byId.set(seen.id, [...(byId.get(seen.id) ?? []), seen]);
           }
@@ -127,6 +99,20 @@ describe.skipIf(!here)("generated attacks, native path against the module alone"
             const sy = byId.get(first + i * 2 + 1) ?? [];
             if (sx.length !== sy.length) return fail(`origin asked ${sx.length} vs ${sy.length}`);
             if (sx.length === 0) return;
+            // What reached the origin is answered with the origin's answer to it.
+            for (const [gate, exchange, seen] of [
+              ["native", x, sx[0]!],
+              ["module", y, sy[0]!],
+            ] as const) {
+              const own = notItsOwnAnswer(
+                attack.method,
+                exchange.status,
+                exchange.head,
+                exchange.body,
+                seen,
+              );
+              if (own !== undefined) fail(`${gate} ${own}`);
+            }
             if (sx[0]!.method !== sy[0]!.method || sx[0]!.url !== sy[0]!.url)
               return fail(`origin asked ${sx[0]!.url} vs ${sy[0]!.url}`);
             if (headersMayDiffer(attack)) return;
