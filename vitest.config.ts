@@ -1,10 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { dropPoolTeardownLine } from "./test/helpers/quiet-pool.js";
 import { reporters } from "./test/helpers/reporters.js";
 import { fakeOrigin, TEST_SECRET } from "./test/helpers/fake-origin.js";
 
 // Tests are grouped by subject (test/core, test/http, test/adapter/…, test/cli); the runner is
 // chosen by name: `*.workerd.test.ts` run inside workerd, everything else on Node.
+dropPoolTeardownLine();
+
 export default defineConfig({
   test: {
     // Failures and the summary only; a skipped test fails the run, and so does a `.only` left

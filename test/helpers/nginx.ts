@@ -98,7 +98,12 @@ export async function startNginx(
         join(dir, "run"),
         ...flags,
       ],
-      { env: { PATH: process.env.PATH, ...rest } as NodeJS.ProcessEnv, encoding: "utf8" },
+      {
+        env: { PATH: process.env.PATH, ...rest } as NodeJS.ProcessEnv,
+        encoding: "utf8",
+        // Its complaint is in the error it throws; not printed besides.
+        stdio: ["ignore", "pipe", "pipe"],
+      },
     );
   const conf = print();
   writeFileSync(join(dir, "nginx.conf"), conf);
@@ -141,9 +146,18 @@ export async function startNginx(
     errorLog: () => read("error.log"),
     async reconfigure() {
       writeFileSync(join(dir, "nginx.conf"), print());
-      execFileSync(NGINX, ["-c", join(dir, "nginx.conf"), "-s", "reload"]);
-      // The old workers finish while the new ones start: long enough for both.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const before = workersOf(proc.pid!);
+      execFileSync(NGINX, ["-c", join(dir, "nginx.conf"), "-s", "reload"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      // Done once the old workers are gone and a new one runs (the new config's).
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const now = workersOf(proc.pid!);
+        if (now.length > 0 && now.every((pid) => !before.includes(pid))) break;
+        if (Date.now() > deadline) throw new Error("nginx did not reload within 10 s");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
     async close() {
       // TERM: nginx's fast shutdown, its workers stopped with it.
@@ -152,4 +166,16 @@ export async function startNginx(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The child processes of nginx's master: its workers (and cache processes). */
+function workersOf(master: number): number[] {
+  try {
+    return readFileSync(`/proc/${master}/task/${master}/children`, "utf8")
+      .split(" ")
+      .filter((pid) => pid.trim() !== "")
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
