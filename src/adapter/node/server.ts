@@ -333,7 +333,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     const target = req.url ?? "/";
     const cors = settings.cors;
     const reading = method === "GET" || method === "HEAD";
-    if (!reading) drainAfter(req, res);
     if (cors !== undefined) {
       const headers = preflight(cors, gate, method, target, req.headers.origin);
       if (headers !== undefined) {
@@ -504,36 +503,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
  */
 function discardBody(req: IncomingMessage): void {
   req.resume();
-}
-
-/** Most of an unread request body read away after its answer, and for how long. */
-const DRAIN_BYTES = 64 * 1024 * 1024;
-const DRAIN_MS = 500;
-
-/**
- * Once a request the gate answers without reading its body (a refused POST, say) is answered,
- * what is left of the body is read away for at most {@link DRAIN_MS} and {@link DRAIN_BYTES},
- * then the connection is closed: a client cannot hold it by sending on, and an answer is not
- * lost to a reset by closing while the client still sends.
- */
-function drainAfter(req: IncomingMessage, res: ServerResponse): void {
-  res.once("close", () => {
-    if (req.readableEnded || req.destroyed) return;
-    let read = 0;
-    const cut = () => {
-      clearTimeout(timer);
-      req.socket.destroySoon();
-    };
-    const timer = setTimeout(cut, DRAIN_MS);
-    timer.unref();
-    req.on("data", (chunk: Buffer) => {
-      read += chunk.length;
-      if (read > DRAIN_BYTES) cut();
-    });
-    req.once("end", () => clearTimeout(timer));
-    req.once("error", () => clearTimeout(timer));
-    req.resume();
-  });
 }
 
 const HEALTHY = "ok";

@@ -4,6 +4,7 @@
  * own and the body are the Worker's, byte for byte, read off a raw socket. Also what only the
  * Node server serves (`/healthz`) and what only it can be sent (HTTP/1.0 without `Host`).
  */
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../../src/core/token.js";
 import { rawExchange, type Exchange } from "../../helpers/raw-exchange.js";
@@ -150,6 +151,20 @@ describe("the Node server's own answers", () => {
     );
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 410, 404]);
     expect(answers[2]!.body).toBe("Gone: link expired\n");
+  });
+
+  it("reads away the body of a refused POST, and answers the next request on its connection", async () => {
+    const body = "x".repeat(100_000);
+    const refused = `POST ${signedPath("a.ts")} HTTP/1.1\r\nHost: gate.test\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const text = await new Promise<string>((resolve) => {
+      const socket = connect(node.port, "127.0.0.1");
+      let received = "";
+      socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+      socket.on("close", () => resolve(received));
+      socket.write(refused + body + request("GET", "/healthz").toString("latin1"));
+    });
+    expect(text.match(/^HTTP\/1\.1 \d{3}/gm)).toEqual(["HTTP/1.1 405", "HTTP/1.1 200"]);
+    expect(text.endsWith("\r\n\r\nok")).toBe(true);
   });
 
   it("logs the reason and the bytes of every answer it gives itself", async () => {
