@@ -516,7 +516,7 @@ const HEALTH_HEADERS = Object.freeze({
  * segments resolved and escapes decoded, as a URL router reads it (`/x/../healthz`,
  * `/%68ealthz`, `/healthz/`, and an absolute form's too); `//healthz` is another path.
  */
-export function isHealthCheck(target: string): boolean {
+function isHealthCheck(target: string): boolean {
   const path = splitTarget(target).path;
   if (path === "/healthz" || path === "/healthz/") return true;
   if (!path.includes("%") && !path.includes(".")) return false;
