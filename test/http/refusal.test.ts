@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rejection, rejectionResponse, type Reason } from "../../src/http/refusal.js";
+import { errorLine, rejection, rejectionResponse, type Reason } from "../../src/http/refusal.js";
 
 // Each refusal as every runtime answers it (the runtimes' suites hold them to it end to end;
 // mutation testing runs only the pure suites, and found these rules unheld there).
@@ -71,5 +71,37 @@ describe("rejectionResponse()", () => {
     const response = rejectionResponse("misconfigured", false, "bad ORIGIN_URL\n");
     expect(response.headers.get("content-length")).toBe("15");
     expect(await response.text()).toBe("bad ORIGIN_URL\n");
+  });
+});
+
+describe("errorLine()", () => {
+  it.each([
+    ["a message alone", new Error("boom"), "boom"],
+    [
+      "its own code",
+      Object.assign(new Error("connect failed"), { code: "ECONNREFUSED" }),
+      "connect failed (ECONNREFUSED)",
+    ],
+    [
+      "its cause's code",
+      new TypeError("fetch failed", { cause: { code: "ETIMEDOUT" } }),
+      "fetch failed (ETIMEDOUT)",
+    ],
+    [
+      "its own code before its cause's",
+      Object.assign(new Error("x", { cause: { code: "EB" } }), { code: "EA" }),
+      "x (EA)",
+    ],
+    ["an empty code as none", Object.assign(new Error("y"), { code: "" }), "y"],
+    ["a cause without a code", new Error("z", { cause: "why" }), "z"],
+    ["a thrown string", "plain", "plain"],
+    ["a thrown number", 42, "42"],
+  ])("writes %s", (_, error, line) => {
+    expect(errorLine(error)).toBe(line);
+  });
+
+  it("never writes a stack", () => {
+    const error = new Error("deep");
+    expect(errorLine(error)).not.toContain("\n");
   });
 });
