@@ -236,6 +236,9 @@ export async function benchGate(options = {}) {
             PORT: String(baselinePort),
             WORKERS: workers,
             LOG_FORMAT: "json",
+            // As the gate above: the same settings, so the two builds are compared alone.
+            REQUESTS_PER_CLIENT: "0",
+            METRICS_LISTEN: "off",
           },
           stdio: "ignore",
         }),
@@ -297,14 +300,20 @@ export async function benchGate(options = {}) {
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
     const rows = [];
-    for (const [label, [file]] of Object.entries(files)) {
+    // A link with a wrong token: what a refusal costs (every gate answers 403 and asks no
+    // origin; the origin and the node:http proxy, which check nothing, answer 404).
+    const refusal = "refused (wrong token)";
+    const loads = { ...files, [refusal]: ["index.m3u8"] };
+    const wrong = (url) => url.replace("/2675_bench/", "/2675_other/");
+    for (const [label, [file]] of Object.entries(loads)) {
       for (const connections of connectionsList) {
         const runs = Object.fromEntries(Object.keys(targets).map((name) => [name, []]));
         for (let round = 0; round < rounds; round++) {
           const order = Object.keys(targets).sort(() => Math.random() - 0.5);
           for (const name of order) {
-            const result = await load(targets[name](file), connections, duration);
-            if (result.non2xx)
+            const url = targets[name](file);
+            const result = await load(label === refusal ? wrong(url) : url, connections, duration);
+            if (result.non2xx && label !== refusal)
               throw new Error(`${name}: ${result.non2xx} non-2xx answers under load`);
             runs[name].push(result);
           }

@@ -1,7 +1,7 @@
 /**
  * The gate as a Hono app: `secureLink()` in front, an origin-fetching handler behind, plain
- * 404 and 500 answers. The Worker serves it; the Node server sends refusals, 404s and
- * `/healthz` through it and streams grants itself.
+ * 404 and 500 answers. The Worker serves it; the Node server answers from the same policy
+ * (`decide`, `refusal.ts`, `cors.ts`) without Hono.
  * @module
  */
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
@@ -9,23 +9,14 @@ import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import { isGuarded, type GateSettings } from "../core/decide.js";
 import type { Settings } from "../core/settings.js";
-import {
-  applyCors,
-  corsHeaders,
-  preflightHeaders,
-  REASON_HEADER,
-  type CorsOrigins,
-} from "./cors.js";
+import { applyCors, corsHeaders, preflight, REASON_HEADER, type CorsOrigins } from "./cors.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js";
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { cacheKey } from "../core/cache-key.js";
 import { locationRewriter } from "./headers.js";
-import { rejectionResponse, type Reason } from "./refusal.js";
-
-/** How a granted request reaches the origin: returns the response to send. */
-export type ProxyStep = (c: Context, grant: Grant, settings: Settings) => Promise<Response>;
+import { errorLine, rejectionResponse, type Reason } from "./refusal.js";
 
 /**
  * A shared cache the runtime lends the app for `CACHE=on` (the Worker's is the Cache API,
@@ -53,10 +44,6 @@ export interface EdgeCache {
 export interface AppOptions {
   /** The shared cache used when `CACHE=on`; default none (answers are marked MISS, not kept). */
   cache?: EdgeCache;
-  /** Raw request target, when the runtime normalises `c.req.url`; see `secureLink`. */
-  target?: (c: Context) => string;
-  /** Default: `proxyFetch` with the global fetch. */
-  proxy?: ProxyStep;
   /** Told about origin failures and unexpected errors (never with the secret). */
   log?: (event: { reason: Reason | "internal" | "manifest-unchanged"; message: string }) => void;
   /**
@@ -68,8 +55,6 @@ export interface AppOptions {
   clientAddress?: (c: Context) => string | undefined;
   /** Middleware that runs before the gate (and sees its decision after `next()`). */
   use?: MiddlewareHandler[];
-  /** Adds routes outside the guarded prefixes, e.g. a health check. */
-  routes?: (app: Hono) => void;
   /** Told the status the origin answered a request with (not a cache hit, not a failure). */
   onOriginAnswer?: (c: Context, status: number) => void;
 }
@@ -101,35 +86,34 @@ export function createApp<E extends HonoEnv = HonoEnv>(
 ): Hono<E & { Variables: SecureLinkVariables }> {
   const log = options.log ?? (() => {});
   const relocate = locationRewriter(settings.origin);
-  const proxy: ProxyStep =
-    options.proxy ??
-    (async (c, grant) => {
-      const url = settings.origin + grant.target;
-      const path = grant.target.split("?")[0]!;
-      const propagate = grant.form === "query" ? grant.propagate : undefined;
-      // A manifest the token goes into is asked for whole, of the cache and the origin alike.
-      const request = rewritesManifest(propagate, path)
-        ? new Request(c.req.raw.url, {
-            method: c.req.raw.method,
-            headers: manifestRequestHeaders([...c.req.raw.headers]),
-          })
-        : c.req.raw;
-      const cache = settings.cache === undefined ? undefined : options.cache;
-      // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
-      // origin is asked with the whole query. No key: a request the key cannot name passes.
-      const named =
-        settings.cache === undefined ? undefined : cacheKey(grant.target, settings.cache.keyQuery);
-      const shared =
-        cache !== undefined && named !== undefined && cache.shares(request) ? cache : undefined;
-      const key = named === undefined ? url : settings.origin + named;
-      const hit = shared && (await shared.match(key, request));
-      const response = hit || (await fetchOrigin(c, request, url, key, shared));
-      if (propagate === undefined) return response;
-      // A directory token reaches a manifest's segments only if the manifest carries it on.
-      return propagated(response, path, propagate, (why) =>
-        log({ reason: "manifest-unchanged", message: why }),
-      );
-    });
+  /** A grant's answer: from the cache when it may, else fetched from the origin. */
+  async function proxy(c: Context, grant: Grant): Promise<Response> {
+    const url = settings.origin + grant.target;
+    const path = grant.target.split("?")[0]!;
+    const propagate = grant.form === "query" ? grant.propagate : undefined;
+    // A manifest the token goes into is asked for whole, of the cache and the origin alike.
+    const request = rewritesManifest(propagate, path)
+      ? new Request(c.req.raw.url, {
+          method: c.req.raw.method,
+          headers: manifestRequestHeaders([...c.req.raw.headers]),
+        })
+      : c.req.raw;
+    const cache = settings.cache === undefined ? undefined : options.cache;
+    // The cache's identity is the path and the query parameters CACHE_KEY_QUERY names; the
+    // origin is asked with the whole query. No key: a request the key cannot name passes.
+    const named =
+      settings.cache === undefined ? undefined : cacheKey(grant.target, settings.cache.keyQuery);
+    const shared =
+      cache !== undefined && named !== undefined && cache.shares(request) ? cache : undefined;
+    const key = named === undefined ? url : settings.origin + named;
+    const hit = shared && (await shared.match(key, request));
+    const response = hit || (await fetchOrigin(c, request, url, key, shared));
+    if (propagate === undefined) return response;
+    // A directory token reaches a manifest's segments only if the manifest carries it on.
+    return propagated(response, path, propagate, (why) =>
+      log({ reason: "manifest-unchanged", message: why }),
+    );
+  }
   /** The origin's answer for a grant; with a cache, marked MISS and kept when it may be. */
   async function fetchOrigin(
     c: Context,
@@ -173,21 +157,19 @@ export function createApp<E extends HonoEnv = HonoEnv>(
   }
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
   if (settings.cors !== undefined) {
-    app.use(corsPolicy(settings.cors, settings.gate, options.target ?? ((c) => c.req.url)));
+    app.use(corsPolicy(settings.cors, settings.gate));
   }
   for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
       settings,
       address: options.clientAddress,
-      target: options.target,
     }),
   );
-  options.routes?.(app as unknown as Hono);
   app.on(["GET", "HEAD"], "*", async function proxyToOrigin(c) {
     const grant = c.get("secureLink");
     if (grant?.action !== "proxy") return plain(c, "not-found");
-    return proxy(c, grant, settings);
+    return proxy(c, grant);
   });
   app.notFound((c) => plain(c, "not-found"));
   app.onError((error, c) => {
@@ -203,27 +185,23 @@ export function createApp<E extends HonoEnv = HonoEnv>(
  * token; every other answer there, refusals included, gets the CORS headers, and a refusal
  * names its reason in `Tokengate-Reason` so a player can read why.
  */
-function corsPolicy(
-  allowed: CorsOrigins,
-  gate: GateSettings,
-  target: (c: Context) => string,
-): MiddlewareHandler {
+function corsPolicy(allowed: CorsOrigins, gate: GateSettings): MiddlewareHandler {
   return async function cors(c, next) {
-    if (!isGuarded(target(c), gate)) return next();
+    const raw = c.req.url;
     const requestOrigin = c.req.header("origin");
-    if (c.req.method === "OPTIONS") {
-      return new Response(null, { status: 204, headers: preflightHeaders(allowed, requestOrigin) });
-    }
+    const answer = preflight(allowed, gate, c.req.method, raw, requestOrigin);
+    if (answer !== undefined) return new Response(null, { status: 204, headers: answer });
+    if (!isGuarded(raw, gate)) return next();
     await next();
     const decision = c.get("secureLink") as SecureLinkVariables["secureLink"] | undefined;
     const headers = corsHeaders(allowed, requestOrigin);
     if (decision?.action === "reject") headers.push([REASON_HEADER, decision.reason]);
     // A fetched answer's headers cannot be changed; a copy's can. Unset first, or Hono would
     // copy the old headers (the origin's own CORS headers among them) over the new ones.
-    const answer = new Response(c.res.body, c.res);
-    applyCors(answer.headers, headers);
+    const copy = new Response(c.res.body, c.res);
+    applyCors(copy.headers, headers);
     c.res = undefined;
-    c.res = answer;
+    c.res = copy;
   };
 }
 
@@ -241,23 +219,4 @@ export function misconfiguredApp(setting: string): Hono {
   const app = new Hono();
   app.all("*", (c) => plain(c, "misconfigured", body));
   return app;
-}
-
-/**
- * An error as one short line for the log: its message and, for network errors, its code or
- * its cause's (undici's errors carry one, fetch's wrap one); never a stack.
- *
- * @example
- * ```ts
- * errorLine(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
- * ```
- */
-export function errorLine(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    const code =
-      (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
-    return code ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
 }

@@ -3,9 +3,11 @@
  * without `Access-Control-Allow-Origin`, so a player could not tell an expired link (410, fetch
  * a new one) from a forbidden one (403). Every answer under a guarded prefix carries the
  * headers, refusals included; `OPTIONS` there is a preflight. Pure header arithmetic, shared
- * by the Hono app (Worker, Node's refusals) and the Node server's streaming path.
+ * by the Hono app (the Worker) and the Node server.
  * @module
  */
+import { isGuarded, type GateSettings } from "../core/decide.js";
+
 /** The origins whose pages may read the gate's answers: `*` (any), or exact origins. */
 export type CorsOrigins = "*" | readonly string[];
 
@@ -68,6 +70,27 @@ export function preflightHeaders(
   if (vary === undefined) headers.push(["vary", "Access-Control-Request-Headers"]);
   else vary[1] += ", Access-Control-Request-Headers";
   return headers;
+}
+
+/**
+ * The headers of the gate's 204 to a CORS preflight, which needs no token: `OPTIONS` under a
+ * guarded prefix with `CORS_ORIGINS` set. Undefined for any other request.
+ *
+ * @example
+ * ```ts
+ * preflight("*", gate, "OPTIONS", "/videos/2675_abc/", "https://player.example"); // headers
+ * preflight("*", gate, "GET", "/videos/2675_abc/", "https://player.example"); // undefined
+ * ```
+ */
+export function preflight(
+  allowed: CorsOrigins | undefined,
+  gate: GateSettings,
+  method: string,
+  target: string,
+  requestOrigin: string | null | undefined,
+): [string, string][] | undefined {
+  if (allowed === undefined || method !== "OPTIONS" || !isGuarded(target, gate)) return undefined;
+  return preflightHeaders(allowed, requestOrigin);
 }
 
 /** What {@link corsEdit} does to an answer's headers: delete `drop`, then set each of `set`. */

@@ -113,3 +113,22 @@ export function rejectionResponse(reason: Reason, head = false, body?: string): 
     headers: answer.headers,
   });
 }
+
+/**
+ * An error as one short line for the log: its message and, for network errors, its code or
+ * its cause's (undici's errors carry one, fetch's wrap one); never a stack.
+ *
+ * @example
+ * ```ts
+ * errorLine(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
+ * ```
+ */
+export function errorLine(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code =
+      (error as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;
+    return code ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}

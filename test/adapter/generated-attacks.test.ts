@@ -181,10 +181,6 @@ function whyNginxDiffers(attack: Attack, node: number, nginx: number): string | 
   if (nginx === 0 && /[\r\n]/.test(attack.target)) return "nginx read HTTP/0.9";
   if (refusedByRuntime("node", attack, node) !== undefined) return "Node's parser refused";
   if (refusedByNginx(attack, nginx) !== undefined) return "nginx's parser refused";
-  // @hono/node-server cannot make a URL of a target with a backslash, or of an HTTP/1.0
-  // request without Host: Node refuses those before the gate (403), nginx asks the module.
-  if (node === 403 && attack.target.includes("\\")) return "Node refuses a backslash first";
-  if (node === 403 && attack.host === "none") return "Node refuses a request without Host";
   return undefined;
 }
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { gateSettings } from "../../src/core/decide.js";
 import {
   applyCors,
   corsEdit,
   corsHeaders,
   EXPOSED_HEADERS,
+  preflight,
   preflightHeaders,
   REASON_HEADER,
   varyWith,
@@ -171,5 +173,30 @@ describe("corsEdit(): the one CORS rule every runtime applies", () => {
       ["access-control-expose-headers", EXPOSED_HEADERS],
       ["vary", "Accept, Origin"],
     ]);
+  });
+});
+
+describe("preflight()", () => {
+  const gate = gateSettings({ secret: "s3cret-s3cret", prefixes: ["videos"] });
+
+  it.each([
+    ["OPTIONS under a prefix", "OPTIONS", "/videos/2675_abc/"],
+    ["OPTIONS on a link", "OPTIONS", "/videos/2675_abc/t/1/a.ts?x=1"],
+    ["OPTIONS in absolute form", "OPTIONS", "http://gate.example/videos/2675_abc/a.ts"],
+  ])("answers %s with the preflight headers", (_, method, target) => {
+    expect(preflight("*", gate, method, target, PLAYER)).toEqual(preflightHeaders("*", PLAYER));
+    expect(preflight([PLAYER], gate, method, target, PLAYER)).toEqual(
+      preflightHeaders([PLAYER], PLAYER),
+    );
+  });
+
+  it.each([
+    ["CORS off", undefined, "OPTIONS", "/videos/2675_abc/"],
+    ["a GET", "*", "GET", "/videos/2675_abc/"],
+    ["a lower-case options", "*", "options", "/videos/2675_abc/"],
+    ["outside the prefixes", "*", "OPTIONS", "/elsewhere/2675_abc/"],
+    ["the root", "*", "OPTIONS", "/"],
+  ] as const)("answers nothing for %s", (_, allowed, method, target) => {
+    expect(preflight(allowed, gate, method, target, PLAYER)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  errorLine,
   originFailure,
   rejection,
   rejectionResponse,
@@ -92,5 +93,37 @@ describe("originFailure(): the one mapping of an origin failure", () => {
   ] as const)("timed out %s, code %s: %s (%i)", (timedOut, code, reason, status) => {
     expect(originFailure(timedOut, code)).toBe(reason);
     expect(rejection(originFailure(timedOut, code)).status).toBe(status);
+  });
+});
+
+describe("errorLine()", () => {
+  it.each([
+    ["a message alone", new Error("boom"), "boom"],
+    [
+      "its own code",
+      Object.assign(new Error("connect failed"), { code: "ECONNREFUSED" }),
+      "connect failed (ECONNREFUSED)",
+    ],
+    [
+      "its cause's code",
+      new TypeError("fetch failed", { cause: { code: "ETIMEDOUT" } }),
+      "fetch failed (ETIMEDOUT)",
+    ],
+    [
+      "its own code before its cause's",
+      Object.assign(new Error("x", { cause: { code: "EB" } }), { code: "EA" }),
+      "x (EA)",
+    ],
+    ["an empty code as none", Object.assign(new Error("y"), { code: "" }), "y"],
+    ["a cause without a code", new Error("z", { cause: "why" }), "z"],
+    ["a thrown string", "plain", "plain"],
+    ["a thrown number", 42, "42"],
+  ])("writes %s", (_, error, line) => {
+    expect(errorLine(error)).toBe(line);
+  });
+
+  it("never writes a stack", () => {
+    const error = new Error("deep");
+    expect(errorLine(error)).not.toContain("\n");
   });
 });

@@ -29,9 +29,8 @@ import {
   manifestRequestHeaders,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
-import { errorLine } from "../../http/app.js";
 import { corsEdit, REASON_HEADER } from "../../http/cors.js";
-import { originFailure, rejection, type Reason } from "../../http/refusal.js";
+import { errorLine, originFailure, rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
 export interface ProxyOutcome {
@@ -162,9 +161,10 @@ export function refuse(
   reason: Reason,
   outcome: ProxyOutcome,
   gateHeaders: readonly [string, string][] | undefined,
+  body?: string,
 ): void {
   outcome.reason = reason;
-  const answer = rejection(reason);
+  const answer = rejection(reason, body);
   const extra = gateHeaders === undefined ? undefined : [...gateHeaders];
   extra?.push([REASON_HEADER, reason]);
   outgoing.writeHead(

@@ -1,14 +1,11 @@
 /**
  * The self-hosted gate: the same decision and refusals as the Worker, served by node:http.
- * A granted GET or HEAD streams from the origin through the origin leg (`origin.ts`); every
- * other request (refusals, 404, `/healthz`) goes through the Hono app via
- * `@hono/node-server`. Also: an access log, graceful shutdown, one or many listening sockets.
- * `tokengate serve` (src/cli) starts it from settings.
+ * One path per request: `decide()` once, then a granted GET or HEAD streams from the origin
+ * through the origin leg (`origin.ts`) and anything else is answered here from the shared
+ * policy (`refusal.ts`, `cors.ts`). Also: an access log, graceful shutdown, one or many
+ * listening sockets. `tokengate serve` (src/cli) starts it from settings.
  * @module
  */
-import { getRequestListener, type HttpBindings } from "@hono/node-server";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import type { MiddlewareHandler } from "hono";
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
@@ -20,12 +17,12 @@ import {
 import type { CacheKeyQuery } from "../../core/cache-key.js";
 import { decide, upgradeRefusal } from "../../core/decide.js";
 import { clientAddressOf, clientShareKey, type AddressRanges } from "../../core/ip.js";
+import { splitTarget } from "../../core/link.js";
 import type { Settings } from "../../core/settings.js";
-import { createApp } from "../../http/app.js";
 import type { ClientInfo } from "../../http/headers.js";
-import { corsHeaders } from "../../http/cors.js";
-import type { Grant, SecureLinkVariables } from "../../http/middleware.js";
-import { rejectionResponse } from "../../http/refusal.js";
+import { corsHeaders, preflight } from "../../http/cors.js";
+import type { Grant } from "../../http/middleware.js";
+import { errorLine } from "../../http/refusal.js";
 import { accessLine, messageLine, type LogFormat } from "./access-log.js";
 import { createCache } from "./cache.js";
 import {
@@ -154,8 +151,6 @@ export {
   DEFAULT_REQUEST_TIMEOUT_MS,
 };
 
-type NodeEnv = { Bindings: HttpBindings; Variables: SecureLinkVariables };
-
 /**
  * Who the client is: the socket's peer (an IPv4-mapped IPv6 one as IPv4), or, behind a trusted
  * proxy, the right-most `X-Forwarded-For` entry not trusted; undefined when that entry is not
@@ -193,7 +188,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   if (!Number.isInteger(sockets) || sockets < 1 || sockets > 1024) {
     throw new Error("listenSockets must be a whole number from 1 to 1024");
   }
-  const outcomes = new WeakMap<IncomingMessage, ProxyOutcome>();
   const sources: MetricSources = {
     clientConnections: () => clientConnections,
     originConnections: () => origin.connections(),
@@ -291,48 +285,6 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       });
   };
 
-  // Copies the gate's decision and the answer's length into the request's log record once the
-  // app has answered.
-  const recordDecision: MiddlewareHandler<NodeEnv> = async function recordDecision(c, next) {
-    await next();
-    const decision = c.get("secureLink");
-    const outcome = outcomes.get(c.env.incoming);
-    if (outcome === undefined) return;
-    if (decision?.action === "reject") outcome.reason = decision.reason;
-    // The app's own 404 (an unguarded path); an origin's 404 never passes through here.
-    else if (c.res.status === 404) outcome.reason = "not-found";
-    // The app's answers state their length (node-server writes them in one go).
-    if (outcome.bytes < 0 && c.req.method !== "HEAD") {
-      outcome.bytes = Number(c.res.headers.get("content-length") ?? 0);
-    }
-  };
-
-  const app = createApp<NodeEnv>(settings, {
-    // @hono/node-server resolves `..` and `%2e` in c.req.url; judge what the client sent.
-    target: (c) => (c.env as HttpBindings).incoming.url ?? "/",
-    clientAddress: (c) => clientOf((c.env as HttpBindings).incoming, trusted).address,
-    use: [recordDecision as MiddlewareHandler],
-    routes: (app) => {
-      app.get("/healthz", (c) => c.text("ok"));
-    },
-    // Grants are streamed before the app is reached (below); should one get here, it takes
-    // the same origin leg.
-    proxy: async (c, grant) => {
-      const { incoming, outgoing } = c.env as HttpBindings;
-      const outcome = outcomes.get(incoming) ?? { bytes: 0 };
-      discardBody(incoming);
-      serveGrant(incoming, outgoing, grant, clientOf(incoming, trusted), outcome);
-      return RESPONSE_ALREADY_SENT;
-    },
-    log: (event) => write(messageLine(format, "error", `${event.reason}: ${event.message}`)),
-  });
-
-  const listener = getRequestListener(app.fetch, {
-    // Targets @hono/node-server cannot turn into a URL (a backslash, a bad Host) never reach
-    // the app: answer like the gate would for an unsafe path.
-    errorHandler: () => rejectionResponse("unsafe-path"),
-  });
-
   const gate = settings.gate;
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const serverOptions = {
@@ -357,6 +309,60 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     const line = `pipelining: a connection had more than ${MAX_WAITING} requests waiting for an answer; closed (${cut} so far)`;
     write(messageLine(format, "error", line));
   };
+  /**
+   * Decides a request once and answers it: a grant from the origin (or the cache), anything
+   * else from the shared policy, without asking the origin.
+   */
+  const answer = (req: IncomingMessage, res: ServerResponse, outcome: ProxyOutcome): void => {
+    // llhttp hands over a request whose body has a coding other than chunked (identity,
+    // xchunked) before it finds it cannot frame it: refused first, as nginx refuses it, so
+    // nothing of it reaches the origin.
+    const coding = req.headers["transfer-encoding"];
+    if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
+      res.writeHead(400, {
+        connection: "close",
+        "content-type": "text/plain; charset=utf-8",
+        "cache-control": "no-store",
+        "content-length": String(BAD_REQUEST.length),
+      });
+      res.end(req.method === "HEAD" ? undefined : BAD_REQUEST);
+      return;
+    }
+    const method = req.method ?? "";
+    // The raw target, as the client sent it: `..` and `%2e` are judged, never resolved.
+    const target = req.url ?? "/";
+    const cors = settings.cors;
+    const reading = method === "GET" || method === "HEAD";
+    if (cors !== undefined) {
+      const headers = preflight(cors, gate, method, target, req.headers.origin);
+      if (headers !== undefined) {
+        res.writeHead(204, headers.flat());
+        res.end();
+        return;
+      }
+    }
+    const client = clientOf(req, trusted);
+    const decision =
+      upgradeRefusal(target, gate, req.headers.upgrade) ??
+      decide(method, target, gate, client.address);
+    if (decision.action === "proxy") {
+      discardBody(req);
+      return serveGrant(req, res, decision, client, outcome);
+    }
+    if (decision.action === "reject") {
+      const headers = cors === undefined ? undefined : corsHeaders(cors, req.headers.origin);
+      return refuse(req, res, decision.reason, outcome, headers);
+    }
+    // Outside the guarded prefixes: the health check, else 404.
+    if (reading && isHealthCheck(target)) {
+      res.writeHead(200, HEALTH_HEADERS);
+      res.end(method === "HEAD" ? undefined : HEALTHY);
+      outcome.bytes = method === "HEAD" ? 0 : HEALTHY.length;
+      return;
+    }
+    refuse(req, res, "not-found", outcome, undefined);
+  };
+
   const server = createServer(serverOptions, (req, res) => {
     const started = performance.now();
     const outcome: ProxyOutcome = { bytes: -1 };
@@ -392,37 +398,13 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       req.socket,
       res,
       () => {
-        // A granted GET or HEAD streams straight from the origin, without a Request, a Hono
-        // Context and a Response (profiling put them at a third of the CPU). Everything else
-        // goes through the app, whose middleware runs the same decide() on the same raw target.
-        // llhttp hands over a request whose body has a coding other than chunked (identity,
-        // xchunked) before it finds it cannot frame it: refused first, as nginx refuses it,
-        // so nothing of it reaches the origin.
-        const coding = req.headers["transfer-encoding"];
-        if (coding !== undefined && coding.trim().toLowerCase() !== "chunked") {
-          res.writeHead(400, {
-            connection: "close",
-            "content-type": "text/plain; charset=utf-8",
-            "cache-control": "no-store",
-            "content-length": String(BAD_REQUEST.length),
-          });
-          res.end(req.method === "HEAD" ? undefined : BAD_REQUEST);
-          return;
+        try {
+          answer(req, res, outcome);
+        } catch (error) {
+          write(messageLine(format, "error", `internal: ${errorLine(error)}`));
+          if (res.headersSent) res.destroy();
+          else refuse(req, res, "misconfigured", outcome, undefined, "Internal Server Error\n");
         }
-        const method = req.method;
-        if (method === "GET" || method === "HEAD") {
-          const client = clientOf(req, trusted);
-          const target = req.url ?? "/";
-          const decision =
-            upgradeRefusal(target, gate, req.headers.upgrade) ??
-            decide(method, target, gate, client.address);
-          if (decision.action === "proxy") {
-            discardBody(req);
-            return serveGrant(req, res, decision, client, outcome);
-          }
-        }
-        outcomes.set(req, outcome);
-        listener(req, res);
       },
       log,
       cutLine,
@@ -521,6 +503,29 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
  */
 function discardBody(req: IncomingMessage): void {
   req.resume();
+}
+
+const HEALTHY = "ok";
+const HEALTH_HEADERS = Object.freeze({
+  "content-type": "text/plain; charset=UTF-8",
+  "content-length": String(HEALTHY.length),
+});
+
+/**
+ * Whether an unguarded target asks for the health check, `/healthz`: its path with dot
+ * segments resolved and escapes decoded, as a URL router reads it (`/x/../healthz`,
+ * `/%68ealthz`, `/healthz/`, and an absolute form's too); `//healthz` is another path.
+ */
+function isHealthCheck(target: string): boolean {
+  const path = splitTarget(target).path;
+  if (path === "/healthz" || path === "/healthz/") return true;
+  if (!path.includes("%") && !path.includes(".")) return false;
+  try {
+    const resolved = decodeURI(new URL("http://gate" + path).pathname);
+    return resolved === "/healthz" || resolved === "/healthz/";
+  } catch {
+    return false;
+  }
 }
 
 /** Requests a client pipelined on one connection, waiting for the one before to be answered. */
