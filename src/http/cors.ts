@@ -6,7 +6,8 @@
  * by the Hono app (the Worker) and the Node server.
  * @module
  */
-import { isGuarded, type GateSettings } from "../core/decide.js";
+import { isGuarded, MAX_PATH, type GateSettings } from "../core/decide.js";
+import { splitTarget } from "../core/link.js";
 
 /** The origins whose pages may read the gate's answers: `*` (any), or exact origins. */
 export type CorsOrigins = "*" | readonly string[];
@@ -90,6 +91,8 @@ export function preflight(
   requestOrigin: string | null | undefined,
 ): [string, string][] | undefined {
   if (allowed === undefined || method !== "OPTIONS" || !isGuarded(target, gate)) return undefined;
+  // A path decide() refuses unread is refused to a preflight too (403, not 204).
+  if (splitTarget(target).path.length > MAX_PATH) return undefined;
   return preflightHeaders(allowed, requestOrigin);
 }
 

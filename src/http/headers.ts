@@ -126,6 +126,12 @@ const NEVER_PATTERNS: readonly RegExp[] = [
   /^(?:x-goog-iap-|x-remote-|x-user(?:name)?(?:-|$)|x-now-|x-accel-|sec-websocket-)/,
   // Routing a framework takes from a front proxy.
   /^(?:x-email|x-matched-path|x-replaced-path|x-script-name)$/,
+  // Credentials (the token is the only authority): cookies, tokens, keys, secrets, passwords,
+  // auth of any spelling (`X-Api-Key`, `X-Auth-Token`, `X-Amz-Security-Token`, `Cookie2`).
+  /cookie|token|secret|passw|apikey|api-key|(?:^|-)auth(?:-|$)|(?:^|-)key$/,
+  // Rewrites, identity and loops: a path or URL named by the client (`X-Request-URI`,
+  // `Script-Name`), who to act as (`X-Impersonate`), a CDN's loop check, a client's port.
+  /(?:^|-)(?:uri|url|script-name)$|impersonat|^cdn-loop$|-port$/,
 ];
 
 function matchesAny(patterns: readonly RegExp[], name: string): boolean {

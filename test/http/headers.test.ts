@@ -125,6 +125,17 @@ describe("the header policy towards the origin", () => {
     "X-Lighttpd-Send-File",
     "Sec-WebSocket-Key",
     "Sec-WebSocket-Version",
+    // Credentials, rewrites, identity, loop and port spellings a red team listed and the
+    // start-up check let through:
+    "X-Api-Key",
+    "X-Auth-Token",
+    "X-Amz-Security-Token",
+    "Cookie2",
+    "X-Request-URI",
+    "Script-Name",
+    "X-Impersonate",
+    "CDN-Loop",
+    "X-Real-Port",
   ])("drops the client's %s, and FORWARD_HEADERS may not name it", (name) => {
     const out = originRequestHeaders([[name, "/videos/9999_other/private.mp4"]], client, []);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);

@@ -15,19 +15,19 @@
  */
 import crypto from "crypto";
 import { cacheKey } from "../../core/cache-key.js";
-import {
-  decide,
-  isGuarded,
-  MAX_PATH,
-  upgradeRefusal,
-  type GateSettings,
-} from "../../core/decide.js";
+import { decide, MAX_PATH, upgradeRefusal, type GateSettings } from "../../core/decide.js";
 import { MANIFEST_MAX_BYTES, propagateManifest } from "../../core/manifest.js";
 import { addressRanges, clientAddressOf, clientShareKey } from "../../core/ip.js";
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
-import { corsEdit, corsHeaders, preflightHeaders, REASON_HEADER } from "../../http/cors.js";
+import {
+  corsEdit,
+  corsHeaders,
+  preflight,
+  preflightHeaders,
+  REASON_HEADER,
+} from "../../http/cors.js";
 import {
   connectionTokens,
   isReturned,
@@ -219,7 +219,7 @@ function decided(r: NjsRequest, target: string): string {
   // past every check: no media request upgrades, so none that asks to is proxied.
   const upgrade = upgradeRefusal(target, gate, r.headersIn.Upgrade);
   if (upgrade !== undefined && upgrade.action === "reject") return answer(r, upgrade.reason);
-  if (r.method === "OPTIONS" && settings.cors !== null && isGuarded(target, gate)) {
+  if (preflight(corsOf(settings) ?? undefined, gate, r.method, target, null) !== undefined) {
     put(r, "tokengate_reason", "preflight");
     return "204";
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import cluster from "node:cluster";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, ServerResponse, type IncomingMessage, type Server } from "node:http";
 import {
   createServer as createNetServer,
   type AddressInfo,
@@ -326,6 +326,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
         "content-length": String(BAD_REQUEST.length),
       });
       res.end(req.method === "HEAD" ? undefined : BAD_REQUEST);
+      outcome.bytes = req.method === "HEAD" ? 0 : BAD_REQUEST.length;
       return;
     }
     const method = req.method ?? "";
@@ -333,7 +334,9 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     const target = req.url ?? "/";
     const cors = settings.cors;
     const reading = method === "GET" || method === "HEAD";
-    if (cors !== undefined) {
+    // An upgrade under a prefix is refused before anything else, a preflight included.
+    const upgrade = upgradeRefusal(target, gate, req.headers.upgrade);
+    if (cors !== undefined && upgrade === undefined) {
       const headers = preflight(cors, gate, method, target, req.headers.origin);
       if (headers !== undefined) {
         res.writeHead(204, headers.flat());
@@ -342,9 +345,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       }
     }
     const client = clientOf(req, trusted);
-    const decision =
-      upgradeRefusal(target, gate, req.headers.upgrade) ??
-      decide(method, target, gate, client.address);
+    const decision = upgrade ?? decide(method, target, gate, client.address);
     if (decision.action === "proxy") {
       discardBody(req);
       return serveGrant(req, res, decision, client, outcome);
@@ -363,7 +364,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     refuse(req, res, "not-found", outcome, undefined);
   };
 
-  const server = createServer(serverOptions, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const outcome: ProxyOutcome = { bytes: -1 };
     let logged = false;
@@ -409,6 +410,55 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       log,
       cutLine,
     );
+  };
+  const server = createServer(serverOptions, onRequest);
+  // An Expect other than 100-continue is decided like any other request (node:http would
+  // answer 417 itself, unlogged, before the gate's 403/410/405); nothing of it is forwarded.
+  server.on("checkExpectation", onRequest);
+  // CONNECT (a tunnel asked of a gate) is decided and answered like any other request, then
+  // the connection closed: node:http would close it unanswered and unlogged.
+  server.on("connect", (req: IncomingMessage, socket: Socket) => {
+    // node:http has handed the socket over, its error listener with it: a client's reset must
+    // not become the process's uncaught error.
+    socket.on("error", () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once("finish", () => socket.end());
+    socket.once("close", () => res.emit("close"));
+    onRequest(req, res);
+  });
+  // A request node:http's parser refuses (Content-Length with Transfer-Encoding, a bad head):
+  // answered as node:http answers it, and logged, so a smuggling probe leaves a line.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    const code = error.code ?? "";
+    const status =
+      code === "HPE_HEADER_OVERFLOW"
+        ? 431
+        : code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
+          ? 413
+          : code === "ERR_HTTP_REQUEST_TIMEOUT"
+            ? 408
+            : 400;
+    const head = socket as Socket & { _httpMessage?: { headersSent?: boolean } };
+    if (socket.writable && !head._httpMessage?.headersSent) {
+      socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n\r\n`);
+      // Timeouts and resets are the connection's, not a request's: not logged.
+      if (status !== 408 && code !== "ECONNRESET") {
+        metrics?.answered(status, "malformed");
+        write(
+          accessLine(format, {
+            method: "",
+            target: "",
+            status,
+            reason: "malformed",
+            bytes: 0,
+            ms: 0,
+          }),
+        );
+      }
+    }
+    socket.destroy(error);
   });
 
   server.on("connection", (socket: Socket) => {
@@ -548,6 +598,13 @@ const MAX_WAITING = 16;
 
 /** The body of a request refused before the gate reads it (Node's own 400 has none). */
 const BAD_REQUEST = "Bad Request\n";
+/** The reason phrases of the answers node:http gives a request it cannot parse. */
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  413: "Payload Too Large",
+  431: "Request Header Fields Too Large",
+};
 
 /**
  * Runs `run` for a response once every earlier response on its connection is done. Node hands
