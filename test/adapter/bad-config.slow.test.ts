@@ -67,6 +67,9 @@ const GATE_ROWS: [setting: string, value: string][] = [
   ["FORWARD_HEADERS", "Forwarded"],
   ["FORWARD_HEADERS", "Transfer-Encoding"],
   ["FORWARD_HEADERS", "X-Custom-IP-Authorization"],
+  // Credential and rewrite spellings a red team found the check let through.
+  ["FORWARD_HEADERS", "X-Api-Key"],
+  ["FORWARD_HEADERS", "X-Request-URI"],
   ["FORWARD_HEADERS", "X_Real_IP"],
   ["FORWARD_HEADERS", "X-A,,X-B"],
   ["FORWARD_HEADERS", "X-A B"],

@@ -85,3 +85,14 @@ function isWhole(text: string, head: boolean): boolean {
   if (length) return text.length - split - 4 >= Number(length[1]);
   return false;
 }
+
+/** The bytes of a request `method target` with a Host, `headers` and `Connection: close`. */
+export function requestBytes(method: string, target: string, headers: string[] = []): Buffer {
+  const lines = [
+    `${method} ${target} HTTP/1.1`,
+    "Host: gate.test",
+    ...headers,
+    "Connection: close",
+  ];
+  return Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+}

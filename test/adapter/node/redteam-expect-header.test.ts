@@ -17,22 +17,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../../src/core/token.js";
-import { rawExchange } from "../../helpers/raw-exchange.js";
+import { rawExchange, requestBytes as request } from "../../helpers/raw-exchange.js";
 import { SECRET, signedPath } from "../../helpers/links.js";
 import { staticOrigin, type StaticOrigin } from "../../helpers/static-origin.js";
 import { serve, type Served } from "../../helpers/serve.js";
 
 const PLAYER = "https://player.example";
-
-function request(method: string, target: string, headers: string[] = []) {
-  const lines = [
-    `${method} ${target} HTTP/1.1`,
-    "Host: gate.test",
-    ...headers,
-    "Connection: close",
-  ];
-  return Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
-}
 
 const expired = (() => {
   const expires = 1_000_000_000;

@@ -20,22 +20,12 @@
  * test holds them to the Worker's byte for byte". The over-long OPTIONS is 204 on both.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rawExchange } from "../../helpers/raw-exchange.js";
+import { rawExchange, requestBytes as request } from "../../helpers/raw-exchange.js";
 import { SECRET } from "../../helpers/links.js";
 import { staticOrigin, type StaticOrigin } from "../../helpers/static-origin.js";
 import { serve, type Served } from "../../helpers/serve.js";
 
 const PLAYER = "https://player.example";
-
-function request(method: string, target: string, headers: string[] = []) {
-  const lines = [
-    `${method} ${target} HTTP/1.1`,
-    "Host: gate.test",
-    ...headers,
-    "Connection: close",
-  ];
-  return Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
-}
 
 const LONG = `/videos/2675_abc/${"a".repeat(1100)}`;
 
