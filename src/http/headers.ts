@@ -356,13 +356,14 @@ export function locationRewriter(origin: string): (location: string) => string {
   // ORIGIN_URL up to its path, the spelling the rules take.
   const plain = origin.slice(0, origin.length - own.rest.length);
   return (location) => {
-    const done = literal(location);
-    if (done !== null) return done;
-    // Other spellings a browser reads as the origin's host (WHATWG URL): rewritten as the
+    // Every spelling a browser reads as the origin's host (WHATWG URL) is rewritten as the
     // plain one is, whatever the port, as the rules take any.
     const read = urlAuthority(location);
-    if (read === null || read.host !== own.host) return location;
-    return literal(plain + read.rest) ?? location;
+    if (read !== null && read.host === own.host) {
+      const done = literal(plain + read.rest);
+      if (done !== null) return done;
+    }
+    return literal(location) ?? location;
   };
 }
 
@@ -372,7 +373,7 @@ export interface UrlAuthority {
   host: string;
   /** The port, or the scheme's default when it is omitted or empty (0 without a scheme: the page's). */
   port: number;
-  /** What follows the authority (path, query, fragment), tabs and newlines removed. */
+  /** What follows the authority (path, query, fragment), tabs and newlines removed, `\\` in the path as `/`. */
   rest: string;
 }
 
@@ -443,7 +444,15 @@ export function urlAuthority(url: string): UrlAuthority | null {
     }
   }
   const read = readHost(host);
-  return read === null ? null : { host: read, port, rest: text.slice(stop) };
+  if (read === null) return null;
+  // A `\\` in the path is a `/` to the parser (special schemes); not in the query or fragment.
+  let rest = text.slice(stop);
+  let path = rest.length;
+  for (let i = 0; i < path; i++) if (rest[i] === "?" || rest[i] === "#") path = i;
+  if (rest.lastIndexOf("\\", path) >= 0) {
+    rest = rest.slice(0, path).split("\\").join("/") + rest.slice(path);
+  }
+  return { host: read, port, rest };
 }
 
 /** Whether `text` is a URL scheme (a letter, then letters, digits, `+`, `-`, `.`). */

@@ -1,0 +1,63 @@
+/**
+ * Red team: "an origin's redirect never shows the origin's address" held only for the plain
+ * spelling of ORIGIN_URL's host. Spellings every browser, hls.js and dash.js resolve (WHATWG
+ * URL) to the same host passed unchanged: a trailing dot, a tab inside (the parser drops it),
+ * one slash or none after the scheme, a percent-encoded host, an IPv4 address as one number or
+ * in hex and octal parts, userinfo and upper case together. Checked as a viewer's player reads
+ * the answer: resolved against the gate's (TLS-fronted) page, it must not name the origin's
+ * host, on every runtime; on nginx both the native path and the module's (an escaped file name).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { get } from "../helpers/http.js";
+import { SECRET, signedPath } from "../helpers/links.js";
+import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
+import { scriptedOrigin, type ScriptedOrigin } from "../helpers/scripted-origin.js";
+
+/** Spellings of the origin's own URL, `{port}` standing for its port, and what the viewer gets. */
+const SPELLINGS: [what: string, location: string, seen: string][] = [
+  ["a trailing dot", "http://127.0.0.1.:{port}/base/private/a.ts", "/private/a.ts"],
+  ["a tab inside", "http://127.0.0.1:{port}\t/base/private/a.ts", "/private/a.ts"],
+  ["one slash", "http:/127.0.0.1:{port}/base/private/a.ts", "/private/a.ts"],
+  ["no slash", "http:127.0.0.1:{port}/base/private/a.ts", "/private/a.ts"],
+  ["a percent-encoded host", "http://%31%32%37.0.0.1:{port}/base/private/a.ts", "/private/a.ts"],
+  ["one number", "http://2130706433:{port}/base/private/a.ts?x=1", "/private/a.ts?x=1"],
+  ["hex and octal parts", "https://0x7F.00.1/other/a.ts", "/other/a.ts"],
+  ["userinfo and upper case", "HTTP://User@127.0.0.1.:80\\base/a.ts", "/a.ts"],
+  ["another host", "http://127.0.0.2:{port}/base/a.ts", "http://127.0.0.2:{port}/base/a.ts"],
+];
+
+describe.each(Object.keys(RUNTIMES))(
+  "a Location spelling the origin's host through %s",
+  (which) => {
+    let origin: ScriptedOrigin;
+    let gate: Gate;
+    beforeAll(async () => {
+      origin = await scriptedOrigin((request) => {
+        const what = decodeURIComponent(/^\S+ (\S+)/.exec(request)![1]!.split("/").at(-1)!);
+        const row = SPELLINGS.find(([name]) => `${name}.ts` === what);
+        const location = (row?.[1] ?? "next.ts").replace("{port}", String(origin.port));
+        return {
+          pieces: [`HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`],
+        };
+      });
+      gate = await RUNTIMES[which]!({ ORIGIN_URL: `${origin.url}/base`, SECRET });
+    });
+    afterAll(async () => {
+      await gate?.close();
+      await origin?.close();
+    });
+
+    it.each(SPELLINGS)("with %s, never the origin's address", async (what, location, seen) => {
+      const file = encodeURIComponent(`${what}.ts`);
+      // A plain name goes nginx's native path, an escaped one the module's.
+      for (const path of [file, file.replace(/a/, "%61")]) {
+        const answer = await get(gate.url + signedPath(path));
+        expect(answer.status, path).toBe(302);
+        const got = String(answer.headers.location);
+        expect(got, path).toBe(seen.replace("{port}", String(origin.port)));
+        const resolved = new URL(got, "https://cdn.example/videos/2675_abc/t/1/a.ts");
+        expect(resolved.hostname.replace(/\.$/, ""), location).not.toBe("127.0.0.1");
+      }
+    });
+  },
+);
