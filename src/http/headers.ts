@@ -333,6 +333,32 @@ export function locationRules(origin: string): [pattern: string, replacement: st
 }
 
 /**
+ * The rules by which a config of patterns (nginx's `map`) may decide a `Location` alone, as
+ * {@link locationRewriter} would: {@link locationRules} for a value without a backslash or a
+ * control character (with them a browser reads it otherwise), then a relative reference that
+ * names no host, no scheme and not ORIGIN_URL's path, kept (`$0`); anything else is the
+ * rewriter's to read (`urlAuthority`). First match wins; case is matched as written.
+ *
+ * @example
+ * ```ts
+ * plainLocationRules("http://origin.test/base").length; // 7
+ * ```
+ */
+export function plainLocationRules(origin: string): [pattern: string, replacement: string][] {
+  const plain = "(?=[^\\\\\\x00-\\x1f]*$)";
+  const rules = locationRules(origin).map(
+    ([pattern, replacement]) => [`^${plain}${pattern.slice(1)}`, replacement] as [string, string],
+  );
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(.*)$/i.exec(origin)!;
+  const prefix = match[1] === "" ? "" : `(?!${regexText(match[1]!)}(?:[/\\\\?#]|$))`;
+  rules.push([
+    `^(?![\\x00-\\x20])(?![/\\\\][/\\\\])${prefix}[^\\x00-\\x1f:/\\\\?#]*(?:[/?#][^\\x00-\\x1f\\\\]*)?$`,
+    "$0",
+  ]);
+  return rules;
+}
+
+/**
  * A function giving a `Location` value as the client gets it, by {@link locationRules}: made
  * once per origin, applied to every answer.
  *

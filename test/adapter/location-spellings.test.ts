@@ -33,11 +33,16 @@ describe.each(Object.keys(RUNTIMES))(
     let gate: Gate;
     beforeAll(async () => {
       origin = await scriptedOrigin((request) => {
-        const what = decodeURIComponent(/^\S+ (\S+)/.exec(request)![1]!.split("/").at(-1)!);
-        const row = SPELLINGS.find(([name]) => `${name}.ts` === what);
+        const file = /^\S+ \S*\/(?:s|%73)([0-9]+)\.ts/.exec(request);
+        const row = file === null ? undefined : SPELLINGS[Number(file[1])];
         const location = (row?.[1] ?? "next.ts").replace("{port}", String(origin.port));
         return {
-          pieces: [`HTTP/1.1 302 Found\r\nLocation: ${location}\r\nContent-Length: 0\r\n\r\n`],
+          pieces: [
+            `HTTP/1.1 302 Found\r\nLocation: ${location}\r\nRefresh: 0; URL = ${location}\r\n` +
+              `Content-Location: ${location}\r\n` +
+              `Link: <http://127.0.0.1:${origin.port}/base/l.ts>; rel=preload\r\n` +
+              "Content-Length: 0\r\n\r\n",
+          ],
         };
       });
       gate = await RUNTIMES[which]!({ ORIGIN_URL: `${origin.url}/base`, SECRET });
@@ -47,17 +52,26 @@ describe.each(Object.keys(RUNTIMES))(
       await origin?.close();
     });
 
-    it.each(SPELLINGS)("with %s, never the origin's address", async (what, location, seen) => {
-      const file = encodeURIComponent(`${what}.ts`);
-      // A plain name goes nginx's native path, an escaped one the module's.
-      for (const path of [file, file.replace(/a/, "%61")]) {
-        const answer = await get(gate.url + signedPath(path));
-        expect(answer.status, path).toBe(302);
-        const got = String(answer.headers.location);
-        expect(got, path).toBe(seen.replace("{port}", String(origin.port)));
-        const resolved = new URL(got, "https://cdn.example/videos/2675_abc/t/1/a.ts");
-        expect(resolved.hostname.replace(/\.$/, ""), location).not.toBe("127.0.0.1");
-      }
-    });
+    it.each(SPELLINGS.map((row, i) => [...row, i] as const))(
+      "with %s, never the origin's address",
+      async (_, location, seen, i) => {
+        // A plain name goes nginx's native path, an escaped one the module's.
+        for (const file of [`s${i}.ts`, `%73${i}.ts`]) {
+          const answer = await get(gate.url + signedPath(file));
+          expect(answer.status, file).toBe(302);
+          const got = String(answer.headers.location);
+          const want = seen.replace("{port}", String(origin.port));
+          expect(got, file).toBe(want);
+          const resolved = new URL(got, "https://cdn.example/videos/2675_abc/t/1/a.ts");
+          expect(resolved.hostname.replace(/\.$/, ""), location).not.toBe("127.0.0.1");
+          // A Refresh's URL and a Content-Location by the same rule, on nginx's native path too.
+          expect(answer.headers.refresh, file).toBe(`0; URL = ${want}`);
+          expect(answer.headers["content-location"], file).toBe(want);
+          // Which path nginx took: its native one drops a Link naming the origin.
+          const native = which.startsWith("nginx") && file.startsWith("s");
+          expect(answer.headers.link, file).toBe(native ? undefined : "</l.ts>; rel=preload");
+        }
+      },
+    );
   },
 );

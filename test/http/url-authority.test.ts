@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { locationRewriter, urlAuthority } from "../../src/http/headers.js";
+import { locationRewriter, plainLocationRules, urlAuthority } from "../../src/http/headers.js";
 
 /** Percent-encodes some of a host's characters, as `%XX` of either case. */
 const encoded = (host: string): fc.Arbitrary<string> =>
@@ -174,5 +174,74 @@ describe("locationRewriter takes every spelling of the origin's host", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("plainLocationRules decide alone only what locationRewriter decides the same", () => {
+  const origin = "http://127.0.0.1:8/base";
+  const relocate = locationRewriter(origin);
+  const rules = plainLocationRules(origin).map(([p, r]) => [new RegExp(p), r] as const);
+  const decided = (x: string): string | undefined => {
+    for (const [pattern, replacement] of rules) {
+      if (pattern.test(x)) return replacement === "$0" ? x : x.replace(pattern, replacement);
+    }
+    return undefined;
+  };
+  const value = fc.oneof(
+    url.map((x) => x.replace(/origin\.test/i, "127.0.0.1")),
+    fc.constantFrom(
+      "/base/a.ts",
+      "/base",
+      "/base?x",
+      "/basement",
+      "next.ts",
+      " //127.0.0.1/x",
+      "/\t/127.0.0.1/x",
+      "a:b/c",
+      "?q",
+      "#f",
+      "/x\\y",
+    ),
+    fc.string({
+      unit: fc.constantFrom(
+        "/",
+        "\\",
+        ":",
+        "?",
+        "#",
+        "\t",
+        " ",
+        "a",
+        "1",
+        ".",
+        "@",
+        "base",
+        "127.0.0.1",
+        "http:",
+      ),
+    }),
+  );
+
+  it("agree with locationRewriter on every value they decide", () => {
+    fc.assert(
+      fc.property(value, (x) => {
+        const by = decided(x);
+        if (by !== undefined) expect(by, JSON.stringify(x)).toBe(relocate(x));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each([
+    ["http://127.0.0.1:8/base/a.ts", "/a.ts"],
+    ["next.ts", "next.ts"],
+    ["/videos/a.ts", "/videos/a.ts"],
+    ["http://127.0.0.1.:8/base/a.ts", undefined],
+    ["http://127.0.0.1:8\t/base/a.ts", undefined],
+    ["http://127.0.0.1:8\\base\\a.ts", undefined],
+    ["//0x7f.1/a.ts", undefined],
+    [" //127.0.0.1/a.ts", undefined],
+  ])("decide %j as %j", (x, seen) => {
+    expect(decided(x)).toBe(seen);
   });
 });

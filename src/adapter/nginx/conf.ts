@@ -4,7 +4,7 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
-import { FORWARDED, locationRules } from "../../http/headers.js";
+import { FORWARDED, plainLocationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
@@ -295,14 +295,12 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_limit_rate 0;",
     "    js_var $tokengate_limit_rate_after 0;",
     "    js_set $tokengate_status tokengate.status;",
-    "    # The origin's Location and Refresh as the client gets them: the module asked only",
-    "    # when the origin sent one (on the native path too, which runs no njs otherwise).",
+    "    # The origin's Location and Refresh as the client gets them: by the patterns that",
+    "    # decide a plain one alone (plainLocationRules), else the module asked (on the native",
+    "    # path too, which runs no njs otherwise).",
     "    js_set $tokengate_js_location tokengate.location;",
     "    js_set $tokengate_js_refresh tokengate.refresh;",
-    "    map $upstream_http_location $tokengate_location {",
-    "        default $tokengate_js_location;",
-    '        "" "";',
-    "    }",
+    ...relocationMap("location", "$tokengate_location", settings.origin),
     "    map $upstream_http_refresh $tokengate_refresh {",
     "        default $tokengate_js_refresh;",
     '        "" "";',
@@ -591,6 +589,25 @@ function linkRules(origin: string): string[] {
   return rules;
 }
 
+/**
+ * A `map` of the origin's `name` header (`location`, `content_location`) to `target`: by the
+ * patterns that decide a plain value alone, else `$tokengate_js_<name>` (the module, asked only
+ * then).
+ */
+function relocationMap(name: string, target: string, origin: string): string[] {
+  const source = `$upstream_http_${name}`;
+  return [
+    `    map ${source} ${target} {`,
+    `        default $tokengate_js_${name};`,
+    '        "" "";',
+    ...plainLocationRules(origin).map(
+      ([pattern, replacement]) =>
+        `        ${regexString(`~${pattern}`)} ${replacement === "$0" ? source : regexString(replacement)};`,
+    ),
+    "    }",
+  ];
+}
+
 /** The request headers the origin may get: the allow-list, then FORWARD_HEADERS' names. */
 function forwardedNames(extra: readonly string[]): string[] {
   const names = Object.keys(FORWARDED);
@@ -629,16 +646,11 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     "        11 1;",
     "    }",
-    "    # The answer headers the module rewrites, done here for the native path, which runs no",
-    "    # njs: Content-Location by the rules of Location (locationRules); a Link that names",
+    "    # The answer headers the module rewrites, done here for the native path: Content-Location",
+    "    # as Location is, by the module asked only when the origin sent one; a Link that names",
     "    # the origin's host or path dropped, since rewriting every reference in it needs the module.",
-    "    map $upstream_http_content_location $tokengate_native_content_location {",
-    "        default $upstream_http_content_location;",
-    ...locationRules(settings.origin).map(
-      ([pattern, replacement]) =>
-        `        ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
-    ),
-    "    }",
+    "    js_set $tokengate_js_content_location tokengate.contentLocation;",
+    ...relocationMap("content_location", "$tokengate_native_content_location", settings.origin),
     "    map $upstream_http_link $tokengate_native_link {",
     "        default $upstream_http_link;",
     ...linkRules(settings.origin).map((pattern) => `        ${regexString(pattern)} "";`),

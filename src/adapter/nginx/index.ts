@@ -213,6 +213,11 @@ function refresh(r: NjsRequest): string {
   return relocatedHeader(r, "refresh", r.variables.upstream_http_refresh);
 }
 
+/** {@link location}, for `Content-Location` on the native path (the module's path relocates it). */
+function contentLocation(r: NjsRequest): string {
+  return relocatedHeader(r, "content-location", r.variables.upstream_http_content_location);
+}
+
 function relocatedHeader(r: NjsRequest, name: string, value: string | undefined): string {
   put(r, "tokengate_njs", "1");
   if (!value) return "";
@@ -503,4 +508,4 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   }
 }
 
-export default { status, headers, body, location, refresh };
+export default { status, headers, body, location, refresh, contentLocation };
