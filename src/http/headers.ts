@@ -301,8 +301,8 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
 }
 
 /**
- * The rules that keep the origin's address out of a `Location` (as nginx's `proxy_redirect`
- * takes them, and {@link locationRewriter} applies them; the first that matches wins): one on
+ * The rules that keep the origin's address out of a `Location` (patterns nginx's `map` takes,
+ * {@link plainLocationRules}; {@link locationRewriter} applies them; the first that matches wins): one on
  * the origin's host, whatever its scheme (http, https or none), port or user part, becomes
  * relative, its path without ORIGIN_URL's path (as `proxy_redirect default` strips it; also
  * from a path-absolute one); any other is kept. Case is matched letter by letter in the
