@@ -33,9 +33,16 @@ describe.each(Object.keys(RUNTIMES))(
     let gate: Gate;
     beforeAll(async () => {
       origin = await scriptedOrigin((request) => {
-        const file = /^\S+ \S*\/(?:s|%73)([0-9]+)\.ts/.exec(request);
-        const row = file === null ? undefined : SPELLINGS[Number(file[1])];
+        const file = /^\S+ \S*\/(s|%73|l|%6c)([0-9]+)\.ts/.exec(request);
+        const row = file === null ? undefined : SPELLINGS[Number(file[2])];
         const location = (row?.[1] ?? "next.ts").replace("{port}", String(origin.port));
+        if (file?.[1] === "l" || file?.[1] === "%6c") {
+          return {
+            pieces: [
+              `HTTP/1.1 200 OK\r\nLink: <${location}>; rel=preload\r\nContent-Length: 0\r\n\r\n`,
+            ],
+          };
+        }
         return {
           pieces: [
             `HTTP/1.1 302 Found\r\nLocation: ${location}\r\nRefresh: 0; URL = ${location}\r\n` +
@@ -70,6 +77,21 @@ describe.each(Object.keys(RUNTIMES))(
           // Which path nginx took: its native one drops a Link naming the origin.
           const native = which.startsWith("nginx") && file.startsWith("s");
           expect(answer.headers.link, file).toBe(native ? undefined : "</l.ts>; rel=preload");
+        }
+      },
+    );
+
+    it.each(SPELLINGS.map((row, i) => [...row, i] as const))(
+      "with %s in a Link, never the origin's address",
+      async (_, location, seen, i) => {
+        for (const file of [`l${i}.ts`, `%6c${i}.ts`]) {
+          const answer = await get(gate.url + signedPath(file));
+          expect(answer.status, file).toBe(200);
+          const want = `<${seen.replace("{port}", String(origin.port))}>; rel=preload`;
+          const link = answer.headers.link as string | undefined;
+          // nginx's native path may drop a Link it cannot rewrite; it never passes the address.
+          const native = which.startsWith("nginx") && file.startsWith("l");
+          if (!(native && link === undefined)) expect(link, `${file} ${location}`).toBe(want);
         }
       },
     );

@@ -577,6 +577,13 @@ export function nginxConf(options: NginxConfOptions): string {
 }
 
 /**
+ * A `Link` value the native path passes without the module: no `anchor`, no control character,
+ * and each `<URI>` a relative reference without a scheme, host or backslash.
+ */
+const PLAIN_LINK =
+  "^(?![\\s\\S]*[aA][nN][cC][hH][oO][rR])(?:[^<\\x00-\\x1f]|<(?![/\\\\][/\\\\])[^<>:\\\\\\x00-\\x20]*>)*$";
+
+/**
  * Patterns (nginx, case-insensitive) of a `Link` value that names the origin: its host
  * anywhere, or a reference that starts with ORIGIN_URL's path.
  */
@@ -647,13 +654,18 @@ function nativeMaps(options: NginxConfOptions): string[] {
     "        11 1;",
     "    }",
     "    # The answer headers the module rewrites, done here for the native path: Content-Location",
-    "    # as Location is, by the module asked only when the origin sent one; a Link that names",
-    "    # the origin's host or path dropped, since rewriting every reference in it needs the module.",
+    "    # as Location is (the module asked only for what its patterns cannot decide); a Link",
+    "    # that names the origin's host or path dropped, since rewriting it needs the module.",
     "    js_set $tokengate_js_content_location tokengate.contentLocation;",
     ...relocationMap("content_location", "$tokengate_native_content_location", settings.origin),
+    "    # A Link whose every reference is plain and relative is passed as it is; one naming the",
+    "    # origin otherwise, the module's to rewrite (hosts spelled as a browser reads them).",
+    "    js_set $tokengate_js_link tokengate.link;",
     "    map $upstream_http_link $tokengate_native_link {",
-    "        default $upstream_http_link;",
+    "        default $tokengate_js_link;",
+    '        "" "";',
     ...linkRules(settings.origin).map((pattern) => `        ${regexString(pattern)} "";`),
+    `        ${regexString(`~${PLAIN_LINK}`)} $upstream_http_link;`,
     "    }",
     "    map $tokengate_link $tokengate_native_target {",
     '        default "";',

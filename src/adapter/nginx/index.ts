@@ -213,6 +213,11 @@ function refresh(r: NjsRequest): string {
   return relocatedHeader(r, "refresh", r.variables.upstream_http_refresh);
 }
 
+/** {@link location}, for a `Link` on the native path that its patterns cannot decide. */
+function link(r: NjsRequest): string {
+  return relocatedHeader(r, "link", r.variables.upstream_http_link);
+}
+
 /** {@link location}, for `Content-Location` on the native path (the module's path relocates it). */
 function contentLocation(r: NjsRequest): string {
   return relocatedHeader(r, "content-location", r.variables.upstream_http_content_location);
@@ -508,4 +513,4 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   }
 }
 
-export default { status, headers, body, location, refresh, contentLocation };
+export default { status, headers, body, location, refresh, contentLocation, link };
