@@ -390,11 +390,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "            X-Accel-Buffering X-Accel-Charset;",
     "        # Hop-by-hop: nginx drops Connection and Transfer-Encoding itself; those an",
     "        # origin's Connection names, the module drops.",
-    "        proxy_hide_header Keep-Alive;",
-    "        proxy_hide_header Proxy-Connection;",
-    "        proxy_hide_header TE;",
-    "        proxy_hide_header Trailer;",
-    "        proxy_hide_header Upgrade;",
+    ...HOP_BY_HOP_HIDDEN.map((name) => `        proxy_hide_header ${name};`),
     "        # An origin's redirect never shows its address: its Location and Refresh are",
     "        # hidden and added again as the module reads them ($tokengate_location), on both",
     "        # paths; proxy_redirect's patterns cannot read every spelling of the origin's host",
@@ -537,6 +533,8 @@ export function nginxConf(options: NginxConfOptions): string {
       "            proxy_set_header X-Forwarded-For $remote_addr;",
       "            proxy_set_header X-Forwarded-Proto $scheme;",
       "            # The only add_headers of the server: none inherited is lost.",
+      "            # Its own proxy_hide_headers replace the server's: those again, then its own.",
+      ...HOP_BY_HOP_HIDDEN.map((name) => `            proxy_hide_header ${name};`),
       "            proxy_hide_header Location;",
       "            proxy_hide_header Refresh;",
       "            proxy_hide_header Content-Location;",
@@ -575,6 +573,9 @@ export function nginxConf(options: NginxConfOptions): string {
   );
   return lines.join("\n");
 }
+
+/** The hop-by-hop answer headers nginx would pass on (it drops Connection and Transfer-Encoding). */
+const HOP_BY_HOP_HIDDEN = ["Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"];
 
 /**
  * A `Link` value the native path passes without the module: no `anchor`, no control character,
