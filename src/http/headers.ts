@@ -307,8 +307,8 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
 }
 
 /**
- * The rules that keep the origin's address out of a `Location` (as nginx's `proxy_redirect`
- * takes them, and {@link locationRewriter} applies them; the first that matches wins): one on
+ * The rules that keep the origin's address out of a `Location` (patterns nginx's `map` takes,
+ * {@link plainLocationRules}; {@link locationRewriter} applies them; the first that matches wins): one on
  * the origin's host, whatever its scheme (http, https or none), port or user part, becomes
  * relative, its path without ORIGIN_URL's path (as `proxy_redirect default` strips it; also
  * from a path-absolute one); any other is kept. Case is matched letter by letter in the
@@ -339,6 +339,32 @@ export function locationRules(origin: string): [pattern: string, replacement: st
 }
 
 /**
+ * The rules by which a config of patterns (nginx's `map`) may decide a `Location` alone, as
+ * {@link locationRewriter} would: {@link locationRules} for a value without a backslash or a
+ * control character (with them a browser reads it otherwise), then a relative reference that
+ * names no host, no scheme and not ORIGIN_URL's path, kept (`$0`); anything else is the
+ * rewriter's to read (`urlAuthority`). First match wins; case is matched as written.
+ *
+ * @example
+ * ```ts
+ * plainLocationRules("http://origin.test/base").length; // 7
+ * ```
+ */
+export function plainLocationRules(origin: string): [pattern: string, replacement: string][] {
+  const plain = "(?=[^\\\\\\x00-\\x1f]*$)";
+  const rules = locationRules(origin).map(
+    ([pattern, replacement]) => [`^${plain}${pattern.slice(1)}`, replacement] as [string, string],
+  );
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(.*)$/i.exec(origin)!;
+  const prefix = match[1] === "" ? "" : `(?!${regexText(match[1]!)}(?:[/\\\\?#]|$))`;
+  rules.push([
+    `^(?![\\x00-\\x20])(?![/\\\\][/\\\\])${prefix}[^\\x00-\\x1f:/\\\\?#]*(?:[/?#][^\\x00-\\x1f\\\\]*)?$`,
+    "$0",
+  ]);
+  return rules;
+}
+
+/**
  * A function giving a `Location` value as the client gets it, by {@link locationRules}: made
  * once per origin, applied to every answer.
  *
@@ -351,12 +377,182 @@ export function locationRewriter(origin: string): (location: string) => string {
   const rules = locationRules(origin).map(
     ([pattern, replacement]) => [new RegExp(pattern), replacement] as const,
   );
-  return (location) => {
+  const literal = (location: string): string | null => {
     for (const [pattern, replacement] of rules) {
       if (pattern.test(location)) return location.replace(pattern, replacement);
     }
-    return location;
+    return null;
   };
+  const own = urlAuthority(origin);
+  if (own === null) throw new TypeError("origin must be an absolute http(s) URL");
+  // ORIGIN_URL up to its path, the spelling the rules take.
+  const plain = origin.slice(0, origin.length - own.rest.length);
+  return (location) => {
+    // Every spelling a browser reads as the origin's host (WHATWG URL) is rewritten as the
+    // plain one is, whatever the port, as the rules take any.
+    const read = urlAuthority(location);
+    if (read !== null && read.host === own.host) {
+      const done = literal(plain + read.rest);
+      if (done !== null) return done;
+    }
+    return literal(location) ?? location;
+  };
+}
+
+/** What {@link urlAuthority} reads from an http(s) URL. */
+export interface UrlAuthority {
+  /** Lower case, percent-decoded, one trailing dot dropped, an IPv4 address dotted. */
+  host: string;
+  /** The port, or the scheme's default when it is omitted or empty (0 without a scheme: the page's). */
+  port: number;
+  /** What follows the authority (path, query, fragment), tabs and newlines removed, `\\` in the path as `/`. */
+  rest: string;
+}
+
+/**
+ * The host and port of a URL as a browser reads it (WHATWG URL) when it names an http or https
+ * authority: `http:`/`https:` (any case) followed by any run of `/` and `\` (`http:host` too,
+ * as a page of the other scheme reads it), or no scheme and two or more of them (as against
+ * an http(s) page); null for anything else, a relative reference or a host a browser refuses
+ * (an IPv6 literal's text is kept as written, lower case). ASCII tabs and newlines are dropped
+ * anywhere, the userinfo up to the last `@`, one trailing dot of the host; an IPv4 address in
+ * any WHATWG form (1 to 4 parts, decimal, `0x` hex, `0` octal) is dotted. Pure scans, no `URL`
+ * (njs 0.7.9 has none).
+ *
+ * @example
+ * ```ts
+ * urlAuthority("http:/%31%32%37.1.:80\\a"); // { host: "127.0.0.1", port: 80, rest: "\\a" }
+ * ```
+ */
+export function urlAuthority(url: string): UrlAuthority | null {
+  let text = "";
+  let from = 0;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x09 || c === 0x0a || c === 0x0d) {
+      text += url.slice(from, i);
+      from = i + 1;
+    }
+  }
+  text += url.slice(from);
+  // Leading and trailing C0 controls and spaces, as the parser trims them.
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) <= 0x20) start++;
+  while (end > start && text.charCodeAt(end - 1) <= 0x20) end--;
+  text = text.slice(start, end);
+  let at = 0;
+  let port = 0;
+  const colon = text.indexOf(":");
+  const scheme = colon > 0 ? text.slice(0, colon).toLowerCase() : "";
+  if (scheme === "http" || scheme === "https") {
+    port = scheme === "http" ? 80 : 443;
+    at = colon + 1;
+  } else if (isScheme(scheme)) {
+    return null;
+  } else {
+    port = -1;
+  }
+  const slashes = at;
+  while (at < text.length && (text[at] === "/" || text[at] === "\\")) at++;
+  if (port < 0) {
+    if (at - slashes < 2) return null;
+    port = 0;
+  }
+  let stop = at;
+  while (stop < text.length && "/\\?#".indexOf(text[stop]!) < 0) stop++;
+  let authority = text.slice(at, stop);
+  authority = authority.slice(authority.lastIndexOf("@") + 1);
+  let host = authority;
+  const close = authority.lastIndexOf("]");
+  const portAt = authority.indexOf(":", close + 1);
+  if (portAt >= 0) {
+    host = authority.slice(0, portAt);
+    const digits = authority.slice(portAt + 1);
+    if (digits !== "") {
+      if (!/^[0-9]+$/.test(digits)) return null;
+      port = Number(digits);
+      if (port > 65535) return null;
+    }
+  }
+  const read = readHost(host);
+  if (read === null) return null;
+  // A `\\` in the path is a `/` to the parser (special schemes); not in the query or fragment.
+  let rest = text.slice(stop);
+  let path = rest.length;
+  for (let i = 0; i < path; i++) if (rest[i] === "?" || rest[i] === "#") path = i;
+  if (rest.lastIndexOf("\\", path) >= 0) {
+    rest = rest.slice(0, path).split("\\").join("/") + rest.slice(path);
+  }
+  return { host: read, port, rest };
+}
+
+/** Whether `text` is a URL scheme (a letter, then letters, digits, `+`, `-`, `.`). */
+function isScheme(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*$/.test(text);
+}
+
+/**
+ * A host as WHATWG URL reads it for http(s), one trailing dot dropped: percent-decoded, full-width
+ * forms and ideographic full stops made ASCII, lower case, an IPv4 address dotted; null when a
+ * browser refuses it or it keeps a character past ASCII (whose IDNA mapping is not made here).
+ */
+function readHost(host: string): string | null {
+  if (host === "") return null;
+  if (host[0] === "[") return host.toLowerCase();
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(host);
+  } catch {
+    return null;
+  }
+  let ascii = "";
+  for (let i = 0; i < decoded.length; i++) {
+    let c = decoded.charCodeAt(i);
+    if (c === 0x3002 || c === 0xff0e || c === 0xff61) c = 0x2e;
+    else if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
+    else if (c === 0xad || c === 0x200b || c === 0x2060 || c === 0xfeff) continue;
+    if (c > 0x7e) return null;
+    ascii += String.fromCharCode(c);
+  }
+  ascii = ascii.toLowerCase();
+  if (/[\x00-\x20#%/:<>?@[\\\]^|]/.test(ascii)) return null;
+  const ipv4 = readIpv4(ascii);
+  if (ipv4 === null) return null;
+  if (ipv4 !== "") return ipv4;
+  return ascii.charCodeAt(ascii.length - 1) === 0x2e ? ascii.slice(0, -1) : ascii;
+}
+
+/**
+ * An IPv4 host in dotted form when the host ends in a number (WHATWG's rule), "" when it does
+ * not (a name), null when it ends in a number that is no address (a browser refuses it).
+ */
+function readIpv4(host: string): string | null {
+  const parts = host.split(".");
+  if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
+  const last = parts[parts.length - 1]!;
+  if (!/^(?:[0-9]+|0[xX][0-9a-fA-F]*)$/.test(last)) return "";
+  if (parts.length > 4) return null;
+  const numbers: number[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    let n: number;
+    if (/^0[xX][0-9a-fA-F]*$/.test(part)) n = part.length === 2 ? 0 : parseInt(part.slice(2), 16);
+    else if (/^0[0-7]+$/.test(part)) n = parseInt(part.slice(1), 8);
+    else if (/^(?:0|[1-9][0-9]*)$/.test(part)) n = Number(part);
+    else return null;
+    numbers.push(n);
+  }
+  const tail = numbers[numbers.length - 1]!;
+  if (tail >= Math.pow(256, 5 - numbers.length)) return null;
+  const dotted: number[] = [];
+  for (let i = 0; i < numbers.length - 1; i++) {
+    if (numbers[i]! > 255) return null;
+    dotted.push(numbers[i]!);
+  }
+  for (let k = 4 - numbers.length; k >= 0; k--)
+    dotted.push(Math.floor(tail / Math.pow(256, k)) % 256);
+  return dotted.join(".");
 }
 
 /**

@@ -4,7 +4,7 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
-import { FORWARDED, locationRules } from "../../http/headers.js";
+import { FORWARDED, plainLocationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
@@ -295,6 +295,16 @@ export function nginxConf(options: NginxConfOptions): string {
     "    js_var $tokengate_limit_rate 0;",
     "    js_var $tokengate_limit_rate_after 0;",
     "    js_set $tokengate_status tokengate.status;",
+    "    # The origin's Location and Refresh as the client gets them: by the patterns that",
+    "    # decide a plain one alone (plainLocationRules), else the module asked (on the native",
+    "    # path too, which runs no njs otherwise).",
+    "    js_set $tokengate_js_location tokengate.location;",
+    "    js_set $tokengate_js_refresh tokengate.refresh;",
+    ...relocationMap("location", "$tokengate_location", settings.origin),
+    "    map $upstream_http_refresh $tokengate_refresh {",
+    "        default $tokengate_js_refresh;",
+    '        "" "";',
+    "    }",
     "    js_var $tokengate_log_target;",
     "    # Set by every function of the module a request enters: the access log's `njs`.",
     "    js_var $tokengate_njs;",
@@ -380,19 +390,16 @@ export function nginxConf(options: NginxConfOptions): string {
     "            X-Accel-Buffering X-Accel-Charset;",
     "        # Hop-by-hop: nginx drops Connection and Transfer-Encoding itself; those an",
     "        # origin's Connection names, the module drops.",
-    "        proxy_hide_header Keep-Alive;",
-    "        proxy_hide_header Proxy-Connection;",
-    "        proxy_hide_header TE;",
-    "        proxy_hide_header Trailer;",
-    "        proxy_hide_header Upgrade;",
-    "        # An origin's redirect never shows its address: the rules of the other runtimes",
-    "        # (locationRules); `proxy_redirect default` cannot stand beside a proxy_pass with variables.",
+    ...HOP_BY_HOP_HIDDEN.map((name) => `        proxy_hide_header ${name};`),
+    "        # An origin's redirect never shows its address: its Location and Refresh are",
+    "        # hidden and added again as the module reads them ($tokengate_location), on both",
+    "        # paths; proxy_redirect's patterns cannot read every spelling of the origin's host",
+    "        # a browser reads (a trailing dot, a tab, one slash, %-escapes, 2130706433).",
     "        # Left relative, as the other runtimes leave it, not given the gate's own host.",
     "        absolute_redirect off;",
-    ...locationRules(settings.origin).map(
-      ([pattern, replacement]) =>
-        `        proxy_redirect ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
-    ),
+    "        proxy_redirect off;",
+    "        proxy_hide_header Location;",
+    "        proxy_hide_header Refresh;",
     "        limit_rate $tokengate_limit_rate;",
     "        limit_rate_after $tokengate_limit_rate_after;",
   );
@@ -457,6 +464,9 @@ export function nginxConf(options: NginxConfOptions): string {
         ]
       : []),
     "            js_header_filter tokengate.headers;",
+    "            # The only add_headers of this location: none inherited is lost.",
+    "            add_header Location $tokengate_location always;",
+    "            add_header Refresh $tokengate_refresh always;",
     "            if ($tokengate_status = 204) { return 204; }",
     "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
     "            if ($tokengate_status = 404) { return 404 $tokengate_body; }",
@@ -483,6 +493,8 @@ export function nginxConf(options: NginxConfOptions): string {
       "        location @tokengate_manifest {",
       "            js_header_filter tokengate.headers;",
       "            js_body_filter tokengate.body buffer_type=buffer;",
+      "            add_header Location $tokengate_location always;",
+      "            add_header Refresh $tokengate_refresh always;",
       ...(options.cacheDir !== null
         ? [
             "            # Asked for whole (the module passes no Range and no condition on) and",
@@ -521,8 +533,14 @@ export function nginxConf(options: NginxConfOptions): string {
       "            proxy_set_header X-Forwarded-For $remote_addr;",
       "            proxy_set_header X-Forwarded-Proto $scheme;",
       "            # The only add_headers of the server: none inherited is lost.",
+      "            # Its own proxy_hide_headers replace the server's: those again, then its own.",
+      ...HOP_BY_HOP_HIDDEN.map((name) => `            proxy_hide_header ${name};`),
+      "            proxy_hide_header Location;",
+      "            proxy_hide_header Refresh;",
       "            proxy_hide_header Content-Location;",
       "            proxy_hide_header Link;",
+      "            add_header Location $tokengate_location always;",
+      "            add_header Refresh $tokengate_refresh always;",
       "            add_header Content-Location $tokengate_native_content_location always;",
       "            add_header Link $tokengate_native_link always;",
       proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
@@ -556,6 +574,16 @@ export function nginxConf(options: NginxConfOptions): string {
   return lines.join("\n");
 }
 
+/** The hop-by-hop answer headers nginx would pass on (it drops Connection and Transfer-Encoding). */
+const HOP_BY_HOP_HIDDEN = ["Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"];
+
+/**
+ * A `Link` value the native path passes without the module: no `anchor`, no control character,
+ * and each `<URI>` a relative reference without a scheme, host or backslash.
+ */
+const PLAIN_LINK =
+  "^(?![\\s\\S]*[aA][nN][cC][hH][oO][rR])(?:[^<\\x00-\\x1f]|<(?![/\\\\][/\\\\])[^<>:\\\\\\x00-\\x20]*>)*$";
+
 /**
  * Patterns (nginx, case-insensitive) of a `Link` value that names the origin: its host
  * anywhere, or a reference that starts with ORIGIN_URL's path.
@@ -567,6 +595,25 @@ function linkRules(origin: string): string[] {
   const path = url.pathname.replace(/\/+$/, "").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   if (path !== "") rules.push(`~*(?:<|=\\s*\\x22?)\\s*${path}(?:[/?#>\\x22]|$)`);
   return rules;
+}
+
+/**
+ * A `map` of the origin's `name` header (`location`, `content_location`) to `target`: by the
+ * patterns that decide a plain value alone, else `$tokengate_js_<name>` (the module, asked only
+ * then).
+ */
+function relocationMap(name: string, target: string, origin: string): string[] {
+  const source = `$upstream_http_${name}`;
+  return [
+    `    map ${source} ${target} {`,
+    `        default $tokengate_js_${name};`,
+    '        "" "";',
+    ...plainLocationRules(origin).map(
+      ([pattern, replacement]) =>
+        `        ${regexString(`~${pattern}`)} ${replacement === "$0" ? source : regexString(replacement)};`,
+    ),
+    "    }",
+  ];
 }
 
 /** The request headers the origin may get: the allow-list, then FORWARD_HEADERS' names. */
@@ -607,19 +654,19 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     "        11 1;",
     "    }",
-    "    # The answer headers the module rewrites, done here for the native path, which runs no",
-    "    # njs: Content-Location by the rules of proxy_redirect (locationRules); a Link that names",
-    "    # the origin's host or path dropped, since rewriting every reference in it needs the module.",
-    "    map $upstream_http_content_location $tokengate_native_content_location {",
-    "        default $upstream_http_content_location;",
-    ...locationRules(settings.origin).map(
-      ([pattern, replacement]) =>
-        `        ${regexString(`~${pattern}`)} ${regexString(replacement)};`,
-    ),
-    "    }",
+    "    # The answer headers the module rewrites, done here for the native path: Content-Location",
+    "    # as Location is (the module asked only for what its patterns cannot decide); a Link",
+    "    # that names the origin's host or path dropped, since rewriting it needs the module.",
+    "    js_set $tokengate_js_content_location tokengate.contentLocation;",
+    ...relocationMap("content_location", "$tokengate_native_content_location", settings.origin),
+    "    # A Link whose every reference is plain and relative is passed as it is; one naming the",
+    "    # origin otherwise, the module's to rewrite (hosts spelled as a browser reads them).",
+    "    js_set $tokengate_js_link tokengate.link;",
     "    map $upstream_http_link $tokengate_native_link {",
-    "        default $upstream_http_link;",
+    "        default $tokengate_js_link;",
+    '        "" "";',
     ...linkRules(settings.origin).map((pattern) => `        ${regexString(pattern)} "";`),
+    `        ${regexString(`~${PLAIN_LINK}`)} $upstream_http_link;`,
     "    }",
     "    map $tokengate_link $tokengate_native_target {",
     '        default "";',

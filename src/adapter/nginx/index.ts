@@ -197,6 +197,45 @@ function logLine(message: string): void {
   ngx.log(2, message);
 }
 
+/**
+ * `js_set $tokengate_js_location` and `$tokengate_js_refresh`: the origin's `Location` and
+ * `Refresh` as the client gets them (`relocated`), for both the module's path and the native one
+ * (the config hides the origin's and adds these, asking only when there is one): a `map` of
+ * nginx's cannot read every spelling of the origin's host a browser reads (`urlAuthority`).
+ * Empty when the origin's `Connection` names the header, as the module drops those.
+ */
+function location(r: NjsRequest): string {
+  return relocatedHeader(r, "location", r.variables.upstream_http_location);
+}
+
+/** {@link location}, for `Refresh`. */
+function refresh(r: NjsRequest): string {
+  return relocatedHeader(r, "refresh", r.variables.upstream_http_refresh);
+}
+
+/** {@link location}, for a `Link` on the native path that its patterns cannot decide. */
+function link(r: NjsRequest): string {
+  return relocatedHeader(r, "link", r.variables.upstream_http_link);
+}
+
+/** {@link location}, for `Content-Location` on the native path (the module's path relocates it). */
+function contentLocation(r: NjsRequest): string {
+  return relocatedHeader(r, "content-location", r.variables.upstream_http_content_location);
+}
+
+function relocatedHeader(r: NjsRequest, name: string, value: string | undefined): string {
+  put(r, "tokengate_njs", "1");
+  if (!value) return "";
+  const connection = r.variables.upstream_http_connection;
+  if (connection && !isReturned(name, connectionTokens(connection))) return "";
+  try {
+    return relocated(name, value, locationRewriter(moduleSettings().origin));
+  } catch {
+    // Misconfigured: the answer is the module's 500 anyway; never the origin's address.
+    return "";
+  }
+}
+
 /** What {@link status} returns, the variables for nginx set. */
 function decided(r: NjsRequest, target: string): string {
   let settings: ModuleSettings;
@@ -344,16 +383,12 @@ function headers(r: NjsRequest): void {
 }
 
 /**
- * `Content-Location` and `Link` by the rules `proxy_redirect` applies to `Location`
- * (`relocated`): they name the origin's address as readily. And a `Refresh` that
- * `proxy_redirect` left (it rewrites only after a bare `url=`; twice would strip the path twice).
+ * `Content-Location` and `Link` by the rules of `Location` (`relocated`): they name the
+ * origin's address as readily. (`Location` and `Refresh` are the config's, on both paths:
+ * {@link location}.)
  */
 function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
-  const refresh = out["Refresh"];
-  const names =
-    typeof refresh === "string" && refresh.toLowerCase().indexOf("url=") < 0
-      ? ["Content-Location", "Link", "Refresh"]
-      : ["Content-Location", "Link"];
+  const names = ["Content-Location", "Link"];
   let relocate: ((location: string) => string) | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
@@ -478,4 +513,4 @@ function body(r: NjsRequest, data: Uint8Array, flags: { last: boolean }): void {
   }
 }
 
-export default { status, headers, body };
+export default { status, headers, body, location, refresh, contentLocation, link };
