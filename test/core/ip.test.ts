@@ -1,12 +1,13 @@
 import { runs } from "../helpers/runs.js";
 import { isIP } from "node:net";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   canonicalAddress,
   clientAddressOf,
   clientShareKey,
   parseAddressRanges,
+  type AddressRanges,
 } from "../../src/core/ip.js";
 
 describe("canonicalAddress", () => {
@@ -78,7 +79,12 @@ describe("canonicalAddress", () => {
 });
 
 describe("parseAddressRanges", () => {
-  const ranges = parseAddressRanges("10.0.0.0/8, 192.168.1.7 ,::1, 2001:db8::/32");
+  // Parsed in each test, not while the file is collected: mutation testing switches a mutant
+  // on only once tests run, and the parse must be one the mutant can change.
+  let ranges: AddressRanges;
+  beforeEach(() => {
+    ranges = parseAddressRanges("10.0.0.0/8, 192.168.1.7 ,::1, 2001:db8::/32");
+  });
   it.each(["10.0.0.1", "10.255.255.255", "::ffff:10.1.2.3", "192.168.1.7", "::1", "2001:db8:1::5"])(
     "holds %s",
     (address) => expect(ranges.has(address)).toBe(true),
@@ -100,7 +106,10 @@ describe("parseAddressRanges", () => {
 });
 
 describe("clientAddressOf", () => {
-  const trusted = parseAddressRanges("10.0.0.0/8,127.0.0.1");
+  let trusted: AddressRanges;
+  beforeEach(() => {
+    trusted = parseAddressRanges("10.0.0.0/8,127.0.0.1");
+  });
   it("is the peer when no proxy is trusted, whatever X-Forwarded-For says", () => {
     expect(clientAddressOf("203.0.113.7", ["6.6.6.6"], undefined)).toBe("203.0.113.7");
     expect(clientAddressOf("::ffff:203.0.113.7", [], undefined)).toBe("203.0.113.7");
