@@ -26,6 +26,8 @@ describe("canonicalAddress", () => {
     ["0:0:0:0:0:0:0:1", "::1"],
     ["::", "::"],
     ["fe80::0001", "fe80::1"],
+    // 45 characters, the longest an address is written in.
+    ["0000:0000:0000:0000:0000:ffff:255.255.255.255", "255.255.255.255"],
   ])("writes %s as %s (RFC 5952; IPv4-mapped as IPv4)", (input, expected) => {
     expect(canonicalAddress(input)).toBe(expected);
   });
@@ -103,6 +105,14 @@ describe("parseAddressRanges", () => {
     "example.com",
     "1.2.3",
   ])("refuses %j", (text) => expect(() => parseAddressRanges(text)).toThrow(RangeError));
+  it.each([
+    ["10.0.0.0/8,", "has an empty entry (a comma too many)"],
+    ["::1, example.com", '"example.com" is not an IP address or CIDR range'],
+    ["10.0.0.0/33", '"10.0.0.0/33" has more than 32 bits'],
+    ["::/129", '"::/129" has more than 128 bits'],
+  ])("says which entry of %j is wrong, and why", (text, message) => {
+    expect(() => parseAddressRanges(text)).toThrow(new RangeError(message));
+  });
 });
 
 describe("clientAddressOf", () => {
@@ -136,6 +146,7 @@ describe("clientAddressOf", () => {
   });
   it("is the left-most entry when every hop is trusted", () => {
     expect(clientAddressOf("10.0.0.2", ["10.0.0.9, 10.0.0.1"], trusted)).toBe("10.0.0.9");
+    expect(clientAddressOf("10.0.0.2", [" 10.0.0.9, 10.0.0.1"], trusted)).toBe("10.0.0.9");
   });
 });
 
