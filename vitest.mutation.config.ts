@@ -8,6 +8,8 @@ export default defineConfig({
     include: ["test/core/**/*.test.ts", "test/http/**/*.test.ts"],
     exclude: ["test/**/*.workerd.test.ts"],
     environment: "node",
+    // After Stryker's own setup file, which the runner puts first (see the file for why).
+    setupFiles: ["test/helpers/stryker-setup.ts"],
     // Lets the few exhaustive tests sample instead (test/core/link.test.ts).
     env: { TOKENGATE_MUTATION: "1" },
     testTimeout: 60_000,

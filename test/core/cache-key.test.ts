@@ -31,4 +31,37 @@ describe("cacheKey()", () => {
   ] as const)("%s under %j is %s", (target, rule, key) => {
     expect(cacheKey(target, rule)).toBe(key);
   });
+
+  // An origin decodes names and splits on `;`, so each of these reads the key parameter a
+  // second time: the key would not name what it answers, and the request passes uncached.
+  it.each([
+    ["/v/seg.ts?quality=hd&q%75ality=sd", ["quality"]],
+    ["/v/seg.ts?quality=hd&Quality=sd", ["quality"]],
+    ["/v/seg.ts?quality=hd&quality[]=sd", ["quality"]],
+    ["/v/seg.ts?a=1;quality=sd&quality=hd", ["quality"]],
+    ["/v/seg.ts?quality=hd&amp;quality=sd", ["quality"]],
+    ["/v/seg.ts?Quality=sd", ["quality"]],
+    ["/v/seg.ts?x=1&QUALITY=sd", ["a", "quality"]],
+    ["/v/seg.ts?=1&=2", [""]],
+    ["/v/seg.ts?quality=hd;quality=sd", ["quality"]],
+    ["/v/seg.ts?a=1;quality&quality=hd", ["quality"]],
+  ] as const)("%s under %j has no shared key: the key parameter reads twice", (target, rule) => {
+    expect(cacheKey(target, rule)).toBeUndefined();
+  });
+
+  it.each([
+    // Only the key's own parameters count twice; a repeated other parameter is left out.
+    ["/v/seg.ts?junk=1&junk=2&q=hd", ["q"], "/v/seg.ts?q=hd"],
+    // A `;` piece after the key parameter's own name is read as another parameter, not it.
+    ["/v/seg.ts?quality=hd;x=1", ["quality"], "/v/seg.ts?quality=hd;x=1"],
+    ["/v/seg.ts?quality=hd;x=1&y=2", ["quality", "y"], "/v/seg.ts?quality=hd;x=1&y=2"],
+    // Look-alikes of a name not in the list change nothing.
+    ["/v/seg.ts?Other=1&q%75ality=2&quality=hd", ["quality"], undefined],
+    ["/v/seg.ts?Other=1&o%74her=2&quality=hd", ["quality"], "/v/seg.ts?quality=hd"],
+  ] as const)(
+    "%s under %j is %s: only the key parameters' spellings count",
+    (target, rule, key) => {
+      expect(cacheKey(target, rule)).toBe(key);
+    },
+  );
 });

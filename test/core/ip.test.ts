@@ -2,7 +2,7 @@ import { runs } from "../helpers/runs.js";
 import { isIP } from "node:net";
 import fc from "fast-check";
 import ipaddr from "ipaddr.js";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   addressRanges,
   canonicalAddress,
@@ -10,6 +10,7 @@ import {
   clientShareKey,
   parseAddressRangeList,
   parseAddressRanges,
+  type AddressRanges,
 } from "../../src/core/ip.js";
 
 describe("canonicalAddress", () => {
@@ -28,6 +29,8 @@ describe("canonicalAddress", () => {
     ["0:0:0:0:0:0:0:1", "::1"],
     ["::", "::"],
     ["fe80::0001", "fe80::1"],
+    // 45 characters, the longest an address is written in.
+    ["0000:0000:0000:0000:0000:ffff:255.255.255.255", "255.255.255.255"],
   ])("writes %s as %s (RFC 5952; IPv4-mapped as IPv4)", (input, expected) => {
     expect(canonicalAddress(input)).toBe(expected);
   });
@@ -81,7 +84,12 @@ describe("canonicalAddress", () => {
 });
 
 describe("parseAddressRanges", () => {
-  const ranges = parseAddressRanges("10.0.0.0/8, 192.168.1.7 ,::1, 2001:db8::/32");
+  // Parsed in each test, not while the file is collected: mutation testing switches a mutant
+  // on only once tests run, and the parse must be one the mutant can change.
+  let ranges: AddressRanges;
+  beforeEach(() => {
+    ranges = parseAddressRanges("10.0.0.0/8, 192.168.1.7 ,::1, 2001:db8::/32");
+  });
   it.each(["10.0.0.1", "10.255.255.255", "::ffff:10.1.2.3", "192.168.1.7", "::1", "2001:db8:1::5"])(
     "holds %s",
     (address) => expect(ranges.has(address)).toBe(true),
@@ -100,6 +108,14 @@ describe("parseAddressRanges", () => {
     "example.com",
     "1.2.3",
   ])("refuses %j", (text) => expect(() => parseAddressRanges(text)).toThrow(RangeError));
+  it.each([
+    ["10.0.0.0/8,", "has an empty entry (a comma too many)"],
+    ["::1, example.com", '"example.com" is not an IP address or CIDR range'],
+    ["10.0.0.0/33", '"10.0.0.0/33" has more than 32 bits'],
+    ["::/129", '"::/129" has more than 128 bits'],
+  ])("says which entry of %j is wrong, and why", (text, message) => {
+    expect(() => parseAddressRanges(text)).toThrow(new RangeError(message));
+  });
 });
 
 describe("addressRanges over parsed ranges as JSON carries them (the nginx module's settings)", () => {
@@ -162,7 +178,10 @@ describe("addressRanges over parsed ranges as JSON carries them (the nginx modul
 });
 
 describe("clientAddressOf", () => {
-  const trusted = parseAddressRanges("10.0.0.0/8,127.0.0.1");
+  let trusted: AddressRanges;
+  beforeEach(() => {
+    trusted = parseAddressRanges("10.0.0.0/8,127.0.0.1");
+  });
   it("is the peer when no proxy is trusted, whatever X-Forwarded-For says", () => {
     expect(clientAddressOf("203.0.113.7", ["6.6.6.6"], undefined)).toBe("203.0.113.7");
     expect(clientAddressOf("::ffff:203.0.113.7", [], undefined)).toBe("203.0.113.7");
@@ -189,6 +208,7 @@ describe("clientAddressOf", () => {
   });
   it("is the left-most entry when every hop is trusted", () => {
     expect(clientAddressOf("10.0.0.2", ["10.0.0.9, 10.0.0.1"], trusted)).toBe("10.0.0.9");
+    expect(clientAddressOf("10.0.0.2", [" 10.0.0.9, 10.0.0.1"], trusted)).toBe("10.0.0.9");
   });
 });
 
