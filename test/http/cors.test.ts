@@ -125,6 +125,18 @@ describe("varyWith()", () => {
 });
 
 describe("corsEdit(): the one CORS rule every runtime applies", () => {
+  it("sets one Vary for a preflight's two names, where the first stood", () => {
+    const edit = corsEdit(["Vary"], "Accept", [
+      ["vary", "Origin"],
+      ["access-control-max-age", "600"],
+      ["vary", "Access-Control-Request-Headers"],
+    ]);
+    expect(edit.set).toEqual([
+      ["vary", "Accept, Origin, Access-Control-Request-Headers"],
+      ["access-control-max-age", "600"],
+    ]);
+  });
+
   it("drops every Access-Control-* the origin sent, as named, and merges Vary", () => {
     expect(
       corsEdit(
@@ -178,6 +190,16 @@ describe("corsEdit(): the one CORS rule every runtime applies", () => {
 
 describe("preflight()", () => {
   const gate = gateSettings({ secret: "s3cret-s3cret", prefixes: ["videos"] });
+
+  // decide() refuses a path over 1024 characters unread (403); a preflight for it is no 204.
+  it("answers a path of 1024 characters, and none longer (the query not counted)", () => {
+    const path = (length: number) => `/videos/2675_abc/${"a".repeat(length - 17)}`;
+    expect(path(1024)).toHaveLength(1024);
+    expect(preflight("*", gate, "OPTIONS", `${path(1024)}?${"q".repeat(200)}`, PLAYER)).toEqual(
+      preflightHeaders("*", PLAYER),
+    );
+    expect(preflight("*", gate, "OPTIONS", path(1025), PLAYER)).toBeUndefined();
+  });
 
   it.each([
     ["OPTIONS under a prefix", "OPTIONS", "/videos/2675_abc/"],
