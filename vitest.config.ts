@@ -1,4 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { dropPoolTeardownLine } from "./test/helpers/quiet-pool.js";
 import { reporters } from "./test/helpers/reporters.js";
@@ -10,6 +11,9 @@ dropPoolTeardownLine();
 
 export default defineConfig({
   test: {
+    // The suites wait on servers and child processes more than they compute: two files at a
+    // time even on two cores (vitest's default there is one).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Failures and the summary only; a skipped test fails the run, and so does a `.only` left
     // in (test/helpers/reporters.ts).
     reporters: reporters(),
