@@ -7,7 +7,13 @@
  * @module
  */
 import cluster from "node:cluster";
-import { createServer, ServerResponse, type IncomingMessage, type Server } from "node:http";
+import {
+  createServer,
+  ServerResponse,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+} from "node:http";
 import {
   createServer as createNetServer,
   type AddressInfo,
@@ -442,7 +448,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
             : 400;
     const head = socket as Socket & { _httpMessage?: { headersSent?: boolean } };
     if (socket.writable && !head._httpMessage?.headersSent) {
-      socket.write(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\n\r\n`);
+      socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
       // Timeouts and resets are the connection's, not a request's: not logged.
       if (status !== 408 && code !== "ECONNRESET") {
         metrics?.answered(status, "malformed");
@@ -598,13 +604,6 @@ const MAX_WAITING = 16;
 
 /** The body of a request refused before the gate reads it (Node's own 400 has none). */
 const BAD_REQUEST = "Bad Request\n";
-/** The reason phrases of the answers node:http gives a request it cannot parse. */
-const STATUS_TEXT: Record<number, string> = {
-  400: "Bad Request",
-  408: "Request Timeout",
-  413: "Payload Too Large",
-  431: "Request Header Fields Too Large",
-};
 
 /**
  * Runs `run` for a response once every earlier response on its connection is done. Node hands
