@@ -340,8 +340,8 @@ export function locationRules(origin: string): [pattern: string, replacement: st
 
 /**
  * The rules by which a config of patterns (nginx's `map`) may decide a `Location` alone, as
- * {@link locationRewriter} would: {@link locationRules} for a value without a backslash or a
- * control character (with them a browser reads it otherwise), then a relative reference that
+ * {@link locationRewriter} would: {@link locationRules} for a value without a backslash, a
+ * control character or a trailing space (with them a browser reads it otherwise), then a relative reference that
  * names no host, no scheme and not ORIGIN_URL's path, kept (`$0`); anything else is the
  * rewriter's to read (`urlAuthority`). First match wins; case is matched as written.
  *
@@ -351,7 +351,8 @@ export function locationRules(origin: string): [pattern: string, replacement: st
  * ```
  */
 export function plainLocationRules(origin: string): [pattern: string, replacement: string][] {
-  const plain = "(?=[^\\\\\\x00-\\x1f]*$)";
+  // No backslash or control character, and no trailing space (a browser drops it).
+  const plain = "(?=(?:[^\\\\\\x00-\\x1f]*[^\\\\\\x00-\\x20])?$)";
   const rules = locationRules(origin).map(
     ([pattern, replacement]) => [`^${plain}${pattern.slice(1)}`, replacement] as [string, string],
   );

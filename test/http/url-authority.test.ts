@@ -228,7 +228,7 @@ describe("plainLocationRules decide alone only what locationRewriter decides the
         const by = decided(x);
         if (by !== undefined) expect(by, JSON.stringify(x)).toBe(relocate(x));
       }),
-      { numRuns: 5000 },
+      { numRuns: 5000, examples: [["//127.0.0.1/ "]] },
     );
   });
 
@@ -241,6 +241,10 @@ describe("plainLocationRules decide alone only what locationRewriter decides the
     ["http://127.0.0.1:8\\base\\a.ts", undefined],
     ["//0x7f.1/a.ts", undefined],
     [" //127.0.0.1/a.ts", undefined],
+    // A browser drops a URL's trailing spaces (CI found "//127.0.0.1/ " kept one).
+    ["//127.0.0.1/a.ts ", undefined],
+    ["http://127.0.0.1:8/base/a.ts  ", undefined],
+    ["next.ts ", "next.ts "],
   ])("decide %j as %j", (x, seen) => {
     expect(decided(x)).toBe(seen);
   });
