@@ -9,7 +9,7 @@ import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import { isGuarded, type GateSettings } from "../core/decide.js";
 import type { Settings } from "../core/settings.js";
-import { applyCors, corsHeaders, preflight, REASON_HEADER, type CorsOrigins } from "./cors.js";
+import { applyCors, corsHeaders, preflight, type CorsOrigins } from "./cors.js";
 import { secureLink, type Grant, type SecureLinkVariables } from "./middleware.js";
 import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js";
 import { propagated } from "./propagate.js";
@@ -194,8 +194,8 @@ function corsPolicy(allowed: CorsOrigins, gate: GateSettings): MiddlewareHandler
     if (!isGuarded(raw, gate)) return next();
     await next();
     const decision = c.get("secureLink") as SecureLinkVariables["secureLink"] | undefined;
-    const headers = corsHeaders(allowed, requestOrigin);
-    if (decision?.action === "reject") headers.push([REASON_HEADER, decision.reason]);
+    const reason = decision?.action === "reject" ? decision.reason : undefined;
+    const headers = corsHeaders(allowed, requestOrigin, reason);
     // A fetched answer's headers cannot be changed; a copy's can. Unset first, or Hono would
     // copy the old headers (the origin's own CORS headers among them) over the new ones.
     const copy = new Response(c.res.body, c.res);

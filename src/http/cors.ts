@@ -8,6 +8,7 @@
  */
 import { isGuarded, MAX_PATH, type GateSettings } from "../core/decide.js";
 import { splitTarget } from "../core/link.js";
+import type { Reason } from "./refusal.js";
 
 /** The origins whose pages may read the gate's answers: `*` (any), or exact origins. */
 export type CorsOrigins = "*" | readonly string[];
@@ -23,6 +24,9 @@ const PREFLIGHT_MAX_AGE = "7200";
  * The CORS headers of an answer under a guarded prefix, for a request from `requestOrigin`
  * (its `Origin` header, absent for same-origin and non-browser requests). With a list, the
  * answer depends on `Origin`, so it says `Vary: Origin` whether or not this one is allowed.
+ * A refusal of the gate's own (`reason`) is named in `Tokengate-Reason`, which a player reads to
+ * tell an expired link from a forbidden one; an origin's failure is not: it is the origin's,
+ * and the log names it.
  *
  * @example
  * ```ts
@@ -33,6 +37,7 @@ const PREFLIGHT_MAX_AGE = "7200";
 export function corsHeaders(
   allowed: CorsOrigins,
   requestOrigin: string | null | undefined,
+  reason?: Reason,
 ): [string, string][] {
   const headers: [string, string][] = [];
   if (allowed === "*") {
@@ -42,6 +47,9 @@ export function corsHeaders(
   }
   if (headers.length > 0) headers.push(["access-control-expose-headers", EXPOSED_HEADERS]);
   if (allowed !== "*") headers.push(["vary", "Origin"]);
+  if (reason !== undefined && reason !== "origin-error" && reason !== "origin-timeout") {
+    headers.push([REASON_HEADER, reason]);
+  }
   return headers;
 }
 

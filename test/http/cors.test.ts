@@ -43,6 +43,25 @@ describe("corsHeaders()", () => {
   ] as const)("%j, Origin %j: %j", (allowed, origin, expected) => {
     expect(corsHeaders(allowed as "*" | string[], origin)).toEqual(expected);
   });
+
+  // One rule for every runtime: a refusal of the gate's own names its reason for the player;
+  // an origin's failure is the origin's (the log names it), and a grant has none.
+  it.each([
+    ["expired", [["tokengate-reason", "expired"]]],
+    ["bad-token", [["tokengate-reason", "bad-token"]]],
+    ["client-limit", [["tokengate-reason", "client-limit"]]],
+    ["pace-limit", [["tokengate-reason", "pace-limit"]]],
+    ["origin-error", []],
+    ["origin-timeout", []],
+    [undefined, []],
+  ] as const)("names refusal %j as %j", (reason, named) => {
+    expect(corsHeaders("*", PLAYER, reason)).toEqual([
+      ["access-control-allow-origin", "*"],
+      EXPOSE,
+      ...named,
+    ]);
+    expect(corsHeaders([PLAYER], undefined, reason)).toEqual([["vary", "Origin"], ...named]);
+  });
 });
 
 describe("preflightHeaders()", () => {

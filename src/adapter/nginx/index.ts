@@ -21,13 +21,7 @@ import { addressRanges, clientAddressOf, clientShareKey } from "../../core/ip.js
 import { splitTarget } from "../../core/link.js";
 import { redactLink, redactTarget } from "../../core/redact.js";
 import { parseSecrets } from "../../core/settings.js";
-import {
-  corsEdit,
-  corsHeaders,
-  preflight,
-  preflightHeaders,
-  REASON_HEADER,
-} from "../../http/cors.js";
+import { corsEdit, corsHeaders, preflight, preflightHeaders } from "../../http/cors.js";
 import {
   connectionTokens,
   isReturned,
@@ -375,11 +369,8 @@ function headers(r: NjsRequest): void {
   // CORS on what a guarded request gets: grants, refusals, origin failures; not on a 404
   // outside the prefixes or a 500 of a misconfigured gate.
   if (settings.cors === null || reason === "not-found" || reason === "misconfigured") return;
-  const cors = corsHeaders(corsOf(settings)!, r.variables.http_origin);
-  if (reason !== "" && reason !== "origin-error" && reason !== "origin-timeout") {
-    cors.push([REASON_HEADER, reason]);
-  }
-  setAll(out, cors, true);
+  const refusal = reason === "" ? undefined : (reason as Reason);
+  setAll(out, corsHeaders(corsOf(settings)!, r.variables.http_origin, refusal), true);
 }
 
 /**

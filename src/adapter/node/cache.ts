@@ -21,13 +21,14 @@ import { storable } from "../../core/freshness.js";
 import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
 import { manifestPlan } from "../../http/manifest-headers.js";
+import type { CorsOrigins } from "../../http/cors.js";
 import { rejection } from "../../http/refusal.js";
 import {
   headerOf,
   headerValues,
   markManifest,
   removeHeader,
-  withGateHeaders,
+  withCors,
   type OriginLeg,
   type ProxyOutcome,
   type WholeAnswer,
@@ -105,8 +106,8 @@ export interface CachedRequest {
   outcome: ProxyOutcome;
   /** A CDN token to carry into a manifest served from the cache. */
   propagate?: string;
-  /** The gate's own headers (CORS) for the answer. */
-  headers?: readonly [string, string][];
+  /** `CORS_ORIGINS`, whose headers go on the answer (`withCors`). */
+  cors?: CorsOrigins;
   /** See {@link CacheOptions.clientTimeoutMs}; set by the cache. */
   clientTimeoutMs?: number;
 }
@@ -534,7 +535,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     if (result.kind === "error") {
       request.outcome.reason = result.reason;
       const refusal = rejection(result.reason);
-      const head = withGateHeaders(Object.entries(refusal.headers).flat(), request.headers);
+      const head = withCors(Object.entries(refusal.headers).flat(), request.cors, request.incoming);
       request.outgoing.writeHead(refusal.status, STATUS_CODES[refusal.status]!, head);
       request.outgoing.end(method === "HEAD" ? undefined : refusal.body);
       request.outcome.bytes = method === "HEAD" ? 0 : refusal.body.length;
@@ -622,12 +623,12 @@ function streamTo(request: CachedRequest, stream: FillStream, xCache: "HIT" | "M
     match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")
   ) {
     removeHeader(head, "content-length");
-    outgoing.writeHead(304, STATUS_CODES[304]!, withGateHeaders(head, request.headers));
+    outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
     outgoing.end();
     outcome.bytes = 0;
     return;
   }
-  outgoing.writeHead(200, stream.message, withGateHeaders(head, request.headers));
+  outgoing.writeHead(200, stream.message, withCors(head, request.cors, request.incoming));
   outcome.bytes = 0;
   let index = 0;
   let taken = 0;
@@ -697,7 +698,7 @@ function answer(
       match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*");
     if (matches) {
       removeHeader(head, "content-length");
-      outgoing.writeHead(304, STATUS_CODES[304]!, withGateHeaders(head, request.headers));
+      outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
       outgoing.end();
       outcome.bytes = 0;
       return;
@@ -711,7 +712,7 @@ function answer(
     if (range === "unsatisfiable") {
       removeHeader(head, "content-length");
       head.push("content-range", `bytes */${body.length}`, "content-length", "0");
-      outgoing.writeHead(416, STATUS_CODES[416]!, withGateHeaders(head, request.headers));
+      outgoing.writeHead(416, STATUS_CODES[416]!, withCors(head, request.cors, request.incoming));
       outgoing.end();
       outcome.bytes = 0;
       return;
@@ -726,7 +727,7 @@ function answer(
   const empty = incoming.method === "HEAD" || status === 204 || status === 304;
   removeHeader(head, "content-length");
   if (status !== 204 && status !== 304) head.push("content-length", String(body.length));
-  outgoing.writeHead(status, message, withGateHeaders(head, request.headers));
+  outgoing.writeHead(status, message, withCors(head, request.cors, request.incoming));
   outgoing.end(empty ? undefined : body);
   outcome.bytes = empty ? 0 : body.length;
   cutWhenStalled(outgoing, outcome, request.clientTimeoutMs ?? 0);

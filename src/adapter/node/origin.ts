@@ -29,7 +29,7 @@ import {
   manifestRequestHeaders,
   rewritesManifest,
 } from "../../http/manifest-headers.js";
-import { corsEdit, REASON_HEADER } from "../../http/cors.js";
+import { corsEdit, corsHeaders, type CorsOrigins } from "../../http/cors.js";
 import { errorLine, originFailure, rejection, type Reason } from "../../http/refusal.js";
 
 /** What happened to one proxied request, for the access log. */
@@ -81,11 +81,12 @@ export interface ForwardOptions {
   /** A CDN token's `md5=…&expires=…`, carried onto a manifest's relative URIs. */
   propagate?: string;
   /**
-   * The gate's CORS headers (with `CORS_ORIGINS` set), on whatever it answers, the origin's or
-   * its own 502/503/504: the origin's `Access-Control-*` headers are dropped, same-named ones
-   * replaced, `Vary` added to.
+   * `CORS_ORIGINS`, whose headers go on whatever the gate answers, the origin's or its own
+   * 502/503/504 (`corsHeaders`, applied by {@link withCors}).
    */
-  headers?: readonly [string, string][];
+  cors?: CorsOrigins;
+  /** The gate's `X-Cache`, for an answer a cache could have given (CACHE=on). */
+  xCache?: "MISS";
 }
 
 /** A configured way to the origin. */
@@ -153,24 +154,22 @@ export interface WholeControl {
 
 /**
  * Answers a request with the gate's refusal for `reason` (a 503 with `Retry-After`, say)
- * instead of asking the origin; with CORS on (`gateHeaders`), its `Tokengate-Reason` too.
+ * instead of asking the origin; with CORS on (`cors`), its headers too.
  */
 export function refuse(
   incoming: IncomingMessage,
   outgoing: ServerResponse,
   reason: Reason,
   outcome: ProxyOutcome,
-  gateHeaders: readonly [string, string][] | undefined,
+  cors: CorsOrigins | undefined,
   body?: string,
 ): void {
   outcome.reason = reason;
   const answer = rejection(reason, body);
-  const extra = gateHeaders === undefined ? undefined : [...gateHeaders];
-  extra?.push([REASON_HEADER, reason]);
   outgoing.writeHead(
     answer.status,
     STATUS_CODES[answer.status]!,
-    withGateHeaders(Object.entries(answer.headers).flat(), extra),
+    withCors(Object.entries(answer.headers).flat(), cors, incoming, reason),
   );
   const head = incoming.method === "HEAD";
   outgoing.end(head ? undefined : answer.body);
@@ -251,7 +250,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
     if (paced && pacedNow >= pacedMax) {
       // Each paced download holds an origin connection for size ÷ speed; a quarter of them is
       // all such downloads may hold, so they can never starve everyone else.
-      return refuse(incoming, outgoing, "pace-limit", outcome, extra.headers);
+      return refuse(incoming, outgoing, "pace-limit", outcome, extra.cors);
     }
     if (paced) {
       pacedNow++;
@@ -467,7 +466,7 @@ class OriginExchange implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly leg: Leg,
-    incoming: IncomingMessage,
+    private readonly incoming: IncomingMessage,
     private readonly outgoing: ServerResponse,
     private readonly target: string,
     client: ClientInfo,
@@ -502,6 +501,15 @@ class OriginExchange implements Dispatcher.DispatchHandler {
       if (!this.settled) this.abort(new GateAbort("client-gone", "client went away"));
     });
   }
+  /** The gate's own headers on an answer: CORS (`withCors`), and `X-Cache` with a cache on. */
+  private gateHeaders(list: string[]): string[] {
+    withCors(list, this.extra.cors, this.incoming);
+    if (this.extra.xCache !== undefined) {
+      removeHeader(list, "x-cache");
+      list.push("x-cache", this.extra.xCache);
+    }
+    return list;
+  }
 
   send(): void {
     this.attempts++;
@@ -533,7 +541,7 @@ class OriginExchange implements Dispatcher.DispatchHandler {
       controller.pause();
       return this.abort(new GateAbort("origin-error", head));
     }
-    const list = withGateHeaders(head, this.extra.headers);
+    const list = this.gateHeaders(head);
     // The reason phrase is only informative (RFC 9112 §4): one Node would refuse is dropped.
     const message = BAD_REASON.test(statusMessage ?? "") ? "" : (statusMessage ?? "");
     this.head = { message, list };
@@ -664,7 +672,7 @@ class OriginExchange implements Dispatcher.DispatchHandler {
     outgoing.writeHead(
       answer.status,
       STATUS_CODES[answer.status]!,
-      withGateHeaders(Object.entries(answer.headers).flat(), this.extra.headers),
+      this.gateHeaders(Object.entries(answer.headers).flat()),
     );
     if (this.method === "HEAD") return void outgoing.end();
     outgoing.end(answer.body);
@@ -793,24 +801,25 @@ function originHeaders(
 }
 
 /**
- * A flat header list with the gate's own headers set by the CORS rule (`corsEdit`). The gate's
- * headers here may be `X-Cache` alone: they are a CORS policy (whose headers always say
- * `Access-Control-Allow-Origin: *` or `Vary: Origin`) only when they say so, and only then are
- * the origin's own `Access-Control-*` dropped. The list itself when there are none.
+ * A flat header list with the gate's CORS headers for `incoming` (`corsHeaders`, a refusal's
+ * `reason` among them) set by the CORS rule (`corsEdit`): the origin's own `Access-Control-*`
+ * dropped, `Vary` added to. The list itself with CORS off.
  */
-export function withGateHeaders(
+export function withCors(
   list: string[],
-  gate: readonly [string, string][] | undefined,
+  cors: CorsOrigins | undefined,
+  incoming: IncomingMessage,
+  reason?: Reason,
 ): string[] {
-  if (gate === undefined || gate.length === 0) return list;
-  const cors = gate.some(
-    ([name, value]) =>
-      name.startsWith("access-control-") || (name === "vary" && value === "Origin"),
-  );
+  if (cors === undefined) return list;
   const names: string[] = [];
   for (let i = 0; i < list.length; i += 2) names.push(list[i]!);
   // Every Vary line the origin sent, as one list (RFC 9110 §5.3).
-  const edit = corsEdit(names, headerValues(list, "vary").join(","), gate, cors);
+  const edit = corsEdit(
+    names,
+    headerValues(list, "vary").join(","),
+    corsHeaders(cors, incoming.headers.origin, reason),
+  );
   for (const name of edit.drop) removeHeader(list, name.toLowerCase());
   for (const [name, value] of edit.set) {
     removeHeader(list, name);

@@ -26,7 +26,7 @@ import { clientAddressOf, clientShareKey, type AddressRanges } from "../../core/
 import { splitTarget } from "../../core/link.js";
 import type { Settings } from "../../core/settings.js";
 import type { ClientInfo } from "../../http/headers.js";
-import { corsHeaders, preflight } from "../../http/cors.js";
+import { preflight } from "../../http/cors.js";
 import type { Grant } from "../../http/middleware.js";
 import { errorLine } from "../../http/refusal.js";
 import { accessLine, messageLine, type LogFormat } from "./access-log.js";
@@ -251,11 +251,10 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
   sources.cache = cache?.stats;
 
   /** A grant's pace, token to carry on, and CORS headers, as the origin leg takes them. */
-  const forwardOptions = (grant: Grant, req: IncomingMessage): ForwardOptions => ({
+  const forwardOptions = (grant: Grant): ForwardOptions => ({
     rate: grant.form === "mp4" ? grant.rate : undefined,
     propagate: grant.form === "query" ? grant.propagate : undefined,
-    headers:
-      settings.cors === undefined ? undefined : corsHeaders(settings.cors, req.headers.origin),
+    cors: settings.cors,
   });
 
   /**
@@ -270,20 +269,19 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
     client: ClientInfo,
     outcome: ProxyOutcome,
   ): void => {
-    const extra = forwardOptions(grant, req);
+    const extra = forwardOptions(grant);
     if (!takePlace(req, res, client)) {
-      return refuse(req, res, "client-limit", outcome, extra.headers);
+      return refuse(req, res, "client-limit", outcome, extra.cors);
     }
     if (cache === undefined || extra.rate?.speed !== undefined) {
       return origin.forward(req, res, grant.target, client, outcome, extra);
     }
     const request = { incoming: req, outgoing: res, target: grant.target, client, outcome };
     cache
-      .serve({ ...request, propagate: extra.propagate, headers: extra.headers })
+      .serve({ ...request, propagate: extra.propagate, cors: extra.cors })
       .then((served) => {
         if (served) return;
-        const headers: [string, string][] = [...(extra.headers ?? []), ["x-cache", "MISS"]];
-        origin.forward(req, res, grant.target, client, outcome, { ...extra, headers });
+        origin.forward(req, res, grant.target, client, outcome, { ...extra, xCache: "MISS" });
       })
       .catch((error: unknown) => {
         write(messageLine(format, "error", `internal: cache: ${(error as Error).message}`));
@@ -357,8 +355,7 @@ export async function startGateServer(options: GateServerOptions): Promise<GateS
       return serveGrant(req, res, decision, client, outcome);
     }
     if (decision.action === "reject") {
-      const headers = cors === undefined ? undefined : corsHeaders(cors, req.headers.origin);
-      return refuse(req, res, decision.reason, outcome, headers);
+      return refuse(req, res, decision.reason, outcome, cors);
     }
     // Outside the guarded prefixes: the health check, else 404.
     if (reading && isHealthCheck(target)) {
