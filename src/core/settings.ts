@@ -8,8 +8,7 @@ import { DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "./cache-key.js";
 import { DEFAULT_PREFIXES, gateSettings, isOptionError, type GateSettings } from "./decide.js";
 import { canonicalAddress, type AddressRanges } from "./ip.js";
 import { parseSetting, SETTINGS, type SettingsEnv } from "./settings-table.js";
-// The header policy's own table of names it never forwards (pure, imports nothing).
-import { FORWARDED, neverForwarded } from "../http/headers.js";
+import { FORWARDED, neverForwarded } from "./forward-headers.js";
 
 /**
  * A setting that is missing or invalid; `setting` is its environment name, `detail` what is
