@@ -211,6 +211,9 @@ function compress(state: Int32Array, x: Int32Array, o: number): void {
 }
 
 /** The state MD5 starts from (RFC 1321 §3.3), in a new array of the caller's own. */
+const JOINED_STATE = new Int32Array(4);
+const JOINED_BLOCK = new Int32Array(16);
+
 function initialState(): Int32Array {
   const state = new Int32Array(4);
   state[0] = 0x67452301;
@@ -374,8 +377,14 @@ export function md5Base64url(data: Uint8Array | string): string {
  * ```
  */
 export function md5Base64urlJoined(parts: readonly string[]): string {
-  const state = initialState();
-  const block = new Int32Array(16);
+  // One state and block for every call: a token is hashed start to end with nothing in between
+  // (no callback, no await), and two fresh typed arrays per token are a measurable share of it.
+  const state = JOINED_STATE;
+  state[0] = 0x67452301;
+  state[1] = 0xefcdab89;
+  state[2] = 0x98badcfe;
+  state[3] = 0x10325476;
+  const block = JOINED_BLOCK;
   let seen = 0;
   let word = 0; // the block word being filled, p & 3 of its bytes so far
   let p = 0; // the byte position in the block
