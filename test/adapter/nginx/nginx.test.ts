@@ -19,6 +19,8 @@ import { SECRET, signedPath } from "../../helpers/links.js";
 import { freePort, JS_MODULE, NGINX, nginxAvailable, startNginx } from "../../helpers/nginx.js";
 import { bigChunk, startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
+import { answerFor } from "../../helpers/http-semantics.js";
+import { MODIFIED } from "../../helpers/recording-origin.js";
 
 const here = nginxAvailable();
 
@@ -246,7 +248,12 @@ describe.skipIf(!here)("njs's native MD5, which the module uses", () => {
   });
 });
 
-/** An origin that records each request's headers and body bytes and says how long to keep answers. */
+/**
+ * An origin that records each request's headers and body bytes and says how long to keep
+ * answers: a real static server's answers (`http-semantics.ts`: Range 206/416, conditionals,
+ * HEAD), plus the hop-by-hop headers a careless one sends and, on request, an error status or
+ * an internal redirect.
+ */
 async function recordingOrigin() {
   const seen: { url: string; headers: IncomingHttpHeaders; bodyBytes: number }[] = [];
   const server: Server = createServer((req, res) => {
@@ -254,22 +261,35 @@ async function recordingOrigin() {
     req.on("data", (chunk: Buffer) => (bodyBytes += chunk.length));
     req.on("end", () => {
       seen.push({ url: req.url ?? "", headers: req.headers, bodyBytes });
-      const body = `content of ${req.url}`;
+      const body = Buffer.from(`content of ${req.url}`);
       const status = /status-(\d{3})/.exec(req.url ?? "")?.[1];
       // An origin that would have nginx follow a redirect inside itself.
       if (req.url?.includes("accel"))
         res.setHeader("x-accel-redirect", "/videos/2675_other/secret.ts");
-      res.writeHead(Number(status ?? 200), {
-        "content-type": "video/mp2t",
-        "content-length": body.length,
-        "cache-control": "public, max-age=60",
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value.join(", ") : value;
+      };
+      const resource = {
+        body,
+        etag: `"${body.length}"`,
+        lastModified: MODIFIED,
+        headers: { "content-type": "video/mp2t", "cache-control": "public, max-age=60" },
+      };
+      const answer =
+        status === undefined
+          ? answerFor(req.method ?? "GET", header, resource)
+          : { status: Number(status), headers: resource.headers, body };
+      res.writeHead(answer.status, {
+        ...answer.headers,
+        ...(answer.body === undefined ? {} : { "content-length": answer.body.length }),
         "x-named": "hop",
         connection: "x-named",
         "proxy-connection": "keep-alive",
         te: "trailers",
         upgrade: "h2c",
       });
-      res.end(req.method === "HEAD" ? undefined : body);
+      res.end(req.method === "HEAD" ? undefined : answer.body);
     });
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -335,7 +355,9 @@ describe.skipIf(!here)("nginx with the njs module, as nginx-config prints it", (
         Connection: "X-Custom",
       },
     });
-    expect(answer.status).toBe(200);
+    // The origin honours the Range: its 206 and the four bytes, passed on as they came.
+    expect([answer.status, answer.body.toString()]).toEqual([206, "cont"]);
+    expect(answer.headers["content-range"]).toMatch(/^bytes 0-3\/\d+$/);
     const headers = origin.seen[before]!.headers;
     expect(headers.range).toBe("bytes=0-3");
     expect(headers["x-forwarded-for"]).toBe("127.0.0.1");
