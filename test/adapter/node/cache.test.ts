@@ -8,6 +8,7 @@ import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signQueryToken } from "../../../src/core/query-token.js";
 import { signToken } from "../../../src/core/token.js";
+import { answerFor } from "../../helpers/http-semantics.js";
 import { get } from "../../helpers/http.js";
 import { serve, type Served } from "../../helpers/serve.js";
 
@@ -84,11 +85,27 @@ async function cacheOrigin() {
       headers["last-modified"] = new Date((now - 86_400) * 1000).toUTCString();
     if (file.includes("bare")) delete headers.etag;
     if (file.includes("short") && req.headers["if-none-match"] === '"e1"') {
+      // A revalidation: still the same object, fresh for longer now.
       res.writeHead(304, { etag: '"e1"', "cache-control": "max-age=300" });
       return void res.end();
     }
-    res.writeHead(200, headers);
-    res.end(req.method === "HEAD" ? undefined : body);
+    // Ranges, conditionals and HEAD as a real static server answers them (http-semantics.ts).
+    const { etag, "last-modified": lastModified, "content-length": _, ...rest } = headers;
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    };
+    const answer = answerFor(req.method ?? "GET", header, {
+      body,
+      etag,
+      lastModified,
+      headers: rest,
+    });
+    res.writeHead(answer.status, {
+      ...answer.headers,
+      ...(answer.body === undefined ? {} : { "content-length": String(answer.body.length) }),
+    });
+    res.end(req.method === "HEAD" ? undefined : answer.body);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
@@ -200,6 +217,22 @@ describe("CACHE_MAX_BYTES on the Node server", () => {
     });
     expect(notModified.status).toBe(304);
     expect(origin.count("fresh-range.ts")).toBe(1);
+  });
+
+  // Players open with a Range: the origin honours it (206 on a miss), and the cache must give
+  // the viewer its part and never keep a part as the whole object.
+  it("gives a first request's range, and keeps no part as the whole", async () => {
+    const bytes = "bytes of fresh-first.ts ".repeat(20);
+    const part = await get(gate.url + link("fresh-first.ts"), { headers: { range: "bytes=3-9" } });
+    expect([part.status, part.headers["content-range"]]).toEqual([
+      206,
+      `bytes 3-9/${bytes.length}`,
+    ]);
+    expect(part.body.toString()).toBe(bytes.slice(3, 10));
+    for (let n = 1; n < 3; n++) {
+      const whole = await get(gate.url + link("fresh-first.ts", n));
+      expect([whole.status, whole.body.toString()]).toEqual([200, bytes]);
+    }
   });
 
   it.each([

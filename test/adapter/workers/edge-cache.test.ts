@@ -8,6 +8,7 @@ import { gatherBudget } from "../../../src/adapter/workers/edge-cache.js";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../../src/core/token.js";
+import { answerFor } from "../../helpers/http-semantics.js";
 import { get } from "../../helpers/http.js";
 import { startWorker, type StartedWorker } from "../../helpers/worker.js";
 
@@ -68,8 +69,15 @@ describe("CACHE=on on the Worker", () => {
         return void res.end(zipped);
       }
       if (file.includes("cookie")) headers["set-cookie"] = "session=1";
-      res.writeHead(200, headers);
-      res.end(req.method === "HEAD" ? undefined : body);
+      // Ranges, conditionals and HEAD as a real static server answers them (http-semantics.ts).
+      const { etag, "content-length": _, ...rest } = headers;
+      const header = (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value.join(", ") : value;
+      };
+      const answer = answerFor(req.method ?? "GET", header, { body, etag, headers: rest });
+      res.writeHead(answer.status, answer.headers);
+      res.end(req.method === "HEAD" ? undefined : answer.body);
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -125,6 +133,23 @@ describe("CACHE=on on the Worker", () => {
     const head = await get(worker.url + link("range.ts", 2), { method: "HEAD" });
     expect([head.status, head.headers["x-cache"], head.body.length]).toEqual([200, "HIT", 0]);
     expect(count("range.ts")).toBe(1);
+  });
+
+  // Players open with a Range: on a miss the origin answers 206 (it honours Range), and the
+  // cache must pass that on, never keep the part as the whole object.
+  it("passes a first request's range on from the origin, and keeps no part as the whole", async () => {
+    const part = await get(worker.url + link("first-range.ts"), {
+      headers: { range: "bytes=3-9" },
+    });
+    const bytes = "bytes of first-range.ts ".repeat(50);
+    expect([part.status, part.headers["content-range"]]).toEqual([
+      206,
+      `bytes 3-9/${bytes.length}`,
+    ]);
+    expect(part.body.toString()).toBe(bytes.slice(3, 10));
+    const whole = await get(worker.url + link("first-range.ts", 1));
+    expect(whole.status).toBe(200);
+    expect(whole.body.toString()).toBe(bytes);
   });
 
   it("keeps no answer with no-store or Set-Cookie, and none for a request with a cookie", async () => {
