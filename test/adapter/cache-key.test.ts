@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheKey, DEFAULT_CACHE_KEY_QUERY } from "../../src/core/cache-key.js";
 import { parseCacheKeyQuery, readSettings, SettingError } from "../../src/core/settings.js";
 import { signToken } from "../../src/core/token.js";
+import { answerFor } from "../helpers/http-semantics.js";
 import { get } from "../helpers/http.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { serve } from "../helpers/serve.js";
@@ -187,13 +188,18 @@ for (const runtime of RUNTIMES) {
       server = createServer((req, res) => {
         seen.push(req.url ?? "");
         const body = Buffer.from(`bytes of ${req.url}`);
-        res.writeHead(200, {
-          "content-type": "video/mp2t",
-          "content-length": String(body.length),
-          "cache-control": "public, max-age=300",
+        // Ranges, conditionals and HEAD as a real static server answers them.
+        const header = (name: string) => {
+          const value = req.headers[name];
+          return Array.isArray(value) ? value.join(", ") : value;
+        };
+        const answer = answerFor(req.method ?? "GET", header, {
+          body,
           etag: '"k1"',
+          headers: { "content-type": "video/mp2t", "cache-control": "public, max-age=300" },
         });
-        res.end(req.method === "HEAD" ? undefined : body);
+        res.writeHead(answer.status, answer.headers);
+        res.end(req.method === "HEAD" ? undefined : answer.body);
       });
       await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
       originUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

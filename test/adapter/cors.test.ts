@@ -13,6 +13,7 @@ import { EXPOSED_HEADERS, corsHeaders, preflightHeaders } from "../../src/http/c
 import { parseCorsOrigins, SettingError } from "../../src/core/settings.js";
 import { signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
+import { answerFor } from "../helpers/http-semantics.js";
 import { get, type Answer } from "../helpers/http.js";
 import { SECRET } from "../helpers/links.js";
 import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
@@ -36,20 +37,28 @@ function tampered(): string {
 async function corsOrigin() {
   const server: Server = createServer((req, res) => {
     if (req.url?.includes("broken.ts")) return void req.socket.destroy();
-    const body = `content of ${req.url}`;
+    const body = Buffer.from(`content of ${req.url}`);
     res.setHeader(
       "vary",
       req.url?.includes("two-vary") ? ["Accept-Encoding", "Accept-Language"] : "Accept-Encoding",
     );
-    res.writeHead(200, {
-      "content-type": req.url?.includes(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
-      "content-length": String(Buffer.byteLength(body)),
-      "access-control-allow-origin": req.url?.includes("star.ts")
-        ? "*"
-        : "https://origin-chosen.example",
-      "access-control-allow-credentials": "true",
+    // Ranges, conditionals and HEAD as a real static server answers them.
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    };
+    const answer = answerFor(req.method ?? "GET", header, {
+      body,
+      headers: {
+        "content-type": req.url?.includes(".m3u8") ? "application/vnd.apple.mpegurl" : "video/mp2t",
+        "access-control-allow-origin": req.url?.includes("star.ts")
+          ? "*"
+          : "https://origin-chosen.example",
+        "access-control-allow-credentials": "true",
+      },
     });
-    res.end(req.method === "HEAD" ? undefined : body);
+    res.writeHead(answer.status, answer.headers);
+    res.end(req.method === "HEAD" ? undefined : answer.body);
   });
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
   return {
