@@ -85,7 +85,7 @@ export function plainStreamPattern(prefixes: readonly string[]): string {
 /**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
  * settings whose grants need the module (CORS headers, the cache's key and `X-Cache`, an
- * address read from X-Forwarded-For, IP-bound or per-client tokens), a FORWARD_HEADERS name
+ * address read from X-Forwarded-For, per-client tokens), a FORWARD_HEADERS name
  * nginx has no `$http_` variable for, or a first secret an nginx string cannot carry.
  */
 export function nativeBlocker(options: NginxConfOptions): string | undefined {
@@ -95,7 +95,6 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
   if (settings.cors !== undefined) return "CORS_ORIGINS";
   if (options.cacheDir !== null) return "--cache-dir";
   if (options.trustProxy.length > 0) return "TRUST_PROXY";
-  if (settings.gate.bindIp !== "off") return "BIND_IP";
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
   if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
   return undefined;
@@ -651,7 +650,14 @@ function nativeMaps(options: NginxConfOptions): string[] {
     `        ${regexString(`~^1${plainStreamPattern(settings.gate.prefixes)}`)} 1;`,
     "    }",
     "    secure_link $tg_token,$tg_expires;",
-    '    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_";',
+    // BIND_IP=on: the client's address is the hash's last part (an IPv4 one, as written, is
+    // the core's canonical form). `optional`: the unbound form here, a bound one the module's.
+    ...(settings.gate.bindIp === "on"
+      ? [
+          "    # BIND_IP=on: the client's address (IPv4 only here) ends the signed string.",
+          '    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_${remote_addr}";',
+        ]
+      : ['    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_";']),
     "    # 1: right and unexpired under SECRET's first secret; anything else is the module's.",
     '    map "$tokengate_link$secure_link" $tokengate_native {',
     '        default "";',

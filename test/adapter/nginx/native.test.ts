@@ -125,6 +125,37 @@ describe.skipIf(!here)("the common request, decided by nginx without njs", () =>
   });
 });
 
+// IP-bound links (BIND_IP): the address is one more part of secure_link_md5's string, so
+// nginx decides them too; what its one check cannot (the other form under `optional`) falls
+// through to the module, as every refusal does.
+describe.skipIf(!here).each([
+  ["on", [200, 403, 403], ["", "1", "1"]],
+  ["optional", [200, 200, 403], ["1", "", "1"]],
+] as const)("BIND_IP=%s on the native path", (bindIp, statuses, njs) => {
+  let origin: Origin;
+  let nginx: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    nginx = await startNginx({ ORIGIN_URL: origin.url, SECRET, BIND_IP: bindIp });
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await origin?.close();
+  });
+
+  it("grants a link bound to the client's address, unbound as the setting says, no other", async () => {
+    const skip = nginx.accessLog().length;
+    const answers = [
+      await get(nginx.url + signedPath("ip.ts", { ip: "127.0.0.1" })),
+      await get(nginx.url + signedPath("ip.ts")),
+      await get(nginx.url + signedPath("ip.ts", { ip: "127.0.0.2" })),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual(statuses);
+    const lines = await logged(nginx, skip, 3);
+    expect(lines.map((line) => line.njs)).toEqual(njs);
+  });
+});
+
 describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () => {
   let dir: string;
   beforeAll(() => {
