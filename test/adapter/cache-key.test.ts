@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cacheKey, DEFAULT_CACHE_KEY_QUERY } from "../../src/core/cache-key.js";
 import { parseCacheKeyQuery, readSettings, SettingError } from "../../src/core/settings.js";
 import { signToken } from "../../src/core/token.js";
-import { answerFor } from "../helpers/http-semantics.js";
+import { answerFor, headerReader } from "../helpers/http-semantics.js";
 import { get } from "../helpers/http.js";
 import { nginxAvailable, startNginx } from "../helpers/nginx.js";
 import { serve } from "../helpers/serve.js";
@@ -189,10 +189,7 @@ for (const runtime of RUNTIMES) {
         seen.push(req.url ?? "");
         const body = Buffer.from(`bytes of ${req.url}`);
         // Ranges, conditionals and HEAD as a real static server answers them.
-        const header = (name: string) => {
-          const value = req.headers[name];
-          return Array.isArray(value) ? value.join(", ") : value;
-        };
+        const header = headerReader(req.headers);
         const answer = answerFor(req.method ?? "GET", header, {
           body,
           etag: '"k1"',

@@ -13,7 +13,7 @@ import { EXPOSED_HEADERS, corsHeaders, preflightHeaders } from "../../src/http/c
 import { parseCorsOrigins, SettingError } from "../../src/core/settings.js";
 import { signQueryToken } from "../../src/core/query-token.js";
 import { signToken } from "../../src/core/token.js";
-import { answerFor } from "../helpers/http-semantics.js";
+import { answerFor, headerReader } from "../helpers/http-semantics.js";
 import { get, type Answer } from "../helpers/http.js";
 import { SECRET } from "../helpers/links.js";
 import { RUNTIMES, type Gate } from "../helpers/runtimes.js";
@@ -43,10 +43,7 @@ async function corsOrigin() {
       req.url?.includes("two-vary") ? ["Accept-Encoding", "Accept-Language"] : "Accept-Encoding",
     );
     // Ranges, conditionals and HEAD as a real static server answers them.
-    const header = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    };
+    const header = headerReader(req.headers);
     const answer = answerFor(req.method ?? "GET", header, {
       body,
       headers: {

@@ -86,6 +86,19 @@ export interface Decision {
 }
 
 /**
+ * The `header(name)` {@link answerFor} takes, read from node:http's `req.headers`: a header
+ * sent more than once as one list (RFC 9110 §5.3).
+ */
+export function headerReader(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): (name: string) => string | undefined {
+  return (name) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  };
+}
+
+/**
  * The answer to `method` with request headers `header(name)` (lower-case name) for `resource`.
  *
  * @example

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { OriginSeen } from "./attacks.js";
-import { answerFor, type Answer, type Resource } from "./http-semantics.js";
+import { answerFor, headerReader, type Answer, type Resource } from "./http-semantics.js";
 
 /** The Last-Modified of every resource, so an attack can send a matching If-Modified-Since. */
 export const MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT";
@@ -95,10 +95,7 @@ export async function recordingOrigin(
       const id = Number(req.headers["x-req"] ?? -1);
       const method = req.method ?? "";
       const url = req.url ?? "";
-      const header = (name: string) => {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value.join(", ") : value;
-      };
+      const header = headerReader(req.headers);
       const answer = answerFor(method, header, resourceOf(bodyFor(id, url)));
       seen.push({ id, method, url, headers: req.headers, bodyBytes, answer });
       res.writeHead(answer.status, answer.headers);

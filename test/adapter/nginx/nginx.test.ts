@@ -19,7 +19,7 @@ import { SECRET, signedPath } from "../../helpers/links.js";
 import { freePort, JS_MODULE, NGINX, nginxAvailable, startNginx } from "../../helpers/nginx.js";
 import { bigChunk, startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
-import { answerFor } from "../../helpers/http-semantics.js";
+import { answerFor, headerReader } from "../../helpers/http-semantics.js";
 import { MODIFIED } from "../../helpers/recording-origin.js";
 
 const here = nginxAvailable();
@@ -266,10 +266,7 @@ async function recordingOrigin() {
       // An origin that would have nginx follow a redirect inside itself.
       if (req.url?.includes("accel"))
         res.setHeader("x-accel-redirect", "/videos/2675_other/secret.ts");
-      const header = (name: string) => {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value.join(", ") : value;
-      };
+      const header = headerReader(req.headers);
       const resource = {
         body,
         etag: `"${body.length}"`,

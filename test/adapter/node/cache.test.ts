@@ -8,7 +8,7 @@ import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signQueryToken } from "../../../src/core/query-token.js";
 import { signToken } from "../../../src/core/token.js";
-import { answerFor } from "../../helpers/http-semantics.js";
+import { answerFor, headerReader } from "../../helpers/http-semantics.js";
 import { get } from "../../helpers/http.js";
 import { serve, type Served } from "../../helpers/serve.js";
 
@@ -91,10 +91,7 @@ async function cacheOrigin() {
     }
     // Ranges, conditionals and HEAD as a real static server answers them (http-semantics.ts).
     const { etag, "last-modified": lastModified, "content-length": _, ...rest } = headers;
-    const header = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    };
+    const header = headerReader(req.headers);
     const answer = answerFor(req.method ?? "GET", header, {
       body,
       etag,

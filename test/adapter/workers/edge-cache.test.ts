@@ -8,7 +8,7 @@ import { gatherBudget } from "../../../src/adapter/workers/edge-cache.js";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signToken } from "../../../src/core/token.js";
-import { answerFor } from "../../helpers/http-semantics.js";
+import { answerFor, headerReader } from "../../helpers/http-semantics.js";
 import { get } from "../../helpers/http.js";
 import { startWorker, type StartedWorker } from "../../helpers/worker.js";
 
@@ -71,10 +71,7 @@ describe("CACHE=on on the Worker", () => {
       if (file.includes("cookie")) headers["set-cookie"] = "session=1";
       // Ranges, conditionals and HEAD as a real static server answers them (http-semantics.ts).
       const { etag, "content-length": _, ...rest } = headers;
-      const header = (name: string) => {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value.join(", ") : value;
-      };
+      const header = headerReader(req.headers);
       const answer = answerFor(req.method ?? "GET", header, { body, etag, headers: rest });
       res.writeHead(answer.status, answer.headers);
       res.end(req.method === "HEAD" ? undefined : answer.body);
