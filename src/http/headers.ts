@@ -6,6 +6,7 @@
  * @module
  */
 import { FORWARDED, nameTable } from "../core/forward-headers.js";
+import { canonicalAddress } from "../core/ip.js";
 
 // The forward policy's names live in the core, which validates FORWARD_HEADERS against them.
 export { FORWARDED, neverForwarded } from "../core/forward-headers.js";
@@ -265,9 +266,9 @@ export interface UrlAuthority {
  * The host and port of a URL as a browser reads it (WHATWG URL) when it names an http or https
  * authority: `http:`/`https:` (any case) followed by any run of `/` and `\` (`http:host` too,
  * as a page of the other scheme reads it), or no scheme and two or more of them (as against
- * an http(s) page); null for anything else, a relative reference or a host a browser refuses
- * (an IPv6 literal's text is kept as written, lower case). ASCII tabs and newlines are dropped
- * anywhere, the userinfo up to the last `@`, one trailing dot of the host; an IPv4 address in
+ * an http(s) page); null for anything else, a relative reference or a host a browser refuses.
+ * An IPv6 literal is read in RFC 5952 form (an IPv4-mapped one as its IPv4 address). ASCII tabs
+ * and newlines are dropped anywhere, the userinfo up to the last `@`, one trailing dot of the host; an IPv4 address in
  * any WHATWG form (1 to 4 parts, decimal, `0x` hex, `0` octal) is dotted. Pure scans, no `URL`
  * (njs 0.7.9 has none).
  *
@@ -346,12 +347,20 @@ function isScheme(text: string): boolean {
 
 /**
  * A host as WHATWG URL reads it for http(s), one trailing dot dropped: percent-decoded, full-width
- * forms and ideographic full stops made ASCII, lower case, an IPv4 address dotted; null when a
+ * forms and ideographic full stops made ASCII, lower case, an IPv4 address dotted, an IPv6 one
+ * in RFC 5952 form (IPv4-mapped as its IPv4 address); null when a
  * browser refuses it or it keeps a character past ASCII (whose IDNA mapping is not made here).
  */
 function readHost(host: string): string | null {
   if (host === "") return null;
-  if (host[0] === "[") return host.toLowerCase();
+  if (host[0] === "[") {
+    // Every spelling of one IPv6 address is one host to a browser: compared in one form
+    // (RFC 5952, as WHATWG serialises it; an IPv4-mapped one as its IPv4 address).
+    const inner = host.slice(1, host.length - 1);
+    const canonical = host[host.length - 1] === "]" ? canonicalAddress(inner) : undefined;
+    if (canonical === undefined) return host.toLowerCase();
+    return canonical.indexOf(":") >= 0 ? `[${canonical}]` : canonical;
+  }
   let decoded: string;
   try {
     decoded = decodeURIComponent(host);

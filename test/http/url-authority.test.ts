@@ -177,6 +177,28 @@ describe("locationRewriter takes every spelling of the origin's host", () => {
   });
 });
 
+// Review: an origin at an IPv6 literal kept its address in a Location spelled otherwise (a
+// browser reads every spelling of an IPv6 address as one host).
+describe("locationRewriter takes every spelling of an IPv6 origin", () => {
+  it.each([
+    ["http://[::1]:8/base", "http://[0:0:0:0:0:0:0:1]:8/base/a.ts", "/a.ts"],
+    ["http://[::1]:8/base", "http://[::0001]/base/a.ts", "/a.ts"],
+    ["http://[2001:db8::7]/base", "https://[2001:DB8:0:0::7]/base/x.ts?q", "/x.ts?q"],
+    ["http://[2001:db8::7]/base", "//[2001:0db8:0000:0000:0000:0000:0000:0007]/base", "/"],
+    ["http://[::ffff:127.0.0.1]/base", "http://[::ffff:7f00:1]/base/a.ts", "/a.ts"],
+    ["http://[::1]:8/base", "http://[::2]:8/base/a.ts", "http://[::2]:8/base/a.ts"],
+  ])("origin %s: %j becomes %j", (origin, location, seen) => {
+    expect(locationRewriter(origin)(location)).toBe(seen);
+  });
+
+  it("reads an IPv6 host as Node's URL names it", () => {
+    for (const spelled of ["[0:0::1]", "[::0001]", "[2001:DB8:0:0::7]", "[1:2:3:4:5:6:7:8]"]) {
+      const host = new URL(`http://${spelled}/`).hostname;
+      expect(urlAuthority(`http://${spelled}/`)?.host, spelled).toBe(host);
+    }
+  });
+});
+
 describe("plainLocationRules decide alone only what locationRewriter decides the same", () => {
   const origin = "http://127.0.0.1:8/base";
   const relocate = locationRewriter(origin);
