@@ -169,7 +169,7 @@ export function headerPairs(flat: readonly string[]): [string, string][] {
  * @param origin - ORIGIN_URL as `readSettings` returns it (no trailing slash).
  * @example
  * ```ts
- * locationRules("http://origin.test/base").length; // 6
+ * locationRules("http://origin.test/base").length; // 9
  * ```
  */
 export function locationRules(origin: string): [pattern: string, replacement: string][] {
@@ -181,12 +181,29 @@ export function locationRules(origin: string): [pattern: string, replacement: st
     : authority.split(":")[0]!;
   const prefix = regexText(match[2]!);
   const onOrigin = `^(?:[hH][tT][tT][pP][sS]?:)?[/\\\\][/\\\\](?:[^/\\\\?#]*@)?${anyCase(regexText(hostname))}(?::[0-9]*)?`;
+  // A path that starts with two slashes (a tab or newline between them is dropped by browsers)
+  // would read as another host once relative: `/.` in front keeps it a path on this one.
+  const twice = "[\\t\\n\\r]*[/\\\\]";
   const rules: [string, string][] = [];
   if (prefix !== "") {
-    rules.push([`${onOrigin}${prefix}(/.*)$`, "$1"], [`${onOrigin}${prefix}([?#].*)?$`, "/$1"]);
+    rules.push(
+      [`${onOrigin}${prefix}(/${twice}.*)$`, "/.$1"],
+      [`${onOrigin}${prefix}(/.*)$`, "$1"],
+      [`${onOrigin}${prefix}([?#].*)?$`, "/$1"],
+    );
   }
-  rules.push([`${onOrigin}[/\\\\](.*)$`, "/$1"], [`${onOrigin}([?#].*)?$`, "/$1"]);
-  if (prefix !== "") rules.push([`^${prefix}(/.*)$`, "$1"], [`^${prefix}([?#].*)?$`, "/$1"]);
+  rules.push(
+    [`${onOrigin}[/\\\\](${twice}.*)$`, "/./$1"],
+    [`${onOrigin}[/\\\\](.*)$`, "/$1"],
+    [`${onOrigin}([?#].*)?$`, "/$1"],
+  );
+  if (prefix !== "") {
+    rules.push(
+      [`^${prefix}(/${twice}.*)$`, "/.$1"],
+      [`^${prefix}(/.*)$`, "$1"],
+      [`^${prefix}([?#].*)?$`, "/$1"],
+    );
+  }
   return rules;
 }
 
@@ -199,7 +216,7 @@ export function locationRules(origin: string): [pattern: string, replacement: st
  *
  * @example
  * ```ts
- * plainLocationRules("http://origin.test/base").length; // 7
+ * plainLocationRules("http://origin.test/base").length; // 10
  * ```
  */
 export function plainLocationRules(origin: string): [pattern: string, replacement: string][] {

@@ -113,6 +113,12 @@ const REDIRECTS: [file: string, location: string, seen: string][] = [
   ["path.ts", "/base/y.ts", "/y.ts"],
   ["relative.ts", "next.ts", "next.ts"],
   ["foreign.ts", "https://cdn.example/base/x.ts", "https://cdn.example/base/x.ts"],
+  // Red team: a path on the origin that starts with two slashes, made relative, read as another
+  // host (an open redirect); `/.` in front keeps it a path on the gate.
+  ["double.ts", "http://ORIGIN//evil.example/x", "/.//evil.example/x"],
+  ["double-base.ts", "http://ORIGIN/base//evil.example/x", "/.//evil.example/x"],
+  ["double-path.ts", "/base//evil.example/x", "/.//evil.example/x"],
+  ["backslash.ts", "http://ORIGIN/base/\\evil.example/x", "/.//evil.example/x"],
 ];
 
 describe.each(Object.keys(RUNTIMES))("an origin's redirect through %s", (which) => {

@@ -179,6 +179,61 @@ describe("locationRewriter takes every spelling of the origin's host", () => {
 
 // Review: an origin at an IPv6 literal kept its address in a Location spelled otherwise (a
 // browser reads every spelling of an IPv6 address as one host).
+// Red team: the origin's own redirect to `http://origin//evil.example/x` (a path on the origin)
+// became `//evil.example/x`, which a browser reads as another host: an open redirect.
+describe("locationRewriter never sends a browser to another host than the origin's redirect did", () => {
+  const origin = "http://127.0.0.1:8/base";
+  const relocate = locationRewriter(origin);
+  const onOrigin = fc.constantFrom(
+    "http://127.0.0.1:8",
+    "http://127.0.0.1:8/base",
+    "HTTP://127.0.0.1.:8/base",
+    "//127.0.0.1:8/base",
+    "http://0x7f.1:8",
+    "/base",
+    "",
+  );
+  const tail = fc.constantFrom(
+    "//evil.example/x",
+    "/\\evil.example/x",
+    "/\t/evil.example/x",
+    "/\n\\evil.example",
+    "\\\\evil.example",
+    "/\r\n/evil.example",
+    "///evil.example",
+    "//evil.example:8/base/a.ts",
+    "/a.ts",
+  );
+  const gateBase = "https://gate.example/videos/x/a.ts";
+
+  it.each([
+    ["http://127.0.0.1:8//localhost:8080/X", "/.//localhost:8080/X"],
+    // A backslash in the path is a slash to a browser (WHATWG), as the rewriter reads it.
+    ["http://127.0.0.1:8/\\evil.example/x", "/.//evil.example/x"],
+    ["http://127.0.0.1:8/base//evil.example/x", "/.//evil.example/x"],
+    ["/base//evil.example/x", "/.//evil.example/x"],
+  ])("%j becomes %j", (location, seen) => {
+    const got = relocate(location);
+    expect(got).toBe(seen);
+    expect(new URL(got, gateBase).hostname).toBe("gate.example");
+  });
+
+  it("keeps every redirect that stayed on the origin on the gate", () => {
+    fc.assert(
+      fc.property(onOrigin, tail, (head, rest) => {
+        const location = head + rest;
+        const meant = new URL(location, "http://127.0.0.1:8/base/videos/a.ts");
+        if (meant.hostname !== "127.0.0.1") return;
+        const got = relocate(location);
+        expect(new URL(got, gateBase).hostname, JSON.stringify([location, got])).toBe(
+          "gate.example",
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("locationRewriter takes every spelling of an IPv6 origin", () => {
   it.each([
     ["http://[::1]:8/base", "http://[0:0:0:0:0:0:0:1]:8/base/a.ts", "/a.ts"],
