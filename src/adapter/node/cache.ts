@@ -124,8 +124,9 @@ export interface ResponseCache {
   /**
    * Answers a granted request from the cache (filling or revalidating it first when needed) and
    * returns true, or returns false when the request must take the origin leg as usual: not GET
-   * or HEAD, a `Cookie` or `Authorization` (never answered from a shared cache), a `HEAD` or
-   * `Range` that misses, or an object that may not be kept. Then `X-Cache: MISS` is the
+   * or HEAD, a `HEAD` or `Range` that misses, or an object that may not be kept. A `Cookie` or
+   * `Authorization` changes nothing: the origin never gets either (the header policy), so its
+   * answer cannot depend on them, and a bypass would only let one link multiply origin traffic. Then `X-Cache: MISS` is the
    * caller's to send.
    */
   serve(request: CachedRequest): Promise<boolean>;
@@ -447,9 +448,6 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
     const { incoming, target } = request;
     const method = incoming.method;
     if (method !== "GET" && method !== "HEAD") return false;
-    if (incoming.headers.cookie !== undefined || incoming.headers.authorization !== undefined) {
-      return false;
-    }
     const key = cacheKey(target, keyQuery);
     // No key: a request the key cannot name is passed through, neither served nor kept.
     if (key === undefined || key.length > MAX_KEY_LENGTH) {

@@ -64,12 +64,12 @@ export function defaultCache(): Cache | undefined {
 }
 
 /**
- * Whether a request may be answered from, and fill, a shared cache: GET or HEAD without
- * `Cookie` or `Authorization`.
+ * Whether a request may be answered from, and fill, a shared cache: GET or HEAD. A `Cookie` or
+ * `Authorization` changes nothing: the origin never gets either (the header policy), so its
+ * answer cannot depend on them, and a bypass would only let one link multiply origin traffic.
  */
 export function sharedCacheable(request: Request): boolean {
-  if (request.method !== "GET" && request.method !== "HEAD") return false;
-  return !request.headers.has("cookie") && !request.headers.has("authorization");
+  return request.method === "GET" || request.method === "HEAD";
 }
 
 /**

@@ -253,16 +253,28 @@ describe("CACHE_MAX_BYTES on the Node server", () => {
     }
   });
 
-  it("never answers a request with Cookie or Authorization from the cache, nor keeps its answer", async () => {
-    await get(gate.url + link("fresh-private-req.ts"));
-    const withCookie = await get(gate.url + link("fresh-private-req.ts", 1), {
+  // Red team: a Cookie or Authorization header sent every viewer's request past the cache, so
+  // one link and a header made the origin resend a cached object to clients that read nothing.
+  // Neither header ever reaches the origin (the header policy drops both), so its answer cannot
+  // depend on them: such a request is answered, and fills, like any other.
+  it("answers a request with Cookie or Authorization from the cache like any other", async () => {
+    await get(gate.url + link("fresh-credentials.ts"));
+    const withCookie = await get(gate.url + link("fresh-credentials.ts", 1), {
       headers: { cookie: "a=b" },
     });
-    const withAuth = await get(gate.url + link("fresh-private-req.ts", 2), {
+    const withAuth = await get(gate.url + link("fresh-credentials.ts", 2), {
       headers: { authorization: "Bearer x" },
     });
-    expect([withCookie.headers["x-cache"], withAuth.headers["x-cache"]]).toEqual(["MISS", "MISS"]);
-    expect(origin.count("fresh-private-req.ts")).toBe(3);
+    expect([withCookie.headers["x-cache"], withAuth.headers["x-cache"]]).toEqual(["HIT", "HIT"]);
+    expect(origin.count("fresh-credentials.ts")).toBe(1);
+    // A first request with them fills the cache for everyone, asked in no viewer's words.
+    await get(gate.url + link("fresh-auth-first.ts"), { headers: { authorization: "Bearer x" } });
+    const next = await get(gate.url + link("fresh-auth-first.ts", 1));
+    expect(next.headers["x-cache"]).toBe("HIT");
+    const asked = origin.seen.filter((r) => r.url.endsWith("/fresh-auth-first.ts"));
+    expect(asked.map((r) => [r.headers.authorization, r.headers.cookie])).toEqual([
+      [undefined, undefined],
+    ]);
   });
 
   it("revalidates a stale object with its ETag and serves it again on 304", async () => {
