@@ -75,7 +75,9 @@ function listedKey(
       const at = piece.indexOf("=");
       const pieceName = at < 0 ? piece : piece.slice(0, at);
       if (k === 0 && exact && pieceName === name) continue;
-      if (loose.length > 0 && readsAs(pieceName, loose) !== undefined) return undefined;
+      // The piece whole, its value too: an origin that decodes the query before splitting it
+      // reads `x=1%26quality%3D…` as a `quality` (readsAs decodes, splits, cuts at `=`).
+      if (loose.length > 0 && readsAs(piece, loose) !== undefined) return undefined;
     }
   }
   const kept: string[] = [];

@@ -51,11 +51,11 @@ export function tokenQuery(query: string, mp4: boolean): TokenQuery {
       // on `;` as well as `&`, reads `&amp;` as `&`, `md5[]` as an array or stops at a NUL
       // would read it as one, so it is as ambiguous as a repeated one (refused, never
       // stripped: what else such an origin reads in the query is anyone's guess).
+      // Each piece whole, its value too: an origin that decodes the query before splitting it
+      // reads `x=1%26md5%3D…` as an `md5` (readsAs decodes, then splits and cuts at `=`).
       const pieces = part.split(";");
       for (let i = 0; i < pieces.length; i++) {
-        const piece = pieces[i]!;
-        const at = piece.indexOf("=");
-        const spelled = looseName(at < 0 ? piece : piece.slice(0, at), mp4);
+        const spelled = looseName(pieces[i]!, mp4);
         if (spelled !== undefined) repeated ??= spelled;
       }
       rest.push(part);
@@ -132,13 +132,26 @@ export function looseSpelling(name: string): string {
 function lettersAndDigits(text: string, longest: number): string {
   let kept = "";
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x30 && code <= 0x39) kept += text.charAt(i);
+    const code = asciiFolded(text.charCodeAt(i));
+    if (code >= 0x30 && code <= 0x39) kept += String.fromCharCode(code);
     else if (isAsciiLetter(code)) kept += String.fromCharCode(code | 0x20);
     else continue;
     if (kept.length > longest) return "";
   }
   return kept;
+}
+
+/**
+ * The ASCII letter or digit an origin may read a character as: full-width forms (NFKC), and
+ * the letters whose Unicode case mapping lands in ASCII (`ı` and `İ` as `i`, as Java's
+ * `equalsIgnoreCase` reads them; the long `ſ` as `s`; the Kelvin sign as `k`). Others as
+ * they are.
+ */
+function asciiFolded(code: number): number {
+  if (code >= 0xff10 && code <= 0xff5a) return code - 0xfee0;
+  if (code === 0x130 || code === 0x131) return 0x69;
+  if (code === 0x17f) return 0x73;
+  return code === 0x212a ? 0x6b : code;
 }
 
 function isAsciiLetter(code: number): boolean {

@@ -58,6 +58,15 @@ describe("cacheKey()", () => {
     // Look-alikes of a name not in the list change nothing.
     ["/v/seg.ts?Other=1&q%75ality=2&quality=hd", ["quality"], undefined],
     ["/v/seg.ts?Other=1&o%74her=2&quality=hd", ["quality"], "/v/seg.ts?quality=hd"],
+    // Red team: letters an origin's case folding reads as ASCII (Java's equalsIgnoreCase takes
+    // `ı` and `İ` for `i`), full-width forms, and a key parameter escaped inside another's value
+    // (an origin that decodes the whole query before splitting it reads it) shared `quality=low`.
+    ["/v/seg.ts?quality=low&qual%C4%B1ty=high", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&qual%C4%B0ty=high", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&%EF%BD%91uality=high", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&x=1%26quality%3Dhigh", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&x=1%3Bquality%3Dhigh", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&title=a%26b", ["quality"], "/v/seg.ts?quality=low"],
   ] as const)(
     "%s under %j is %s: only the key parameters' spellings count",
     (target, rule, key) => {

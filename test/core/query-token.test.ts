@@ -97,6 +97,21 @@ describe("tokenQuery", () => {
   it("notes a token parameter given twice", () => {
     expect(tokenQuery("md5=a&md5=b", false).repeated).toBe("md5");
   });
+
+  // Red team: spellings an origin may read as a token parameter passed to it.
+  it.each([
+    ["md5=a&expires=1&exp%C4%B1res=2", "expires"],
+    ["md5=a&expires=1&%EF%BD%8D%EF%BD%84%EF%BC%95=b", "md5"],
+    ["md5=a&expires=1&x=1%26md5%3Db", "md5"],
+    ["md5=a&expires=1&x=1%3Bexpires%3D2", "expires"],
+    ["md5=a&expires=1&%C5%BFpeed=1", undefined],
+    ["md5=a&expires=1&title=a%26b", undefined],
+  ])("reads %s as repeating %s", (query, repeated) => {
+    expect(tokenQuery(query, false).repeated).toBe(repeated);
+  });
+  it("reads the long s as an s for MP4's speed", () => {
+    expect(tokenQuery("md5=a&expires=1&%C5%BFpeed=1", true).repeated).toBe("speed");
+  });
 });
 
 describe("verifyQueryToken", () => {
