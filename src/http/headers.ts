@@ -453,8 +453,61 @@ export function relocated(
   if (name === "location" || name === "content-location") return relocate(value);
   if (name === "link") return relocatedLink(value, relocate);
   if (name !== "refresh") return value;
+  // The URL a browser follows (the HTML standard's steps); then, for what they read otherwise,
+  // the URL after a later `url=`, so no spelling keeps the origin's address in sight.
+  const span = refreshUrlSpan(value);
+  if (span !== undefined) {
+    const url = value.slice(span[0], span[1]);
+    const moved = relocate(url);
+    if (moved !== url) return value.slice(0, span[0]) + moved + value.slice(span[1]);
+  }
   const at = refreshUrlAt(value);
   return at < 0 ? value : value.slice(0, at) + relocate(value.slice(at));
+}
+
+/**
+ * Where the URL of a `Refresh` value starts and ends as a browser reads it (the HTML
+ * standard's "shared declarative refresh steps"): a delay of digits and dots, then `;`, `,` or
+ * whitespace, an optional `url=` (any case, whitespace around `=`) and an optional quote, which
+ * ends the URL where it recurs. Undefined with no delay or no URL.
+ */
+function refreshUrlSpan(value: string): [number, number] | undefined {
+  let i = skipWhitespace(value, 0);
+  const delay = i;
+  while (i < value.length && isDigitOrDot(value.charCodeAt(i))) i++;
+  if (i === delay || i >= value.length) return undefined;
+  const after = value.charCodeAt(i);
+  if (after !== 0x3b && after !== 0x2c && !isWhitespace(after)) return undefined;
+  i = skipWhitespace(value, i);
+  if (value.charCodeAt(i) === 0x3b || value.charCodeAt(i) === 0x2c) i++;
+  i = skipWhitespace(value, i);
+  let start = i;
+  if (value.slice(i, i + 3).toLowerCase() === "url") {
+    const equals = skipWhitespace(value, i + 3);
+    if (value.charCodeAt(equals) === 0x3d) start = skipWhitespace(value, equals + 1);
+  }
+  let end = value.length;
+  const quote = value.charAt(start);
+  if (quote === "'" || quote === '"') {
+    start++;
+    const close = value.indexOf(quote, start);
+    if (close >= 0) end = close;
+  }
+  return start < end ? [start, end] : undefined;
+}
+
+function isDigitOrDot(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || code === 0x2e;
+}
+
+/** ASCII whitespace as the HTML standard has it: tab, newline, form feed, return, space. */
+function isWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d;
+}
+
+function skipWhitespace(value: string, i: number): number {
+  while (i < value.length && isWhitespace(value.charCodeAt(i))) i++;
+  return i;
 }
 
 /**

@@ -327,6 +327,22 @@ describe("an origin's Location as the client gets it", () => {
     ).toBe('<a.ts>; anchors="x"; title="; anchor=http://127.0.0.1:8080/"');
   });
 
+  // Red team: browsers read a Refresh by the HTML standard's steps (a quoted URL, `,` for `;`,
+  // no `url=` at all), and followed these to the origin.
+  it.each([
+    ["0;URL='http://127.0.0.1:8080/base/a.ts'", "0;URL='/a.ts'"],
+    ['0; url="http://127.0.0.1:8080/base/a.ts"', '0; url="/a.ts"'],
+    ["0, http://127.0.0.1:8080/base/a.ts", "0, /a.ts"],
+    ["0; http://127.0.0.1:8080/base/a.ts", "0; /a.ts"],
+    ["0 http://127.0.0.1:8080/base/a.ts", "0 /a.ts"],
+    ["1.5; 'http://127.0.0.1:8080/base/a.ts' trailing", "1.5; '/a.ts' trailing"],
+    ["  .5 ,\turl = 'http://127.0.0.1:8080/base/a.ts", "  .5 ,\turl = '/a.ts"],
+    ["0; urls; url=http://127.0.0.1:8080/b", "0; urls; url=/b"],
+    ["x; url=http://127.0.0.1:8080/b", "x; url=/b"],
+  ])("rewrites the Refresh %j as %j", (value, seen) => {
+    expect(relocated("refresh", value, base)).toBe(seen);
+  });
+
   // Outside attack: servers and packagers name a resource by the Host they were asked with.
   it("rewrites a Content-Location, and every URI of a Link, by the same rules", () => {
     expect(relocated("content-location", "http://127.0.0.1:8080/base/a.ts", base)).toBe("/a.ts");
