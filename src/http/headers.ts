@@ -261,6 +261,9 @@ export function locationRewriter(origin: string): (location: string) => string {
     // Every spelling a browser reads as the origin's host (WHATWG URL) is rewritten as the
     // plain one is, whatever the port, as the rules take any.
     const read = urlAuthority(location);
+    // A host past ASCII may be the origin's in a spelling only the whole IDNA table reads
+    // (superscripts, circled digits): dropped, never passed on.
+    if (read !== null && read.host === "") return "";
     if (read !== null && read.host === own.host) {
       const done = literal(plain + read.rest);
       if (done !== null) return done;
@@ -271,7 +274,10 @@ export function locationRewriter(origin: string): (location: string) => string {
 
 /** What {@link urlAuthority} reads from an http(s) URL. */
 export interface UrlAuthority {
-  /** Lower case, percent-decoded, one trailing dot dropped, an IPv4 address dotted. */
+  /**
+   * Lower case, percent-decoded, one trailing dot dropped, an IPv4 address dotted; "" for a
+   * host with characters past ASCII a browser maps (IDNA) and this reader does not.
+   */
   host: string;
   /** The port, or the scheme's default when it is omitted or empty (0 without a scheme: the page's). */
   port: number;
@@ -357,6 +363,42 @@ export function urlAuthority(url: string): UrlAuthority | null {
   return { host: read, port, rest };
 }
 
+/**
+ * `text` read as UTF-8 when it holds bytes (every character below 0x100, some past ASCII) that
+ * are valid UTF-8 (no overlong form); else `text` itself. A character past the BMP becomes
+ * U+FFFD: it is past ASCII either way.
+ */
+function utf8Read(text: string): string {
+  let high = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return text;
+    if (c >= 0x80) high = true;
+  }
+  if (!high) return text;
+  let out = "";
+  for (let i = 0; i < text.length;) {
+    const b = text.charCodeAt(i);
+    if (b < 0x80) {
+      out += text.charAt(i++);
+      continue;
+    }
+    const need =
+      b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    if (need === 0) return text;
+    let code = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = text.charCodeAt(i + k);
+      if (!(c >= 0x80 && c <= 0xbf)) return text;
+      code = (code << 6) | (c & 0x3f);
+    }
+    if ((need === 2 && code < 0x800) || (need === 3 && code < 0x10000)) return text;
+    out += code > 0xffff ? "\ufffd" : String.fromCharCode(code);
+    i += need + 1;
+  }
+  return out;
+}
+
 /** Whether `text` is a URL scheme (a letter, then letters, digits, `+`, `-`, `.`). */
 function isScheme(text: string): boolean {
   return /^[a-z][a-z0-9+.-]*$/.test(text);
@@ -365,8 +407,8 @@ function isScheme(text: string): boolean {
 /**
  * A host as WHATWG URL reads it for http(s), one trailing dot dropped: percent-decoded, full-width
  * forms and ideographic full stops made ASCII, lower case, an IPv4 address dotted, an IPv6 one
- * in RFC 5952 form (IPv4-mapped as its IPv4 address); null when a
- * browser refuses it or it keeps a character past ASCII (whose IDNA mapping is not made here).
+ * in RFC 5952 form (IPv4-mapped as its IPv4 address); null when a browser refuses it; "" when
+ * it keeps a character past ASCII (whose IDNA mapping is not made here: it could be any host).
  */
 function readHost(host: string): string | null {
   if (host === "") return null;
@@ -384,13 +426,15 @@ function readHost(host: string): string | null {
   } catch {
     return null;
   }
+  // Bytes past ASCII held one a character (node:http's latin1), read as the UTF-8 they are.
+  decoded = utf8Read(decoded);
   let ascii = "";
   for (let i = 0; i < decoded.length; i++) {
     let c = decoded.charCodeAt(i);
     if (c === 0x3002 || c === 0xff0e || c === 0xff61) c = 0x2e;
     else if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
     else if (c === 0xad || c === 0x200b || c === 0x2060 || c === 0xfeff) continue;
-    if (c > 0x7e) return null;
+    if (c > 0x7e) return "";
     ascii += String.fromCharCode(c);
   }
   ascii = ascii.toLowerCase();
@@ -459,10 +503,14 @@ export function relocated(
   if (span !== undefined) {
     const url = value.slice(span[0], span[1]);
     const moved = relocate(url);
+    // Dropped (""), the whole header goes: `0; url=` alone reloads the page forever.
+    if (moved === "") return "";
     if (moved !== url) return value.slice(0, span[0]) + moved + value.slice(span[1]);
   }
   const at = refreshUrlAt(value);
-  return at < 0 ? value : value.slice(0, at) + relocate(value.slice(at));
+  if (at < 0) return value;
+  const moved = relocate(value.slice(at));
+  return moved === "" ? "" : value.slice(0, at) + moved;
 }
 
 /**
@@ -549,7 +597,10 @@ function relocatedLink(value: string, relocate: (location: string) => string): s
     } else if (c === 0x3c) {
       const close = value.indexOf(">", i + 1);
       if (close < 0) break;
-      parts.push(value.slice(copied, i + 1), relocate(value.slice(i + 1, close)));
+      const moved = relocate(value.slice(i + 1, close));
+      // A reference the rewriter drops takes the whole header with it.
+      if (moved === "" && close > i + 1) return "";
+      parts.push(value.slice(copied, i + 1), moved);
       copied = close;
       i = close;
     } else if (c === 0x3b) {
@@ -570,7 +621,9 @@ function relocatedLink(value: string, relocate: (location: string) => string): s
       } else {
         while (end < value.length && value[end] !== ";" && value[end] !== ",") end++;
       }
-      parts.push(value.slice(copied, at), relocate(value.slice(at, end)));
+      const anchor = relocate(value.slice(at, end));
+      if (anchor === "" && end > at) return "";
+      parts.push(value.slice(copied, at), anchor);
       copied = end;
       // Past a closing quote; before a `;` or `,`, which the loop reads next.
       i = value.charCodeAt(end) === 0x22 ? end : end - 1;

@@ -108,7 +108,9 @@ function withoutHopByHop(
   if (clean) return response;
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (kept(name, value)) headers.append(name, shown(name, value));
+    const moved = kept(name, value) ? shown(name, value) : "";
+    // Dropped by the rewriter (a host it cannot tell from the origin's): not sent at all.
+    if (kept(name, value) && (moved !== "" || value === "")) headers.append(name, moved);
   }
   return new Response(response.body, {
     status: response.status,

@@ -234,6 +234,29 @@ describe("locationRewriter never sends a browser to another host than the origin
   });
 });
 
+// Red team: a host with characters a browser maps to ASCII (IDNA: superscripts, circled
+// digits, full-width forms arriving as UTF-8 bytes on Node) kept the origin's address, and
+// Chromium followed it. Such a host cannot be told from the origin's without the whole IDNA
+// table (njs has no normalize), so its Location is dropped.
+describe("locationRewriter with a host past ASCII", () => {
+  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  const asBytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+  it.each([
+    ["http://127.0.0.\u00b9:8/base/a.ts", ""],
+    ["http://\u246027.0.0.1:8/base/a.ts", ""],
+    ["http://b\u00fccher.example/x", ""],
+    ["//127.0.0.\u00b9/base/a.ts", ""],
+    [asBytes("http://127.0.0.\u00b9:8/base/a.ts"), ""],
+    // Full-width forms map to ASCII here, read from UTF-8 bytes too (as Node's headers hold them).
+    [asBytes("http://\uff11\uff12\uff17\uff0e0.0.1:8/base/a.ts"), "/a.ts"],
+    ["http://xn--bcher-kva.example/x", "http://xn--bcher-kva.example/x"],
+    ["http://cdn.example/b\u00fccher", "http://cdn.example/b\u00fccher"],
+    ["/b\u00fccher.ts", "/b\u00fccher.ts"],
+  ])("%j becomes %j", (location, seen) => {
+    expect(relocate(location)).toBe(seen);
+  });
+});
+
 describe("locationRewriter takes every spelling of an IPv6 origin", () => {
   it.each([
     ["http://[::1]:8/base", "http://[0:0:0:0:0:0:0:1]:8/base/a.ts", "/a.ts"],

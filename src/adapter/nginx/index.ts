@@ -389,10 +389,16 @@ function relocateHeaders(out: NjsRequest["headersOut"], origin: string): void {
     const lower = name.toLowerCase();
     if (Array.isArray(value)) {
       const values: string[] = [];
-      for (let k = 0; k < value.length; k++) values.push(relocated(lower, value[k]!, relocate));
+      for (let k = 0; k < value.length; k++) {
+        const shown = relocated(lower, value[k]!, relocate);
+        if (shown !== "" || value[k] === "") values.push(shown);
+      }
       out[name] = values;
     } else {
-      out[name] = relocated(lower, String(value), relocate);
+      const shown = relocated(lower, String(value), relocate);
+      // Dropped by the rewriter (a host it cannot tell from the origin's): not sent at all.
+      if (shown === "" && String(value) !== "") delete out[name];
+      else out[name] = shown;
     }
   }
 }

@@ -764,7 +764,9 @@ function responseHead(
     const name = raw[i]!.toString("latin1");
     if (!isReturned(name.toLowerCase(), named)) continue;
     const value = raw[i + 1]!.toString("latin1");
-    head.push(name, relocated(name.toLowerCase(), value, relocate));
+    const shown = relocated(name.toLowerCase(), value, relocate);
+    // Dropped by the rewriter (a host it cannot tell from the origin's): not sent at all.
+    if (shown !== "" || value === "") head.push(name, shown);
   }
   return head;
 }
