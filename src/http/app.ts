@@ -123,12 +123,15 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     shared: EdgeCache | undefined,
   ) {
     let failed = false;
-    const response = await proxyFetch(request, url, {
+    // What may be kept for every viewer is asked for in no viewer's words (as on the Node
+    // server): the range, conditions and coding of the request, not who asks or from where.
+    const asked = shared === undefined ? request : sharedRequest(request);
+    const response = await proxyFetch(asked, url, {
       timeoutMs: settings.originTimeoutMs,
-      forwardHeaders: settings.forwardHeaders,
+      forwardHeaders: shared === undefined ? settings.forwardHeaders : [],
       relocate,
       client: {
-        address: options.clientAddress?.(c),
+        address: shared === undefined ? options.clientAddress?.(c) : undefined,
         proto: c.req.url.startsWith("https:") ? "https" : "http",
       },
       onError: (reason, error) => {
@@ -219,4 +222,25 @@ export function misconfiguredApp(setting: string): Hono {
   const app = new Hono();
   app.all("*", (c) => plain(c, "misconfigured", body));
   return app;
+}
+
+/** The request headers a shared cache's origin request keeps: what, not who. */
+const SHARED_REQUEST_HEADERS: readonly string[] = [
+  "accept-encoding",
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+];
+
+/** `request` with only {@link SHARED_REQUEST_HEADERS}. */
+function sharedRequest(request: Request): Request {
+  const headers = new Headers();
+  for (const name of SHARED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return new Request(request.url, { method: request.method, headers });
 }

@@ -22,6 +22,8 @@ function link(file: string, n = 0): string {
 
 describe("CACHE=on on the Worker", () => {
   const seen: string[] = [];
+  /** The request headers of each origin request, by URL. */
+  const asked = new Map<string, Record<string, unknown>>();
   const slow: { sent: number; cut: boolean }[] = [];
   let server: Server;
   let worker: StartedWorker;
@@ -31,6 +33,7 @@ describe("CACHE=on on the Worker", () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       seen.push(req.url ?? "");
+      asked.set(req.url ?? "", req.headers);
       const file = (req.url ?? "").split("/").pop()!;
       if (file.startsWith("slow")) {
         const record = { sent: 0, cut: false };
@@ -147,6 +150,27 @@ describe("CACHE=on on the Worker", () => {
     const whole = await get(worker.url + link("first-range.ts", 1));
     expect(whole.status).toBe(200);
     expect(whole.body.toString()).toBe(bytes);
+  });
+
+  // Red team: the copy every viewer is served was asked for with its first viewer's headers and
+  // address, so an origin that varies on them without `Vary` had that viewer's answer shared.
+  it("fills the cache in no viewer's words", async () => {
+    const viewer: Record<string, string> = {
+      "user-agent": "first-viewer",
+      "accept-language": "xx",
+      referer: "https://viewer.example/",
+      origin: "https://viewer.example",
+      accept: "x/y",
+    };
+    const first = await get(worker.url + link("words.ts"), {
+      headers: { ...viewer, "cf-connecting-ip": "203.0.113.9" },
+    });
+    expect(first.headers["x-cache"]).toBe("MISS");
+    const headers = asked.get("/videos/2675_v/words.ts")!;
+    for (const [name, value] of Object.entries(viewer)) expect(headers[name], name).not.toBe(value);
+    expect(headers["x-forwarded-for"]).toBeUndefined();
+    await untilKept("words.ts");
+    expect((await get(worker.url + link("words.ts", 1))).headers["x-cache"]).toBe("HIT");
   });
 
   it("keeps no answer with no-store or Set-Cookie", async () => {
