@@ -100,7 +100,7 @@ function withoutHopByHop(
   // A control byte in a value (workerd lets some through) is dropped with its header.
   const kept = (name: string, value: string) => isReturned(name, named) && !CONTROL.test(value);
   const shown = (name: string, value: string) =>
-    relocate === undefined ? value : relocated(name, value, relocate);
+    relocate === undefined ? value : relocatedJoined(name, value, relocate);
   let clean = true;
   for (const [name, value] of response.headers) {
     if (!kept(name, value) || shown(name, value) !== value) clean = false;
@@ -117,4 +117,25 @@ function withoutHopByHop(
     statusText: response.statusText,
     headers,
   });
+}
+
+/**
+ * {@link relocated} for a value the Fetch API may have joined: two `Location` (or
+ * `Content-Location`) lines reach a Worker as one value, their URLs joined with `, `; each is
+ * rewritten as a line of its own would be, and one the rewriter drops takes the header along.
+ */
+function relocatedJoined(
+  name: string,
+  value: string,
+  relocate: (location: string) => string,
+): string {
+  if ((name !== "location" && name !== "content-location") || value.indexOf(", ") < 0) {
+    return relocated(name, value, relocate);
+  }
+  const parts = value.split(", ");
+  for (let i = 0; i < parts.length; i++) {
+    parts[i] = relocated(name, parts[i]!, relocate);
+    if (parts[i] === "") return "";
+  }
+  return parts.join(", ");
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { locationRewriter } from "../../src/http/headers.js";
 import { proxyFetch } from "../../src/http/proxy-fetch.js";
 
 const request = (method = "GET", headers: Record<string, string> = {}) =>
@@ -31,6 +32,21 @@ describe("proxyFetch inside workerd", () => {
       fetch: hanging,
     });
     expect(res.status).toBe(504);
+  });
+
+  // Red team: workerd joins two Location headers into one value; the second kept the origin's
+  // address.
+  it("rewrites each URL of Location headers workerd joined", async () => {
+    const headers = new Headers();
+    headers.append("location", "/a");
+    headers.append("location", "http://origin.test/base/b.ts");
+    const res = await proxyFetch(request(), "http://origin.test/base/x.ts", {
+      timeoutMs: 1000,
+      client,
+      relocate: locationRewriter("http://origin.test/base"),
+      fetch: async () => new Response(null, { status: 302, headers }),
+    });
+    expect(res.headers.get("location")).toBe("/a, /b.ts");
   });
 
   it("answers HEAD failures without a body", async () => {
