@@ -180,7 +180,7 @@ export function locationRules(origin: string): [pattern: string, replacement: st
     ? authority.slice(0, authority.indexOf("]") + 1)
     : authority.split(":")[0]!;
   const prefix = regexText(match[2]!);
-  const onOrigin = `^(?:[hH][tT][tT][pP][sS]?:)?[/\\\\][/\\\\](?:[^/\\\\?#]*@)?${anyCase(regexText(hostname))}(?::[0-9]*)?`;
+  const onOrigin = `^(?:(?:[hH][tT][tT][pP][sS]?|[wW][sS][sS]?):)?[/\\\\][/\\\\](?:[^/\\\\?#]*@)?${anyCase(regexText(hostname))}(?::[0-9]*)?`;
   // A path that starts with two slashes (a tab or newline between them is dropped by browsers)
   // would read as another host once relative: `/.` in front keeps it a path on this one.
   const twice = "[\\t\\n\\r]*[/\\\\]";
@@ -287,7 +287,7 @@ export interface UrlAuthority {
 
 /**
  * The host and port of a URL as a browser reads it (WHATWG URL) when it names an http or https
- * authority: `http:`/`https:` (any case) followed by any run of `/` and `\` (`http:host` too,
+ * authority: `http:`/`https:` (or `ws:`/`wss:`; any case) followed by any run of `/` and `\` (`http:host` too,
  * as a page of the other scheme reads it), or no scheme and two or more of them (as against
  * an http(s) page); null for anything else, a relative reference or a host a browser refuses.
  * An IPv6 literal is read in RFC 5952 form (an IPv4-mapped one as its IPv4 address). ASCII tabs
@@ -321,8 +321,9 @@ export function urlAuthority(url: string): UrlAuthority | null {
   let port = 0;
   const colon = text.indexOf(":");
   const scheme = colon > 0 ? text.slice(0, colon).toLowerCase() : "";
-  if (scheme === "http" || scheme === "https") {
-    port = scheme === "http" ? 80 : 443;
+  // WebSocket's schemes are special to WHATWG URL too: the same host parsing.
+  if (scheme === "http" || scheme === "https" || scheme === "ws" || scheme === "wss") {
+    port = scheme === "http" || scheme === "ws" ? 80 : 443;
     at = colon + 1;
   } else if (isScheme(scheme)) {
     return null;

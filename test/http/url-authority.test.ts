@@ -238,6 +238,20 @@ describe("locationRewriter never sends a browser to another host than the origin
 // digits, full-width forms arriving as UTF-8 bytes on Node) kept the origin's address, and
 // Chromium followed it. Such a host cannot be told from the origin's without the whole IDNA
 // table (njs has no normalize), so its Location is dropped.
+// Red team: the docs said "in any scheme", and ws:// and wss:// (special schemes to WHATWG URL,
+// with the same host parsing) kept the origin's address.
+describe("locationRewriter with WebSocket schemes", () => {
+  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  it.each([
+    ["ws://127.0.0.1:8/base/a.ts", "/a.ts"],
+    ["WSS://127.0.0.1.:8/base/a.ts", "/a.ts"],
+    ["wss://0x7f.1/x", "/x"],
+    ["ws://cdn.example/base/a.ts", "ws://cdn.example/base/a.ts"],
+  ])("%j becomes %j", (location, seen) => {
+    expect(relocate(location)).toBe(seen);
+  });
+});
+
 describe("locationRewriter with a host past ASCII", () => {
   const relocate = locationRewriter("http://127.0.0.1:8/base");
   const asBytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
