@@ -31,12 +31,34 @@ export const DEFAULT_CACHE_KEY_QUERY: CacheKeyQuery = "none";
  * ```
  */
 export function cacheKey(target: string, rule: CacheKeyQuery): string | undefined {
-  if (rule === "all") return target;
   const question = target.indexOf("?");
-  if (question < 0) return target;
-  const path = target.slice(0, question);
-  if (rule === "none") return path;
+  const path = keyPath(question < 0 ? target : target.slice(0, question));
+  if (question < 0 || rule === "none") return path;
+  if (rule === "all") return path + target.slice(question);
   return listedKey(path, target.slice(question + 1).split("&"), rule);
+}
+
+/**
+ * A path in one spelling for every way a URL may write it (RFC 3986 §6.2.2): an escaped
+ * unreserved character (letter, digit, `-._~`) unescaped, every other escape's hex upper
+ * case. The origin decodes them all to one file; as written, `%63ache.ts` and `c%61che.ts`
+ * were objects of their own, a way past the cache (and, on nginx, to evict it).
+ */
+function keyPath(path: string): string {
+  if (path.indexOf("%") < 0) return path;
+  let out = "";
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charAt(i);
+    const digits = c === "%" ? path.slice(i + 1, i + 3) : "";
+    if (!/^[0-9A-Fa-f]{2}$/.test(digits)) {
+      out += c;
+      continue;
+    }
+    const byte = String.fromCharCode(parseInt(digits, 16));
+    out += /^[A-Za-z0-9._~-]$/.test(byte) ? byte : `%${digits.toUpperCase()}`;
+    i += 2;
+  }
+  return out;
 }
 
 /**

@@ -96,11 +96,9 @@ const CDN_PARAMS: readonly string[] = ["md5", "expires"];
 export function readsAs(name: string, names: readonly string[]): string | undefined {
   let text = name;
   for (let round = 0; round < 3 && text.indexOf("%") >= 0; round++) {
-    try {
-      text = decodeURIComponent(text);
-    } catch {
-      break;
-    }
+    const decoded = percentDecoded(text);
+    if (decoded === text) break;
+    text = decoded;
   }
   let longest = 0;
   for (let i = 0; i < names.length; i++) longest = Math.max(longest, names[i]!.length);
@@ -142,13 +140,93 @@ function lettersAndDigits(text: string, longest: number): string {
 }
 
 /**
+ * `text` percent-decoded as URLSearchParams, Python and PHP do: every `%XX` a byte, a `%` that
+ * starts no escape kept, the bytes read as UTF-8 (one that is not, U+FFFD). One bad escape
+ * must not leave the good ones unread (`decodeURIComponent` gives up on the whole text).
+ */
+export function percentDecoded(text: string): string {
+  if (text.indexOf("%") < 0) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // Below, escape by escape.
+  }
+  let out = "";
+  const bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length > 0) out += utf8Text(bytes);
+    bytes.length = 0;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i);
+    const byte = c === "%" ? hexByte(text, i + 1) : -1;
+    if (byte >= 0) {
+      bytes.push(byte);
+      i += 2;
+    } else {
+      flush();
+      out += c;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** The byte two hex digits at `at` spell, or -1. */
+function hexByte(text: string, at: number): number {
+  const digits = text.slice(at, at + 2);
+  return /^[0-9A-Fa-f]{2}$/.test(digits) ? parseInt(digits, 16) : -1;
+}
+
+/** Bytes as UTF-8 text; a byte that starts or continues no valid sequence is U+FFFD. */
+function utf8Text(bytes: readonly number[]): string {
+  let out = "";
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i]!;
+    const need =
+      b < 0x80
+        ? 0
+        : b >= 0xc2 && b <= 0xdf
+          ? 1
+          : b >= 0xe0 && b <= 0xef
+            ? 2
+            : b >= 0xf0 && b <= 0xf4
+              ? 3
+              : -1;
+    let code = need <= 0 ? b : b & (0x3f >> need);
+    let ok = need >= 0;
+    for (let k = 1; ok && k <= need; k++) {
+      const c = bytes[i + k];
+      ok = c !== undefined && c >= 0x80 && c <= 0xbf;
+      if (ok) code = (code << 6) | (c! & 0x3f);
+    }
+    if (ok && ((need === 2 && code < 0x800) || (need === 3 && code < 0x10000))) ok = false;
+    if (!ok) {
+      out += "\ufffd";
+      i++;
+      continue;
+    }
+    out += code > 0xffff ? "\ufffd" : String.fromCharCode(code);
+    i += need + 1;
+  }
+  return out;
+}
+
+/**
  * The ASCII letter or digit an origin may read a character as: full-width forms (NFKC), and
+ * superscript and subscript digits (NFKC),
  * the letters whose Unicode case mapping lands in ASCII (`ı` and `İ` as `i`, as Java's
  * `equalsIgnoreCase` reads them; the long `ſ` as `s`; the Kelvin sign as `k`). Others as
  * they are.
  */
 function asciiFolded(code: number): number {
   if (code >= 0xff10 && code <= 0xff5a) return code - 0xfee0;
+  // Superscript and subscript digits (NFKC).
+  if (code === 0xb9) return 0x31;
+  if (code === 0xb2 || code === 0xb3) return code - 0x80;
+  if (code === 0x2070) return 0x30;
+  if (code >= 0x2074 && code <= 0x2079) return code - 0x2040;
+  if (code >= 0x2080 && code <= 0x2089) return code - 0x2050;
   if (code === 0x130 || code === 0x131) return 0x69;
   if (code === 0x17f) return 0x73;
   return code === 0x212a ? 0x6b : code;

@@ -4,6 +4,23 @@ import { cacheKey, DEFAULT_CACHE_KEY_QUERY } from "../../src/core/cache-key.js";
 // The key rule itself, as every runtime's cache calls it (test/adapter/cache-key.test.ts holds
 // the runtimes to it); found unheld by mutation testing, which runs only the pure suites.
 describe("cacheKey()", () => {
+  // Red team: the path was the key as written, so each escaped spelling of a letter (the origin
+  // decodes them to one file) was an object of its own: a cache bypass, on nginx an eviction.
+  it.each([
+    ["/v/%63ache.ts", "none", "/v/cache.ts"],
+    ["/v/c%61che.ts?q=1", "all", "/v/cache.ts?q=1"],
+    ["/v/%7Ea-%2D_%2e%5F1.ts", "none", "/v/~a--_._1.ts"],
+    ["/v/a%2fb%3a.ts", "none", "/v/a%2Fb%3A.ts"],
+    ["/v/%e2%82%ac.ts", "none", "/v/%E2%82%AC.ts"],
+    ["/v/a%zz.ts", "none", "/v/a%zz.ts"],
+    ["/v/%63.ts?quality=1", ["quality"], "/v/c.ts?quality=1"],
+  ] as const)(
+    "keys %s under %j as %s: one key for every spelling of the path",
+    (target, rule, key) => {
+      expect(cacheKey(target, rule as "all")).toBe(key);
+    },
+  );
+
   it("keys on the path alone by default", () => {
     expect(DEFAULT_CACHE_KEY_QUERY).toBe("none");
     expect(cacheKey("/v/seg.ts?junk=1&q=hd", DEFAULT_CACHE_KEY_QUERY)).toBe("/v/seg.ts");
@@ -67,6 +84,9 @@ describe("cacheKey()", () => {
     ["/v/seg.ts?quality=low&x=1%26quality%3Dhigh", ["quality"], undefined],
     ["/v/seg.ts?quality=low&x=1%3Bquality%3Dhigh", ["quality"], undefined],
     ["/v/seg.ts?quality=low&title=a%26b", ["quality"], "/v/seg.ts?quality=low"],
+    ["/v/seg.ts?quality=low&qu%61lity=high%ff", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&qu%61lity=high%zz", ["quality"], undefined],
+    ["/v/seg.ts?quality=low&x=1%26quality%3Dhigh%ff", ["quality"], undefined],
   ] as const)(
     "%s under %j is %s: only the key parameters' spellings count",
     (target, rule, key) => {

@@ -105,6 +105,13 @@ describe("tokenQuery", () => {
     ["md5=a&expires=1&x=1%26md5%3Db", "md5"],
     ["md5=a&expires=1&x=1%3Bexpires%3D2", "expires"],
     ["md5=a&expires=1&%C5%BFpeed=1", undefined],
+    // Red team: one bad escape made the whole decoding fail, while URLSearchParams, Python and
+    // PHP decode every good escape and keep the bad one.
+    ["md5=a&expires=1&md%35=x%ff", "md5"],
+    ["md5=a&expires=1&md%35=x%zz", "md5"],
+    ["md5=a&expires=1&exp%69res=1%", "expires"],
+    ["md5=a&expires=1&x=1%26md5%3Dy%ff", "md5"],
+    ["md5=a&expires=1&md%E2%81%B5=x", "md5"],
     ["md5=a&expires=1&title=a%26b", undefined],
   ])("reads %s as repeating %s", (query, repeated) => {
     expect(tokenQuery(query, false).repeated).toBe(repeated);
