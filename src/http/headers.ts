@@ -502,11 +502,22 @@ export function relocated(
   // the URL after a later `url=`, so no spelling keeps the origin's address in sight.
   const span = refreshUrlSpan(value);
   if (span !== undefined) {
-    const url = value.slice(span[0], span[1]);
+    const [start, end] = span;
+    const url = value.slice(start, end);
+    // Chromium reads a quoted URL to the last quote, the standard to the first: a value that
+    // names the origin read either way is dropped.
+    const quote = value.charAt(start - 1);
+    if (start > 0 && (quote === "'" || quote === '"')) {
+      const last = value.lastIndexOf(quote);
+      const longer = last > end ? value.slice(start, last) : url;
+      if (longer !== url && relocate(longer) !== longer) return "";
+    }
     const moved = relocate(url);
     // Dropped (""), the whole header goes: `0; url=` alone reloads the page forever.
     if (moved === "") return "";
-    if (moved !== url) return value.slice(0, span[0]) + moved + value.slice(span[1]);
+    if (moved !== url) return value.slice(0, start) + moved + value.slice(end);
+    // An absolute URL elsewhere is what a browser follows: a `url=` in its query is its own.
+    if (urlAuthority(url) !== null) return value;
   }
   const at = refreshUrlAt(value);
   if (at < 0) return value;

@@ -129,9 +129,10 @@ function relocatedJoined(
   value: string,
   relocate: (location: string) => string,
 ): string {
-  if ((name !== "location" && name !== "content-location") || value.indexOf(", ") < 0) {
-    return relocated(name, value, relocate);
-  }
+  // Whole first: one URL may hold ", " (in its userinfo, say) and name the origin as a whole.
+  const whole = relocated(name, value, relocate);
+  if (whole !== value || (name !== "location" && name !== "content-location")) return whole;
+  if (value.indexOf(", ") < 0) return value;
   const parts = value.split(", ");
   for (let i = 0; i < parts.length; i++) {
     parts[i] = relocated(name, parts[i]!, relocate);

@@ -337,8 +337,21 @@ describe("an origin's Location as the client gets it", () => {
     ["0 http://127.0.0.1:8080/base/a.ts", "0 /a.ts"],
     ["1.5; 'http://127.0.0.1:8080/base/a.ts' trailing", "1.5; '/a.ts' trailing"],
     ["  .5 ,\turl = 'http://127.0.0.1:8080/base/a.ts", "  .5 ,\turl = '/a.ts"],
-    ["0; urls; url=http://127.0.0.1:8080/b", "0; urls; url=/b"],
     ["x; url=http://127.0.0.1:8080/b", "x; url=/b"],
+    // Red team, round two: Chromium reads a quoted URL up to the last quote, where the standard
+    // stops at the first; a value that names the origin either way is dropped.
+    ["0;url='http://x'@127.0.0.1:8080/P'", ""],
+    ['0;url="http://x"@127.0.0.1:8080/P"', ""],
+    ["0;'http://x'@127.0.0.1:8080/P'", ""],
+    // The URL a browser follows is the one rewritten: a url= inside its query is its own.
+    [
+      "0; http://other.example/login?url=http://127.0.0.1:8080/x",
+      "0; http://other.example/login?url=http://127.0.0.1:8080/x",
+    ],
+    [
+      "0; url=http://other.example/login?url=http://127.0.0.1:8080/x",
+      "0; url=http://other.example/login?url=http://127.0.0.1:8080/x",
+    ],
   ])("rewrites the Refresh %j as %j", (value, seen) => {
     expect(relocated("refresh", value, base)).toBe(seen);
   });

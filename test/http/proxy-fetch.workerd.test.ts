@@ -49,6 +49,21 @@ describe("proxyFetch inside workerd", () => {
     expect(res.headers.get("location")).toBe("/a, /b.ts");
   });
 
+  // Red team, round two: one Location with ", " in its userinfo names the origin as a whole.
+  it("reads a Location whole before it reads it as joined lines", async () => {
+    const res = await proxyFetch(request(), "http://origin.test/base/x.ts", {
+      timeoutMs: 1000,
+      client,
+      relocate: locationRewriter("http://origin.test/base"),
+      fetch: async () =>
+        new Response(null, {
+          status: 302,
+          headers: { location: "http://x, y@origin.test/base/P" },
+        }),
+    });
+    expect(res.headers.get("location")).toBe("/P");
+  });
+
   it("answers HEAD failures without a body", async () => {
     const res = await proxyFetch(request("HEAD"), "http://origin.test/x.ts", {
       timeoutMs: 0,
