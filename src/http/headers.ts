@@ -23,6 +23,19 @@ const HOP_BY_HOP = nameTable([
 ]);
 
 /**
+ * Answer headers never passed on: each has a browser fetch or post to a URL of its own
+ * (speculation rules, reporting endpoints, network error logging), which would be the
+ * origin's address and take the viewer past the gate. A media answer needs none of them.
+ */
+export const NEVER_RETURNED: readonly string[] = [
+  "speculation-rules",
+  "reporting-endpoints",
+  "report-to",
+  "nel",
+];
+const NEVER_RETURNED_TABLE = nameTable(NEVER_RETURNED);
+
+/**
  * Whether a value is not forwarded: bytes that would end a header line early (HTTP parsers
  * refuse them in requests, so this is the last guard against header injection behind a lenient
  * one), and bytes past ASCII, which the origin leg would send re-encoded rather than as
@@ -129,8 +142,8 @@ export function isForwardedName(
 }
 
 /**
- * Whether an origin response header goes back to the client: everything but hop-by-hop headers
- * and those the origin's `Connection` header names.
+ * Whether an origin response header goes back to the client: everything but hop-by-hop headers,
+ * those the origin's `Connection` header names and {@link NEVER_RETURNED}.
  *
  * @param name - Lower-case header name.
  * @param named - {@link connectionTokens} of the response.
@@ -140,7 +153,7 @@ export function isForwardedName(
  * ```
  */
 export function isReturned(name: string, named: readonly string[]): boolean {
-  return HOP_BY_HOP[name] !== true && !named.includes(name);
+  return HOP_BY_HOP[name] !== true && NEVER_RETURNED_TABLE[name] !== true && !named.includes(name);
 }
 
 /**

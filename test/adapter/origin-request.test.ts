@@ -190,6 +190,11 @@ describe.each(Object.keys(RUNTIMES))(
         res.writeHead(200, {
           refresh: `0; URL = ${at}`,
           link: `<a.ts>; rel=preload; anchor="${at}"`,
+          // Headers that have a browser fetch or report to a URL of their own.
+          "speculation-rules": `"${at}.json"`,
+          "reporting-endpoints": `default="${at}"`,
+          "report-to": `{"endpoints":[{"url":"${at}"}]}`,
+          nel: '{"report_to":"default","max_age":60}',
           "content-length": "2",
         });
         res.end("ok");
@@ -209,6 +214,18 @@ describe.each(Object.keys(RUNTIMES))(
       expect(answer.status).toBe(200);
       expect(answer.headers.refresh).toBe("0; URL = /videos/x.ts");
       expect(answer.headers.link).toBe('<a.ts>; rel=preload; anchor="/videos/x.ts"');
+    });
+
+    // Red team, round two: Chromium fetched the rules a Speculation-Rules header names, from the
+    // origin itself; the reporting headers have a browser post to a URL of the origin's too.
+    it("passes on no header that has a browser fetch or report elsewhere", async () => {
+      for (const file of ["a.ts", "%61.ts"]) {
+        const answer = await get(gate.url + signedPath(file));
+        expect(answer.status, file).toBe(200);
+        for (const name of ["speculation-rules", "reporting-endpoints", "report-to", "nel"]) {
+          expect(answer.headers[name], `${file} ${name}`).toBeUndefined();
+        }
+      }
     });
   },
 );

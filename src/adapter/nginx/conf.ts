@@ -4,7 +4,7 @@
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */
-import { FORWARDED, plainLocationRules } from "../../http/headers.js";
+import { FORWARDED, NEVER_RETURNED, plainLocationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
@@ -576,8 +576,18 @@ export function nginxConf(options: NginxConfOptions): string {
   return lines.join("\n");
 }
 
-/** The hop-by-hop answer headers nginx would pass on (it drops Connection and Transfer-Encoding). */
-const HOP_BY_HOP_HIDDEN = ["Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"];
+/**
+ * The answer headers nginx would pass on that the policy drops: hop-by-hop ones (it drops
+ * Connection and Transfer-Encoding itself) and those never returned (`NEVER_RETURNED`).
+ */
+const HOP_BY_HOP_HIDDEN = [
+  "Keep-Alive",
+  "Proxy-Connection",
+  "TE",
+  "Trailer",
+  "Upgrade",
+  ...NEVER_RETURNED.map(headerName),
+];
 
 /**
  * A `Link` value the native path passes without the module: no `anchor`, no control character,
