@@ -69,7 +69,17 @@ export function parseAddressRangeList(text: string): AddressRange[] {
     }
     const parts = partsOf(address);
     const max = parts.length === 4 ? 32 : 128;
-    const bits = bitsText === undefined ? max : Number(bitsText);
+    // An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`) is the IPv4 range of its last 32 bits,
+    // as clients are read; one shorter than 96 bits would span other IPv6 addresses too.
+    const mapped =
+      parts.length === 4 && entry.slice(0, slash < 0 ? entry.length : slash).includes(":");
+    let bits = bitsText === undefined ? max : Number(bitsText);
+    if (mapped && bitsText !== undefined) {
+      if (bits < 96 || bits > 128) {
+        throw new RangeError(`${JSON.stringify(entry)}: an IPv4-mapped range needs 96 to 128 bits`);
+      }
+      bits -= 96;
+    }
     if (bits > max) throw new RangeError(`${JSON.stringify(entry)} has more than ${max} bits`);
     ranges.push({ parts, bits });
   }

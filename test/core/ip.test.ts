@@ -140,6 +140,13 @@ describe("addressRanges over parsed ranges as JSON carries them (the nginx modul
     address,
   );
 
+  /** The bits of an IPv4-mapped IPv6 range (`::ffff:a.b.c.d/n`), or undefined for another. */
+  function mappedBits(entry: string): number | undefined {
+    const [head, bits] = entry.split("/");
+    if (!head!.includes(":") || canonicalAddress(head!)!.includes(":")) return undefined;
+    return bits === undefined ? 128 : Number(bits);
+  }
+
   /** ipaddr.js's own matching of the text ranges: what parseAddressRanges did before. */
   function reference(ranges: string[], text: string): boolean {
     const canonical = canonicalAddress(text);
@@ -149,22 +156,50 @@ describe("addressRanges over parsed ranges as JSON carries them (the nginx modul
       const [head, bits] = entry.split("/");
       const base = ipaddr.parse(canonicalAddress(head!)!);
       const max = base.kind() === "ipv4" ? 32 : 128;
-      return (
-        base.kind() === parsed.kind() && parsed.match(base, bits === undefined ? max : Number(bits))
-      );
+      // A mapped range is the IPv4 range of its last 32 bits (clients are read as IPv4).
+      const mapped = mappedBits(entry);
+      const n = mapped !== undefined ? mapped - 96 : bits === undefined ? max : Number(bits);
+      return base.kind() === parsed.kind() && parsed.match(base, n);
     });
   }
 
   it("holds what ipaddr.js's match holds, after a trip through JSON", () => {
     fc.assert(
       fc.property(fc.array(range, { minLength: 1, maxLength: 4 }), address, (ranges, text) => {
+        // Hunting found "::ffff:2001:2001/62" read as an IPv4 range of 62 bits: a mapped range
+        // is 96 to 128 bits, and any other is refused.
+        if (ranges.some((entry) => (mappedBits(entry) ?? 96) < 96)) {
+          expect(() => parseAddressRangeList(ranges.join(","))).toThrow(/96 to 128 bits/);
+          return;
+        }
         const list = JSON.parse(JSON.stringify(parseAddressRangeList(ranges.join(","))));
         expect(addressRanges(list).has(text)).toBe(reference(ranges, text));
         expect(parseAddressRanges(ranges.join(",")).has(text)).toBe(reference(ranges, text));
       }),
-      { numRuns: runs(5000) },
+      {
+        numRuns: runs(5000),
+        examples: [[["0:0:0:0:0:ffff:2001:2001/62", "0.60.142.33/2"], "255.240.152.195"]],
+      },
     );
   });
+
+  it.each([
+    ["::ffff:10.0.0.0/104", "10.1.2.3", true],
+    ["::ffff:10.0.0.0/104", "11.0.0.1", false],
+    ["::ffff:10.0.0.0/104", "::ffff:10.9.9.9", true],
+    ["0:0:0:0:0:ffff:a00:0/120", "10.0.0.200", true],
+    ["::ffff:1.2.3.4", "1.2.3.4", true],
+    ["::ffff:1.2.3.4/128", "1.2.3.5", false],
+  ])("reads the IPv4-mapped range %s as IPv4: %s in it is %s", (entry, text, inside) => {
+    expect(parseAddressRanges(entry).has(text)).toBe(inside);
+  });
+
+  it.each(["::ffff:1.2.3.4/20", "::ffff:0:0/95", "::ffff:1.2.3.4/129"])(
+    "refuses the IPv4-mapped range %s (a mapped range is 96 to 128 bits)",
+    (entry) => {
+      expect(() => parseAddressRangeList(entry)).toThrow(/96 to 128 bits|more than 128 bits/);
+    },
+  );
 
   it("holds a range's every address to its last bit, and none past it", () => {
     const list = JSON.parse(JSON.stringify(parseAddressRangeList("10.0.0.0/23, 2001:db8::/47")));
