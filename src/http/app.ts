@@ -15,7 +15,7 @@ import { manifestRequestHeaders, rewritesManifest } from "./manifest-headers.js"
 import { propagated } from "./propagate.js";
 import { proxyFetch } from "./proxy-fetch.js";
 import { cacheKey } from "../core/cache-key.js";
-import { locationRewriter } from "./headers.js";
+import { ANSWER_SHAPING_HEADERS, locationRewriter } from "./headers.js";
 import { errorLine, rejectionResponse, type Reason } from "./refusal.js";
 
 /**
@@ -224,21 +224,10 @@ export function misconfiguredApp(setting: string): Hono {
   return app;
 }
 
-/** The request headers a shared cache's origin request keeps: what, not who. */
-const SHARED_REQUEST_HEADERS: readonly string[] = [
-  "accept-encoding",
-  "range",
-  "if-range",
-  "if-match",
-  "if-none-match",
-  "if-modified-since",
-  "if-unmodified-since",
-];
-
-/** `request` with only {@link SHARED_REQUEST_HEADERS}. */
+/** `request` with only what it asks for, not who asks (`ANSWER_SHAPING_HEADERS`). */
 function sharedRequest(request: Request): Request {
   const headers = new Headers();
-  for (const name of SHARED_REQUEST_HEADERS) {
+  for (const name of ANSWER_SHAPING_HEADERS) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }

@@ -23,6 +23,21 @@ const HOP_BY_HOP = nameTable([
 ]);
 
 /**
+ * The request headers that say what answer is wanted, not who asks: the range, the
+ * conditions and the coding. A shared cache's origin request keeps only these (the Worker's);
+ * a manifest the gate rewrites is asked for without any of them (`manifestRequestHeaders`).
+ */
+export const ANSWER_SHAPING_HEADERS: readonly string[] = [
+  "range",
+  "if-range",
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "accept-encoding",
+];
+
+/**
  * Answer headers never passed on: each has a browser fetch or post to a URL of its own
  * (speculation rules, reporting endpoints, network error logging), which would be the
  * origin's address and take the viewer past the gate. A media answer needs none of them.

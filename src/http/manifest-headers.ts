@@ -7,6 +7,7 @@
  */
 import { manifestKind } from "../core/manifest.js";
 import type { HeaderEdit } from "./cors.js";
+import { ANSWER_SHAPING_HEADERS } from "./headers.js";
 
 /** Lower-case names as a lookup table without a prototype (njs has no `Set`). */
 function nameTable(names: readonly string[]): Readonly<Record<string, true>> {
@@ -94,15 +95,7 @@ export function rewritesManifest(propagate: string | undefined, path: string): b
  * given; the gate cannot tell, so it asks for the text every time. No `Accept-Encoding`: it is
  * asked for as `identity`, compressed bytes not being text.
  */
-const NOT_ASKED = nameTable([
-  "range",
-  "if-range",
-  "if-match",
-  "if-none-match",
-  "if-modified-since",
-  "if-unmodified-since",
-  "accept-encoding",
-]);
+const NOT_ASKED = nameTable(ANSWER_SHAPING_HEADERS);
 
 /**
  * The origin request's headers for a manifest the gate rewrites (see {@link rewritesManifest}):
