@@ -52,6 +52,9 @@ describe("canonicalAddress", () => {
     "1.2.3.4, 5.6.7.8",
     "for=6.6.6.6;host=evil.test",
     "::1]/x",
+    // 49 characters, which ipaddr.js reads as ::ffff:1.2.3.4 but node:net refuses (zero-padded
+    // IPv4 octets): no address is longer than 45 characters.
+    "0000:0000:0000:0000:0000:ffff:0001.0002.0003.0004",
   ])("refuses %j", (input) => {
     expect(canonicalAddress(input)).toBeUndefined();
   });
