@@ -200,6 +200,10 @@ describe("readsAs()", () => {
     expect(readsAs("X9", ["x9"])).toBe("x9");
     expect(readsAs("AZaz", ["azaz"])).toBe("azaz");
     expect(readsAs("abc", ["md5"])).toBeUndefined();
+    // Past `z`: no letter, skipped like any other sign.
+    expect(readsAs("md~5{", ["md5"])).toBe("md5");
+    // A broken escape is read as written.
+    expect(readsAs("md5%zz", ["md5zz"])).toBe("md5zz");
   });
 
   it("reads nothing before a [ or = that starts the name", () => {
