@@ -59,6 +59,12 @@ describe("canonicalAddress", () => {
     expect(canonicalAddress(input)).toBeUndefined();
   });
 
+  // A JavaScript caller's missing address (the peer of a request that has none) is no address,
+  // not a TypeError.
+  it.each([undefined, null, 5, {}])("refuses %j, which is no text, without throwing", (input) => {
+    expect(canonicalAddress(input as never)).toBeUndefined();
+  });
+
   it("agrees with node:net on what is an address, and is stable", () => {
     const ipv6 = fc.ipV6().map((a) => a.toUpperCase());
     // Each class must occur, or a canonicalAddress() that refuses everything would pass.
