@@ -62,6 +62,9 @@ describe("cacheKey()", () => {
     ["/v/seg.ts?=1&=2", [""]],
     ["/v/seg.ts?quality=hd;quality=sd", ["quality"]],
     ["/v/seg.ts?a=1;quality&quality=hd", ["quality"]],
+    // A listed name holding a `;` (only a direct call can list one) whose first piece is
+    // another listed name: an origin splitting on `;` reads that one.
+    ["/v/seg.ts?ab;c=1", ["ab;c", "ab"]],
   ] as const)("%s under %j has no shared key: the key parameter reads twice", (target, rule) => {
     expect(cacheKey(target, rule)).toBeUndefined();
   });

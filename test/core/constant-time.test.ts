@@ -4,12 +4,16 @@
  * runs, and the counts of a mismatch at the first character equal those at the last.
  */
 import { Session } from "node:inspector/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signToken, timingSafeEqual, verifyToken } from "../../src/core/token.js";
 
 const SECRET = "constant-time-secret";
 const LINK = { clientId: "2675", videoId: "3dk4NsRt6vWsffEr", expires: "1861919999" };
-const RIGHT = signToken({ ...LINK, secret: SECRET });
+// Signed in each test, not at import: a mutant is active only once tests start.
+let RIGHT!: string;
+beforeEach(() => {
+  RIGHT = signToken({ ...LINK, secret: SECRET });
+});
 
 /** The right token with character `at` changed to another token character. */
 function wrongAt(at: number): string {

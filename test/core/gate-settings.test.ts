@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { decide, gateSettings, MAX_PATH, upgradeRefusal } from "../../src/core/decide.js";
 import { signToken } from "../../src/core/token.js";
 
@@ -87,7 +87,11 @@ describe("gateSettings() refuses", () => {
 });
 
 describe("the fixed refusals", () => {
-  const settings = gateSettings({ secret: S, now: () => 1_800_000_000 });
+  // Built in each test: a mutant is active only once tests start.
+  let settings!: ReturnType<typeof gateSettings>;
+  beforeEach(() => {
+    settings = gateSettings({ secret: S, now: () => 1_800_000_000 });
+  });
   const link = (file: string, expires = 1_800_000_100) =>
     `/videos/1_v/${signToken({ clientId: "1", videoId: "v", secret: S, expires })}/${expires}/${file}`;
 

@@ -52,8 +52,17 @@ describe("canonicalAddress", () => {
     "1.2.3.4, 5.6.7.8",
     "for=6.6.6.6;host=evil.test",
     "::1]/x",
+    // 49 characters, which ipaddr.js reads as ::ffff:1.2.3.4 but node:net refuses (zero-padded
+    // IPv4 octets): no address is longer than 45 characters.
+    "0000:0000:0000:0000:0000:ffff:0001.0002.0003.0004",
   ])("refuses %j", (input) => {
     expect(canonicalAddress(input)).toBeUndefined();
+  });
+
+  // A JavaScript caller's missing address (the peer of a request that has none) is no address,
+  // not a TypeError.
+  it.each([undefined, null, 5, {}])("refuses %j, which is no text, without throwing", (input) => {
+    expect(canonicalAddress(input as never)).toBeUndefined();
   });
 
   it("agrees with node:net on what is an address, and is stable", () => {

@@ -1,4 +1,9 @@
+import fc from "fast-check";
 import { afterAll, inject } from "vitest";
+
+// A mutant a property test catches fails at its first counterexample: shrinking it to the
+// smallest one would cost many runs of the test for a verdict that is already known.
+fc.configureGlobal({ endOnFailure: true });
 
 /**
  * Hands Stryker the per-test coverage and hit counts its vitest runner collects. The runner's own

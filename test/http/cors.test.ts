@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { gateSettings } from "../../src/core/decide.js";
 import {
   applyCors,
@@ -208,7 +208,11 @@ describe("corsEdit(): the one CORS rule every runtime applies", () => {
 });
 
 describe("preflight()", () => {
-  const gate = gateSettings({ secret: "s3cret-s3cret", prefixes: ["videos"] });
+  // Built in each test: a mutant is active only once tests start.
+  let gate!: ReturnType<typeof gateSettings>;
+  beforeEach(() => {
+    gate = gateSettings({ secret: "s3cret-s3cret", prefixes: ["videos"] });
+  });
 
   // decide() refuses a path over 1024 characters unread (403); a preflight for it is no 204.
   it("answers a path of 1024 characters, and none longer (the query not counted)", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   connectionTokens,
   headerPairs,
@@ -256,7 +256,11 @@ describe("the allow-list", () => {
 });
 
 describe("an origin's Location as the client gets it", () => {
-  const base = locationRewriter("http://127.0.0.1:8080/base");
+  // Built in each test: a mutant is active only once tests start.
+  let base!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    base = locationRewriter("http://127.0.0.1:8080/base");
+  });
   it.each([
     ["http://127.0.0.1:8080/base/videos/x/new.ts?a=1#f", "/videos/x/new.ts?a=1#f"],
     ["//127.0.0.1:8080/base/e.ts", "/e.ts"],

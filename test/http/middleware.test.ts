@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { secureLink, type SecureLinkVariables } from "../../src/http/middleware.js";
 import { signToken } from "../../src/core/token.js";
 import { gateSettings } from "../../src/core/decide.js";
@@ -110,7 +110,11 @@ describe("secureLink()", () => {
 });
 
 describe("secureLink({ settings }) with readSettings' result", () => {
-  const settings = readSettings({ ORIGIN_URL: "http://origin.test", SECRET }, () => NOW);
+  // Built in each test: a mutant is active only once tests start.
+  let settings!: ReturnType<typeof readSettings>;
+  beforeEach(() => {
+    settings = readSettings({ ORIGIN_URL: "http://origin.test", SECRET }, () => NOW);
+  });
   function checkedApp() {
     const app = new Hono<{ Variables: SecureLinkVariables }>();
     app.use(secureLink({ settings }));

@@ -6,7 +6,7 @@
  * origin's address).
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { locationRewriter, plainLocationRules, urlAuthority } from "../../src/http/headers.js";
 
 /** Percent-encodes some of a host's characters, as `%XX` of either case. */
@@ -140,7 +140,11 @@ describe("urlAuthority reads a URL's host and port as WHATWG URL does", () => {
 });
 
 describe("locationRewriter takes every spelling of the origin's host", () => {
-  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  // Built in each test: a mutant is active only once tests start.
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
   it.each([
     ["http://127.0.0.1.:8/base/private/a.ts", "/private/a.ts"],
     ["http://127.0.0.1:8\t/base/private/a.ts", "/private/a.ts"],
@@ -293,8 +297,13 @@ describe("locationRewriter takes every spelling of an IPv6 origin", () => {
 
 describe("plainLocationRules decide alone only what locationRewriter decides the same", () => {
   const origin = "http://127.0.0.1:8/base";
-  const relocate = locationRewriter(origin);
-  const rules = plainLocationRules(origin).map(([p, r]) => [new RegExp(p), r] as const);
+  // Built in each test: a mutant is active only once tests start.
+  let relocate!: ReturnType<typeof locationRewriter>;
+  let rules!: (readonly [RegExp, string])[];
+  beforeEach(() => {
+    relocate = locationRewriter(origin);
+    rules = plainLocationRules(origin).map(([p, r]) => [new RegExp(p), r] as const);
+  });
   const decided = (x: string): string | undefined => {
     for (const [pattern, replacement] of rules) {
       if (pattern.test(x)) return replacement === "$0" ? x : x.replace(pattern, replacement);
