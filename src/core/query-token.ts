@@ -178,38 +178,60 @@ function hexByte(text: string, at: number): number {
   return /^[0-9A-Fa-f]{2}$/.test(digits) ? parseInt(digits, 16) : -1;
 }
 
-/** Bytes as UTF-8 text; a byte that starts or continues no valid sequence is U+FFFD. */
+/**
+ * Bytes as UTF-8 text, as the WHATWG decoder reads them (URLSearchParams): each maximal part of
+ * a sequence that is not valid UTF-8 one U+FFFD.
+ */
 function utf8Text(bytes: readonly number[]): string {
   let out = "";
-  for (let i = 0; i < bytes.length;) {
+  let need = 0;
+  let seen = 0;
+  let code = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    const need =
-      b < 0x80
-        ? 0
-        : b >= 0xc2 && b <= 0xdf
-          ? 1
-          : b >= 0xe0 && b <= 0xef
-            ? 2
-            : b >= 0xf0 && b <= 0xf4
-              ? 3
-              : -1;
-    let code = need <= 0 ? b : b & (0x3f >> need);
-    let ok = need >= 0;
-    for (let k = 1; ok && k <= need; k++) {
-      const c = bytes[i + k];
-      ok = c !== undefined && c >= 0x80 && c <= 0xbf;
-      if (ok) code = (code << 6) | (c! & 0x3f);
-    }
-    if (ok && ((need === 2 && code < 0x800) || (need === 3 && code < 0x10000))) ok = false;
-    if (!ok) {
-      out += "\ufffd";
-      i++;
+    if (need === 0) {
+      if (b <= 0x7f) out += String.fromCharCode(b);
+      else if (b >= 0xc2 && b <= 0xdf) {
+        need = 1;
+        code = b & 0x1f;
+      } else if (b >= 0xe0 && b <= 0xef) {
+        if (b === 0xe0) lower = 0xa0;
+        if (b === 0xed) upper = 0x9f;
+        need = 2;
+        code = b & 0x0f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        if (b === 0xf0) lower = 0x90;
+        if (b === 0xf4) upper = 0x8f;
+        need = 3;
+        code = b & 0x07;
+      } else out += "\ufffd";
       continue;
     }
-    out += code > 0xffff ? "\ufffd" : String.fromCharCode(code);
-    i += need + 1;
+    if (b < lower || b > upper) {
+      // The sequence so far is one U+FFFD; this byte starts afresh.
+      need = seen = code = 0;
+      lower = 0x80;
+      upper = 0xbf;
+      out += "\ufffd";
+      i--;
+      continue;
+    }
+    lower = 0x80;
+    upper = 0xbf;
+    code = (code << 6) | (b & 0x3f);
+    if (++seen < need) continue;
+    out +=
+      code > 0xffff
+        ? String.fromCharCode(
+            0xd800 + ((code - 0x10000) >> 10),
+            0xdc00 + ((code - 0x10000) & 0x3ff),
+          )
+        : String.fromCharCode(code);
+    need = seen = code = 0;
   }
-  return out;
+  return need === 0 ? out : `${out}\ufffd`;
 }
 
 /**

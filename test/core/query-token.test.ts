@@ -1,3 +1,5 @@
+import fc from "fast-check";
+import { runs } from "../helpers/runs.js";
 import { describe, expect, it } from "vitest";
 import {
   rateBytes,
@@ -6,6 +8,8 @@ import {
   tokenQuery,
   verifyMp4Token,
   verifyQueryToken,
+  percentDecoded,
+  readsAs,
 } from "../../src/core/query-token.js";
 import { md5Base64url } from "../../src/core/md5.js";
 
@@ -193,4 +197,92 @@ describe("signQueryToken refuses paths the gate would refuse or a runtime would 
       expect(signQueryToken({ path, secret: "s", expires: 2147483647 })).toMatch(/^[\w-]{22}$/);
     },
   );
+});
+
+// The look-alike rule decodes a parameter as the origins it guards against do: held to
+// URLSearchParams (WHATWG percent-decoding, then UTF-8 with U+FFFD), good and bad escapes alike.
+describe("percentDecoded", () => {
+  const piece = fc.constantFrom(
+    "%",
+    "%4",
+    "%6d",
+    "%6D",
+    "%zz",
+    "%E2",
+    "%82",
+    "%AC",
+    "%C3",
+    "%A9",
+    "%ED",
+    "%A0",
+    "%F0",
+    "%9F",
+    "%98",
+    "%80",
+    "%FF",
+    "%C0",
+    "%F4",
+    "%90",
+    "%E0",
+    "%25",
+    "a",
+    "Z",
+    "0",
+    "/",
+    ";",
+  );
+  it("decodes as URLSearchParams does", () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
+        const text = pieces.join("");
+        expect(percentDecoded(text), text).toBe(new URLSearchParams(`x=${text}`).get("x"));
+      }),
+      { numRuns: runs(5000) },
+    );
+  });
+  it.each([
+    ["md%35", "md5"],
+    ["md%35=x%ff", "md5=x\ufffd"],
+    ["%E2%82%AC", "\u20ac"],
+    ["%F0%9F%98%80", "\ud83d\ude00"],
+    ["%E2%82", "\ufffd"],
+    ["%ED%A0%80", "\ufffd\ufffd\ufffd"],
+    ["plain", "plain"],
+  ])("reads %j as %j", (text, decoded) => {
+    expect(percentDecoded(text)).toBe(decoded);
+  });
+});
+
+describe("readsAs: characters an origin folds to ASCII", () => {
+  it.each([
+    ["exp\u0131res", "expires"],
+    ["EXP\u0130RES", "expires"],
+    ["\u017fpeed", "speed"],
+    ["\u212aey", "key"],
+    ["\uff4d\uff44\uff15", "md5"],
+    ["MD\uff15", "md5"],
+    ["md\u00b9", "md1"],
+    ["md\u00b2", "md2"],
+    ["md\u00b3", "md3"],
+    ["md\u2070", "md0"],
+    ["md\u2074", "md4"],
+    ["md\u2079", "md9"],
+    ["md\u2080", "md0"],
+    ["md\u2089", "md9"],
+    ["\uff10x", "0x"],
+    ["\uff5a", "z"],
+  ])("reads %j as %s", (name, as) => {
+    expect(readsAs(name, [as])).toBe(as);
+  });
+  it.each([
+    ["md\u2075\u2075", "md5"],
+    ["md\u2071", "md1"],
+    ["md\u208a", "md0"],
+    ["md\u2073", "md3"],
+    ["md\uff5b5", "md55"],
+    ["\u00b4md", "4md"],
+    ["\u00b1md", "1md"],
+  ])("does not read %j as %s", (name, as) => {
+    expect(readsAs(name, [as])).toBeUndefined();
+  });
 });
