@@ -101,3 +101,24 @@ function httpDate(text: string | undefined): number | undefined {
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
+
+/**
+ * Whether an `If-None-Match` value names `etag` (RFC 9110 §13.1.2: a list of entity tags,
+ * compared weakly, or `*`): then a cache answers 304. The one rule of both caches.
+ *
+ * @example
+ * ```ts
+ * noneMatch('"x", W/"v1"', '"v1"'); // true
+ * ```
+ */
+export function noneMatch(header: string | undefined, etag: string | undefined): boolean {
+  if (header === undefined || etag === undefined) return false;
+  const opaque = (tag: string) => (tag.indexOf("W/") === 0 ? tag.slice(2) : tag);
+  const own = opaque(etag.trim());
+  const tags = header.split(",");
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]!.trim();
+    if (tag === "*" || (tag !== "" && opaque(tag) === own)) return true;
+  }
+  return false;
+}

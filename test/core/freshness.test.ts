@@ -2,7 +2,7 @@ import { runs } from "../helpers/runs.js";
 import CachePolicy from "http-cache-semantics";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { storable } from "../../src/core/freshness.js";
+import { storable, noneMatch } from "../../src/core/freshness.js";
 
 const NOW = 1_800_000_000;
 const CAP = 60;
@@ -210,5 +210,24 @@ describe("storable() against http-cache-semantics", () => {
     // Both classes, at least one run in fifty each (over 100 of 5,000).
     expect(kept).toBeGreaterThan(numRuns / 50);
     expect(refused).toBeGreaterThan(numRuns / 50);
+  });
+});
+
+describe("noneMatch()", () => {
+  // RFC 9110 §13.1.2: weak comparison, a list of tags, or `*`.
+  it.each([
+    ['"a"', '"a"', true],
+    ['W/"a"', '"a"', true],
+    ['"a"', 'W/"a"', true],
+    ['"b", "a"', '"a"', true],
+    ['"b",W/"a"', '"a"', true],
+    ["*", '"a"', true],
+    ['"b"', '"a"', false],
+    ['"a', '"a"', false],
+    ["", '"a"', false],
+    ['"a"', undefined, false],
+    [undefined, '"a"', false],
+  ] as const)("If-None-Match %j against ETag %j: %s", (header, etag, matched) => {
+    expect(noneMatch(header, etag)).toBe(matched);
   });
 });

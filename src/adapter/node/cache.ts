@@ -17,7 +17,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { cacheKey, DEFAULT_CACHE_KEY_QUERY, type CacheKeyQuery } from "../../core/cache-key.js";
-import { storable } from "../../core/freshness.js";
+import { noneMatch, storable } from "../../core/freshness.js";
 import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
 import { manifestPlan } from "../../http/manifest-headers.js";
@@ -613,13 +613,7 @@ function streamTo(request: CachedRequest, stream: FillStream, xCache: "HIT" | "M
   const { incoming, outgoing, outcome } = request;
   const head = [...stream.head];
   head.push("age", String(stream.originAge), "x-cache", xCache);
-  const etag = headerOf(head, "etag");
-  const match = incoming.headers["if-none-match"];
-  if (
-    etag !== undefined &&
-    match !== undefined &&
-    match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*")
-  ) {
+  if (noneMatch(incoming.headers["if-none-match"], headerOf(head, "etag"))) {
     removeHeader(head, "content-length");
     outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
     outgoing.end();
@@ -689,12 +683,7 @@ function answer(
     }
   } else if (status === 200) {
     const etag = headerOf(head, "etag");
-    const match = incoming.headers["if-none-match"];
-    const matches =
-      etag !== undefined &&
-      match !== undefined &&
-      match.split(",").some((tag) => tag.trim() === etag || tag.trim() === "*");
-    if (matches) {
+    if (noneMatch(incoming.headers["if-none-match"], etag)) {
       removeHeader(head, "content-length");
       outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
       outgoing.end();

@@ -6,7 +6,7 @@
  * Cache API from the whole object.
  * @module
  */
-import { storable } from "../../core/freshness.js";
+import { noneMatch, storable } from "../../core/freshness.js";
 import type { EdgeCache } from "../../http/app.js";
 
 /** Where the origin's own `Cache-Control` waits while the stored copy carries the gate's TTL. */
@@ -107,6 +107,15 @@ export async function fromCache(
     : 0;
   headers.set("age", String(originAge + kept));
   headers.set("x-cache", "HIT");
+  // The viewer holds this version: 304, as the Node server's cache and nginx answer.
+  if (
+    hit.status === 200 &&
+    noneMatch(request.headers.get("if-none-match") ?? undefined, headers.get("etag") ?? undefined)
+  ) {
+    hit.body?.cancel().catch(() => {});
+    headers.delete("content-length");
+    return new Response(null, { status: 304, headers });
+  }
   const body = request.method === "HEAD" ? null : hit.body;
   if (body === null) hit.body?.cancel().catch(() => {});
   return new Response(body, { status: hit.status, statusText: hit.statusText, headers });

@@ -173,6 +173,28 @@ describe("CACHE=on on the Worker", () => {
     expect((await get(worker.url + link("words.ts", 1))).headers["x-cache"]).toBe("HIT");
   });
 
+  // Red team, round two: a HIT asked with the object's ETag got the whole object again (200),
+  // where the Node server and nginx answer 304.
+  it("answers a HIT whose ETag the viewer holds with 304", async () => {
+    await get(worker.url + link("etag.ts"));
+    await untilKept("etag.ts");
+    for (const tag of ['"e1"', 'W/"e1"', '"x", "e1"', "*"]) {
+      const answer = await get(worker.url + link("etag.ts", 1), {
+        headers: { "if-none-match": tag },
+      });
+      expect([answer.status, answer.headers["x-cache"], answer.body.length], tag).toEqual([
+        304,
+        "HIT",
+        0,
+      ]);
+    }
+    const other = await get(worker.url + link("etag.ts", 2), {
+      headers: { "if-none-match": '"x"' },
+    });
+    expect([other.status, other.headers["x-cache"]]).toEqual([200, "HIT"]);
+    expect(count("etag.ts")).toBe(1);
+  });
+
   it("keeps no answer with no-store or Set-Cookie", async () => {
     const caches = await worker.mf.getCaches();
     const keptCopy = (file: string) => caches.default.match(`${originUrl}/videos/2675_v/${file}`);
