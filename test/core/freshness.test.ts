@@ -227,6 +227,9 @@ describe("noneMatch()", () => {
     ["", '"a"', false],
     ['"a"', undefined, false],
     [undefined, '"a"', false],
+    // An ETag line's spaces are not part of the tag; an empty one names nothing.
+    ['"a"', ' "a" ', true],
+    [", ", "", false],
   ] as const)("If-None-Match %j against ETag %j: %s", (header, etag, matched) => {
     expect(noneMatch(header, etag)).toBe(matched);
   });
