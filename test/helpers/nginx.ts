@@ -179,3 +179,28 @@ function workersOf(master: number): number[] {
     return [];
   }
 }
+
+/**
+ * The access log's entry for each of `marks` (the first line whose path contains it), in their
+ * order, once all are there. nginx writes a line after the client has its answer, so a line
+ * count taken before a request can miss the line of the request before it: lines are found
+ * by what they name, never by position. Fails after 10 s with what the log held.
+ */
+export async function loggedFor(
+  nginx: StartedNginx,
+  marks: readonly string[],
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const entries = nginx.accessLog().map((line) => JSON.parse(line) as Record<string, unknown>);
+    const found = marks.map((mark) => entries.find((entry) => String(entry.path).includes(mark)));
+    if (found.every((entry) => entry !== undefined)) return found as Record<string, unknown>[];
+    if (Date.now() > deadline) {
+      const missing = marks.filter((_, i) => found[i] === undefined);
+      throw new Error(
+        `not logged within 10 s: ${missing.join(", ")} (log: ${entries.length} lines)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

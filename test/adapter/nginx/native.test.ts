@@ -13,34 +13,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "../../helpers/http.js";
 import { SECRET, signedPath } from "../../helpers/links.js";
-import { NGINX, nginxAvailable, startNginx, type StartedNginx } from "../../helpers/nginx.js";
+import {
+  loggedFor,
+  NGINX,
+  nginxAvailable,
+  startNginx,
+  type StartedNginx,
+} from "../../helpers/nginx.js";
 import { startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
 
 const here = nginxAvailable();
 const OLDER = "an-older-secret";
-
-/**
- * The access log's entries for requests after the first `skip` lines, but the start-up probe
- * of `/` (nginx may log it after its answer arrived, so after `skip` was counted), once
- * `count` of them are there: nginx writes a line after the client has its answer.
- */
-async function logged(
-  nginx: StartedNginx,
-  skip: number,
-  count = 1,
-): Promise<Record<string, unknown>[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const entries = nginx
-      .accessLog()
-      .slice(skip)
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((entry) => entry.path !== "/");
-    if (entries.length >= count || Date.now() > deadline) return entries;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Polls `probe` until it says yes; fails the test with `what` after 10 s. */
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
@@ -86,41 +70,42 @@ describe.skipIf(!here)("the common request, decided by nginx without njs", () =>
   });
 
   it("serves a plain right stream link without entering njs, and logs it without its token", async () => {
-    const skip = nginx.accessLog().length;
-    const path = signedPath("720/seg-1.ts");
+    const path = signedPath("720/native-seg.ts");
     const before = origin.requests.length;
     const answer = await get(nginx.url + path + "?part=2", { headers: { Range: "bytes=0-3" } });
     expect(answer.status).toBe(206);
     const seen = origin.requests.slice(before);
     expect(seen.map((request) => request.url)).toEqual([
-      "/videos/2675_3dk4NsRt6vWsffEr/720/seg-1.ts?part=2",
+      "/videos/2675_3dk4NsRt6vWsffEr/720/native-seg.ts?part=2",
     ]);
     expect(seen[0]!.headers.range).toBe("bytes=0-3");
     expect(seen[0]!.headers["x-forwarded-for"]).toBe("127.0.0.1");
     expect(seen[0]!.headers["x-forwarded-proto"]).toBe("http");
-    const [line] = await logged(nginx, skip);
+    const [line] = await loggedFor(nginx, ["/720/native-seg.ts"]);
     expect(line).toMatchObject({
       status: 206,
       reason: "",
       njs: "",
-      path: `/videos/2675_3dk4NsRt6vWsffEr/…/${path.split("/")[4]}/720/seg-1.ts`,
+      path: `/videos/2675_3dk4NsRt6vWsffEr/…/${path.split("/")[4]}/720/native-seg.ts`,
     });
   });
 
   it("falls through to njs for what nginx cannot decide alone", async () => {
-    const skip = nginx.accessLog().length;
     const expired = Math.floor(Date.now() / 1000) - 10;
     const answers = [
-      await get(nginx.url + signedPath("a.ts", { secret: OLDER })),
-      await get(nginx.url + signedPath("a.ts", { secret: "wrong" })),
-      await get(nginx.url + signedPath("a.ts", { expires: expired })),
-      await get(nginx.url + signedPath("x%2fy.ts")),
-      await get(nginx.url + signedPath("a%2e.ts")),
-      await get(nginx.url + signedPath("a.ts"), { headers: { Connection: "X-Foo" } }),
-      await get(nginx.url + signedPath("a.ts", { video: "v".repeat(30) })),
+      await get(nginx.url + signedPath("fall-1.ts", { secret: OLDER })),
+      await get(nginx.url + signedPath("fall-2.ts", { secret: "wrong" })),
+      await get(nginx.url + signedPath("fall-3.ts", { expires: expired })),
+      await get(nginx.url + signedPath("fall-4%2fy.ts")),
+      await get(nginx.url + signedPath("fall-5%2e.ts")),
+      await get(nginx.url + signedPath("fall-6.ts"), { headers: { Connection: "X-Foo" } }),
+      await get(nginx.url + signedPath("fall-7.ts", { video: "v".repeat(30) })),
     ].map((answer) => answer.status);
     expect(answers).toEqual([200, 403, 410, 403, 200, 200, 200]);
-    const lines = await logged(nginx, skip, 7);
+    const lines = await loggedFor(
+      nginx,
+      [1, 2, 3, 4, 5, 6, 7].map((n) => `/fall-${n}`),
+    );
     expect(lines.map((line) => line.njs)).toEqual(["1", "1", "1", "1", "1", "1", "1"]);
   });
 });
@@ -144,14 +129,13 @@ describe.skipIf(!here).each([
   });
 
   it("grants a link bound to the client's address, unbound as the setting says, no other", async () => {
-    const skip = nginx.accessLog().length;
     const answers = [
-      await get(nginx.url + signedPath("ip.ts", { ip: "127.0.0.1" })),
-      await get(nginx.url + signedPath("ip.ts")),
-      await get(nginx.url + signedPath("ip.ts", { ip: "127.0.0.2" })),
+      await get(nginx.url + signedPath("ip-1.ts", { ip: "127.0.0.1" })),
+      await get(nginx.url + signedPath("ip-2.ts")),
+      await get(nginx.url + signedPath("ip-3.ts", { ip: "127.0.0.2" })),
     ];
     expect(answers.map((answer) => answer.status)).toEqual(statuses);
-    const lines = await logged(nginx, skip, 3);
+    const lines = await loggedFor(nginx, ["/ip-1.ts", "/ip-2.ts", "/ip-3.ts"]);
     expect(lines.map((line) => line.njs)).toEqual(njs);
   });
 });
@@ -280,12 +264,8 @@ describe.skipIf(!here)("rotation: nginx-config again, then nginx -s reload, unde
         headers: { Connection: "close" },
       });
       if (answer.status !== 200) return false;
-      let entry: Record<string, unknown> | undefined;
-      await until(`${file} logged`, async () => {
-        entry = (await logged(nginx, 0)).find((line) => String(line.path).endsWith(file));
-        return entry !== undefined;
-      });
-      return entry?.njs === "";
+      const [entry] = await loggedFor(nginx, [`/${file}`]);
+      return entry!.njs === "";
     });
     const afterReload = statuses.length;
     await until(
@@ -323,7 +303,6 @@ describe.skipIf(!here)("REQUESTS_PER_CLIENT on the native path", () => {
   });
 
   it("counts a natively granted download: one more from the address gets 503 + Retry-After", async () => {
-    const skip = nginx.accessLog().length;
     const url = nginx.url + signedPath(`big-${8 * 1024 * 1024}.ts`);
     // A download whose answer has begun and which then reads nothing more.
     held.push(
@@ -342,20 +321,8 @@ describe.skipIf(!here)("REQUESTS_PER_CLIENT on the native path", () => {
     expect(second.headers["retry-after"]).toBe("5");
     held.splice(0).forEach((req) => req.destroy());
     // Its place is given back once the held download's end is logged.
-    const deadline = Date.now() + 10_000;
-    while (
-      !nginx
-        .accessLog()
-        .slice(skip)
-        .some((line) => line.includes("big-"))
-    ) {
-      if (Date.now() > deadline) throw new Error("the held download was never logged");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const entries = await logged(nginx, skip);
-    expect(entries.find((entry) => String(entry.path).includes("big-"))).toMatchObject({
-      njs: "",
-    });
+    const [download] = await loggedFor(nginx, ["/big-"]);
+    expect(download).toMatchObject({ njs: "" });
     expect((await get(nginx.url + signedPath("720/seg-1.ts"))).status).toBe(200);
   });
 });
@@ -386,11 +353,10 @@ describe.skipIf(!here)("the origin's address in the answer headers of the native
   });
 
   it("rewrites Content-Location and drops a Link that names the origin", async () => {
-    const skip = nginx.accessLog().length;
     const answer = await get(nginx.url + signedPath("a.ts"));
     expect(answer.status).toBe(200);
     expect(answer.headers["content-location"]).toBe("/videos/internal/x.ts");
     expect(answer.headers.link).toBeUndefined();
-    expect((await logged(nginx, skip)).map((entry) => entry.njs)).toEqual([""]);
+    expect((await loggedFor(nginx, ["/a.ts"])).map((entry) => entry.njs)).toEqual([""]);
   });
 });
