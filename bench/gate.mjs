@@ -97,6 +97,11 @@ async function load(url, connections, duration) {
   };
 }
 
+/** A figure to `digits` places, or "—" for a target GATE_TARGETS left out. */
+function num(value, digits) {
+  return Number.isFinite(value) ? value.toFixed(digits) : "—";
+}
+
 export async function benchGate(options = {}) {
   const log = options.log ?? console.log;
   const duration = Number(process.env.DURATION ?? options.duration ?? 5);
@@ -299,6 +304,15 @@ export async function benchGate(options = {}) {
       "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
+    // GATE_TARGETS=a,b: only those targets (their tables, with "—" for a peer left out), for a
+    // pair measured over more rounds in the same time.
+    const only = (process.env.GATE_TARGETS ?? "").split(",").map((name) => name.trim());
+    if (only.some((name) => name !== "")) {
+      for (const name of only) {
+        if (name !== "" && !(name in targets)) throw new Error(`GATE_TARGETS: no target ${name}`);
+      }
+      for (const name of Object.keys(targets)) if (!only.includes(name)) delete targets[name];
+    }
     const rows = [];
     // A link with a wrong token: what a refusal costs (every gate answers 403 and asks no
     // origin; the origin and the node:http proxy, which check nothing, answer 404).
@@ -319,39 +333,34 @@ export async function benchGate(options = {}) {
           }
         }
         const pick = (name, key) => median(runs[name].map((r) => r[key]));
+        const present = Object.keys(targets);
         const row = {
           file: label,
           connections,
-          rps: Object.fromEntries(Object.keys(targets).map((name) => [name, pick(name, "rps")])),
-          p99ms: Object.fromEntries(
-            Object.keys(targets).map((name) => [name, pick(name, "p99ms")]),
-          ),
+          rps: Object.fromEntries(present.map((name) => [name, pick(name, "rps")])),
+          p99ms: Object.fromEntries(present.map((name) => [name, pick(name, "p99ms")])),
         };
-        row.rpsVsNginx = median(runs.tokengate.map((r, i) => r.rps / runs.nginx[i].rps));
-        row.p99VsNginx = median(runs.tokengate.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
-        row.rpsVsOrigin = median(runs.tokengate.map((r, i) => r.rps / runs.origin[i].rps));
-        const cache = runs["tokengate cache"];
-        row.cacheRpsVsNginx = median(cache.map((r, i) => r.rps / runs.nginx[i].rps));
-        row.cacheP99VsNginx = median(cache.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
-        row.nginxRpsVsOrigin = median(runs.nginx.map((r, i) => r.rps / runs.origin[i].rps));
-        const njs = runs["tokengate in nginx"];
-        row.njsRpsVsNginx = median(njs.map((r, i) => r.rps / runs.nginx[i].rps));
-        row.njsP99VsNginx = median(njs.map((r, i) => r.p99ms / runs.nginx[i].p99ms));
-        const moduleOnly = runs["tokengate in nginx, module only"];
-        row.moduleRpsVsNginx = median(moduleOnly.map((r, i) => r.rps / runs.nginx[i].rps));
+        // The median of the per-round ratios of `a` to `b`; NaN when either was left out.
+        const ratio = (a, b, key = "rps") =>
+          runs[a] && runs[b] ? median(runs[a].map((r, i) => r[key] / runs[b][i][key])) : NaN;
+        row.rpsVsNginx = ratio("tokengate", "nginx");
+        row.p99VsNginx = ratio("tokengate", "nginx", "p99ms");
+        row.rpsVsOrigin = ratio("tokengate", "origin");
+        row.cacheRpsVsNginx = ratio("tokengate cache", "nginx");
+        row.cacheP99VsNginx = ratio("tokengate cache", "nginx", "p99ms");
+        row.nginxRpsVsOrigin = ratio("nginx", "origin");
+        row.njsRpsVsNginx = ratio("tokengate in nginx", "nginx");
+        row.njsP99VsNginx = ratio("tokengate in nginx", "nginx", "p99ms");
+        row.moduleRpsVsNginx = ratio("tokengate in nginx, module only", "nginx");
         if (baseline) {
-          row.rpsVsBaseline = median(runs.tokengate.map((r, i) => r.rps / runs.baseline[i].rps));
-          row.p99VsBaseline = median(
-            runs.tokengate.map((r, i) => r.p99ms / runs.baseline[i].p99ms),
-          );
+          row.rpsVsBaseline = ratio("tokengate", "baseline");
+          row.p99VsBaseline = ratio("tokengate", "baseline", "p99ms");
         }
-        row.rpsVsNodeHttpProxy = median(
-          runs.tokengate.map((r, i) => r.rps / runs["node:http proxy"][i].rps),
-        );
+        row.rpsVsNodeHttpProxy = ratio("tokengate", "node:http proxy");
         rows.push(row);
         log(
-          `${label}, ${connections} conns: tokengate ${row.rps.tokengate.toFixed(0)} req/s (p99 ${row.p99ms.tokengate.toFixed(1)} ms), ` +
-            `nginx ${row.rps.nginx.toFixed(0)} (p99 ${row.p99ms.nginx.toFixed(1)} ms), origin ${row.rps.origin.toFixed(0)}`,
+          `${label}, ${connections} conns: tokengate ${num(row.rps.tokengate, 0)} req/s (p99 ${num(row.p99ms.tokengate, 1)} ms), ` +
+            `nginx ${num(row.rps.nginx, 0)} (p99 ${num(row.p99ms.nginx, 1)} ms), origin ${num(row.rps.origin, 0)}`,
         );
       }
     }
@@ -364,9 +373,9 @@ export async function benchGate(options = {}) {
     log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
-        `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.rps["node:http proxy"].toFixed(0)} | ${r.rps.origin.toFixed(0)} | ` +
-          `${r.rpsVsNginx.toFixed(2)} | ${r.rpsVsNodeHttpProxy.toFixed(2)} | ${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.p99VsNginx.toFixed(1)} | ` +
-          `${r.rpsVsOrigin.toFixed(2)} | ${r.nginxRpsVsOrigin.toFixed(2)} |`,
+        `| ${r.file} | ${r.connections} | ${num(r.rps.tokengate, 0)} | ${num(r.rps.nginx, 0)} | ${num(r.rps["node:http proxy"], 0)} | ${num(r.rps.origin, 0)} | ` +
+          `${num(r.rpsVsNginx, 2)} | ${num(r.rpsVsNodeHttpProxy, 2)} | ${num(r.p99ms.tokengate, 1)} ms | ${num(r.p99ms.nginx, 1)} ms | ${num(r.p99VsNginx, 1)} | ` +
+          `${num(r.rpsVsOrigin, 2)} | ${num(r.nginxRpsVsOrigin, 2)} |`,
       );
     }
     log("\nCache hits (CACHE=on; the origin says max-age=3600), same run:");
@@ -376,8 +385,8 @@ export async function benchGate(options = {}) {
     log("|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
-        `| ${r.file} | ${r.connections} | ${r.rps["tokengate cache"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.cacheRpsVsNginx.toFixed(2)} | ` +
-          `${r.p99ms["tokengate cache"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.cacheP99VsNginx.toFixed(1)} |`,
+        `| ${r.file} | ${r.connections} | ${num(r.rps["tokengate cache"], 0)} | ${num(r.rps.nginx, 0)} | ${num(r.cacheRpsVsNginx, 2)} | ` +
+          `${num(r.p99ms["tokengate cache"], 1)} ms | ${num(r.p99ms.nginx, 1)} ms | ${num(r.cacheP99VsNginx, 1)} |`,
       );
     }
     log(
@@ -389,9 +398,9 @@ export async function benchGate(options = {}) {
     log("|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
-        `| ${r.file} | ${r.connections} | ${r.rps["tokengate in nginx"].toFixed(0)} | ${r.rps.nginx.toFixed(0)} | ${r.njsRpsVsNginx.toFixed(2)} | ` +
-          `${r.p99ms["tokengate in nginx"].toFixed(1)} ms | ${r.p99ms.nginx.toFixed(1)} ms | ${r.njsP99VsNginx.toFixed(2)} | ` +
-          `${r.rps["tokengate in nginx, module only"].toFixed(0)} | ${r.moduleRpsVsNginx.toFixed(2)} |`,
+        `| ${r.file} | ${r.connections} | ${num(r.rps["tokengate in nginx"], 0)} | ${num(r.rps.nginx, 0)} | ${num(r.njsRpsVsNginx, 2)} | ` +
+          `${num(r.p99ms["tokengate in nginx"], 1)} ms | ${num(r.p99ms.nginx, 1)} ms | ${num(r.njsP99VsNginx, 2)} | ` +
+          `${num(r.rps["tokengate in nginx, module only"], 0)} | ${num(r.moduleRpsVsNginx, 2)} |`,
       );
     }
     if (baseline) {
@@ -402,8 +411,8 @@ export async function benchGate(options = {}) {
       log("|---|---|---|---|---|---|---|---|");
       for (const r of rows) {
         log(
-          `| ${r.file} | ${r.connections} | ${r.rps.tokengate.toFixed(0)} | ${r.rps.baseline.toFixed(0)} | ${r.rpsVsBaseline.toFixed(2)} | ` +
-            `${r.p99ms.tokengate.toFixed(1)} ms | ${r.p99ms.baseline.toFixed(1)} ms | ${r.p99VsBaseline.toFixed(2)} |`,
+          `| ${r.file} | ${r.connections} | ${num(r.rps.tokengate, 0)} | ${num(r.rps.baseline, 0)} | ${num(r.rpsVsBaseline, 2)} | ` +
+            `${num(r.p99ms.tokengate, 1)} ms | ${num(r.p99ms.baseline, 1)} ms | ${num(r.p99VsBaseline, 2)} |`,
         );
       }
     }
