@@ -97,6 +97,12 @@ describe("manifests that tell the rewrite's mutants from it", () => {
     '#EXT-X-SESSION-DATA:URIX="a"\u0000{=',
     '#EXT-X-I-FRAME-STREAM-INF:ABC="a"',
     '#EXT-X-SESSION-KEY:SERVER-URIX="a"',
+    '#EXT-X-KEY:URI="a.ts\r\nb.ts\n',
+    '#XXXXXXKEY:URI="a.ts"\n',
+    ' #XXXXXXKEY:URI="a.ts"\n',
+    "\u000bStryker was here!\n",
+    '#EXT-X-KEY:URI="#x"\n',
+    "#EXTM3U\nundefined.ts\n",
   ])("HLS %j as the pattern-based rewrite did", (text) => {
     expect(propagateHls(text, P)).toEqual(reference.propagateHls(text, P));
   });
@@ -127,6 +133,9 @@ describe("manifests that tell the rewrite's mutants from it", () => {
     "<x~:BaseURL>",
     ' id="z"',
     "<MPD><S media=\"a.m4s\"/>\u0130<1:BaseURL># id='_'a&amp;b</MPD>",
+    "<MPD><BaseURL>//h&amp;/</BaseURL></MPD>",
+    '<MPD><S media="//h/a&amp;b"/></MPD>',
+    'BaseURL\u0130<S b="1" media="a.m4s"/>',
   ])("DASH %j as the pattern-based rewrite and scanners did", (text) => {
     expect(propagateDash(text, P)).toEqual(reference.propagateDash(text, P));
     expect(dashUrlAttributes(text)).toEqual(reference.dashUrlAttributes(text));
@@ -184,6 +193,16 @@ describe("the rewrite's output bound, to the byte", () => {
       results.push(ours);
     }
     expect(outcomes(results)).toEqual(new Set(["rewritten", "unchanged"]));
+  });
+
+  it("HLS: a line of two URI attributes whose first rewrite reaches the bound exactly", () => {
+    const tail = '#EXT-X-KEY:URI="a.ts",URI="b.ts"';
+    // Counted with the last line's line feed: the first URI's token takes it to the bound,
+    // the second over it.
+    const text = `#${"x".repeat(MAX - 1 - (1 + P.length) - (2 + tail.length))}\n${tail}`;
+    const ours = propagateHls(text, P);
+    expect(ours).toEqual(reference.propagateHls(text, P));
+    expect(ours).toHaveProperty("unchanged");
   });
 
   it.each([
