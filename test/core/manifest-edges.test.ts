@@ -136,6 +136,8 @@ describe("manifests that tell the rewrite's mutants from it", () => {
     "<MPD><BaseURL>//h&amp;/</BaseURL></MPD>",
     '<MPD><S media="//h/a&amp;b"/></MPD>',
     'BaseURL\u0130<S b="1" media="a.m4s"/>',
+    '<!--<BaseURL>//h/</BaseURL>--><?x?><S media="a.m4s"/>',
+    'baseurl\u0130<S media="a.m4s"/>',
   ])("DASH %j as the pattern-based rewrite and scanners did", (text) => {
     expect(propagateDash(text, P)).toEqual(reference.propagateDash(text, P));
     expect(dashUrlAttributes(text)).toEqual(reference.dashUrlAttributes(text));
