@@ -148,8 +148,52 @@ function regexString(pattern: string): string {
 }
 
 /** The body the other runtimes send for `reason`, as an nginx string (`\\n` for its newline). */
-function quotedBody(reason: "origin-error" | "origin-timeout" | "client-limit"): string {
+function quotedBody(
+  reason: "origin-error" | "origin-timeout" | "client-limit" | "bad-token" | "expired",
+): string {
   return `"${rejection(reason).body.replace(/\n/g, "\\n")}"`;
+}
+
+/**
+ * The refusals nginx makes itself on the native path, each with the internal code that leads
+ * to its location: what `decide()` answers when `secure_link` finds a plain stream link's
+ * token wrong (`""`) or right but expired (`"0"`) under SECRET's first secret. A wrong token
+ * is the module's when another secret might make it right (a rotation) or an address-bound
+ * form might (`BIND_IP=optional`); an expired one when `EXPIRY_LEEWAY_S` might still grant it.
+ */
+function nativeRefusals(
+  options: NginxConfOptions,
+): { reason: "bad-token" | "expired"; code: number; secureLink: string }[] {
+  const { gate } = options.settings;
+  const refusals: { reason: "bad-token" | "expired"; code: number; secureLink: string }[] = [];
+  if (options.secrets.length === 1 && gate.bindIp !== "optional") {
+    refusals.push({ reason: "bad-token", code: 460, secureLink: "" });
+  }
+  if (gate.expiryLeewaySeconds === 0)
+    refusals.push({ reason: "expired", code: 461, secureLink: "0" });
+  return refusals;
+}
+
+/**
+ * The location of a refusal nginx makes itself: the other runtimes' answer for `reason`
+ * (`rejection()`: status, body and headers), its reason for the access log, and no module.
+ */
+function refusalLocation(reason: "bad-token" | "expired"): string[] {
+  const { status, headers } = rejection(reason);
+  const lines = [
+    `        location @tokengate_${reason.replace("-", "_")} {`,
+    "            set $tokengate_log_target $tokengate_native_log;",
+    `            set $tokengate_reason ${reason};`,
+    "            # The type the other runtimes give it, not one from the file's extension.",
+    "            types { }",
+    `            default_type "${headers["content-type"]}";`,
+  ];
+  for (const name of Object.keys(headers)) {
+    if (name === "content-type" || name === "content-length") continue;
+    lines.push(`            add_header ${headerName(name)} "${headers[name]}" always;`);
+  }
+  lines.push(`            return ${status} ${quotedBody(reason)};`, "        }");
+  return lines;
 }
 
 /** nginx time syntax for milliseconds; 0 (no limit) as an hour, nginx having no "none". */
@@ -463,6 +507,10 @@ export function nginxConf(options: NginxConfOptions): string {
           "            error_page 419 = @tokengate_native;",
           "            # So that @tokengate_native's own error pages (origin failures) still apply.",
           "            recursive_error_pages on;",
+          ...nativeRefusals(options).flatMap(({ reason, code }) => [
+            `            if ($tokengate_native_refusal = ${reason}) { return ${code}; }`,
+            `            error_page ${code} = @tokengate_${reason.replace("-", "_")};`,
+          ]),
         ]
       : []),
     "            js_header_filter tokengate.headers;",
@@ -515,6 +563,7 @@ export function nginxConf(options: NginxConfOptions): string {
     );
   }
   if (native) {
+    for (const { reason } of nativeRefusals(options)) lines.push("", ...refusalLocation(reason));
     const limitKey =
       config.requestsPerClient > 0 ? ["            set $tokengate_client $remote_addr;"] : [];
     lines.push(
@@ -635,6 +684,21 @@ function forwardedNames(extra: readonly string[]): string[] {
   return names;
 }
 
+/** The `map` from `secure_link`'s answer on a plain link to the refusal nginx makes itself. */
+function refusalMap(options: NginxConfOptions): string[] {
+  const refusals = nativeRefusals(options);
+  if (refusals.length === 0) return [];
+  return [
+    "    # Refused by nginx itself, as the module would refuse it: a plain link whose token",
+    "    # secure_link finds wrong (with one secret and no address-bound form to try) or right",
+    "    # but expired (with no EXPIRY_LEEWAY_S). Anything else is the module's.",
+    '    map "$tokengate_link:$secure_link" $tokengate_native_refusal {',
+    '        default "";',
+    ...refusals.map(({ reason, secureLink }) => `        "1:${secureLink}" ${reason};`),
+    "    }",
+  ];
+}
+
 /**
  * The `map`s of the native path: whether the request is one nginx decides (GET or HEAD over
  * HTTP/1.x, no Upgrade, no Connection naming a header, a plain stream link whose token
@@ -673,6 +737,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     "        11 1;",
     "    }",
+    ...refusalMap(options),
     "    # The answer headers the module rewrites, done here for the native path: Content-Location",
     "    # as Location is (the module asked only for what its patterns cannot decide); a Link",
     "    # that names the origin's host or path dropped, since rewriting it needs the module.",
