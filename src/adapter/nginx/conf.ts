@@ -97,6 +97,10 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
   if (options.trustProxy.length > 0) return "TRUST_PROXY";
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
   if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
+  // nginx reads no config parameter over 4 KiB (it refuses to start, "too long parameter").
+  if (options.secrets[0]!.replace(/[\\"]/g, "\\$&").length > 4000) {
+    return "a SECRET over 4,000 characters";
+  }
   return undefined;
 }
 

@@ -220,6 +220,8 @@ describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () 
     chmodSync(join(dir, "secret"), 0o600);
     writeFileSync(join(dir, "clients.json"), '{"2675": "client-secret-one"}');
     writeFileSync(join(dir, "one-secret"), "the-only-secret");
+    writeFileSync(join(dir, "long-secret"), "x".repeat(6000));
+    chmodSync(join(dir, "long-secret"), 0o600);
     chmodSync(join(dir, "one-secret"), 0o600);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,6 +231,8 @@ describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () 
     // One secret: nginx refuses a wrong token itself (two let the module try the second).
     ["one secret", ["--secret-file", "ONE"]],
     ["one secret, bound", ["--secret-file", "ONE", "--bind-ip", "on"]],
+    // Longer than nginx reads a config parameter (red team): the module's alone.
+    ["a 6,000-character secret", ["--secret-file", "LONG"]],
     ["several prefixes", ["--prefixes", "videos,live.hls,a~b"]],
     ["forwarded headers", []],
     ["CORS", ["--cors-origins", "https://player.example.com"]],
@@ -251,7 +255,9 @@ describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () 
             ? join(dir, "clients.json")
             : arg === "ONE"
               ? join(dir, "one-secret")
-              : arg,
+              : arg === "LONG"
+                ? join(dir, "long-secret")
+                : arg,
       );
     const secret =
       extra.includes("--no-secret") || extra.includes("--secret-file")
