@@ -408,3 +408,26 @@ function appendParams(uri: string, params: string, amp: string): string {
   const tail = hash < 0 ? "" : trimmed.slice(hash);
   return `${lead}${head}${head.includes("?") ? amp : "?"}${joined}${tail}${trail}`;
 }
+
+/** The BaseURL element names `/<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g` finds: [where, prefix]. */
+export function baseUrlNames(text: string): [number, string][] {
+  const pattern = /<((?:[A-Za-z_][\w.-]*:)?)BaseURL(?=[\s/>])/g;
+  return [...text.matchAll(pattern)].map((m) => [m.index, m[1]!]);
+}
+
+/** The same, read by repeated calls of a scanner shaped like the code's `nextBaseUrl`. */
+export function scannedBaseUrlNames(
+  text: string,
+  next: (
+    text: string,
+    from: number,
+  ) => { start: number; prefix: string; nameEnd: number } | undefined,
+): [number, string][] {
+  const found: [number, string][] = [];
+  for (let from = 0; ;) {
+    const match = next(text, from);
+    if (match === undefined) return found;
+    found.push([match.start, match.prefix]);
+    from = match.nameEnd;
+  }
+}
