@@ -98,10 +98,15 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
   if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
   // nginx reads no config parameter over 4 KiB (it refuses to start, "too long parameter").
-  if (options.secrets[0]!.replace(/[\\"]/g, "\\$&").length > 4000) {
+  if (quotedSecret(options.secrets[0]!).length > 4000) {
     return "a SECRET over 4,000 characters";
   }
   return undefined;
+}
+
+/** A secret as it stands inside the double quotes of {@link secretConf}'s `geo` value. */
+function quotedSecret(secret: string): string {
+  return secret.replace(/[\\"]/g, (c) => `\\${c}`);
 }
 
 /**
@@ -110,7 +115,7 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
  * written (a `map`'s or `set`'s would read a `$` in the secret as a variable).
  */
 export function secretConf(secret: string): string {
-  const quoted = secret.replace(/[\\"]/g, (c) => `\\${c}`);
+  const quoted = quotedSecret(secret);
   return [
     "# tokengate: SECRET's first secret, for nginx's secure_link. Written by",
     "# `tokengate nginx-config`; rewrite it (run that command again) and `nginx -s reload`.",
@@ -165,27 +170,45 @@ function quotedBody(
  * is the module's when another secret might make it right (a rotation) or an address-bound
  * form might (`BIND_IP=optional`); an expired one when `EXPIRY_LEEWAY_S` might still grant it.
  */
-function nativeRefusals(
-  options: NginxConfOptions,
-): { reason: "bad-token" | "expired"; code: number; secureLink: string }[] {
+function nativeRefusals(options: NginxConfOptions): NativeRefusal[] {
   const { gate } = options.settings;
-  const refusals: { reason: "bad-token" | "expired"; code: number; secureLink: string }[] = [];
+  const refusals: NativeRefusal[] = [];
   if (options.secrets.length === 1 && gate.bindIp !== "optional") {
-    refusals.push({ reason: "bad-token", code: 460, secureLink: "" });
+    refusals.push({
+      reason: "bad-token",
+      code: 460,
+      secureLink: "",
+      location: "@tokengate_bad_token",
+    });
   }
-  if (gate.expiryLeewaySeconds === 0)
-    refusals.push({ reason: "expired", code: 461, secureLink: "0" });
+  if (gate.expiryLeewaySeconds === 0) {
+    refusals.push({
+      reason: "expired",
+      code: 461,
+      secureLink: "0",
+      location: "@tokengate_expired",
+    });
+  }
   return refusals;
+}
+
+interface NativeRefusal {
+  reason: "bad-token" | "expired";
+  /** The internal status that leads to `location` (error_page). */
+  code: number;
+  /** `$secure_link`'s value for it. */
+  secureLink: string;
+  location: string;
 }
 
 /**
  * The location of a refusal nginx makes itself: the other runtimes' answer for `reason`
  * (`rejection()`: status, body and headers), its reason for the access log, and no module.
  */
-function refusalLocation(reason: "bad-token" | "expired"): string[] {
+function refusalLocation({ reason, location }: NativeRefusal): string[] {
   const { status, headers } = rejection(reason);
   const lines = [
-    `        location @tokengate_${reason.replace("-", "_")} {`,
+    `        location ${location} {`,
     "            set $tokengate_log_target $tokengate_native_log;",
     `            set $tokengate_reason ${reason};`,
     "            # The type the other runtimes give it, not one from the file's extension.",
@@ -511,9 +534,9 @@ export function nginxConf(options: NginxConfOptions): string {
           "            error_page 419 = @tokengate_native;",
           "            # So that @tokengate_native's own error pages (origin failures) still apply.",
           "            recursive_error_pages on;",
-          ...nativeRefusals(options).flatMap(({ reason, code }) => [
+          ...nativeRefusals(options).flatMap(({ reason, code, location }) => [
             `            if ($tokengate_native_refusal = ${reason}) { return ${code}; }`,
-            `            error_page ${code} = @tokengate_${reason.replace("-", "_")};`,
+            `            error_page ${code} = ${location};`,
           ]),
         ]
       : []),
@@ -567,7 +590,7 @@ export function nginxConf(options: NginxConfOptions): string {
     );
   }
   if (native) {
-    for (const { reason } of nativeRefusals(options)) lines.push("", ...refusalLocation(reason));
+    for (const refusal of nativeRefusals(options)) lines.push("", ...refusalLocation(refusal));
     const limitKey =
       config.requestsPerClient > 0 ? ["            set $tokengate_client $remote_addr;"] : [];
     lines.push(
