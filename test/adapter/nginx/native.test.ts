@@ -173,6 +173,18 @@ describe.skipIf(!here)("refusals nginx makes itself, as the module makes them", 
     expect(mine).toMatchObject({ njs: "", reason, status, path: its!.path, bytes: its!.bytes });
   });
 
+  it("leaves an expired link to the module under EXPIRY_LEEWAY_S, which may still grant it", async () => {
+    const leeway = await startNginx({ ORIGIN_URL: origin.url, SECRET, EXPIRY_LEEWAY_S: "30" });
+    try {
+      const path = signedPath("late.ts", { expires: Math.floor(Date.now() / 1000) - 10 });
+      expect((await get(leeway.url + path)).status).toBe(200);
+      const [line] = await loggedFor(leeway, ["/late.ts"]);
+      expect(line).toMatchObject({ njs: "1", reason: "", status: 200 });
+    } finally {
+      await leeway.close();
+    }
+  });
+
   it("leaves what the pattern does not take to the module", async () => {
     const path = signedPath("a%2e.ts", { secret: "wrong" });
     expect((await get(native.url + path)).status).toBe(403);
