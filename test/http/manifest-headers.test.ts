@@ -50,6 +50,12 @@ describe("a rewritten manifest's Cache-Control", () => {
     ["no-store", "private, no-store"],
     ['no-cache="Set-Cookie, X-Y", public', 'private, no-cache="Set-Cookie, X-Y"'],
     [" , public,, max-age=1 ", "private, max-age=1"],
+    ["max-age=60, S-Maxage =600", "private, max-age=60"],
+    // A comma inside a quoted value, after an escaped quote too, does not end the directive.
+    ['no-cache="x,s-maxage=1", max-age=1', 'private, no-cache="x,s-maxage=1", max-age=1'],
+    ['no-cache="a\\",s-maxage=1", max-age=1', 'private, no-cache="a\\",s-maxage=1", max-age=1'],
+    // An unterminated quote runs to the end, where the directive still ends.
+    ['max-age=5, no-cache="x, public', 'private, max-age=5, no-cache="x, public'],
   ])("%j → %j", (origin, expected) => {
     expect(privateCacheControl(origin)).toBe(expected);
   });

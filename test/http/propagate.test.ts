@@ -94,6 +94,44 @@ describe("propagated()", () => {
     expect(said[0]).toMatch(/: passed on without the token$/);
   });
 
+  it("drops the shared caches' own headers from a rewritten playlist", async () => {
+    const { out } = await run(
+      origin(PLAYLIST, {
+        "content-type": "application/vnd.apple.mpegurl",
+        "CDN-Cache-Control": "max-age=600",
+        "Surrogate-Control": "max-age=600",
+      }),
+    );
+    expect(out.headers.get("cdn-cache-control")).toBeNull();
+    expect(out.headers.get("surrogate-control")).toBeNull();
+  });
+
+  it("reads a playlist that comes in many chunks whole, in order", async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `#EXTINF:6,\nseg-${i}.ts\n`);
+    const encoder = new TextEncoder();
+    const chunks = ["#EXTM3U\n", ...lines].map((line) => encoder.encode(line));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(next);
+      },
+    });
+    const { text } = await run(new Response(body, { status: 200 }));
+    expect(text).toBe(`#EXTM3U\n${lines.map((l) => l.replace(".ts\n", `.ts?${P}\n`)).join("")}`);
+  });
+
+  it("reads and rewrites a playlist of exactly the limit's size", async () => {
+    const head = "#EXTM3U\n#EXTINF:6,\nseg-1.ts\n#";
+    const playlist = head + "x".repeat(MANIFEST_MAX_BYTES - head.length - 1) + "\n";
+    expect(playlist.length).toBe(MANIFEST_MAX_BYTES);
+    const { said, text } = await run(
+      origin(playlist, { "content-length": String(MANIFEST_MAX_BYTES) }),
+    );
+    expect(said).toEqual([]);
+    expect(text).toBe(playlist.replace("seg-1.ts\n", `seg-1.ts?${P}\n`));
+  });
+
   it("passes on a manifest stated over the limit without reading it", async () => {
     const response = origin(PLAYLIST, { "content-length": String(MANIFEST_MAX_BYTES + 1) });
     const { out, said } = await run(response);
@@ -124,5 +162,23 @@ describe("propagated()", () => {
     expect(said).toEqual([
       `${read * chunk.byteLength} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
     ]);
+  });
+
+  it("cancels the origin's body when the client stops reading one it passes on", async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x23);
+    let cancelled: unknown = "not cancelled";
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(chunk);
+      },
+      cancel(reason) {
+        cancelled = reason;
+      },
+    });
+    const said: string[] = [];
+    const out = await propagated(new Response(body), "/v/index.m3u8", P, (why) => said.push(why));
+    expect(said).toHaveLength(1);
+    await out.body!.cancel("client gone");
+    expect(cancelled).toBe("client gone");
   });
 });
