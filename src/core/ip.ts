@@ -89,9 +89,8 @@ export function parseAddressRangeList(text: string): AddressRange[] {
 /** A canonical address's octets (IPv4) or groups (IPv6). */
 function partsOf(address: string): number[] {
   const parsed = ipaddr.parse(address);
-  return parsed.kind() === "ipv4"
-    ? (parsed as ipaddr.IPv4).octets.slice()
-    : (parsed as ipaddr.IPv6).parts.slice();
+  // The parsed object is this call's own, so its array needs no copy.
+  return parsed.kind() === "ipv4" ? (parsed as ipaddr.IPv4).octets : (parsed as ipaddr.IPv6).parts;
 }
 
 /** Whether `parts` (of one kind: as many as the range's) share the range's first `bits` bits. */

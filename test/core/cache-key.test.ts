@@ -14,6 +14,8 @@ describe("cacheKey()", () => {
     ["/v/%e2%82%ac.ts", "none", "/v/%E2%82%AC.ts"],
     ["/v/a%zz.ts", "none", "/v/a%zz.ts"],
     ["/v/%63.ts?quality=1", ["quality"], "/v/c.ts?quality=1"],
+    // Hex digits that follow no "%" are letters, not an escape.
+    ["/v/cafe/%7e.ts", "none", "/v/cafe/~.ts"],
   ] as const)(
     "keys %s under %j as %s: one key for every spelling of the path",
     (target, rule, key) => {

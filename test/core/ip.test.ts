@@ -199,6 +199,9 @@ describe("addressRanges over parsed ranges as JSON carries them (the nginx modul
     ["0:0:0:0:0:ffff:a00:0/120", "10.0.0.200", true],
     ["::ffff:1.2.3.4", "1.2.3.4", true],
     ["::ffff:1.2.3.4/128", "1.2.3.5", false],
+    // The shortest mapped range, /96, is every IPv4 address.
+    ["::ffff:0.0.0.0/96", "203.0.113.9", true],
+    ["::ffff:0.0.0.0/96", "2001:db8::1", false],
   ])("reads the IPv4-mapped range %s as IPv4: %s in it is %s", (entry, text, inside) => {
     expect(parseAddressRanges(entry).has(text)).toBe(inside);
   });

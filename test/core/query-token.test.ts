@@ -251,6 +251,26 @@ describe("percentDecoded", () => {
   ])("reads %j as %j", (text, decoded) => {
     expect(percentDecoded(text)).toBe(decoded);
   });
+  // Each UTF-8 boundary, beside a broken escape so that the escape-by-escape reading (not
+  // decodeURIComponent) decodes it: DEL, NUL, each length's first and last start byte, U+FFFF
+  // and the first and last four-byte characters.
+  it.each([
+    "%7F",
+    "%00",
+    "%C2%80",
+    "%DF%BF",
+    "%E0%A0%80",
+    "%EF%BC%A1",
+    "%EF%BF%BF",
+    "%ED%9F%BF",
+    "%F0%90%80%80",
+    "%F0%9F%98%80",
+    "%F4%8F%BF%BF",
+  ])("reads %j beside a broken escape as URLSearchParams does", (escapes) => {
+    for (const text of [escapes, `${escapes}%zz`, `%${escapes}`]) {
+      expect(percentDecoded(text), text).toBe(new URLSearchParams(`x=${text}`).get("x"));
+    }
+  });
 });
 
 describe("readsAs: characters an origin folds to ASCII", () => {
