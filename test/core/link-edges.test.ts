@@ -1,9 +1,11 @@
 /**
  * Why parseLink() and idProblem() refuse, in words, for each way a link can be cut short or
- * misshapen; found unheld by mutation testing (`npm run test:mutation`).
+ * misshapen; where splitTarget() finds the path and query of unusual targets; which escaped
+ * bytes and segments unsafePathDetail() refuses at the edges of its ranges. Found unheld by
+ * mutation testing (`npm run test:mutation`).
  */
 import { describe, expect, it } from "vitest";
-import { idProblem, parseLink } from "../../src/core/link.js";
+import { idProblem, parseLink, splitTarget } from "../../src/core/link.js";
 
 const T = "v_dyZ60YkifNIDjqZTVFDg";
 
@@ -54,5 +56,19 @@ describe("idProblem()", () => {
     ["2675_%80x", "encoded bytes are not UTF-8"],
   ])("%j: %s", (segment, problem) => {
     expect(idProblem(segment)).toBe(problem);
+  });
+});
+
+describe("splitTarget() finds the path and query of unusual targets", () => {
+  it.each([
+    // A path that holds a URL is still a path: only a target not starting with / has a scheme.
+    ["/r/https://h.test/x?q=1", "/r/https://h.test/x", "q=1", "a URL inside an origin-form path"],
+    ["h/a/b?x", "/a/b", "x", "a one-letter authority without a scheme"],
+    ["://h.test/a?x", "/a", "x", "an empty scheme before ://"],
+    ["?x=1", "/", "x=1", "a target that is only a query"],
+    ["#f?x=1", "/", "", "a target that is only a fragment, with a ? in it"],
+    ["/a#f?x=1", "/a", "", "a ? inside the fragment"],
+  ])("splits %j into %j and %j (%s)", (target, path, query) => {
+    expect(splitTarget(target)).toEqual({ path, query });
   });
 });
