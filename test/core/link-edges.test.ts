@@ -83,6 +83,9 @@ describe("unsafePathDetail() at the edges of what it refuses", () => {
     // A path that does not start with / still has its first segment checked.
     ["../x", "dot segment"],
     [".", "dot segment"],
+    // A dot segment first in the path, where the plain-path shortcut finds its `/.` at index 0.
+    ["/../videos/1_a/t/1/x", "dot segment"],
+    ["/./videos/1_a/t/1/x", "dot segment"],
     // Protocol-relative: some clients and origins read the first segment as a host.
     ["//evil.test/videos/1_a/t/1/x", "empty segment (//)"],
     ["/videos/1_a/t/1/a\u007f", "control, space or non-ASCII byte"],
