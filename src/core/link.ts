@@ -210,13 +210,13 @@ function utf8Lead(byte: number): number {
   return 0;
 }
 
-/** The byte of the two hex digits at `path[i]`, or -1. */
+/** The byte of the two hex digits at `path[i]`, or a negative number. */
 function hexByte(path: string, i: number): number {
-  const high = hexDigit(path.charCodeAt(i));
-  const low = hexDigit(path.charCodeAt(i + 1));
-  return high < 0 || low < 0 ? -1 : (high << 4) | low;
+  // A non-digit's -1 has every bit set, so the result is negative whichever digit it is.
+  return (hexDigit(path.charCodeAt(i)) << 4) | hexDigit(path.charCodeAt(i + 1));
 }
 
+/** The value of a hex digit, or -1. */
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   const lower = c | 0x20;
@@ -281,8 +281,9 @@ const AS_IS = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/;
 /** The first escape in `segment` of a character it could hold as it is, e.g. `%5F`. */
 function aliasEscape(segment: string): string | undefined {
   for (let i = segment.indexOf("%"); i >= 0; i = segment.indexOf("%", i + 1)) {
+    // AS_IS holds ASCII only: an escaped byte from 0x80 up, read as a character, matches none.
     const code = parseInt(segment.slice(i + 1, i + 3), 16);
-    if (code < 0x80 && AS_IS.test(String.fromCharCode(code))) return segment.slice(i, i + 3);
+    if (AS_IS.test(String.fromCharCode(code))) return segment.slice(i, i + 3);
   }
   return undefined;
 }
