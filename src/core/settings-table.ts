@@ -351,7 +351,7 @@ export const SETTINGS = {
     parse: (text): AddressRanges | undefined => {
       if (blank(text)) return undefined;
       try {
-        return parseAddressRanges(text!.trim());
+        return parseAddressRanges(text!);
       } catch (error) {
         throw new SettingError("TRUST_PROXY", (error as Error).message);
       }
