@@ -264,7 +264,8 @@ export interface ServerConfig {
 
 export { DEFAULT_CACHE_TTL_S } from "./settings-table.js";
 
-const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|\[?[0-9A-Fa-f:.]+\]?)$/;
+// A name, an address, or an IPv6 address in brackets (both of them, and a ":" between).
+const HOST_SHAPE = /^(?:[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+|\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\])$/;
 
 /** Whether `host` is an IP address or a host name one can listen on. */
 function isListenHost(host: string): boolean {

@@ -297,14 +297,23 @@ describe("parseHost", () => {
       expect(parseHost("HOST", host)).toBe(host);
     },
   );
-  it.each(["0", "1", "999.1.1.1", "not a host", "http://127.0.0.1", "127.0.0.1:8787"])(
-    "refuses %j, naming the setting",
-    (host) => {
-      expect(outcome(() => parseHost("METRICS_HOST", host))).toEqual(
-        refused(`METRICS_HOST: ${JSON.stringify(host)} is not an IP address or host name`),
-      );
-    },
-  );
+  it.each([
+    "0",
+    "1",
+    "999.1.1.1",
+    "not a host",
+    "http://127.0.0.1",
+    "127.0.0.1:8787",
+    // A bracket on one side only, or brackets around no IPv6 address, is no host to listen on.
+    "[::1",
+    "::1]",
+    "[1.2.3.4]",
+    "[localhost]",
+  ])("refuses %j, naming the setting", (host) => {
+    expect(outcome(() => parseHost("METRICS_HOST", host))).toEqual(
+      refused(`METRICS_HOST: ${JSON.stringify(host)} is not an IP address or host name`),
+    );
+  });
 });
 
 describe("parseSize", () => {
