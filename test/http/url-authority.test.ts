@@ -187,7 +187,11 @@ describe("locationRewriter takes every spelling of the origin's host", () => {
 // became `//evil.example/x`, which a browser reads as another host: an open redirect.
 describe("locationRewriter never sends a browser to another host than the origin's redirect did", () => {
   const origin = "http://127.0.0.1:8/base";
-  const relocate = locationRewriter(origin);
+  // Built in each test: a mutant is active only once tests start.
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter(origin);
+  });
   const onOrigin = fc.constantFrom(
     "http://127.0.0.1:8",
     "http://127.0.0.1:8/base",
@@ -245,7 +249,10 @@ describe("locationRewriter never sends a browser to another host than the origin
 // Red team: the docs said "in any scheme", and ws:// and wss:// (special schemes to WHATWG URL,
 // with the same host parsing) kept the origin's address.
 describe("locationRewriter with WebSocket schemes", () => {
-  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
   it.each([
     ["ws://127.0.0.1:8/base/a.ts", "/a.ts"],
     ["WSS://127.0.0.1.:8/base/a.ts", "/a.ts"],
@@ -257,7 +264,10 @@ describe("locationRewriter with WebSocket schemes", () => {
 });
 
 describe("locationRewriter with a host past ASCII", () => {
-  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
   const asBytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
   it.each([
     ["http://127.0.0.\u00b9:8/base/a.ts", ""],
