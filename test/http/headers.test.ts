@@ -506,8 +506,8 @@ describe("an origin's Location as the client gets it", () => {
       "<a.ts>; titles=http://127.0.0.1:8080/base/x.ts",
     ],
     [
-      "<a.ts>; anchor http://127.0.0.1:8080/base/x.ts",
-      "<a.ts>; anchor http://127.0.0.1:8080/base/x.ts",
+      '<a.ts>; anchor "http://127.0.0.1:8080/base/x.ts"',
+      '<a.ts>; anchor "http://127.0.0.1:8080/base/x.ts"',
     ],
   ])("reads the Link %j as %j", (value, seen) => {
     expect(relocated("link", value, base)).toBe(seen);

@@ -453,6 +453,8 @@ describe("urlAuthority agrees with Node's URL on the spellings at its edges", ()
     "http://a.example:65536/",
     "http://a.example:8x/",
     "http://a.example:x8/",
+    // A port with no host before it is no host past ASCII either.
+    "http://:\u00e9/x",
   ])("reads no authority in %j, which Node's URL refuses", (x) => {
     expect(byNode(x)).toBeNull();
     expect(urlAuthority(x)).toBeNull();
