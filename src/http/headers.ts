@@ -353,9 +353,8 @@ export function urlAuthority(url: string): UrlAuthority | null {
   if (scheme === "http" || scheme === "https" || scheme === "ws" || scheme === "wss") {
     port = scheme === "http" || scheme === "ws" ? 80 : 443;
     at = colon + 1;
-  } else if (isScheme(scheme)) {
-    return null;
   } else {
+    // Another scheme (`ftp:`) starts with a letter, not the two slashes asked for below: null.
     port = -1;
   }
   const slashes = at;
@@ -393,18 +392,11 @@ export function urlAuthority(url: string): UrlAuthority | null {
 }
 
 /**
- * `text` read as UTF-8 when it holds bytes (every character below 0x100, some past ASCII) that
- * are valid UTF-8 (no overlong form); else `text` itself. A character past the BMP becomes
- * U+FFFD: it is past ASCII either way.
+ * `text` read as UTF-8 when it holds bytes (every character below 0x100) of ASCII and two- or
+ * three-byte UTF-8 forms (no overlong one); else `text` itself. A four-byte form (a character
+ * past the BMP) is left as bytes: past ASCII either way, as readHost needs to know.
  */
 function utf8Read(text: string): string {
-  let high = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0xff) return text;
-    if (c >= 0x80) high = true;
-  }
-  if (!high) return text;
   let out = "";
   for (let i = 0; i < text.length;) {
     const b = text.charCodeAt(i);
@@ -412,8 +404,8 @@ function utf8Read(text: string): string {
       out += text.charAt(i++);
       continue;
     }
-    const need =
-      b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0;
+    // A character above 0xff is no byte: `text` is no UTF-8 held as bytes.
+    const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : 0;
     if (need === 0) return text;
     let code = b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
@@ -421,16 +413,11 @@ function utf8Read(text: string): string {
       if (!(c >= 0x80 && c <= 0xbf)) return text;
       code = (code << 6) | (c & 0x3f);
     }
-    if ((need === 2 && code < 0x800) || (need === 3 && code < 0x10000)) return text;
-    out += code > 0xffff ? "\ufffd" : String.fromCharCode(code);
+    if (need === 2 && code < 0x800) return text;
+    out += String.fromCharCode(code);
     i += need + 1;
   }
   return out;
-}
-
-/** Whether `text` is a URL scheme (a letter, then letters, digits, `+`, `-`, `.`). */
-function isScheme(text: string): boolean {
-  return /^[a-z][a-z0-9+.-]*$/.test(text);
 }
 
 /**
@@ -460,7 +447,8 @@ function readHost(host: string): string | null {
   let ascii = "";
   for (let i = 0; i < decoded.length; i++) {
     let c = decoded.charCodeAt(i);
-    if (c === 0x3002 || c === 0xff0e || c === 0xff61) c = 0x2e;
+    // U+FF0E is among the full-width forms.
+    if (c === 0x3002 || c === 0xff61) c = 0x2e;
     else if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
     else if (c === 0xad || c === 0x200b || c === 0x2060 || c === 0xfeff) continue;
     if (c > 0x7e) return "";
@@ -469,7 +457,7 @@ function readHost(host: string): string | null {
   ascii = ascii.toLowerCase();
   if (/[\x00-\x20#%/:<>?@[\\\]^|]/.test(ascii)) return null;
   const ipv4 = readIpv4(ascii);
-  if (ipv4 === null) return null;
+  // Dotted, or null: a number that is no address.
   if (ipv4 !== "") return ipv4;
   return ascii.charCodeAt(ascii.length - 1) === 0x2e ? ascii.slice(0, -1) : ascii;
 }

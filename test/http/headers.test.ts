@@ -213,6 +213,32 @@ describe("the header policy towards the origin", () => {
     const out = originRequestHeaders([["User-Agent", "a\r\nX-Original-URL: /x"]], client, []);
     expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
   });
+
+  // Each alone: a lenient parser may end a line at any one of them.
+  it.each(["a\u0000b", "a\nb", "a\rb", "a\u0080"])(
+    "drops the value %j: a NUL, a lone LF or CR, or the first byte past ASCII",
+    (value) => {
+      const out = originRequestHeaders([["User-Agent", value]], client, []);
+      expect(names(out)).toEqual(["x-forwarded-for", "x-forwarded-proto"]);
+    },
+  );
+
+  it("reads header names from Connection's value alone, not from another header's", () => {
+    const out = originRequestHeaders(
+      [
+        ["X-Note", "range"],
+        ["Range", "bytes=0-1"],
+      ],
+      client,
+      [],
+    );
+    expect(names(out)).toEqual(["range", "x-forwarded-for", "x-forwarded-proto"]);
+  });
+
+  it("sends no X-Forwarded-For when the gate saw no address", () => {
+    const out = originRequestHeaders([], { address: "", proto: "https" }, []);
+    expect(out).toEqual([["x-forwarded-proto", "https"]]);
+  });
 });
 
 describe("the header policy towards the client", () => {
@@ -229,6 +255,21 @@ describe("the header policy towards the client", () => {
     ]) {
       expect(isReturned(name, named), name).toBe(false);
     }
+  });
+
+  it("names no header for an absent Connection header", () => {
+    expect(connectionTokens("")).toEqual([]);
+  });
+
+  it.each(["speculation-rules", "reporting-endpoints", "report-to", "nel"])(
+    "never returns %s, whose URL a browser would fetch past the gate",
+    (name) => {
+      expect(isReturned(name, [])).toBe(false);
+    },
+  );
+
+  it("pairs a flat raw header list, dropping a name left without a value", () => {
+    expect(headerPairs(["A", "1", "B"])).toEqual([["A", "1"]]);
   });
 
   it("pairs a flat raw header list", () => {
@@ -388,6 +429,88 @@ describe("an origin's Location as the client gets it", () => {
     expect(relocated("etag", '"http://127.0.0.1:8080/base/a.ts"', base)).toBe(
       '"http://127.0.0.1:8080/base/a.ts"',
     );
+  });
+
+  it("rewrites a Location by name, and passes another header that reads like a Refresh as sent", () => {
+    expect(relocated("location", "http://127.0.0.1:8080/base/a.ts", base)).toBe("/a.ts");
+    expect(relocated("x-note", "0; url=http://127.0.0.1:8080/base/a.ts", base)).toBe(
+      "0; url=http://127.0.0.1:8080/base/a.ts",
+    );
+  });
+
+  // The HTML standard's steps: a delay of digits and dots (9 too), then `;`, `,` or ASCII
+  // whitespace (form feed, return, newline too); a value without them is no refresh to a browser.
+  it.each([
+    ["9; http://127.0.0.1:8080/base/a.ts", "9; /a.ts"],
+    ["0\fhttp://127.0.0.1:8080/base/a.ts", "0\f/a.ts"],
+    ["0\rhttp://127.0.0.1:8080/base/a.ts", "0\r/a.ts"],
+    ["0\nhttp://127.0.0.1:8080/base/a.ts", "0\n/a.ts"],
+    ["5;", "5;"],
+    ["; http://127.0.0.1:8080/base/a.ts", "; http://127.0.0.1:8080/base/a.ts"],
+    ["5http://127.0.0.1:8080/base/a.ts", "5http://127.0.0.1:8080/base/a.ts"],
+    // No `url=`: the URL is what follows, a relative one here.
+    ["0; abc=http://127.0.0.1:8080/base/a.ts", "0; abc=http://127.0.0.1:8080/base/a.ts"],
+    ["0; urlXhttp://127.0.0.1:8080/base/a.ts", "0; urlXhttp://127.0.0.1:8080/base/a.ts"],
+    ["0; urlabc=http://127.0.0.1:8080/base/a.ts", "0; urlabc=http://127.0.0.1:8080/base/a.ts"],
+    ["abc=http://127.0.0.1:8080/base/a.ts", "abc=http://127.0.0.1:8080/base/a.ts"],
+    // What a browser reads otherwise: the URL after a `url`, `=` and blanks, at the start too.
+    ["url=http://127.0.0.1:8080/base/a.ts", "url=/a.ts"],
+    ["x; url\t=\thttp://127.0.0.1:8080/base/a.ts", "x; url\t=\t/a.ts"],
+    // A later quote that names no origin either way keeps the value.
+    ["0; url='a.ts'; title='x'", "0; url='a.ts'; title='x'"],
+    // A URL the rewriter drops takes the whole header: `0; url=` alone reloads forever.
+    ["0; url=http://127.0.0.\u00b9:8080/a.ts", ""],
+    ["x; url=http://127.0.0.\u00b9:8080/a.ts", ""],
+  ])("reads the Refresh %j as %j", (value, seen) => {
+    expect(relocated("refresh", value, base)).toBe(seen);
+  });
+
+  it.each([
+    // A `<` in a quoted parameter opens no URI, an escaped quote closing nothing.
+    [
+      '<a.ts>; title="a\\"<http://127.0.0.1:8080/base/x.ts>"',
+      '<a.ts>; title="a\\"<http://127.0.0.1:8080/base/x.ts>"',
+    ],
+    [
+      '<a.ts>; title="x<http://127.0.0.1:8080/base/e.ts>"',
+      '<a.ts>; title="x<http://127.0.0.1:8080/base/e.ts>"',
+    ],
+    [
+      '<a.ts>; anchor="a\\"<http://127.0.0.1:8080/base/x.ts>"',
+      '<a.ts>; anchor="a\\"<http://127.0.0.1:8080/base/x.ts>"',
+    ],
+    ["<a.ts><http://127.0.0.1:8080/base/b.ts>", "<a.ts></b.ts>"],
+    // A URI or anchor the rewriter drops takes the whole header; an empty one is kept.
+    ["<http://127.0.0.\u00b9:8080/a.ts>; rel=preload", ""],
+    ['<a.ts>; anchor="http://127.0.0.\u00b9/x"', ""],
+    ["<>; rel=self", "<>; rel=self"],
+    ['<a.ts>; anchor=""', '<a.ts>; anchor=""'],
+    // `anchor` right after the `;`, alone at the end, or followed by another parameter or link.
+    ['<a.ts>;anchor="http://127.0.0.1:8080/base/x.ts"', '<a.ts>;anchor="/x.ts"'],
+    ["<a.ts>; anchor=http://127.0.0.1:8080/base/x.ts", "<a.ts>; anchor=/x.ts"],
+    [
+      "<a.ts>; anchor=http://127.0.0.1:8080/base/x.ts;anchor=http://127.0.0.1:8080/base/y.ts",
+      "<a.ts>; anchor=/x.ts;anchor=/y.ts",
+    ],
+    [
+      "<a.ts>; anchor=http://127.0.0.1:8080/base/x.ts,<http://127.0.0.1:8080/base/b.ts>",
+      "<a.ts>; anchor=/x.ts,</b.ts>",
+    ],
+    // Only a parameter named `anchor`, with its `=`, is one.
+    [
+      "<a.ts>; revanchor=http://127.0.0.1:8080/base/x.ts",
+      "<a.ts>; revanchor=http://127.0.0.1:8080/base/x.ts",
+    ],
+    [
+      "<a.ts>; titles=http://127.0.0.1:8080/base/x.ts",
+      "<a.ts>; titles=http://127.0.0.1:8080/base/x.ts",
+    ],
+    [
+      '<a.ts>; anchor "http://127.0.0.1:8080/base/x.ts"',
+      '<a.ts>; anchor "http://127.0.0.1:8080/base/x.ts"',
+    ],
+  ])("reads the Link %j as %j", (value, seen) => {
+    expect(relocated("link", value, base)).toBe(seen);
   });
 
   it("matches an IPv6 origin", () => {

@@ -7,7 +7,12 @@
  */
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
-import { locationRewriter, plainLocationRules, urlAuthority } from "../../src/http/headers.js";
+import {
+  locationRewriter,
+  locationRules,
+  plainLocationRules,
+  urlAuthority,
+} from "../../src/http/headers.js";
 
 /** Percent-encodes some of a host's characters, as `%XX` of either case. */
 const encoded = (host: string): fc.Arbitrary<string> =>
@@ -187,7 +192,11 @@ describe("locationRewriter takes every spelling of the origin's host", () => {
 // became `//evil.example/x`, which a browser reads as another host: an open redirect.
 describe("locationRewriter never sends a browser to another host than the origin's redirect did", () => {
   const origin = "http://127.0.0.1:8/base";
-  const relocate = locationRewriter(origin);
+  // Built in each test: a mutant is active only once tests start.
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter(origin);
+  });
   const onOrigin = fc.constantFrom(
     "http://127.0.0.1:8",
     "http://127.0.0.1:8/base",
@@ -245,7 +254,10 @@ describe("locationRewriter never sends a browser to another host than the origin
 // Red team: the docs said "in any scheme", and ws:// and wss:// (special schemes to WHATWG URL,
 // with the same host parsing) kept the origin's address.
 describe("locationRewriter with WebSocket schemes", () => {
-  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
   it.each([
     ["ws://127.0.0.1:8/base/a.ts", "/a.ts"],
     ["WSS://127.0.0.1.:8/base/a.ts", "/a.ts"],
@@ -257,7 +269,10 @@ describe("locationRewriter with WebSocket schemes", () => {
 });
 
 describe("locationRewriter with a host past ASCII", () => {
-  const relocate = locationRewriter("http://127.0.0.1:8/base");
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
   const asBytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
   it.each([
     ["http://127.0.0.\u00b9:8/base/a.ts", ""],
@@ -370,5 +385,175 @@ describe("plainLocationRules decide alone only what locationRewriter decides the
     ["next.ts ", "next.ts "],
   ])("decide %j as %j", (x, seen) => {
     expect(decided(x)).toBe(seen);
+  });
+});
+
+/** Host, port and what follows the authority as Node's URL reads `x`; null where it refuses it. */
+const byNode = (x: string): { host: string; port: number } | null => {
+  let parsed: URL;
+  try {
+    parsed = new URL(x);
+  } catch {
+    return null;
+  }
+  const port =
+    parsed.port !== ""
+      ? Number(parsed.port)
+      : parsed.protocol === "http:" || parsed.protocol === "ws:"
+        ? 80
+        : 443;
+  return { host: parsed.hostname.replace(/\.$/, ""), port };
+};
+/** A URL as node:http hands a header over: its UTF-8 bytes, one a character. */
+const asBytes = (text: string): string => Buffer.from(text, "utf8").toString("latin1");
+
+describe("urlAuthority agrees with Node's URL on the spellings at its edges", () => {
+  it.each([
+    // Leading and trailing C0 controls and spaces are trimmed, a space too.
+    " http://a.example:8/p",
+    "\u0001http://a.example/p",
+    "http://a.example:8 ",
+    "ws://a.example/",
+    "wss://a.example/",
+    "http://a.example:65535/",
+    // The last colon past the `]` is the port's, not one inside the address.
+    "http://[1::]:8/",
+    // Soft hyphen, zero-width space, word joiner and BOM are dropped (IDNA maps them to nothing).
+    "http://a\u00adb.example/",
+    "http://a\u200bb.example/",
+    "http://a\u2060b.example/",
+    "http://a\ufeffb.example/",
+    // Full-width forms to their ASCII, the first and the last of the range; `~` is ASCII.
+    "http://a\uff01b.example/",
+    "http://a\uff5eb.example/",
+    "http://a~b.example/",
+    "http://a\u3002b.example/",
+    "http://127\uff610\uff610\uff611/",
+    // A host ends in a number only when its last label is all digits or 0x hex.
+    "http://x.a1/",
+    "http://x.1a/",
+  ])("reads %j as Node's URL does, and its UTF-8 bytes alike", (x) => {
+    expect(urlAuthority(x)).toMatchObject(byNode(x)!);
+    expect(urlAuthority(asBytes(x))).toMatchObject(byNode(x)!);
+  });
+
+  it.each([
+    // A relative reference named like a scheme.
+    "https",
+    "http://1.2.3.4.0/",
+    "http://10x1.1/",
+    "http://0x1g.1/",
+    "http://018.1/",
+    "http://1a.1/",
+    "http://a1.1/",
+    "http://1.2.3.256/",
+    "http://256.1/",
+    "http://a<b.example/",
+    "http://a%zz.example/",
+    "http://a.example:65536/",
+    "http://a.example:8x/",
+    "http://a.example:x8/",
+    // A port with no host before it is no host past ASCII either.
+    "http://:\u00e9/x",
+  ])("reads no authority in %j, which Node's URL refuses", (x) => {
+    expect(byNode(x)).toBeNull();
+    expect(urlAuthority(x)).toBeNull();
+  });
+
+  it.each([
+    ["http://a.example\\x", "/x"],
+    ["http://a.example/a\\b?c\\d#e\\f", "/a/b?c\\d#e\\f"],
+    ["http://a.example/p#x\\y", "/p#x\\y"],
+  ])("reads a `\\` in the path of %j as `/`, not in the query or fragment", (x, rest) => {
+    const parsed = new URL(x);
+    expect(parsed.pathname + parsed.search + parsed.hash).toBe(rest);
+    expect(urlAuthority(x)?.rest).toBe(rest);
+  });
+
+  // Bytes that are no UTF-8 (an overlong form, a byte no form starts with, a missing
+  // continuation) or a character past the BMP: a browser refuses them or maps them by the whole
+  // IDNA table, so the host is one past ASCII, never the ASCII an overlong form spells.
+  it.each([
+    "\u00c1\u00b1.example",
+    "\u00e0\u0081\u00a1.example",
+    "\u00bf\u00bc\u0091.example",
+    "\u00ff\u00bc\u0091.example",
+    "\u00ef|Q.example",
+    "\u00ef\u00fc\u00d1.example",
+    asBytes("\u{1ff11}.example"),
+  ])("reads the host %j as one past ASCII", (host) => {
+    expect(urlAuthority(`http://${host}/`)?.host).toBe("");
+  });
+
+  it("reads a bracketed host that is no address as written, lower case", () => {
+    expect(urlAuthority("http://[::G]/x")).toMatchObject({ host: "[::g]", rest: "/x" });
+    // An unclosed bracket holds no address, not even the IPv4 one it starts with.
+    expect(urlAuthority("http://[1.2.3.45/")?.host).toBe("[1.2.3.45");
+  });
+});
+
+describe("locationRewriter at the edges of urlAuthority", () => {
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
+  it.each([
+    // A ws: URL is read as an http one: any spelling of the host.
+    ["ws://0x7f.1:8/base/x", "/x"],
+    // The same address, IPv4-mapped: the same machine.
+    ["http://[::ffff:127.0.0.1]:8/base/a.ts", "/a.ts"],
+    ["http://127.0.0.1:8\\base\\a.ts", "/a.ts"],
+    ["http://[::G]/x", "http://[::G]/x"],
+    ["http://[127.0.0.12/base/x", "http://[127.0.0.12/base/x"],
+    ["http://\u00e0\u0081\u00a127.0.0.1:8/base/a.ts", ""],
+  ])("%j becomes %j", (location, seen) => {
+    expect(relocate(location)).toBe(seen);
+  });
+});
+
+describe("locationRules and plainLocationRules, as nginx's map takes them", () => {
+  const decide = (origin: string, x: string): string | undefined => {
+    for (const [pattern, replacement] of plainLocationRules(origin)) {
+      const re = new RegExp(pattern);
+      if (re.test(x)) return replacement === "$0" ? x : x.replace(re, replacement);
+    }
+    return undefined;
+  };
+  it.each([
+    // A trailing space is the rewriter's to read, on ORIGIN_URL's path too.
+    ["http://127.0.0.1:8/base", "/base/a.ts ", undefined],
+    ["http://127.0.0.1:8/base", "/videos/a.ts ", "/videos/a.ts "],
+    // No path: any path-absolute Location is the gate's own.
+    ["http://origin.test", "/videos/a.ts", "/videos/a.ts"],
+    ["http://origin.test", "?q", "?q"],
+    // The host in any case, written as nginx reads no flag.
+    ["http://origin.test/base", "http://ORIGIN.Test/base/a.ts", "/a.ts"],
+    // An IPv6 origin with a port is matched without one too.
+    ["http://[::1]:8/base", "http://[::1]/base/a.ts", "/a.ts"],
+  ])("origin %s: decide %j as %j", (origin, x, seen) => {
+    expect(decide(origin, x)).toBe(seen);
+    if (seen !== undefined) expect(locationRewriter(origin)(x)).toBe(seen);
+  });
+
+  it("gives an origin without a path only the three rules on its host", () => {
+    expect(locationRules("http://origin.test")).toHaveLength(3);
+    const relocate = locationRewriter("http://origin.test");
+    // No prefix rule may take a path, a query or another host's reference.
+    expect(relocate("?q")).toBe("?q");
+    expect(relocate("")).toBe("");
+    expect(relocate("//cdn.example/x")).toBe("//cdn.example/x");
+  });
+
+  it.each(["origin.test", "1http://origin.test", "http://origin.test/a\nb"])(
+    "refuses %j as an origin, saying so",
+    (origin) => {
+      expect(() => locationRules(origin)).toThrow(/must be an absolute URL/);
+    },
+  );
+
+  it("refuses an origin that is no http(s) URL, saying so", () => {
+    expect(() => locationRewriter("ftp://origin.test/base")).toThrow(
+      /must be an absolute http\(s\) URL/,
+    );
   });
 });
