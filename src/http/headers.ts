@@ -293,8 +293,9 @@ export function locationRewriter(origin: string): (location: string) => string {
     // (superscripts, circled digits): dropped, never passed on.
     if (read !== null && read.host === "") return "";
     if (read !== null && read.host === own.host) {
-      const done = literal(plain + read.rest);
-      if (done !== null) return done;
+      // No rule takes it (a rest with U+2028 or U+2029, which "." does not match): dropped, as
+      // the origin's address must never be passed on.
+      return literal(plain + read.rest) ?? "";
     }
     return literal(location) ?? location;
   };

@@ -11,6 +11,7 @@ import {
   locationRewriter,
   locationRules,
   plainLocationRules,
+  relocated,
   urlAuthority,
 } from "../../src/http/headers.js";
 
@@ -287,6 +288,29 @@ describe("locationRewriter with a host past ASCII", () => {
     ["/b\u00fccher.ts", "/b\u00fccher.ts"],
   ])("%j becomes %j", (location, seen) => {
     expect(relocate(location)).toBe(seen);
+  });
+});
+
+// Mutation testing of headers.ts: the rules' "." matches no U+2028 or U+2029, so a redirect to
+// the origin with one in its path matched no rule and went on naming the origin. Node and
+// fetch cannot hold one in a header value; a string (or njs reading UTF-8) can.
+describe("locationRewriter with a line separator in the path", () => {
+  let relocate!: ReturnType<typeof locationRewriter>;
+  beforeEach(() => {
+    relocate = locationRewriter("http://127.0.0.1:8/base");
+  });
+  it.each([
+    "http://127.0.0.1:8/base/a\u2028b.ts",
+    "http://0x7f.1:8/base/a\u2029b.ts",
+    "//127.0.0.1/base/\u2028",
+    "http://127.0.0.1:8/other\u2028",
+  ])("never passes on the origin's address in %j", (location) => {
+    const seen = relocate(location);
+    expect(seen === "" || seen.startsWith("/"), seen).toBe(true);
+    expect(seen).not.toMatch(/127\.0\.0\.1|0x7f/);
+  });
+  it("drops a Link whose URI it cannot rewrite", () => {
+    expect(relocated("link", "<http://127.0.0.1:8/base/a\u2028b.ts>; rel=next", relocate)).toBe("");
   });
 });
 
