@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { keptThreadPlugin } from "./test/helpers/kept-thread-pool.js";
 
 // `npm run test:mutation` (StrykerJS): the suites that specify the pure core and the shared
 // HTTP policy, run on Node for each mutant; the runtime suites start servers and are too slow
@@ -20,7 +21,9 @@ export default defineConfig({
         extends: true,
         // Stryker runs each mutant's tests anew: one module graph for all files spares
         // re-importing the sources and fast-check for every file of every mutant. Mutants are
-        // switched at run time (a global Stryker sets), so a shared module sees each one.
+        // switched at run time (a global Stryker sets), so a shared module sees each one. One
+        // worker thread kept from mutant to mutant spares starting vitest's runtime for each.
+        plugins: [keptThreadPlugin(import.meta.dirname)],
         test: {
           name: "shared",
           include: pure,

@@ -23,6 +23,11 @@ if (typeof namespace === "string") {
   >;
   const ns = (strykerGlobal[namespace] ??= {});
   const mutantRun = provided("mode") === "mutant";
+  // A mutant switched at run time is active once this file's tests start (the runner's
+  // beforeAll), never while the file is imported and its describe blocks collected: the thread
+  // is kept from run to run (test/helpers/kept-thread-pool.ts), and the last run's mutant would
+  // still be the active one here, building this file's test data with it.
+  if (mutantRun && provided("mutantActivation") === "runtime") ns.activeMutant = undefined;
   // The empty pattern is how vitest 4.1 lets a suite hook take no fixtures.
   afterAll(({}, file) => {
     const meta = file.meta as Record<string, unknown>;
