@@ -63,6 +63,10 @@ describe("verifyToken()", () => {
     for (const field of ["clientId", "videoId", "secret", "expires", "token", "ip"]) {
       expect(verifyToken({ ...input, [field]: 5 } as never), field).toBe("malformed");
     }
+    // A symbol, whose text cannot even be read (String() throws on it), in every field.
+    for (const field of ["clientId", "videoId", "secret", "expires", "token", "ip"]) {
+      expect(verifyToken({ ...input, [field]: Symbol("s") } as never), field).toBe("malformed");
+    }
     // expires as the number it spells: still not the text a link carries.
     expect(verifyToken({ ...input, expires: 1861919999 } as never)).toBe("malformed");
     for (const field of ["clientId", "videoId"]) {
