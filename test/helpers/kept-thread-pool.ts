@@ -20,6 +20,10 @@ import type { PoolOptions, PoolRunnerInitializer, PoolWorker, WorkerRequest } fr
  * - the test-name filter Stryker sets on the project for this run travels with each file of the
  *   request (the thread kept the configuration of its first start, where the filter was the
  *   first run's).
+ *
+ * It speaks vitest's worker messages (`start`, `run`, `stop`), which are vitest's to change:
+ * vitest is pinned, and `kept-thread-pool.test.ts` (in `npm test`) fails on a version where
+ * a kept thread no longer behaves as a fresh one did.
  */
 let thread: Worker | undefined;
 let started = false;
