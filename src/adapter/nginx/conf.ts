@@ -6,6 +6,7 @@
  */
 import { FORWARDED, NEVER_RETURNED, plainLocationRules } from "../../http/headers.js";
 import { rejection } from "../../http/refusal.js";
+import { corsHeaders, type CorsOrigins } from "../../http/cors.js";
 import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
 import { parseAddressRangeList } from "../../core/ip.js";
@@ -84,7 +85,7 @@ export function plainStreamPattern(prefixes: readonly string[]): string {
 
 /**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
- * settings whose grants need the module (CORS headers, the cache's key and `X-Cache`, an
+ * settings whose grants need the module (a cache key of listed query parameters, an
  * address read from X-Forwarded-For, per-client tokens), a FORWARD_HEADERS name
  * nginx has no `$http_` variable for, or a first secret an nginx string cannot carry.
  */
@@ -92,8 +93,11 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
   const { settings } = options;
   if (options.secretFile === null || options.secrets.length === 0) return "no SECRET";
   if (options.clientSecretsFile !== null) return "CLIENT_SECRETS";
-  if (settings.cors !== undefined) return "CORS_ORIGINS";
-  if (options.cacheDir !== null) return "--cache-dir";
+  // A list's key needs the module's reading of the query (a name twice or spelled otherwise).
+  const keyQuery = settings.cache?.keyQuery;
+  if (options.cacheDir !== null && keyQuery !== undefined && typeof keyQuery !== "string") {
+    return "a CACHE_KEY_QUERY list";
+  }
   if (options.trustProxy.length > 0) return "TRUST_PROXY";
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
   if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
@@ -205,7 +209,10 @@ interface NativeRefusal {
  * The location of a refusal nginx makes itself: the other runtimes' answer for `reason`
  * (`rejection()`: status, body and headers), its reason for the access log, and no module.
  */
-function refusalLocation({ reason, location }: NativeRefusal): string[] {
+function refusalLocation(
+  { reason, location }: NativeRefusal,
+  cors: CorsOrigins | undefined,
+): string[] {
   const { status, headers } = rejection(reason);
   const lines = [
     `        location ${location} {`,
@@ -219,9 +226,83 @@ function refusalLocation({ reason, location }: NativeRefusal): string[] {
     if (name === "content-type" || name === "content-length") continue;
     lines.push(`            add_header ${headerName(name)} "${headers[name]}" always;`);
   }
+  if (cors !== undefined) lines.push(...corsAddHeaders(cors, reason));
   lines.push(`            return ${status} ${quotedBody(reason)};`, "        }");
   return lines;
 }
+
+/** A stand-in for the client's `Origin` in {@link corsAddHeaders}: no header value is it. */
+const ASKING = "\0asking";
+
+/**
+ * The `add_header`s of CORS_ORIGINS on an answer of the native path: `corsHeaders()` for an
+ * allowed `Origin`, the client's standing in as `$tokengate_cors_origin` (empty, so not sent,
+ * when it is not listed), with what only a listed one is shown in `$tokengate_cors_expose`.
+ * A grant's `Vary: Origin` is a line of its own unless the origin's first line names it
+ * (`$tokengate_cors_vary`): nginx 1.22 reads only the first of several, so the origin's lines
+ * are kept as they are, where the module joins them into one.
+ */
+function corsAddHeaders(cors: CorsOrigins, reason?: "bad-token" | "expired"): string[] {
+  return corsHeaders(cors === "*" ? "*" : [ASKING], ASKING, reason).map(([name, value]) => {
+    const shown =
+      value === ASKING
+        ? "$tokengate_cors_origin"
+        : name === "vary"
+          ? reason === undefined
+            ? "$tokengate_cors_vary"
+            : `"${value}"`
+          : name === "access-control-expose-headers" && cors !== "*"
+            ? "$tokengate_cors_expose"
+            : `"${value}"`;
+    return `            add_header ${headerName(name)} ${shown} always;`;
+  });
+}
+
+/**
+ * The `map`s {@link corsAddHeaders} reads: the client's `Origin` when CORS_ORIGINS lists it
+ * exactly (case and all, as the module compares), what only such a client is shown, and whether
+ * the origin's answer varies on `Origin` already.
+ */
+function corsMaps(cors: CorsOrigins): string[] {
+  if (cors === "*") return [];
+  const exposed = corsHeaders(cors, cors[0], undefined).find(
+    ([name]) => name === "access-control-expose-headers",
+  )![1];
+  return [
+    "    # CORS_ORIGINS: the client's Origin when it is listed exactly, else nothing.",
+    "    map $http_origin $tokengate_cors_origin {",
+    '        default "";',
+    ...cors.map(
+      (origin) =>
+        `        ${regexString(`~^${origin.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\z`)} $http_origin;`,
+    ),
+    "    }",
+    "    map $tokengate_cors_origin $tokengate_cors_expose {",
+    '        "" "";',
+    `        default "${exposed}";`,
+    "    }",
+    "    # The origin's Vary, first line (all nginx 1.22 reads): Origin (or *) there already.",
+    "    map $upstream_http_vary $tokengate_cors_vary {",
+    "        default Origin;",
+    `        ${regexString(String.raw`~*(?:^|,)[ \t]*(?:origin|\*)[ \t]*(?:,|$)`)} "";`,
+    "    }",
+  ];
+}
+
+/**
+ * The Fetch standard's CORS answer headers: those of the origin the native path hides
+ * (nginx hides by name; the module drops every `Access-Control-*` name, which no browser
+ * reads beyond these).
+ */
+const CORS_ANSWER_HEADERS = [
+  "Access-Control-Allow-Origin",
+  "Access-Control-Allow-Credentials",
+  "Access-Control-Allow-Methods",
+  "Access-Control-Allow-Headers",
+  "Access-Control-Expose-Headers",
+  "Access-Control-Max-Age",
+  "Access-Control-Allow-Private-Network",
+];
 
 /** nginx time syntax for milliseconds; 0 (no limit) as an hour, nginx having no "none". */
 function duration(ms: number): string {
@@ -590,7 +671,9 @@ export function nginxConf(options: NginxConfOptions): string {
     );
   }
   if (native) {
-    for (const refusal of nativeRefusals(options)) lines.push("", ...refusalLocation(refusal));
+    for (const refusal of nativeRefusals(options)) {
+      lines.push("", ...refusalLocation(refusal, settings.cors));
+    }
     const limitKey =
       config.requestsPerClient > 0 ? ["            set $tokengate_client $remote_addr;"] : [];
     lines.push(
@@ -604,12 +687,23 @@ export function nginxConf(options: NginxConfOptions): string {
       '            proxy_set_header Connection "";',
       '            proxy_set_header Content-Length "";',
       '            proxy_set_header Transfer-Encoding "";',
-      ...forwardedNames(settings.forwardHeaders).map(
-        (name) =>
-          `            proxy_set_header ${headerName(name)} $tokengate_h_${name.replace(/-/g, "_")};`,
-      ),
-      "            proxy_set_header X-Forwarded-For $remote_addr;",
-      "            proxy_set_header X-Forwarded-Proto $scheme;",
+      ...(options.cacheDir === null
+        ? [
+            ...forwardedNames(settings.forwardHeaders).map(
+              (name) =>
+                `            proxy_set_header ${headerName(name)} $tokengate_h_${name.replace(/-/g, "_")};`,
+            ),
+            "            proxy_set_header X-Forwarded-For $remote_addr;",
+            "            proxy_set_header X-Forwarded-Proto $scheme;",
+          ]
+        : [
+            "            # Kept for every viewer: asked for in no viewer's words, as the module asks.",
+            "            proxy_set_header X-Forwarded-Proto $scheme;",
+            "            proxy_set_header Accept-Encoding identity;",
+            "            proxy_set_header Range $slice_range;",
+            "            set $tokengate_cache_key $tokengate_native_cache_key;",
+            "            add_header X-Cache $tokengate_x_cache always;",
+          ]),
       "            # The only add_headers of the server: none inherited is lost.",
       "            # Its own proxy_hide_headers replace the server's: those again, then its own.",
       ...HOP_BY_HOP_HIDDEN.map((name) => `            proxy_hide_header ${name};`),
@@ -621,6 +715,12 @@ export function nginxConf(options: NginxConfOptions): string {
       "            add_header Refresh $tokengate_refresh always;",
       "            add_header Content-Location $tokengate_native_content_location always;",
       "            add_header Link $tokengate_native_link always;",
+      ...(settings.cors === undefined
+        ? []
+        : [
+            ...CORS_ANSWER_HEADERS.map((name) => `            proxy_hide_header ${name};`),
+            ...corsAddHeaders(settings.cors),
+          ]),
       proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
       "            error_page 502 = @tokengate_origin_error;",
       "            error_page 504 = @tokengate_origin_timeout;",
@@ -765,6 +865,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     "        11 1;",
     "    }",
     ...refusalMap(options),
+    ...(settings.cors === undefined ? [] : corsMaps(settings.cors)),
     "    # The answer headers the module rewrites, done here for the native path: Content-Location",
     "    # as Location is (the module asked only for what its patterns cannot decide); a Link",
     "    # that names the origin's host or path dropped, since rewriting it needs the module.",
@@ -783,6 +884,23 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";',
     "    }",
+    ...(options.cacheDir === null
+      ? []
+      : [
+          "    # The cache's key (core/cache-key.ts): the origin path, and with",
+          "    # CACHE_KEY_QUERY=all its query (a plain link's path and query are as the key",
+          "    # spells them); X-Cache as the module says it.",
+          "    map $tokengate_link $tokengate_native_cache_key {",
+          '        default "";',
+          settings.cache?.keyQuery === "all"
+            ? '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";'
+            : '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}";',
+          "    }",
+          "    map $upstream_cache_status $tokengate_x_cache {",
+          "        default MISS;",
+          "        HIT HIT;",
+          "    }",
+        ]),
     "    map $tokengate_link $tokengate_native_log {",
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/…/${tg_expires}/${tg_file}";',

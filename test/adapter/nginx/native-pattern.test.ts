@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { gateSettings, decide } from "../../../src/core/decide.js";
 import { md5Base64url } from "../../../src/core/md5.js";
+import { cacheKey } from "../../../src/core/cache-key.js";
 import { redactLink } from "../../../src/core/redact.js";
 import { plainStreamPattern } from "../../../src/adapter/nginx/conf.js";
 
@@ -131,6 +132,10 @@ describe("the native path's pattern", () => {
         expect(`/${g.tg_kind}/${g.tg_client}_${g.tg_video}/…/${g.tg_expires}/${g.tg_file}`).toBe(
           redactLink(decision.link),
         );
+        // The cache's key, as conf.ts spells it for CACHE_KEY_QUERY none (the default) and all.
+        const path = `/${g.tg_kind}/${g.tg_client}_${g.tg_video}/${g.tg_file}`;
+        expect(path).toBe(cacheKey(decision.target, "none"));
+        expect(path + (g.tg_query ?? "")).toBe(cacheKey(decision.target, "all"));
       }),
       { numRuns: 50_000 },
     );

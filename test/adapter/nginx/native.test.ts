@@ -193,6 +193,189 @@ describe.skipIf(!here)("refusals nginx makes itself, as the module makes them", 
   });
 });
 
+// CORS_ORIGINS sent every request through the module, so a player on another origin (every
+// browser player) paid njs's cost on each segment. nginx now adds the CORS headers itself on
+// the native path: the same as the module's for every Origin, whatever the origin sends of
+// its own (Access-Control-*, one Vary line or two).
+describe.skipIf(!here).each([
+  ["a list", "https://player.example, http://localhost:3000"],
+  ["*", "*"],
+])("CORS_ORIGINS (%s) on the native path, as the module answers", (_, cors) => {
+  let origin: Server;
+  let originUrl: string;
+  let native: StartedNginx;
+  let module: StartedNginx;
+  beforeAll(async () => {
+    origin = createServer((req, res) => {
+      const url = req.url ?? "";
+      const headers: Record<string, string | string[]> = {
+        "content-type": "video/mp2t",
+        "access-control-allow-origin": "*",
+        "access-control-allow-credentials": "true",
+        "access-control-max-age": "600",
+      };
+      if (url.includes("two-vary")) headers.vary = ["Accept-Encoding", "Accept-Language"];
+      else if (url.includes("vary-origin")) headers.vary = "Accept-Encoding,origin";
+      else if (url.includes("vary-star")) headers.vary = "*";
+      else if (!url.includes("no-vary")) headers.vary = "Accept-Encoding";
+      res.writeHead(url.includes("missing") ? 404 : 200, headers);
+      res.end(req.method === "HEAD" ? undefined : `content of ${url}`);
+    });
+    await new Promise<void>((done) => origin.listen(0, "127.0.0.1", done));
+    originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    native = await startNginx({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors });
+    // A TRUST_PROXY that names no peer of the test turns the native path off.
+    module = await startNginx({
+      ORIGIN_URL: originUrl,
+      SECRET,
+      CORS_ORIGINS: cors,
+      TRUST_PROXY: "10.9.9.9",
+    });
+    expect(native.conf).toContain("@tokengate_native");
+    expect(module.conf).not.toContain("@tokengate_native");
+  });
+  afterAll(async () => {
+    await native?.close();
+    await module?.close();
+    await new Promise((done) => origin?.close(done));
+  });
+
+  /** An answer's CORS as a browser reads it: each Access-Control-* and Vary's names. */
+  const cors_ = (answer: Awaited<ReturnType<typeof get>>) => {
+    const seen: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (name.startsWith("access-control-") || name === "tokengate-reason") seen[name] = value;
+    }
+    seen.vary = String(answer.headers.vary ?? "")
+      .split(",")
+      .map((part) => part.trim().toLowerCase())
+      .filter(Boolean);
+    return seen;
+  };
+
+  const origins = [
+    "https://player.example",
+    "http://localhost:3000",
+    "https://PLAYER.example",
+    "https://player.example.evil",
+    "https://player.example, https://elsewhere.example",
+    "null",
+    undefined,
+  ];
+  const expired = () => Math.floor(Date.now() / 1000) - 10;
+  const cases: [file: string, status: number, path: (file: string) => string][] = [
+    ["one-vary.ts", 200, (file) => signedPath(file)],
+    ["two-vary.ts", 200, (file) => signedPath(file)],
+    ["vary-origin.ts", 200, (file) => signedPath(file)],
+    ["vary-star.ts", 200, (file) => signedPath(file)],
+    ["no-vary.ts", 200, (file) => signedPath(file)],
+    ["missing.ts", 404, (file) => signedPath(file)],
+    ["wrong.ts", 403, (file) => signedPath(file, { secret: "wrong" })],
+    ["late.ts", 410, (file) => signedPath(file, { expires: expired() })],
+  ];
+  it.each(cases)("%s (%i) for every Origin", async (file, status, path) => {
+    for (const [i, who] of origins.entries()) {
+      const name = `c${i}-${file}`;
+      const headers: Record<string, string> = who === undefined ? {} : { origin: who };
+      const [ours, theirs] = await Promise.all(
+        [native, module].map((gate) => get(gate.url + path(name), { headers })),
+      );
+      expect([ours.status, theirs.status]).toEqual([status, status]);
+      expect(cors_(ours), `${file} from ${who}`).toEqual(cors_(theirs));
+      const [mine] = await loggedFor(native, [`/${name}`]);
+      expect(mine, `${file} from ${who}`).toMatchObject({ njs: "", status });
+    }
+  });
+});
+
+// --cache-dir sent every request through the module, which only set the cache's key and
+// X-Cache. nginx now sets them itself on the native path, by the same rule: a request the
+// native path takes and one the module takes (an older secret) share one kept answer.
+describe.skipIf(!here).each([
+  ["none", ["", "", "", ""]],
+  ["all", ["?q=1", "?q=1", "?q=1", "?q=2"]],
+] as const)("the cache on the native path (CACHE_KEY_QUERY=%s)", (keyQuery, queries) => {
+  let origin: Server;
+  let originUrl: string;
+  const seen: { url: string; headers: Record<string, unknown> }[] = [];
+  let nginx: StartedNginx;
+  let cacheDir: string;
+  beforeAll(async () => {
+    origin = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", headers: req.headers });
+      const body = Buffer.from(`content of ${req.url}`);
+      const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ""));
+      const headers = { "content-type": "video/mp2t", "cache-control": "public, max-age=60" };
+      if (range === null) {
+        res.writeHead(200, { ...headers, "content-length": body.length });
+        res.end(req.method === "HEAD" ? undefined : body);
+        return;
+      }
+      // nginx's slices ask with a Range: answered as a static server answers it.
+      const from = Number(range[1]);
+      const to = Math.min(Number(range[2]), body.length - 1);
+      res.writeHead(206, {
+        ...headers,
+        "content-range": `bytes ${from}-${to}/${body.length}`,
+        "content-length": to - from + 1,
+      });
+      res.end(req.method === "HEAD" ? undefined : body.subarray(from, to + 1));
+    });
+    await new Promise<void>((done) => origin.listen(0, "127.0.0.1", done));
+    originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    cacheDir = mkdtempSync(join(tmpdir(), "tokengate-native-cache-"));
+    nginx = await startNginx(
+      { ORIGIN_URL: originUrl, SECRET: `${SECRET},${OLDER}`, CACHE_KEY_QUERY: keyQuery },
+      ["--cache-dir", cacheDir],
+    );
+    expect(nginx.conf).toContain("@tokengate_native");
+  });
+  afterAll(async () => {
+    await nginx?.close();
+    await new Promise((done) => origin?.close(done));
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it("keys and marks a grant as the module does, asked in no viewer's words", async () => {
+    const file = `kept-${keyQuery}.ts`;
+    // Native, module, native, module: kept from the second request on (min uses 2).
+    const secrets = [SECRET, OLDER, SECRET, OLDER];
+    const answers = [];
+    for (const [i, secret] of secrets.entries()) {
+      const path = signedPath(file, { secret, expires: Math.floor(Date.now() / 1000) + 600 + i });
+      answers.push(
+        await get(nginx.url + path + queries[i], {
+          headers: { "X-Viewer": "v", "Accept-Encoding": "gzip", Range: "bytes=0-3" },
+        }),
+      );
+    }
+    const body = `content of /videos/2675_3dk4NsRt6vWsffEr/${file}`;
+    expect(answers.map((answer) => [answer.status, answer.body.toString()])).toEqual(
+      answers.map(() => [206, body.slice(0, 4)]),
+    );
+    const hits =
+      keyQuery === "none" ? ["MISS", "MISS", "HIT", "HIT"] : ["MISS", "MISS", "HIT", "MISS"];
+    expect(answers.map((answer) => answer.headers["x-cache"])).toEqual(hits);
+    // nginx writes a line after the client has its answer: wait for all four.
+    const marks = () =>
+      nginx
+        .accessLog()
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => String(line.path).includes(`/${file}`))
+        .map((line) => line.njs);
+    await until("four lines logged", async () => marks().length === 4);
+    expect(marks()).toEqual(["", "1", "", "1"]);
+    const fills = seen.filter((request) => request.url.includes(`/${file}`));
+    for (const fill of fills) {
+      expect(fill.headers["x-viewer"]).toBeUndefined();
+      expect(fill.headers["accept-encoding"]).toBe("identity");
+      expect(fill.headers["x-forwarded-for"]).toBeUndefined();
+      expect(fill.headers.range).toBe("bytes=0-1048575");
+    }
+    expect(fills).toHaveLength(keyQuery === "none" ? 2 : 3);
+  });
+});
+
 // IP-bound links (BIND_IP): the address is one more part of secure_link_md5's string, so
 // nginx decides them too; what its one check cannot (the other form under `optional`) falls
 // through to the module, as every refusal does.
