@@ -122,11 +122,14 @@ export async function benchGate(options = {}) {
       "playlist 1 KB": ["index.m3u8", 1024],
       "segment 200 KB": ["seg-1.ts", 200 * 1024],
     };
-    mkdirSync(join(dir, "root/videos/2675_bench"), { recursive: true });
-    for (const [name, size] of Object.values(files)) {
-      const bytes = Buffer.alloc(size);
-      for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
-      writeFileSync(join(dir, "root/videos/2675_bench", name), bytes);
+    // The same files under a stream prefix and under a CDN-token prefix (`public`).
+    for (const folder of ["root/videos/2675_bench", "root/public/bench"]) {
+      mkdirSync(join(dir, folder), { recursive: true });
+      for (const [name, size] of Object.values(files)) {
+        const bytes = Buffer.alloc(size);
+        for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 255;
+        writeFileSync(join(dir, folder, name), bytes);
+      }
     }
     const [
       originPort,
@@ -163,6 +166,18 @@ export async function benchGate(options = {}) {
       proxy_set_header Connection "";
       proxy_pass http://origin/$kind/$cv/$file$is_args$args;
     }
+    # A CDN directory token (?md5=&expires=, signed for the file's folder), as nginx's docs
+    # show secure_link for a query token.
+    location ~ "^(/public/(?:[^/]+/)*)[^/]+$" {
+      set $folder $1;
+      secure_link $arg_md5,$arg_expires;
+      secure_link_md5 "\${secure_link_expires}\${folder} ${SECRET}";
+      if ($secure_link = "") { return 403; }
+      if ($secure_link = "0") { return 410; }
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://origin$uri;
+    }
     location / { return 404; }
   }`,
     );
@@ -191,7 +206,15 @@ export async function benchGate(options = {}) {
             "--prefix",
             join(dir, name),
           ],
-          { encoding: "utf8", env: { ...process.env, REQUESTS_PER_CLIENT: "0", ...env } },
+          {
+            encoding: "utf8",
+            env: {
+              ...process.env,
+              REQUESTS_PER_CLIENT: "0",
+              QUERY_TOKEN_PREFIXES: "public",
+              ...env,
+            },
+          },
         ),
       );
       return conf;
@@ -220,6 +243,7 @@ export async function benchGate(options = {}) {
             LOG_FORMAT: "json",
             REQUESTS_PER_CLIENT: "0",
             METRICS_LISTEN: "off",
+            QUERY_TOKEN_PREFIXES: "public",
             ...env,
           },
           stdio: "ignore",
@@ -268,9 +292,21 @@ export async function benchGate(options = {}) {
     if (baseline) await waitFor(base(baselinePort) + "/healthz");
     await waitFor(base(proxyPort) + "/");
 
-    const { signLink } = await import("../dist/sign.js");
-    const link = (file, ttlSeconds = 3600) =>
+    const { signLink, signQueryToken } = await import("../dist/sign.js");
+    const streamLink = (file, ttlSeconds = 3600) =>
       signLink({ clientId: 2675, videoId: "bench", secret: SECRET, ttlSeconds, file });
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    const folderToken = signQueryToken({
+      path: "/public/bench/",
+      secret: SECRET,
+      expires: expiresAt,
+    });
+    // A CDN directory token, as a player carries it from a manifest to each segment.
+    const cdnLink = (file) => `/public/bench/${file}?md5=${folderToken}&expires=${expiresAt}`;
+    // `file` is `cdn:<name>` for the CDN form.
+    const link = (file) => (file.startsWith("cdn:") ? cdnLink(file.slice(4)) : streamLink(file));
+    const plainPath = (file) =>
+      file.startsWith("cdn:") ? `/public/bench/${file.slice(4)}` : `/videos/2675_bench/${file}`;
     // Both gates must agree on what they serve and refuse before anything is timed.
     for (const [file, size] of Object.values(files)) {
       for (const port of [nginxPort, gatePort, njsPort, modulePort]) {
@@ -292,16 +328,23 @@ export async function benchGate(options = {}) {
     for (const port of [nginxPort, gatePort, njsPort, modulePort]) {
       const res = await fetch(base(port) + expired);
       if (res.status !== 410) throw new Error(`${port} answered ${res.status} to an expired link`);
+      const cdn = await fetch(base(port) + link("cdn:seg-1.ts"));
+      const body = Buffer.from(await cdn.arrayBuffer());
+      if (cdn.status !== 200 || body.length !== files["segment 200 KB"][1])
+        throw new Error(`${port} served ${cdn.status}/${body.length} for a CDN directory token`);
+      const cdnWrong = await fetch(base(port) + link("cdn:seg-1.ts").replace("/bench/", "/other/"));
+      if (cdnWrong.status !== 403)
+        throw new Error(`${port} answered ${cdnWrong.status} to a CDN token for another folder`);
     }
 
     const targets = {
-      origin: (file) => `${base(originPort)}/videos/2675_bench/${file}`,
+      origin: (file) => `${base(originPort)}${plainPath(file)}`,
       nginx: (file) => base(nginxPort) + link(file),
       tokengate: (file) => base(gatePort) + link(file),
       "tokengate cache": (file) => base(cachePort) + link(file),
       "tokengate in nginx": (file) => base(njsPort) + link(file),
       "tokengate in nginx, module only": (file) => base(modulePort) + link(file),
-      "node:http proxy": (file) => `${base(proxyPort)}/videos/2675_bench/${file}`,
+      "node:http proxy": (file) => `${base(proxyPort)}${plainPath(file)}`,
     };
     if (baseline) targets.baseline = (file) => base(baselinePort) + link(file);
     // GATE_TARGETS=a,b: only those targets (their tables, with "—" for a peer left out), for a
@@ -317,7 +360,11 @@ export async function benchGate(options = {}) {
     // A link with a wrong token: what a refusal costs (every gate answers 403 and asks no
     // origin; the origin and the node:http proxy, which check nothing, answer 404).
     const refusal = "refused (wrong token)";
-    const loads = { ...files, [refusal]: ["index.m3u8"] };
+    const loads = {
+      ...files,
+      "CDN dir token, segment 200 KB": ["cdn:seg-1.ts"],
+      [refusal]: ["index.m3u8"],
+    };
     const wrong = (url) => url.replace("/2675_bench/", "/2675_other/");
     for (const [label, [file]] of Object.entries(loads)) {
       for (const connections of connectionsList) {

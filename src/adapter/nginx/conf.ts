@@ -84,6 +84,34 @@ export function plainStreamPattern(prefixes: readonly string[]): string {
 }
 
 /**
+ * The pattern (PCRE and JavaScript alike) of a raw request target that is a plain file under a
+ * CDN-token prefix (`queryPrefixes`; with `*`, any path outside the stream `prefixes`) whose
+ * query is exactly `md5=<token>&expires=<expires>`, in that order (the order the gate carries
+ * into manifests): a path decide() reads without decoding (as {@link plainStreamPattern}), not
+ * a directory, not a manifest (those go through the module's body filter), with no run of 22
+ * token characters. Named captures: dir (with its last `/`), file, md5, expires. Held to
+ * decide() by a property test.
+ */
+export function plainQueryPattern(
+  queryPrefixes: readonly string[] | "*",
+  prefixes: readonly string[],
+): string {
+  const escape = (list: readonly string[]) =>
+    list.map((prefix) => prefix.replace(/\./g, "\\.")).join("|");
+  const segment = `[${PLAIN_FIRST}][${PLAIN_CHARS}]*`;
+  const under =
+    queryPrefixes === "*" ? `(?!(?:${escape(prefixes)})/)` : `(?=(?:${escape(queryPrefixes)})/)`;
+  return (
+    "(?=[^?]{1,1024}\\?)" +
+    "(?![^?]*[A-Za-z0-9_-]{22})" +
+    `(?<tq_dir>/${under}(?:${segment}/)*)` +
+    `(?<tq_file>${segment})` +
+    "(?<!\\.[mM]3[uU]8)(?<![.][mM][pP][dD])" +
+    "\\?md5=(?<tq_md5>[A-Za-z0-9_-]{21}[AQgw])&expires=(?<tq_expires>[1-9][0-9]{0,17})$"
+  );
+}
+
+/**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
  * settings whose grants need the module (a cache key of listed query parameters, an
  * address read from X-Forwarded-For, per-client tokens), a FORWARD_HEADERS name
@@ -369,10 +397,10 @@ export function nginxConf(options: NginxConfOptions): string {
   ];
   if (native) {
     lines.push(
-      "# A plain stream link with a right token under SECRET's first secret is checked and",
-      "# proxied by nginx itself (secure_link), without the module; everything else is the",
-      "# module's. That secret is in the file included below, which nginx reads at start and",
-      "# on `nginx -s reload`.",
+      "# A plain stream link (or a file with its folder's CDN token) with a right token under",
+      "# SECRET's first secret is checked and proxied by nginx itself (secure_link), without",
+      "# the module; everything else is the module's. That secret is in the file included",
+      "# below, which nginx reads at start and on `nginx -s reload`.",
     );
   }
   if (options.jsModule !== null)
@@ -822,6 +850,10 @@ function refusalMap(options: NginxConfOptions): string[] {
     '    map "$tokengate_link:$secure_link" $tokengate_native_refusal {',
     '        default "";',
     ...refusals.map(({ reason, secureLink }) => `        "1:${secureLink}" ${reason};`),
+    // A CDN token wrong for the directory may be right for the file: the module's to say.
+    ...refusals
+      .filter(({ reason }) => reason === "expired")
+      .map(({ reason, secureLink }) => `        "2:${secureLink}" ${reason};`),
     "    }",
   ];
 }
@@ -834,6 +866,13 @@ function refusalMap(options: NginxConfOptions): string[] {
  */
 function nativeMaps(options: NginxConfOptions): string[] {
   const { settings } = options;
+  const { queryPrefixes } = settings.gate;
+  const cdn = queryPrefixes === "*" || queryPrefixes.length > 0;
+  // BIND_IP=on: the client's address (IPv4 only here, written as the core writes it) is part
+  // of the signed string. `optional`: the unbound form here, a bound one the module's.
+  const ip = settings.gate.bindIp === "on" ? "${remote_addr}" : "";
+  // A CDN link's origin target, cache key and log path alike: its path (no token in it).
+  const cdnTarget = cdn ? ['        2 "${tq_dir}${tq_file}";'] : [];
   const lines = [
     `    include ${nginxString("--prefix", `${options.prefix}/${SECRET_CONF_FILE}`)};`,
     "",
@@ -845,24 +884,48 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     `        ${regexString("~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+$")} 1;`,
     "    }",
-    "    # The stream link's parts, when the whole raw target is one the core reads as it is.",
+    "    # The link's parts, when the whole raw target is one the core reads as it is: 1, a",
+    "    # stream link; 2, a file with a CDN token (not a manifest, whose text the module rewrites).",
     '    map "$tokengate_plain_request$request_uri" $tokengate_link {',
     '        default "";',
     `        ${regexString(`~^1${plainStreamPattern(settings.gate.prefixes)}`)} 1;`,
-    "    }",
-    "    secure_link $tg_token,$tg_expires;",
-    // BIND_IP=on: the client's address is the hash's last part (an IPv4 one, as written, is
-    // the core's canonical form). `optional`: the unbound form here, a bound one the module's.
-    ...(settings.gate.bindIp === "on"
+    ...(cdn
       ? [
-          "    # BIND_IP=on: the client's address (IPv4 only here) ends the signed string.",
-          '    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_${remote_addr}";',
+          `        ${regexString(`~^1${plainQueryPattern(settings.gate.queryPrefixes, settings.gate.prefixes)}`)} 2;`,
         ]
-      : ['    secure_link_md5 "${tg_client}_${tg_video}_${tokengate_secret}_${tg_expires}_";']),
-    "    # 1: right and unexpired under SECRET's first secret; anything else is the module's.",
+      : []),
+    "    }",
+    ...(cdn
+      ? [
+          "    # What secure_link checks, by the form: a stream token, or a CDN token for the",
+          "    # file's directory (one check a request: a token for the file itself is the module's).",
+          "    map $tokengate_link $tokengate_sl_token {",
+          '        default "";',
+          "        1 $tg_token;",
+          "        2 $tq_md5;",
+          "    }",
+          "    map $tokengate_link $tokengate_sl_expires {",
+          '        default "";',
+          "        1 $tg_expires;",
+          "        2 $tq_expires;",
+          "    }",
+          "    map $tokengate_link $tokengate_sl_string {",
+          '        default "";',
+          `        1 "\${tg_client}_\${tg_video}_\${tokengate_secret}_\${tg_expires}_${ip}";`,
+          `        2 "\${tq_expires}\${tq_dir}${ip} \${tokengate_secret}";`,
+          "    }",
+          "    secure_link $tokengate_sl_token,$tokengate_sl_expires;",
+          "    secure_link_md5 $tokengate_sl_string;",
+        ]
+      : [
+          "    secure_link $tg_token,$tg_expires;",
+          `    secure_link_md5 "\${tg_client}_\${tg_video}_\${tokengate_secret}_\${tg_expires}_${ip}";`,
+        ]),
+    "    # Right and unexpired under SECRET's first secret; anything else is the module's.",
     '    map "$tokengate_link$secure_link" $tokengate_native {',
     '        default "";',
     "        11 1;",
+    ...(cdn ? ["        21 2;"] : []),
     "    }",
     ...refusalMap(options),
     ...(settings.cors === undefined ? [] : corsMaps(settings.cors)),
@@ -883,6 +946,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     "    map $tokengate_link $tokengate_native_target {",
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";',
+    ...cdnTarget,
     "    }",
     ...(options.cacheDir === null
       ? []
@@ -895,6 +959,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
           settings.cache?.keyQuery === "all"
             ? '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";'
             : '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}";',
+          ...cdnTarget,
           "    }",
           "    map $upstream_cache_status $tokengate_x_cache {",
           "        default MISS;",
@@ -904,6 +969,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     "    map $tokengate_link $tokengate_native_log {",
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/…/${tg_expires}/${tg_file}";',
+    ...cdnTarget,
     "    }",
   ];
   for (const name of forwardedNames(settings.forwardHeaders)) {

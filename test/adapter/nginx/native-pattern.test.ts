@@ -10,8 +10,10 @@ import { describe, expect, it } from "vitest";
 import { gateSettings, decide } from "../../../src/core/decide.js";
 import { md5Base64url } from "../../../src/core/md5.js";
 import { cacheKey } from "../../../src/core/cache-key.js";
-import { redactLink } from "../../../src/core/redact.js";
-import { plainStreamPattern } from "../../../src/adapter/nginx/conf.js";
+import { splitTarget } from "../../../src/core/link.js";
+import { redactLink, redactTarget } from "../../../src/core/redact.js";
+import { rewritesManifest } from "../../../src/http/manifest-headers.js";
+import { plainQueryPattern, plainStreamPattern } from "../../../src/adapter/nginx/conf.js";
 
 const SECRET = "pattern-secret";
 const PREFIXES = ["videos", "cmaf", "live.hls"];
@@ -142,5 +144,124 @@ describe("the native path's pattern", () => {
     // The generator reaches the native path often enough to mean something.
     expect(taken).toBeGreaterThan(500);
     expect(granted).toBeGreaterThan(100);
+  });
+});
+
+/**
+ * The CDN form's pattern, held to the core the same way: a plain file under a CDN-token prefix
+ * with exactly `?md5=…&expires=…`, whose token secure_link finds right for the file's directory
+ * under the first secret, decide() grants with the file's path as the origin target (and cache
+ * key, and log path) and carries no token into it (no manifest); right but expired, refuses as
+ * expired; wrong for the directory, the module decides (a file's token, another secret).
+ */
+describe.each([
+  ["a list", ["images", "pub.lic"]],
+  ["*", "*"],
+] as const)("the CDN-token pattern (QUERY_TOKEN_PREFIXES %s)", (_, queryPrefixes) => {
+  const cdn = new RegExp(`^${plainQueryPattern(queryPrefixes, PREFIXES)}`);
+  const settings = gateSettings({
+    secret: [SECRET, "older"],
+    prefixes: PREFIXES,
+    queryPrefixes: queryPrefixes === "*" ? "*" : [...queryPrefixes],
+    now: () => NOW,
+  });
+  const request = fc.record({
+    kind: fc.constantFrom(
+      "images",
+      "images",
+      "pub.lic",
+      "pubxlic",
+      "videos",
+      "live.hls",
+      "other",
+      "",
+    ),
+    dirs: fc.array(
+      fc.oneof(
+        { arbitrary: fc.constantFrom("a", "720p", "v-1", "x.y"), weight: 4 },
+        { arbitrary: text, weight: 1 },
+      ),
+      { maxLength: 3 },
+    ),
+    file: fc.oneof(
+      {
+        arbitrary: fc.constantFrom("seg.ts", "1.jpg", "index.m3u8", "a.MPD", "", ".x", "x."),
+        weight: 4,
+      },
+      { arbitrary: text, weight: 1 },
+    ),
+    // `parent`: the token of the directory above (right, to a pattern that took a directory's
+    // own URL for a file in its parent).
+    form: fc.constantFrom("directory", "directory", "file", "parent"),
+    secret: fc.constantFrom(SECRET, SECRET, "older", "another"),
+    tokenEdit: fc.constantFrom("none", "none", "none", "last", "first", "short"),
+    lastChar: fc.constantFrom(..."ABQRghwx-_"),
+    expires: fc.oneof(
+      { arbitrary: fc.integer({ min: NOW - 100, max: NOW + 100 }).map(String), weight: 4 },
+      { arbitrary: fc.constantFrom("0", "01861919999", "99999999999999999", "12a", ""), weight: 1 },
+    ),
+    query: fc.oneof(
+      { arbitrary: fc.constant("md5=T&expires=E"), weight: 6 },
+      {
+        arbitrary: fc.constantFrom(
+          "expires=E&md5=T",
+          "md5=T&expires=E&a=1",
+          "md5=T&expires=E&",
+          "md5=T&expires=E#x",
+          "md5=T&md5=T&expires=E",
+          "MD5=T&expires=E",
+        ),
+        weight: 2,
+      },
+    ),
+  });
+  it("takes only files decide() grants alike, with the same target, key and log path", () => {
+    let taken = 0;
+    let granted = 0;
+    let expired = 0;
+    fc.assert(
+      fc.property(request, (t) => {
+        const dir = `/${[t.kind, ...t.dirs].join("/")}/`.replace(/^\/\//, "/");
+        const path = dir + t.file;
+        const parent = dir.slice(0, dir.lastIndexOf("/", dir.length - 2) + 1);
+        const signed = t.form === "file" ? path : t.form === "parent" ? parent : dir;
+        let token = md5Base64url(`${t.expires}${signed} ${t.secret}`);
+        if (t.tokenEdit === "last") token = token.slice(0, 21) + t.lastChar;
+        if (t.tokenEdit === "first") token = t.lastChar + token.slice(1);
+        if (t.tokenEdit === "short") token = token.slice(0, 21);
+        const raw = `${path}?${t.query.replace(/T/g, token).replace(/E/g, t.expires)}`;
+        const match = cdn.exec(raw);
+        if (match === null) return;
+        taken++;
+        const g = match.groups!;
+        const right = nginxDecode(g.tq_md5!).equals(
+          nginxDecode(md5Base64url(`${g.tq_expires}${g.tq_dir} ${SECRET}`)),
+        );
+        const decision = decide("GET", raw, settings);
+        if (!right) {
+          // The module's: a grant here must be a file's token or another secret's.
+          if (decision.action === "proxy")
+            expect(t.form === "file" || t.secret !== SECRET).toBe(true);
+          return;
+        }
+        if (Number(g.tq_expires) < NOW) {
+          expired++;
+          expect(decision, raw).toMatchObject({ action: "reject", status: 410, reason: "expired" });
+          return;
+        }
+        granted++;
+        if (decision.action !== "proxy" || decision.form !== "query") throw new Error(raw);
+        const shown = `${g.tq_dir}${g.tq_file}`;
+        expect(shown, raw).toBe(decision.target);
+        expect(shown).toBe(cacheKey(decision.target, "none"));
+        expect(shown).toBe(cacheKey(decision.target, "all"));
+        expect(shown).toBe(redactTarget(raw));
+        expect(rewritesManifest(decision.propagate, splitTarget(raw).path)).toBe(false);
+      }),
+      { numRuns: 60_000 },
+    );
+    expect(taken).toBeGreaterThan(200);
+    expect(granted).toBeGreaterThan(50);
+    expect(expired).toBeGreaterThan(10);
   });
 });

@@ -22,6 +22,7 @@ import {
 } from "../../helpers/nginx.js";
 import { startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
+import { signQueryToken } from "../../../src/core/query-token.js";
 
 const here = nginxAvailable();
 const OLDER = "an-older-secret";
@@ -375,6 +376,87 @@ describe.skipIf(!here).each([
     expect(fills).toHaveLength(keyQuery === "none" ? 2 : 3);
   });
 });
+
+// CDN secure tokens went through the module whatever their form. A file under a CDN-token
+// prefix carrying exactly `?md5=…&expires=…` whose token is its directory's (the form a player
+// carries from a manifest to every segment) is now checked and proxied by nginx alone; a
+// file's own token, a manifest (rewritten) and other queries are still the module's.
+describe.skipIf(!here).each([["off"], ["on"]] as const)(
+  "CDN tokens on the native path (BIND_IP=%s), as the module answers",
+  (bindIp) => {
+    let origin: Origin;
+    let native: StartedNginx;
+    let module: StartedNginx;
+    beforeAll(async () => {
+      origin = await startOrigin();
+      const env = {
+        ORIGIN_URL: origin.url,
+        SECRET,
+        QUERY_TOKEN_PREFIXES: "public",
+        BIND_IP: bindIp,
+      };
+      native = await startNginx(env);
+      // A TRUST_PROXY that names no peer of the test turns the native path off.
+      module = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
+      expect(native.conf).toContain("@tokengate_native");
+    });
+    afterAll(async () => {
+      await native?.close();
+      await module?.close();
+      await origin?.close();
+    });
+
+    const now = () => Math.floor(Date.now() / 1000);
+    const ip = bindIp === "on" ? "127.0.0.1" : undefined;
+    const signed = (path: string, signedFor: string, expires = now() + 600, extra = "") =>
+      `${path}?md5=${signQueryToken({ path: signedFor, secret: SECRET, expires, ip })}&expires=${expires}${extra}`;
+    const cases: [name: string, path: () => string, status: number, njs: string][] = [
+      ["a directory token", () => signed("/public/d1/seg-1.ts", "/public/d1/"), 200, ""],
+      ["a directory token, HEAD", () => signed("/public/d2/seg-1.ts", "/public/d2/"), 200, ""],
+      [
+        "the file's own token",
+        () => signed("/public/d3/seg-1.ts", "/public/d3/seg-1.ts"),
+        200,
+        "1",
+      ],
+      [
+        "another parameter",
+        () => signed("/public/d4/seg.ts", "/public/d4/", undefined, "&a=1"),
+        200,
+        "1",
+      ],
+      ["a manifest", () => signed("/public/d5/index.m3u8", "/public/d5/"), 200, "1"],
+      [
+        "an expired directory token",
+        () => signed("/public/d6/seg-1.ts", "/public/d6/", now() - 10),
+        410,
+        "",
+      ],
+      ["a wrong token", () => signed("/public/d7/seg-1.ts", "/public/other/"), 403, "1"],
+      ["the directory itself", () => signed("/public/d8/", "/public/"), 403, "1"],
+    ];
+    it.each(cases)("%s", async (name, path, status, njs) => {
+      const target = path();
+      const method = name.endsWith("HEAD") ? "HEAD" : "GET";
+      const before = origin.requests.length;
+      const [ours, theirs] = await Promise.all(
+        [native, module].map((gate) => get(gate.url + target, { method })),
+      );
+      expect([ours.status, theirs.status]).toEqual([status, status]);
+      expect(ours.body.toString()).toBe(theirs.body.toString());
+      const seen = origin.requests.slice(before).map((request) => request.url);
+      expect(seen).toEqual(status === 200 ? [seen[0], seen[0]] : []);
+      if (status === 200 && !name.includes("parameter")) {
+        expect(seen[0]).toBe(target.slice(0, target.indexOf("?")));
+      }
+      const file = target.slice(0, target.indexOf("?"));
+      const [mine] = await loggedFor(native, [file]);
+      const [its] = await loggedFor(module, [file]);
+      expect(its).toMatchObject({ njs: "1", status });
+      expect(mine).toMatchObject({ njs, status, path: its!.path, reason: its!.reason });
+    });
+  },
+);
 
 // IP-bound links (BIND_IP): the address is one more part of secure_link_md5's string, so
 // nginx decides them too; what its one check cannot (the other form under `optional`) falls
