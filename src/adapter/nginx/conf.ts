@@ -112,6 +112,29 @@ export function plainQueryPattern(
 }
 
 /**
+ * The pattern (PCRE and JavaScript alike) of a raw request target that is a plain MP4 advanced
+ * link under `prefixes`: `/<kind>/<client>_<video>/<file…>.mp4` read without decoding (as
+ * {@link plainStreamPattern}; no run of 22 token characters, so no stream link either) whose
+ * query is exactly `md5=…&expires=…`, then `speed=…` and `buffer=…` if given, in that order.
+ * Named captures: path, md5, expires, speed, buffer. Held to decide() by a property test.
+ */
+export function plainMp4Pattern(prefixes: readonly string[]): string {
+  const kinds = prefixes.map((prefix) => prefix.replace(/\./g, "\\.")).join("|");
+  const segment = `[${PLAIN_FIRST}][${PLAIN_CHARS}]*`;
+  const rate = "[0-9]{1,12}[kKmM]?";
+  return (
+    "(?=[^?]{1,1024}\\?)" +
+    "(?![^?]*[A-Za-z0-9_-]{22})" +
+    `(?<tm_path>/(?:${kinds})/` +
+    `[${PLAIN_FIRST.replace("_", "")}][${PLAIN_CHARS.replace("_", "")}]*_[${PLAIN_CHARS}]+/` +
+    // The file's name as any segment's: no `.` first (no dot segment, no hidden file).
+    `(?:${segment}/)*[${PLAIN_FIRST}][${PLAIN_CHARS}]*\\.[mM][pP]4)` +
+    "\\?md5=(?<tm_md5>[A-Za-z0-9_-]{21}[AQgw])&expires=(?<tm_expires>[1-9][0-9]{0,17})" +
+    `(?:&speed=(?<tm_speed>${rate}))?(?:&buffer=(?<tm_buffer>${rate}))?$`
+  );
+}
+
+/**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
  * settings whose grants need the module (a cache key of listed query parameters, an
  * address read from X-Forwarded-For, per-client tokens), a FORWARD_HEADERS name
@@ -711,6 +734,12 @@ export function nginxConf(options: NginxConfOptions): string {
       "        location @tokengate_native {",
       "            set $tokengate_log_target $tokengate_native_log;",
       ...limitKey,
+      ...(settings.gate.mp4Tokens
+        ? [
+            "            set $tokengate_limit_rate $tokengate_native_rate;",
+            "            set $tokengate_limit_rate_after $tokengate_native_rate_after;",
+          ]
+        : []),
       `            proxy_set_header Host ${nginxString("ORIGIN_URL", origin.host)};`,
       '            proxy_set_header Connection "";',
       '            proxy_set_header Content-Length "";',
@@ -854,6 +883,10 @@ function refusalMap(options: NginxConfOptions): string[] {
     ...refusals
       .filter(({ reason }) => reason === "expired")
       .map(({ reason, secureLink }) => `        "2:${secureLink}" ${reason};`),
+    // An MP4 link is refused as a stream link is.
+    ...(options.settings.gate.mp4Tokens
+      ? refusals.map(({ reason, secureLink }) => `        "3:${secureLink}" ${reason};`)
+      : []),
     "    }",
   ];
 }
@@ -873,6 +906,8 @@ function nativeMaps(options: NginxConfOptions): string[] {
   const ip = settings.gate.bindIp === "on" ? "${remote_addr}" : "";
   // A CDN link's origin target, cache key and log path alike: its path (no token in it).
   const cdnTarget = cdn ? ['        2 "${tq_dir}${tq_file}";'] : [];
+  const mp4 = settings.gate.mp4Tokens;
+  const mp4Target = mp4 ? ['        3 "${tm_path}";'] : [];
   const lines = [
     `    include ${nginxString("--prefix", `${options.prefix}/${SECRET_CONF_FILE}`)};`,
     "",
@@ -894,25 +929,34 @@ function nativeMaps(options: NginxConfOptions): string[] {
           `        ${regexString(`~^1${plainQueryPattern(settings.gate.queryPrefixes, settings.gate.prefixes)}`)} 2;`,
         ]
       : []),
+    ...(mp4 ? [`        ${regexString(`~^1${plainMp4Pattern(settings.gate.prefixes)}`)} 3;`] : []),
     "    }",
-    ...(cdn
+    ...(cdn || mp4
       ? [
-          "    # What secure_link checks, by the form: a stream token, or a CDN token for the",
-          "    # file's directory (one check a request: a token for the file itself is the module's).",
+          "    # What secure_link checks, by the form: a stream token, a CDN token for the file's",
+          "    # directory (one check a request: a token for the file itself is the module's), an",
+          "    # MP4 token.",
           "    map $tokengate_link $tokengate_sl_token {",
           '        default "";',
           "        1 $tg_token;",
-          "        2 $tq_md5;",
+          ...(cdn ? ["        2 $tq_md5;"] : []),
+          ...(mp4 ? ["        3 $tm_md5;"] : []),
           "    }",
           "    map $tokengate_link $tokengate_sl_expires {",
           '        default "";',
           "        1 $tg_expires;",
-          "        2 $tq_expires;",
+          ...(cdn ? ["        2 $tq_expires;"] : []),
+          ...(mp4 ? ["        3 $tm_expires;"] : []),
           "    }",
           "    map $tokengate_link $tokengate_sl_string {",
           '        default "";',
           `        1 "\${tg_client}_\${tg_video}_\${tokengate_secret}_\${tg_expires}_${ip}";`,
-          `        2 "\${tq_expires}\${tq_dir}${ip} \${tokengate_secret}";`,
+          ...(cdn ? [`        2 "\${tq_expires}\${tq_dir}${ip} \${tokengate_secret}";`] : []),
+          ...(mp4
+            ? [
+                `        3 "\${tm_path}_\${tokengate_secret}_\${tm_expires}_\${tm_speed}_\${tm_buffer}_${ip}";`,
+              ]
+            : []),
           "    }",
           "    secure_link $tokengate_sl_token,$tokengate_sl_expires;",
           "    secure_link_md5 $tokengate_sl_string;",
@@ -926,6 +970,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     "        11 1;",
     ...(cdn ? ["        21 2;"] : []),
+    ...(mp4 ? ["        31 3;"] : []),
     "    }",
     ...refusalMap(options),
     ...(settings.cors === undefined ? [] : corsMaps(settings.cors)),
@@ -947,6 +992,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";',
     ...cdnTarget,
+    ...mp4Target,
     "    }",
     ...(options.cacheDir === null
       ? []
@@ -960,16 +1006,32 @@ function nativeMaps(options: NginxConfOptions): string[] {
             ? '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}${tg_query}";'
             : '        1 "/${tg_kind}/${tg_client}_${tg_video}/${tg_file}";',
           ...cdnTarget,
+          ...mp4Target,
           "    }",
           "    map $upstream_cache_status $tokengate_x_cache {",
           "        default MISS;",
           "        HIT HIT;",
           "    }",
         ]),
+    ...(mp4
+      ? [
+          "    # An MP4 link's speed and buffer: nginx's limit_rate and limit_rate_after (sizes",
+          "    # read as nginx reads them, k and m as 1024 and 1024²).",
+          '    map "$tokengate_link:$tm_speed" $tokengate_native_rate {',
+          "        default 0;",
+          `        ${regexString("~^3:(.+)$")} $1;`,
+          "    }",
+          '    map "$tokengate_link:$tm_buffer" $tokengate_native_rate_after {',
+          "        default 0;",
+          `        ${regexString("~^3:(.+)$")} $1;`,
+          "    }",
+        ]
+      : []),
     "    map $tokengate_link $tokengate_native_log {",
     '        default "";',
     '        1 "/${tg_kind}/${tg_client}_${tg_video}/…/${tg_expires}/${tg_file}";',
     ...cdnTarget,
+    ...mp4Target,
     "    }",
   ];
   for (const name of forwardedNames(settings.forwardHeaders)) {

@@ -13,7 +13,11 @@ import { cacheKey } from "../../../src/core/cache-key.js";
 import { splitTarget } from "../../../src/core/link.js";
 import { redactLink, redactTarget } from "../../../src/core/redact.js";
 import { rewritesManifest } from "../../../src/http/manifest-headers.js";
-import { plainQueryPattern, plainStreamPattern } from "../../../src/adapter/nginx/conf.js";
+import {
+  plainMp4Pattern,
+  plainQueryPattern,
+  plainStreamPattern,
+} from "../../../src/adapter/nginx/conf.js";
 
 const SECRET = "pattern-secret";
 const PREFIXES = ["videos", "cmaf", "live.hls"];
@@ -265,3 +269,117 @@ describe.each([
     expect(expired).toBeGreaterThan(10);
   });
 });
+
+/**
+ * The MP4 advanced link's pattern, held to the core the same way: whenever it takes a target
+ * and secure_link finds the token right under the first secret, decide() grants it as an MP4
+ * link with the path as the origin target, cache key and log path, paced as nginx reads the
+ * sizes; right but expired, refuses it as expired; wrong, does not grant it under that secret.
+ */
+describe("the MP4 pattern", () => {
+  const mp4 = new RegExp(`^${plainMp4Pattern(PREFIXES)}`);
+  const settings = gateSettings({
+    secret: [SECRET, "older"],
+    prefixes: PREFIXES,
+    mp4Tokens: true,
+    now: () => NOW,
+  });
+  const rate = fc.oneof(
+    { arbitrary: fc.constantFrom("1000k", "2m", "512", "0", "0010K", "999999999999M"), weight: 4 },
+    { arbitrary: fc.constantFrom("", "1.5k", "1g", "-1", "k", "1000000000000k"), weight: 1 },
+  );
+  const request = fc.record({
+    kind: fc.constantFrom(...PREFIXES, "other"),
+    cv: fc.oneof(
+      { arbitrary: fc.constantFrom("2675_abc", "c_v_w", "a.b_x"), weight: 4 },
+      { arbitrary: fc.constantFrom("_abc", "abc", "2675_", "x%41_y"), weight: 1 },
+      { arbitrary: text, weight: 1 },
+    ),
+    file: fc.oneof(
+      { arbitrary: fc.constantFrom("movie.mp4", "a/b.MP4", "720/x.mp4", ".mp4"), weight: 4 },
+      {
+        arbitrary: fc.constantFrom("movie.mp4/", "movie.m4v", "a/../b.mp4", "movie.mp4.ts"),
+        weight: 1,
+      },
+      { arbitrary: text.map((t) => `${t}.mp4`), weight: 1 },
+    ),
+    secret: fc.constantFrom(SECRET, SECRET, "older", "another"),
+    tokenEdit: fc.constantFrom("none", "none", "none", "last", "first"),
+    lastChar: fc.constantFrom(..."ABQRghwx-_"),
+    expires: fc.oneof(
+      { arbitrary: fc.integer({ min: NOW - 100, max: NOW + 100 }).map(String), weight: 4 },
+      { arbitrary: fc.constantFrom("0", "01861919999", "12a"), weight: 1 },
+    ),
+    speed: fc.option(rate),
+    buffer: fc.option(rate),
+    query: fc.constantFrom("plain", "plain", "plain", "reordered", "extra", "twice"),
+  });
+  it("takes only links decide() grants alike, with the same target, pace and log path", () => {
+    let taken = 0;
+    let granted = 0;
+    let paced = 0;
+    fc.assert(
+      fc.property(request, (t) => {
+        const path = `/${t.kind}/${t.cv}/${t.file}`;
+        let token = md5Base64url(
+          `${path}_${t.secret}_${t.expires}_${t.speed ?? ""}_${t.buffer ?? ""}_`,
+        );
+        if (t.tokenEdit === "last") token = token.slice(0, 21) + t.lastChar;
+        if (t.tokenEdit === "first") token = t.lastChar + token.slice(1);
+        const rates = `${t.speed === null ? "" : `&speed=${t.speed}`}${t.buffer === null ? "" : `&buffer=${t.buffer}`}`;
+        const query =
+          t.query === "reordered"
+            ? `expires=${t.expires}&md5=${token}${rates}`
+            : t.query === "extra"
+              ? `md5=${token}&expires=${t.expires}${rates}&a=1`
+              : t.query === "twice"
+                ? `md5=${token}&expires=${t.expires}${rates}${rates}`
+                : `md5=${token}&expires=${t.expires}${rates}`;
+        const raw = `${path}?${query}`;
+        const match = mp4.exec(raw);
+        if (match === null) return;
+        taken++;
+        const g = match.groups!;
+        const right = nginxDecode(g.tm_md5!).equals(
+          nginxDecode(
+            md5Base64url(
+              `${g.tm_path}_${SECRET}_${g.tm_expires}_${g.tm_speed ?? ""}_${g.tm_buffer ?? ""}_`,
+            ),
+          ),
+        );
+        const decision = decide("GET", raw, settings);
+        if (!right) {
+          if (decision.action === "proxy") expect(t.secret).not.toBe(SECRET);
+          return;
+        }
+        if (Number(g.tm_expires) < NOW) {
+          expect(decision, raw).toMatchObject({ action: "reject", status: 410, reason: "expired" });
+          return;
+        }
+        granted++;
+        if (decision.action !== "proxy" || decision.form !== "mp4") throw new Error(raw);
+        expect(g.tm_path, raw).toBe(decision.target);
+        expect(g.tm_path).toBe(cacheKey(decision.target, "all"));
+        expect(g.tm_path).toBe(redactTarget(raw));
+        // limit_rate and limit_rate_after read the size as nginx's ngx_parse_size does.
+        expect([nginxSize(g.tm_speed), nginxSize(g.tm_buffer)]).toEqual([
+          decision.rate.speed ?? 0,
+          decision.rate.buffer ?? 0,
+        ]);
+        if (decision.rate.speed !== undefined) paced++;
+      }),
+      { numRuns: 40_000 },
+    );
+    expect(taken).toBeGreaterThan(200);
+    expect(granted).toBeGreaterThan(50);
+    expect(paced).toBeGreaterThan(20);
+  });
+});
+
+/** A size as nginx's ngx_parse_size reads it (k and m as 1024 and 1024²); 0 when absent. */
+function nginxSize(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const unit = /[kKmM]$/.test(text) ? text.slice(-1).toLowerCase() : "";
+  const digits = unit === "" ? text : text.slice(0, -1);
+  return Number(digits) * (unit === "k" ? 1024 : unit === "m" ? 1024 * 1024 : 1);
+}

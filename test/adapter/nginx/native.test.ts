@@ -22,7 +22,7 @@ import {
 } from "../../helpers/nginx.js";
 import { startOrigin, type Origin } from "../../helpers/origin.js";
 import { CLI } from "../../helpers/serve.js";
-import { signQueryToken } from "../../../src/core/query-token.js";
+import { signMp4Token, signQueryToken } from "../../../src/core/query-token.js";
 
 const here = nginxAvailable();
 const OLDER = "an-older-secret";
@@ -457,6 +457,82 @@ describe.skipIf(!here).each([["off"], ["on"]] as const)(
     });
   },
 );
+
+// MP4 advanced links (MP4_TOKENS) went through the module. A plain one with exactly
+// `?md5=&expires=` (then `speed`, `buffer`) is now checked by secure_link and paced by nginx's
+// limit_rate and limit_rate_after without it; the same pace the module sets.
+describe.skipIf(!here)("MP4 links on the native path, paced as the module paces them", () => {
+  let origin: Origin;
+  let native: StartedNginx;
+  let module: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    const env = { ORIGIN_URL: origin.url, SECRET, MP4_TOKENS: "on" };
+    native = await startNginx(env);
+    module = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
+  });
+  afterAll(async () => {
+    await native?.close();
+    await module?.close();
+    await origin?.close();
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const mp4 = (file: string, speed?: string, buffer?: string, expires = now() + 600) => {
+    const uri = `/videos/2675_abc/${file}`;
+    const md5 = signMp4Token({ uri, secret: SECRET, expires, speed, buffer });
+    return (
+      `${uri}?md5=${md5}&expires=${expires}` +
+      (speed === undefined ? "" : `&speed=${speed}`) +
+      (buffer === undefined ? "" : `&buffer=${buffer}`)
+    );
+  };
+
+  it("sends the first buffer bytes at once, then at most speed bytes a second, on both paths", async () => {
+    // 384 KiB, 128 KiB at full speed, then 256 KiB/s: a second at that pace. Held to half of
+    // it (nginx's limit_rate lets its buffers run ahead); unpaced, it takes milliseconds.
+    for (const [gate, njs] of [
+      [native, ""],
+      [module, "1"],
+    ] as const) {
+      const file = `paced-${njs || "native"}/big-393216.mp4`;
+      const started = Date.now();
+      const answer = await get(gate.url + mp4(file, "256k", "128k"));
+      const took = Date.now() - started;
+      expect(answer.status).toBe(200);
+      expect(answer.body.length).toBe(393_216);
+      expect(took).toBeGreaterThanOrEqual(450);
+      const [line] = await loggedFor(gate, [`/${file}`]);
+      expect(line).toMatchObject({ njs, status: 200, path: `/videos/2675_abc/${file}` });
+    }
+  });
+
+  it.each([
+    ["unpaced", () => mp4("a.mp4"), 200, ""],
+    ["speed only", () => mp4("b.mp4", "10m"), 200, ""],
+    ["expired", () => mp4("c.mp4", undefined, undefined, now() - 10), 410, ""],
+    ["wrong", () => mp4("d.mp4").replace(/md5=./, "md5=A"), 403, ""],
+    [
+      "reordered",
+      () => mp4("e.mp4", "1m", "1m").replace(/&speed=1m&buffer=1m$/, "&buffer=1m&speed=1m"),
+      200,
+      "1",
+    ],
+    ["a hidden file", () => mp4(".mp4"), 403, "1"],
+  ] as const)("%s", async (name, path, status, njs) => {
+    let target = path();
+    if (name === "wrong" && target.includes("md5=AA")) target = target.replace("md5=AA", "md5=BA");
+    const [ours, theirs] = await Promise.all(
+      [native, module].map((gate) => get(gate.url + target)),
+    );
+    expect([ours.status, theirs.status]).toEqual([status, status]);
+    expect(ours.body.toString()).toBe(theirs.body.toString());
+    const file = target.slice(0, target.indexOf("?"));
+    const [mine] = await loggedFor(native, [file]);
+    const [its] = await loggedFor(module, [file]);
+    expect(mine).toMatchObject({ njs, status, path: its!.path, reason: its!.reason });
+  });
+});
 
 // IP-bound links (BIND_IP): the address is one more part of secure_link_md5's string, so
 // nginx decides them too; what its one check cannot (the other form under `optional`) falls
