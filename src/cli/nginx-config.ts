@@ -25,7 +25,12 @@ import {
   secretConf,
   type NginxConfOptions,
 } from "../adapter/nginx/conf.js";
-import { SECRET_CONF_FILE, SECRETS_FILE, SETTINGS_FILE } from "../adapter/nginx/settings.js";
+import {
+  CLIENT_SECRETS_FILE,
+  SECRET_CONF_FILE,
+  SECRETS_FILE,
+  SETTINGS_FILE,
+} from "../adapter/nginx/settings.js";
 import {
   clientSecretsFrom,
   envWithFlags,
@@ -134,6 +139,7 @@ export async function nginxConfig(
         ? []
         : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
     secrets: secretFile === undefined ? [] : settings.gate.secrets.slice(),
+    clientSecrets: settings.gate.clientSecrets,
   };
   // The config first: a value it cannot carry stops here, before any folder or file is made.
   const conf = nginxConf(options);
@@ -149,8 +155,15 @@ export async function nginxConfig(
   // config includes the first secret (secure_link) and hands all to the module.
   if (options.secretFile !== null) {
     writePrivate(join(prefix, SECRETS_FILE), JSON.stringify({ secrets: options.secrets }) + "\n");
-    writePrivate(join(prefix, SECRET_CONF_FILE), secretConf(options.secrets[0]!));
   }
+  // CLIENT_SECRETS the same way: one copy the module and the native path both check.
+  const clients = options.clientSecrets;
+  if (clients !== undefined) {
+    const copy: Record<string, string> = {};
+    for (const id of Object.keys(clients)) copy[id] = clients[id]!.join(" ");
+    writePrivate(join(prefix, CLIENT_SECRETS_FILE), JSON.stringify(copy) + "\n");
+  }
+  writePrivate(join(prefix, SECRET_CONF_FILE), secretConf(options.secrets[0], clients));
   out(conf);
   return 0;
 }

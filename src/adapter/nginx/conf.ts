@@ -11,6 +11,7 @@ import type { Settings } from "../../core/settings.js";
 import type { ServerConfig } from "../../core/settings.js";
 import { parseAddressRangeList } from "../../core/ip.js";
 import {
+  CLIENT_SECRETS_FILE,
   CLIENT_SECRETS_OBJECT,
   SECRET_CONF_FILE,
   SECRETS_FILE,
@@ -49,6 +50,8 @@ export interface NginxConfOptions {
   trustProxy: readonly string[];
   /** SECRET's secrets as its file held them when the config was printed (never printed). */
   secrets: readonly string[];
+  /** CLIENT_SECRETS as its file held them when the config was printed (never printed). */
+  clientSecrets?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Characters a path segment may hold on the native path: the core's plain set (no `%`, `;`, `\\`). */
@@ -116,7 +119,8 @@ export function plainQueryPattern(
  * link under `prefixes`: `/<kind>/<client>_<video>/<file…>.mp4` read without decoding (as
  * {@link plainStreamPattern}; no run of 22 token characters, so no stream link either) whose
  * query is exactly `md5=…&expires=…`, then `speed=…` and `buffer=…` if given, in that order.
- * Named captures: path, md5, expires, speed, buffer. Held to decide() by a property test.
+ * Named captures: path, client, md5, expires, speed, buffer. Held to decide() by a property
+ * test.
  */
 export function plainMp4Pattern(prefixes: readonly string[]): string {
   const kinds = prefixes.map((prefix) => prefix.replace(/\./g, "\\.")).join("|");
@@ -126,7 +130,7 @@ export function plainMp4Pattern(prefixes: readonly string[]): string {
     "(?=[^?]{1,1024}\\?)" +
     "(?![^?]*[A-Za-z0-9_-]{22})" +
     `(?<tm_path>/(?:${kinds})/` +
-    `[${PLAIN_FIRST.replace("_", "")}][${PLAIN_CHARS.replace("_", "")}]*_[${PLAIN_CHARS}]+/` +
+    `(?<tm_client>[${PLAIN_FIRST.replace("_", "")}][${PLAIN_CHARS.replace("_", "")}]*)_[${PLAIN_CHARS}]+/` +
     // The file's name as any segment's: no `.` first (no dot segment, no hidden file).
     `(?:${segment}/)*[${PLAIN_FIRST}][${PLAIN_CHARS}]*\\.[mM][pP]4)` +
     "\\?md5=(?<tm_md5>[A-Za-z0-9_-]{21}[AQgw])&expires=(?<tm_expires>[1-9][0-9]{0,17})" +
@@ -137,13 +141,12 @@ export function plainMp4Pattern(prefixes: readonly string[]): string {
 /**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
  * settings whose grants need the module (a cache key of listed query parameters, an
- * address read from X-Forwarded-For, per-client tokens), a FORWARD_HEADERS name
+ * address read from X-Forwarded-For), a FORWARD_HEADERS name
  * nginx has no `$http_` variable for, or a first secret an nginx string cannot carry.
  */
 export function nativeBlocker(options: NginxConfOptions): string | undefined {
   const { settings } = options;
-  if (options.secretFile === null || options.secrets.length === 0) return "no SECRET";
-  if (options.clientSecretsFile !== null) return "CLIENT_SECRETS";
+  if (options.secrets.length === 0 && options.clientSecretsFile === null) return "no SECRET";
   // A list's key needs the module's reading of the query (a name twice or spelled otherwise).
   const keyQuery = settings.cache?.keyQuery;
   if (options.cacheDir !== null && keyQuery !== undefined && typeof keyQuery !== "string") {
@@ -151,10 +154,9 @@ export function nativeBlocker(options: NginxConfOptions): string | undefined {
   }
   if (options.trustProxy.length > 0) return "TRUST_PROXY";
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
-  if (/[\x00-\x1f\x7f]/.test(options.secrets[0]!)) return "a control character in SECRET";
-  // nginx reads no config parameter over 4 KiB (it refuses to start, "too long parameter").
-  if (quotedSecret(options.secrets[0]!).length > 4000) {
-    return "a SECRET over 4,000 characters";
+  const first = options.secrets[0];
+  if (first !== undefined && !nginxCarries(first)) {
+    return "a SECRET nginx's config cannot carry (a control character, or over 4,000 characters)";
   }
   return undefined;
 }
@@ -165,20 +167,101 @@ function quotedSecret(secret: string): string {
 }
 
 /**
- * The file nginx's master includes as root at start and reload: SECRET's first secret as
- * `$tokengate_secret`, for `secure_link_md5`. A `geo` block, whose values are taken as
- * written (a `map`'s or `set`'s would read a `$` in the secret as a variable).
+ * Whether an nginx config string can carry `secret` as it is: no control character, and at
+ * most 4,000 characters quoted (nginx reads no parameter over 4 KiB and refuses to start).
  */
-export function secretConf(secret: string): string {
-  const quoted = quotedSecret(secret);
+function nginxCarries(secret: string): boolean {
+  return !/[\x00-\x1f\x7f]/.test(secret) && quotedSecret(secret).length <= 4000;
+}
+
+/**
+ * The file nginx's master includes as root at start and reload: SECRET's first secret as
+ * `$tokengate_secret`, for `secure_link_md5`, in a `geo` block, whose values are taken as
+ * written (a `map`'s or `set`'s would read a `$` in the secret as a variable); with
+ * CLIENT_SECRETS, each client's first secret by its id (`$tokengate_client_entry`, the id
+ * first: a `map` finds its keys in any case, {@link clientSecretMaps} compares them exactly).
+ * A client whose first secret holds a `$` or what {@link nginxCarries} refuses, or whose id
+ * holds what {@link NATIVE_ID} does not or differs from an earlier one's in case alone, is
+ * left out: its links are the module's.
+ */
+export function secretConf(
+  secret: string | undefined,
+  clients?: Readonly<Record<string, readonly string[]>>,
+): string {
+  const lines = [
+    "# tokengate: the secrets nginx's secure_link checks. Written by `tokengate nginx-config`;",
+    "# rewrite it (run that command again) and `nginx -s reload`.",
+  ];
+  if (secret !== undefined) {
+    lines.push("geo $tokengate_secret {", `    default "${quotedSecret(secret)}";`, "}");
+  }
+  if (clients !== undefined) {
+    // Keyed "c:<id>": no id is then a word of the map's own (`default`, `include`, `volatile`,
+    // `hostnames`) or a pattern (`~…`).
+    lines.push('map "c:$tokengate_link_client" $tokengate_client_entry {', '    default "";');
+    const seen = new Set<string>();
+    for (const id of Object.keys(clients)) {
+      const first = clients[id]![0]!;
+      // One key a spelling: nginx refuses two that differ in case alone (the later one's
+      // links are the module's).
+      if (!NATIVE_ID.test(id) || seen.has(id.toLowerCase())) continue;
+      if (first.includes("$") || !nginxCarries(first)) continue;
+      seen.add(id.toLowerCase());
+      lines.push(`    "c:${id}" "${id} ${quotedSecret(first)}";`);
+    }
+    lines.push("}");
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+/** A client id nginx's `map` can carry as written, as a key and inside a value (no `$`). */
+const NATIVE_ID = /^[A-Za-z0-9._~!&'()*+,=:@%-]+$/;
+
+/**
+ * The `include` of {@link secretConf}'s file, before any `map` (with CLIENT_SECRETS, the
+ * sizes of nginx's `map` tables come first: one client a key, up to 64 characters an id).
+ */
+function secretInclude(options: NginxConfOptions): string[] {
+  const clients =
+    options.clientSecrets === undefined ? 0 : Object.keys(options.clientSecrets).length;
   return [
-    "# tokengate: SECRET's first secret, for nginx's secure_link. Written by",
-    "# `tokengate nginx-config`; rewrite it (run that command again) and `nginx -s reload`.",
-    "geo $tokengate_secret {",
-    `    default "${quoted}";`,
-    "}",
-    "",
-  ].join("\n");
+    ...(options.clientSecrets === undefined
+      ? []
+      : [
+          `    map_hash_max_size ${Math.max(2048, 2 ** Math.ceil(Math.log2(2 * clients + 1)))};`,
+          "    map_hash_bucket_size 128;",
+        ]),
+    "    # The secrets nginx's secure_link checks (SECRET's first, a client's first), from the",
+    "    # file nginx-config wrote (0600), read by nginx's master at start and reload.",
+    `    include ${nginxString("--prefix", `${options.prefix}/${SECRET_CONF_FILE}`)};`,
+  ];
+}
+
+/**
+ * The `map`s that give a link's client its first secret from {@link secretConf}'s table:
+ * `$tokengate_client_secret`, empty for a client not in it (or spelled in another case), and
+ * `$tokengate_client_known`, which the token's `map` requires (an empty secret would make
+ * secure_link check a token anyone can compute).
+ */
+function clientSecretMaps(mp4: boolean): string[] {
+  return [
+    "    # CLIENT_SECRETS: the link's client, its entry's secret when the id is the same to",
+    "    # the letter, and whether there is one.",
+    "    map $tokengate_link $tokengate_link_client {",
+    '        default "";',
+    "        1 $tg_client;",
+    ...(mp4 ? ["        3 $tm_client;"] : []),
+    "    }",
+    '    map "$tokengate_link_client $tokengate_client_entry" $tokengate_client_secret {',
+    '        default "";',
+    `        ${regexString("~^([^ ]+) \\1 (.+)$")} $2;`,
+    "    }",
+    "    map $tokengate_client_secret $tokengate_client_known {",
+    "        default 1;",
+    '        "" "";',
+    "    }",
+  ];
 }
 
 /** A header name as written in a request (`if-none-match` → `If-None-Match`). */
@@ -228,7 +311,12 @@ function quotedBody(
 function nativeRefusals(options: NginxConfOptions): NativeRefusal[] {
   const { gate } = options.settings;
   const refusals: NativeRefusal[] = [];
-  if (options.secrets.length === 1 && gate.bindIp !== "optional") {
+  // With CLIENT_SECRETS a client may hold more than one (a rotation): the module's to try.
+  if (
+    options.secrets.length === 1 &&
+    options.clientSecrets === undefined &&
+    gate.bindIp !== "optional"
+  ) {
     refusals.push({
       reason: "bad-token",
       code: 460,
@@ -448,6 +536,7 @@ export function nginxConf(options: NginxConfOptions): string {
     "    # The maps below name more variables than nginx's default table holds without a warning",
     "    # at every start, test and reload.",
     "    variables_hash_max_size 4096;",
+    ...(native ? secretInclude(options) : []),
     `    client_body_temp_path ${at("client_body")};`,
     `    proxy_temp_path ${at("proxy")};`,
     `    fastcgi_temp_path ${at("fastcgi")};`,
@@ -475,7 +564,8 @@ export function nginxConf(options: NginxConfOptions): string {
   );
   if (options.clientSecretsFile !== null) {
     lines.push(
-      `    js_preload_object ${CLIENT_SECRETS_OBJECT} from ${nginxString("--client-secrets-file", options.clientSecretsFile)};`,
+      "    # CLIENT_SECRETS as nginx-config copied it, read by nginx at start or reload (as root).",
+      `    js_preload_object ${CLIENT_SECRETS_OBJECT} from ${at(CLIENT_SECRETS_FILE)};`,
     );
   }
   if (options.secretFile !== null) {
@@ -908,9 +998,13 @@ function nativeMaps(options: NginxConfOptions): string[] {
   const cdnTarget = cdn ? ['        2 "${tq_dir}${tq_file}";'] : [];
   const mp4 = settings.gate.mp4Tokens;
   const mp4Target = mp4 ? ['        3 "${tm_path}";'] : [];
+  // CLIENT_SECRETS: a stream or MP4 link is checked with its client's first secret, only when
+  // the client has one nginx can check (`$tokengate_client_known`).
+  const clients = options.clientSecrets !== undefined;
+  const known = clients ? "$tokengate_client_known" : "";
+  const flag = clients ? "1" : "";
+  const secretVar = clients ? "tokengate_client_secret" : "tokengate_secret";
   const lines = [
-    `    include ${nginxString("--prefix", `${options.prefix}/${SECRET_CONF_FILE}`)};`,
-    "",
     "    # A request the native path may take: GET or HEAD over HTTP/1.x, without Upgrade (the",
     "    # module refuses it), without a Connection that names headers (the module drops those),",
     "    # from an IPv4 client (REQUESTS_PER_CLIENT counts an IPv6 one by its /64, which the",
@@ -931,41 +1025,35 @@ function nativeMaps(options: NginxConfOptions): string[] {
       : []),
     ...(mp4 ? [`        ${regexString(`~^1${plainMp4Pattern(settings.gate.prefixes)}`)} 3;`] : []),
     "    }",
-    ...(cdn || mp4
+    ...(clients ? clientSecretMaps(mp4) : []),
+    "    # What secure_link checks, by the form: a stream token, a CDN token for the file's",
+    "    # directory (one check a request: a token for the file itself is the module's), an",
+    `    # MP4 token${clients ? " (a stream or MP4 token only for a client with a secret here)" : ""}.`,
+    `    map "$tokengate_link${known}" $tokengate_sl_token {`,
+    '        default "";',
+    `        1${flag} $tg_token;`,
+    ...(cdn ? [`        ${regexString("~^2")} $tq_md5;`] : []),
+    ...(mp4 ? [`        3${flag} $tm_md5;`] : []),
+    "    }",
+    "    map $tokengate_link $tokengate_sl_expires {",
+    '        default "";',
+    "        1 $tg_expires;",
+    ...(cdn ? ["        2 $tq_expires;"] : []),
+    ...(mp4 ? ["        3 $tm_expires;"] : []),
+    "    }",
+    "    map $tokengate_link $tokengate_sl_string {",
+    '        default "";',
+    `        1 "\${tg_client}_\${tg_video}_\${${secretVar}}_\${tg_expires}_${ip}";`,
+    ...(cdn ? [`        2 "\${tq_expires}\${tq_dir}${ip} \${tokengate_secret}";`] : []),
+    ...(mp4
       ? [
-          "    # What secure_link checks, by the form: a stream token, a CDN token for the file's",
-          "    # directory (one check a request: a token for the file itself is the module's), an",
-          "    # MP4 token.",
-          "    map $tokengate_link $tokengate_sl_token {",
-          '        default "";',
-          "        1 $tg_token;",
-          ...(cdn ? ["        2 $tq_md5;"] : []),
-          ...(mp4 ? ["        3 $tm_md5;"] : []),
-          "    }",
-          "    map $tokengate_link $tokengate_sl_expires {",
-          '        default "";',
-          "        1 $tg_expires;",
-          ...(cdn ? ["        2 $tq_expires;"] : []),
-          ...(mp4 ? ["        3 $tm_expires;"] : []),
-          "    }",
-          "    map $tokengate_link $tokengate_sl_string {",
-          '        default "";',
-          `        1 "\${tg_client}_\${tg_video}_\${tokengate_secret}_\${tg_expires}_${ip}";`,
-          ...(cdn ? [`        2 "\${tq_expires}\${tq_dir}${ip} \${tokengate_secret}";`] : []),
-          ...(mp4
-            ? [
-                `        3 "\${tm_path}_\${tokengate_secret}_\${tm_expires}_\${tm_speed}_\${tm_buffer}_${ip}";`,
-              ]
-            : []),
-          "    }",
-          "    secure_link $tokengate_sl_token,$tokengate_sl_expires;",
-          "    secure_link_md5 $tokengate_sl_string;",
+          `        3 "\${tm_path}_\${${secretVar}}_\${tm_expires}_\${tm_speed}_\${tm_buffer}_${ip}";`,
         ]
-      : [
-          "    secure_link $tg_token,$tg_expires;",
-          `    secure_link_md5 "\${tg_client}_\${tg_video}_\${tokengate_secret}_\${tg_expires}_${ip}";`,
-        ]),
-    "    # Right and unexpired under SECRET's first secret; anything else is the module's.",
+      : []),
+    "    }",
+    "    secure_link $tokengate_sl_token,$tokengate_sl_expires;",
+    "    secure_link_md5 $tokengate_sl_string;",
+    "    # Right and unexpired under the first secret; anything else is the module's.",
     '    map "$tokengate_link$secure_link" $tokengate_native {',
     '        default "";',
     "        11 1;",

@@ -51,6 +51,12 @@ export const SETTINGS_FILE = "tokengate-settings.json";
 /** The global object nginx loads CLIENT_SECRETS' file into (`js_preload_object`). */
 export const CLIENT_SECRETS_OBJECT = "tokengate_clients";
 
+/**
+ * CLIENT_SECRETS as `nginx-config` copied it, in the `--prefix` folder (0600): the module's
+ * source, so that it and the native path's map check one copy until the next reload.
+ */
+export const CLIENT_SECRETS_FILE = "tokengate-clients.json";
+
 /** The global object nginx loads SECRET's secrets into (`js_preload_object`), as `{ secrets }`. */
 export const SECRETS_OBJECT = "tokengate_secrets";
 
