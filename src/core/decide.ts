@@ -289,7 +289,8 @@ function clientSecretTable(value: GateOptions["clientSecrets"]): GateSettings["c
 function secretsOf(settings: GateSettings, clientId: string): readonly string[] {
   const table = settings.clientSecrets;
   if (table === undefined) return settings.secrets;
-  return table[clientId] ?? NO_SECRETS;
+  // Its own keys only, whatever built the table: `{}`'s `constructor` is no client's.
+  return Object.prototype.hasOwnProperty.call(table, clientId) ? table[clientId]! : NO_SECRETS;
 }
 const NO_SECRETS: readonly string[] = Object.freeze([]);
 

@@ -10,6 +10,7 @@ import {
   withoutSecret,
 } from "../../src/core/settings.js";
 import { signToken } from "../../src/core/token.js";
+import { md5Base64url } from "../../src/core/md5.js";
 
 const now = 1_800_000_000;
 function link(secret: string, client = "2675", expires = now + 60): string {
@@ -76,6 +77,35 @@ describe("several secrets", () => {
 });
 
 describe("per-client secrets", () => {
+  // Red team: the nginx module built its table as `{}`, whose `constructor` is Object itself
+  // (length 1, [0] undefined): an MP4 link of client `constructor` verified with the secret
+  // "undefined", which anyone can sign with. An id is looked up as the table's own key only.
+  it("never takes an inherited property for a client's secrets, whatever holds the table", () => {
+    const settings = gateSettings({
+      clientSecrets: { "2675": "s3cr3t-value" },
+      mp4Tokens: true,
+      now: () => now,
+    });
+    for (const table of [
+      { "2675": ["s3cr3t-value"] },
+      Object.assign(Object.create(null), { "2675": ["s3cr3t-value"] }),
+    ]) {
+      const loose: GateSettings = { ...settings, clientSecrets: table };
+      for (const id of [
+        "constructor",
+        "hasOwnProperty",
+        "isPrototypeOf",
+        "valueOf",
+        "toString",
+      ]) {
+        const path = `/videos/${id}_any/movie.mp4`;
+        const md5 = md5Base64url(`${path}_undefined_${now + 60}___`);
+        expect(statusOf(`${path}?md5=${md5}&expires=${now + 60}`, loose), id).toBe(403);
+        expect(statusOf(link("undefined", id), loose), id).toBe(403);
+      }
+    }
+  });
+
   it("reads a JSON object of id → secrets", () => {
     expect({ ...parseClientSecrets('{"2675": "a b", "x-1": "c"}') }).toEqual({
       "2675": ["a", "b"],

@@ -76,7 +76,8 @@ function gateOf(settings: ModuleSettings, target: string): GateSettings {
     if (typeof tokengate_clients !== "object" || tokengate_clients === null) {
       throw new Error("CLIENT_SECRETS: the client secrets object is not loaded");
     }
-    clientSecrets = {};
+    // No inherited keys (`constructor`): the core looks up own keys only, and so does this.
+    clientSecrets = Object.create(null) as Record<string, string[]>;
     const id = clientIdOf(target);
     if (id !== undefined && Object.prototype.hasOwnProperty.call(tokengate_clients, id)) {
       const listed = tokengate_clients[id];
