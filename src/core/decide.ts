@@ -289,8 +289,10 @@ function clientSecretTable(value: GateOptions["clientSecrets"]): GateSettings["c
 function secretsOf(settings: GateSettings, clientId: string): readonly string[] {
   const table = settings.clientSecrets;
   if (table === undefined) return settings.secrets;
-  // Its own keys only, whatever built the table: `{}`'s `constructor` is no client's.
-  return Object.prototype.hasOwnProperty.call(table, clientId) ? table[clientId]! : NO_SECRETS;
+  // Its own keys only, whatever built the table (`{}`'s `constructor` is no client's): one
+  // lookup, whatever the table's size.
+  const own = Object.getOwnPropertyDescriptor(table, clientId);
+  return own === undefined ? NO_SECRETS : (own.value as readonly string[]);
 }
 const NO_SECRETS: readonly string[] = Object.freeze([]);
 

@@ -91,13 +91,7 @@ describe("per-client secrets", () => {
       Object.assign(Object.create(null), { "2675": ["s3cr3t-value"] }),
     ]) {
       const loose: GateSettings = { ...settings, clientSecrets: table };
-      for (const id of [
-        "constructor",
-        "hasOwnProperty",
-        "isPrototypeOf",
-        "valueOf",
-        "toString",
-      ]) {
+      for (const id of ["constructor", "hasOwnProperty", "isPrototypeOf", "valueOf", "toString"]) {
         const path = `/videos/${id}_any/movie.mp4`;
         const md5 = md5Base64url(`${path}_undefined_${now + 60}___`);
         expect(statusOf(`${path}?md5=${md5}&expires=${now + 60}`, loose), id).toBe(403);
@@ -159,6 +153,14 @@ describe("per-client secrets", () => {
         get(target, key, receiver) {
           reads++;
           return Reflect.get(target, key, receiver);
+        },
+        getOwnPropertyDescriptor(target, key) {
+          reads++;
+          return Reflect.getOwnPropertyDescriptor(target, key);
+        },
+        has(target, key) {
+          reads++;
+          return Reflect.has(target, key);
         },
       }),
     };
