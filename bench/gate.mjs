@@ -186,7 +186,7 @@ export async function benchGate(options = {}) {
     // The secret file as a careful user keeps it: root's alone (nginx's master reads it).
     writeFileSync(join(dir, "secret"), SECRET, { mode: 0o600 });
     // Every gate here serves one client (wrk) at up to 200 connections: no per-client share.
-    const printNginx = (name, port, env = {}) => {
+    const printNginx = (name, port, env = {}, flags = []) => {
       const conf = join(dir, `${name}.conf`);
       writeFileSync(
         conf,
@@ -205,6 +205,7 @@ export async function benchGate(options = {}) {
             String(nginxWorkers),
             "--prefix",
             join(dir, name),
+            ...flags,
           ],
           {
             encoding: "utf8",
@@ -221,9 +222,8 @@ export async function benchGate(options = {}) {
     };
     // As printed: the common request decided by nginx itself.
     const njsConf = printNginx("tokengate-nginx", njsPort);
-    // Every request through the module, as before the native path: a TRUST_PROXY that names no
-    // peer here turns the native path off and leaves the client address the peer's.
-    const moduleConf = printNginx("tokengate-module", modulePort, { TRUST_PROXY: "10.9.9.9" });
+    // Every request through the module, as before the native path.
+    const moduleConf = printNginx("tokengate-module", modulePort, {}, ["--native", "off"]);
     for (const conf of [originConf, gateConf, njsConf, moduleConf]) {
       children.push(
         spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),

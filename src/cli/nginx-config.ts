@@ -116,6 +116,8 @@ export async function nginxConfig(
   const workers = serverEnv.WORKERS?.trim() === "auto" ? "auto" : config.workers;
   const prefix = absolute(flag.prefix ?? "tokengate-nginx");
   const jsModule = flag["js-module"] ?? DEBIAN_JS_MODULE;
+  const native = flag.native ?? "on";
+  if (native !== "on" && native !== "off") throw new UsageError("--native must be on or off");
   const version = (
     JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
       version: string;
@@ -140,6 +142,7 @@ export async function nginxConfig(
         : serverEnv.TRUST_PROXY!.split(",").map((entry) => entry.trim()),
     secrets: secretFile === undefined ? [] : settings.gate.secrets.slice(),
     clientSecrets: settings.gate.clientSecrets,
+    native: native === "on",
   };
   // The config first: a value it cannot carry stops here, before any folder or file is made.
   const conf = nginxConf(options);

@@ -534,6 +534,16 @@ export const NGINX_FLAGS = {
     docs: "The `load_module` path of ngx_http_js_module; `none` when nginx has it built in.",
     parse: (text) => text,
   }),
+  native: setting({
+    flag: "native",
+    arg: "on|off",
+    commands: ["nginx-config"],
+    runtimes: ["nginx"],
+    default: "on",
+    help: "let nginx decide what it can itself; off: every request through the njs module",
+    docs: "`on`: nginx checks and proxies the common link itself and the njs module decides the rest; `off`: the module decides every request (slower; for comparing the two).",
+    parse: (text) => text,
+  }),
   cacheDir: setting({
     flag: "cache-dir",
     arg: "DIR",

@@ -635,6 +635,9 @@ function relocatedLink(value: string, relocate: (location: string) => string): s
     } else if (c === 0x3b) {
       // An `anchor` parameter is a URI too (RFC 8288 §3.2), quoted or not.
       let at = skipBlanks(value, i + 1);
+      // `imagesrcset` is a list of URIs a browser preloads from (a srcset): not rewritten, so
+      // the whole header goes rather than show the viewer the origin (red team).
+      if (value.slice(at, at + 11).toLowerCase() === "imagesrcset") return "";
       if (value.slice(at, at + 6).toLowerCase() !== "anchor") continue;
       at = skipBlanks(value, at + 6);
       if (value.charCodeAt(at) !== 0x3d) continue;

@@ -378,6 +378,21 @@ describe("an origin's Location as the client gets it", () => {
     ).toBe('<a.ts>; anchors="x"; title="; anchor=http://127.0.0.1:8080/"');
   });
 
+  // Red team: Chromium preloads from a Link's imagesrcset, a list of URIs the rewriter does not
+  // read; the origin's address in it reached the viewer. The header goes whole, any spelling.
+  it("drops a Link with an imagesrcset, whatever it names", () => {
+    for (const value of [
+      '</poster.jpg>; rel=preload; as=image; imagesrcset="http://127.0.0.1:8080/base/p.jpg 1x"',
+      '</poster.jpg>; rel=preload; as=image; ImageSrcSet="http://2130706433:8080/p.jpg 1x, /q.jpg 2x"',
+      "</poster.jpg>; rel=preload; as=image; imagesrcset=/p.jpg",
+    ]) {
+      expect(relocated("link", value, base), value).toBe("");
+    }
+    expect(relocated("link", '</p.jpg>; rel=preload; title="imagesrcset"', base)).toBe(
+      '</p.jpg>; rel=preload; title="imagesrcset"',
+    );
+  });
+
   // Red team: browsers read a Refresh by the HTML standard's steps (a quoted URL, `,` for `;`,
   // no `url=` at all), and followed these to the origin.
   it.each([

@@ -52,6 +52,8 @@ export interface NginxConfOptions {
   secrets: readonly string[];
   /** CLIENT_SECRETS as its file held them when the config was printed (never printed). */
   clientSecrets?: Readonly<Record<string, readonly string[]>>;
+  /** false: every request through the module (`--native off`). */
+  native?: boolean;
 }
 
 /** Characters a path segment may hold on the native path: the core's plain set (no `%`, `;`, `\\`). */
@@ -91,7 +93,8 @@ export function plainStreamPattern(prefixes: readonly string[]): string {
  * CDN-token prefix (`queryPrefixes`; with `*`, any path outside the stream `prefixes`) whose
  * query is exactly `md5=<token>&expires=<expires>`, in that order (the order the gate carries
  * into manifests): a path decide() reads without decoding (as {@link plainStreamPattern}), not
- * a directory, not a manifest (those go through the module's body filter), with no run of 22
+ * a directory, not a manifest (those go through the module's body filter), a file name with an
+ * extension, with no run of 22
  * token characters. Named captures: dir (with its last `/`), file, md5, expires. Held to
  * decide() by a property test.
  */
@@ -108,7 +111,9 @@ export function plainQueryPattern(
     "(?=[^?]{1,1024}\\?)" +
     "(?![^?]*[A-Za-z0-9_-]{22})" +
     `(?<tq_dir>/${under}(?:${segment}/)*)` +
-    `(?<tq_file>${segment})` +
+    // A name with an extension: an origin may serve a playlist from a name without one, and a
+    // manifest known by its Content-Type alone gets the module's headers.
+    `(?<tq_file>[${PLAIN_FIRST}][${PLAIN_CHARS}]*\\.[A-Za-z0-9]+)` +
     "(?<!\\.[mM]3[uU]8)(?<![.][mM][pP][dD])" +
     "\\?md5=(?<tq_md5>[A-Za-z0-9_-]{21}[AQgw])&expires=(?<tq_expires>[1-9][0-9]{0,17})$"
   );
@@ -140,19 +145,19 @@ export function plainMp4Pattern(prefixes: readonly string[]): string {
 
 /**
  * Why the config cannot decide the common stream link natively, or undefined when it can:
- * settings whose grants need the module (a cache key of listed query parameters, an
- * address read from X-Forwarded-For), a FORWARD_HEADERS name
+ * settings whose grants need the module (a cache key of listed query parameters), a
+ * FORWARD_HEADERS name
  * nginx has no `$http_` variable for, or a first secret an nginx string cannot carry.
  */
 export function nativeBlocker(options: NginxConfOptions): string | undefined {
   const { settings } = options;
+  if (options.native === false) return "--native off";
   if (options.secrets.length === 0 && options.clientSecretsFile === null) return "no SECRET";
   // A list's key needs the module's reading of the query (a name twice or spelled otherwise).
   const keyQuery = settings.cache?.keyQuery;
   if (options.cacheDir !== null && keyQuery !== undefined && typeof keyQuery !== "string") {
     return "a CACHE_KEY_QUERY list";
   }
-  if (options.trustProxy.length > 0) return "TRUST_PROXY";
   if (settings.forwardHeaders.some((name) => !/^[a-z0-9-]+$/.test(name))) return "FORWARD_HEADERS";
   const first = options.secrets[0];
   if (first !== undefined && !nginxCarries(first)) {
@@ -213,6 +218,54 @@ export function secretConf(
   }
   lines.push("");
   return lines.join("\n");
+}
+
+/** The variable holding the client's address on the native path (TRUST_PROXY read, or the peer). */
+function clientVar(options: NginxConfOptions): string {
+  return options.trustProxy.length === 0 ? "remote_addr" : "tokengate_client_addr";
+}
+
+/** A canonical IPv4 address, as `canonicalAddress()` writes one. */
+const IPV4 =
+  "(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+
+/**
+ * With TRUST_PROXY, the client's address where nginx reads it as `clientAddressOf()` does
+ * (`$tokengate_client_addr`): a peer not in TRUST_PROXY is the client, X-Forwarded-For aside;
+ * a trusted one's request with no X-Forwarded-For (or a blank one) comes from the peer, and one
+ * with a single hop that is a canonical IPv4 address from that hop (trusted or not, it is the
+ * right-most and the left-most). Anything else (several hops, other spellings) is empty: the
+ * module's to read. Not nginx's realip module, which reads spellings the core refuses.
+ */
+function trustedClientMaps(options: NginxConfOptions): string[] {
+  if (options.trustProxy.length === 0) return [];
+  const ranges = parseAddressRangeList(options.trustProxy.join(","));
+  return [
+    "    # TRUST_PROXY: whether the peer is one of its proxies, and the client's address where",
+    "    # nginx reads it as the module does (else empty, and the module's).",
+    "    geo $tokengate_peer_trusted {",
+    '        default "";',
+    ...ranges.map((range) => `        ${cidr(range)} 1;`),
+    "    }",
+    '    map "$tokengate_peer_trusted|$http_x_forwarded_for|$remote_addr" $tokengate_client_addr {',
+    '        default "";',
+    `        ${regexString("~^\\|.*\\|([^|]+)$")} $1;`,
+    `        ${regexString("~^1\\|[ \\t]*\\|([^|]+)$")} $1;`,
+    `        ${regexString(`~^1\\|[ \\t]*(${IPV4})[ \\t]*\\|`)} $1;`,
+    "    }",
+  ];
+}
+
+/** An address range as nginx's `geo` reads one, its host bits zero (nginx warns otherwise). */
+function cidr({ parts, bits }: { parts: readonly number[]; bits: number }): string {
+  const width = parts.length === 4 ? 8 : 16;
+  const masked = parts.map((part, i) => {
+    const kept = Math.max(0, Math.min(width, bits - i * width));
+    return kept === 0 ? 0 : part & ~((1 << (width - kept)) - 1) & ((1 << width) - 1);
+  });
+  const address =
+    parts.length === 4 ? masked.join(".") : masked.map((part) => part.toString(16)).join(":");
+  return `${address}/${bits}`;
 }
 
 /** A client id nginx's `map` can carry as written, as a key and inside a value (no `$`). */
@@ -641,6 +694,14 @@ export function nginxConf(options: NginxConfOptions): string {
   );
   if (options.cacheDir !== null) {
     lines.push(
+      "    # Kept as the other runtimes keep: not an answer that varies on a request header other",
+      "    # than Accept-Encoding (the origin is asked uncompressed, and the key holds no header).",
+      "    # nginx 1.22 reads the first Vary line.",
+      "    map $upstream_http_vary $tokengate_vary_unkept {",
+      "        default 1;",
+      '        "" "";',
+      `        ${regexString("~*^[ \\t]*accept-encoding[ \\t]*(?:,[ \\t]*accept-encoding[ \\t]*)*$")} "";`,
+      "    }",
       "    map $upstream_status $tokengate_not_200 {",
       '        200 "";',
       "        # A slice (below): the part nginx asked for, checked against it by the slice module.",
@@ -735,7 +796,10 @@ export function nginxConf(options: NginxConfOptions): string {
       "        # A query the key cannot name (a key parameter twice, or spelled otherwise): passed",
       "        # through, neither answered from the cache nor kept (core/cache-key.ts).",
       "        proxy_cache_bypass $tokengate_cache_bypass;",
-      "        proxy_no_cache $tokengate_not_200 $tokengate_cache_bypass;",
+      "        proxy_no_cache $tokengate_not_200 $tokengate_cache_bypass $tokengate_vary_unkept;",
+      "        # One copy whatever the viewer's headers: the origin was asked in none of them (a",
+      "        # Vary nginx honoured would keep a copy per value a viewer makes up).",
+      "        proxy_ignore_headers Vary;",
       "        proxy_cache_lock on;",
       "        proxy_cache_revalidate on;",
       "        proxy_cache_use_stale updating;",
@@ -816,7 +880,9 @@ export function nginxConf(options: NginxConfOptions): string {
       lines.push("", ...refusalLocation(refusal, settings.cors));
     }
     const limitKey =
-      config.requestsPerClient > 0 ? ["            set $tokengate_client $remote_addr;"] : [];
+      config.requestsPerClient > 0
+        ? [`            set $tokengate_client $${clientVar(options)};`]
+        : [];
     lines.push(
       "",
       "        # What the module would send for this grant: the header allow-list and",
@@ -840,7 +906,7 @@ export function nginxConf(options: NginxConfOptions): string {
               (name) =>
                 `            proxy_set_header ${headerName(name)} $tokengate_h_${name.replace(/-/g, "_")};`,
             ),
-            "            proxy_set_header X-Forwarded-For $remote_addr;",
+            `            proxy_set_header X-Forwarded-For $${clientVar(options)};`,
             "            proxy_set_header X-Forwarded-Proto $scheme;",
           ]
         : [
@@ -913,11 +979,12 @@ const HOP_BY_HOP_HIDDEN = [
 ];
 
 /**
- * A `Link` value the native path passes without the module: no `anchor`, no control character,
+ * A `Link` value the native path passes without the module: no `anchor` or `imagesrcset` (the
+ * module rewrites or drops those), no control character,
  * and each `<URI>` a relative reference without a scheme, host or backslash.
  */
 const PLAIN_LINK =
-  "^(?![\\s\\S]*[aA][nN][cC][hH][oO][rR])(?:[^<\\x00-\\x1f]|<(?![/\\\\][/\\\\])[^<>:\\\\\\x00-\\x20]*>)*$";
+  "^(?![\\s\\S]*(?:[aA][nN][cC][hH][oO][rR]|[iI][mM][aA][gG][eE][sS][rR][cC][sS][eE][tT]))(?:[^<\\x00-\\x1f]|<(?![/\\\\][/\\\\])[^<>:\\\\\\x00-\\x20]*>)*$";
 
 /**
  * Patterns (nginx, case-insensitive) of a `Link` value that names the origin: its host
@@ -993,7 +1060,7 @@ function nativeMaps(options: NginxConfOptions): string[] {
   const cdn = queryPrefixes === "*" || queryPrefixes.length > 0;
   // BIND_IP=on: the client's address (IPv4 only here, written as the core writes it) is part
   // of the signed string. `optional`: the unbound form here, a bound one the module's.
-  const ip = settings.gate.bindIp === "on" ? "${remote_addr}" : "";
+  const ip = settings.gate.bindIp === "on" ? `\${${clientVar(options)}}` : "";
   // A CDN link's origin target, cache key and log path alike: its path (no token in it).
   const cdnTarget = cdn ? ['        2 "${tq_dir}${tq_file}";'] : [];
   const mp4 = settings.gate.mp4Tokens;
@@ -1009,7 +1076,8 @@ function nativeMaps(options: NginxConfOptions): string[] {
     "    # module refuses it), without a Connection that names headers (the module drops those),",
     "    # from an IPv4 client (REQUESTS_PER_CLIENT counts an IPv6 one by its /64, which the",
     "    # module computes).",
-    '    map "$request_method $server_protocol $http_connection|$http_upgrade|$remote_addr" $tokengate_plain_request {',
+    ...trustedClientMaps(options),
+    `    map "$request_method $server_protocol $http_connection|$http_upgrade|$${clientVar(options)}" $tokengate_plain_request {`,
     '        default "";',
     `        ${regexString("~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+$")} 1;`,
     "    }",

@@ -135,8 +135,8 @@ describe.skipIf(!here)("refusals nginx makes itself, as the module makes them", 
   beforeAll(async () => {
     origin = await startOrigin();
     native = await startNginx({ ORIGIN_URL: origin.url, SECRET });
-    // A TRUST_PROXY that names no peer of the test turns the native path off.
-    module = await startNginx({ ORIGIN_URL: origin.url, SECRET, TRUST_PROXY: "10.9.9.9" });
+    // `--native off`: every request through the module.
+    module = await startNginx({ ORIGIN_URL: origin.url, SECRET }, ["--native", "off"]);
     expect(module.conf).not.toContain("@tokengate_bad_token");
   });
   afterAll(async () => {
@@ -227,13 +227,11 @@ describe.skipIf(!here).each([
     await new Promise<void>((done) => origin.listen(0, "127.0.0.1", done));
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
     native = await startNginx({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors });
-    // A TRUST_PROXY that names no peer of the test turns the native path off.
-    module = await startNginx({
-      ORIGIN_URL: originUrl,
-      SECRET,
-      CORS_ORIGINS: cors,
-      TRUST_PROXY: "10.9.9.9",
-    });
+    // `--native off`: every request through the module.
+    module = await startNginx({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors }, [
+      "--native",
+      "off",
+    ]);
     expect(native.conf).toContain("@tokengate_native");
     expect(module.conf).not.toContain("@tokengate_native");
   });
@@ -398,8 +396,8 @@ describe.skipIf(!here).each([["off"], ["on"]] as const)(
         BIND_IP: bindIp,
       };
       native = await startNginx(env);
-      // A TRUST_PROXY that names no peer of the test turns the native path off.
-      module = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
+      // `--native off`: every request through the module.
+      module = await startNginx(env, ["--native", "off"]);
       expect(native.conf).toContain("@tokengate_native");
     });
     afterAll(async () => {
@@ -471,7 +469,7 @@ describe.skipIf(!here)("MP4 links on the native path, paced as the module paces 
     origin = await startOrigin();
     const env = { ORIGIN_URL: origin.url, SECRET, MP4_TOKENS: "on" };
     native = await startNginx(env);
-    module = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
+    module = await startNginx(env, ["--native", "off"]);
   });
   afterAll(async () => {
     await native?.close();
@@ -561,7 +559,7 @@ describe.skipIf(!here)("CLIENT_SECRETS on the native path, as the module answers
       MP4_TOKENS: "on",
     };
     native = await startNginx(env);
-    module = await startNginx({ ...env, TRUST_PROXY: "10.9.9.9" });
+    module = await startNginx(env, ["--native", "off"]);
     expect(native.conf).toContain("@tokengate_native");
     expect(native.conf).not.toContain("tenant-");
   });
@@ -637,6 +635,75 @@ describe.skipIf(!here)("CLIENT_SECRETS on the native path, as the module answers
       '"c:2675" "2675 tenant-a-new";',
     );
   });
+});
+
+// TRUST_PROXY sent every request through the module. nginx now reads the client's address
+// itself where it reads it as the module does (clientAddressOf): an untrusted peer, a trusted
+// one with no X-Forwarded-For, or with one plain IPv4 hop; other chains are the module's.
+describe.skipIf(!here).each([
+  // The test client (127.0.0.1) is a trusted proxy.
+  [
+    "127.0.0.1",
+    [
+      [undefined, "127.0.0.1", ""],
+      ["203.0.113.7", "203.0.113.7", ""],
+      [" 203.0.113.7\t", "203.0.113.7", ""],
+      ["127.0.0.1", "127.0.0.1", ""],
+      ["198.51.100.1, 203.0.113.7", "203.0.113.7", "1"],
+      ["203.0.113.7, 127.0.0.1", "203.0.113.7", "1"],
+      ["009.1.1.1", undefined, "1"],
+      ["::ffff:203.0.113.7", "203.0.113.7", "1"],
+      ["junk", undefined, "1"],
+    ],
+  ],
+  // It is not: X-Forwarded-For is anyone's to write, and the peer is the client.
+  [
+    "10.0.0.0/8, ::1",
+    [
+      [undefined, "127.0.0.1", ""],
+      ["203.0.113.7", "127.0.0.1", ""],
+      ["junk", "127.0.0.1", ""],
+    ],
+  ],
+] as const)("TRUST_PROXY=%s on the native path, as the module reads it", (trust, cases) => {
+  let origin: Origin;
+  let native: StartedNginx;
+  let module: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    const env = { ORIGIN_URL: origin.url, SECRET, TRUST_PROXY: trust, BIND_IP: "on" };
+    native = await startNginx(env);
+    module = await startNginx(env, ["--native", "off"]);
+    expect(native.conf).toContain("@tokengate_native");
+  });
+  afterAll(async () => {
+    await native?.close();
+    await module?.close();
+    await origin?.close();
+  });
+
+  it.each(cases.map((c, i) => [i, ...c] as const))(
+    "case %i: X-Forwarded-For %j is the client %j",
+    async (i, forwarded, client, njs) => {
+      // Bound to the address the module reads; with none, no bound link can verify.
+      const file = `tp-${trust.length}-${i}.ts`;
+      const path = signedPath(file, { ip: client ?? "192.0.2.1" });
+      const headers: Record<string, string> =
+        forwarded === undefined ? {} : { "X-Forwarded-For": forwarded };
+      const before = origin.requests.length;
+      const [ours, theirs] = await Promise.all(
+        [native, module].map((gate) => get(gate.url + path, { headers })),
+      );
+      const status = client === undefined ? 403 : 200;
+      expect([ours.status, theirs.status]).toEqual([status, status]);
+      const seen = origin.requests.slice(before);
+      expect(seen.map((request) => request.headers["x-forwarded-for"])).toEqual(
+        client === undefined ? [] : [client, client],
+      );
+      const [mine] = await loggedFor(native, [`/${file}`]);
+      expect(mine).toMatchObject({ njs, status });
+    },
+  );
 });
 
 // IP-bound links (BIND_IP): the address is one more part of secure_link_md5's string, so
