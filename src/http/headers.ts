@@ -40,13 +40,16 @@ export const ANSWER_SHAPING_HEADERS: readonly string[] = [
 /**
  * Answer headers never passed on: each has a browser fetch or post to a URL of its own
  * (speculation rules, reporting endpoints, network error logging), which would be the
- * origin's address and take the viewer past the gate. A media answer needs none of them.
+ * origin's address and take the viewer past the gate, or (`Alt-Svc`) go elsewhere for the
+ * gate's own host: the origin's alternative services, not the gate's. A media answer needs
+ * none of them.
  */
 export const NEVER_RETURNED: readonly string[] = [
   "speculation-rules",
   "reporting-endpoints",
   "report-to",
   "nel",
+  "alt-svc",
 ];
 const NEVER_RETURNED_TABLE = nameTable(NEVER_RETURNED);
 

@@ -195,6 +195,8 @@ describe.each(Object.keys(RUNTIMES))(
           "reporting-endpoints": `default="${at}"`,
           "report-to": `{"endpoints":[{"url":"${at}"}]}`,
           nel: '{"report_to":"default","max_age":60}',
+          // The origin's alternative services, which a browser would take for the gate's own.
+          "alt-svc": `h2="127.0.0.1:${port}"; ma=86400`,
           "content-length": "2",
         });
         res.end("ok");
@@ -222,7 +224,13 @@ describe.each(Object.keys(RUNTIMES))(
       for (const file of ["a.ts", "%61.ts"]) {
         const answer = await get(gate.url + signedPath(file));
         expect(answer.status, file).toBe(200);
-        for (const name of ["speculation-rules", "reporting-endpoints", "report-to", "nel"]) {
+        for (const name of [
+          "speculation-rules",
+          "reporting-endpoints",
+          "report-to",
+          "nel",
+          "alt-svc",
+        ]) {
           expect(answer.headers[name], `${file} ${name}`).toBeUndefined();
         }
       }

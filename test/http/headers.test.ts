@@ -261,7 +261,7 @@ describe("the header policy towards the client", () => {
     expect(connectionTokens("")).toEqual([]);
   });
 
-  it.each(["speculation-rules", "reporting-endpoints", "report-to", "nel"])(
+  it.each(["speculation-rules", "reporting-endpoints", "report-to", "nel", "alt-svc"])(
     "never returns %s, whose URL a browser would fetch past the gate",
     (name) => {
       expect(isReturned(name, [])).toBe(false);
