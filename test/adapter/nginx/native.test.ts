@@ -38,6 +38,30 @@ async function until(what: string, probe: () => Promise<boolean>): Promise<void>
   }
 }
 
+/** Unix seconds now. */
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Stops what a suite started (what it did not get to start is undefined). */
+async function closeAll(...running: ({ close(): Promise<unknown> } | undefined)[]): Promise<void> {
+  await Promise.all(running.map((one) => one?.close()));
+}
+
+/**
+ * The same settings twice: the config as printed (the native path on) and `--native off`
+ * (every request through the module), the reference the native path is held to.
+ */
+async function bothPaths(
+  env: Record<string, string>,
+): Promise<{ native: StartedNginx; module: StartedNginx }> {
+  const [native, module] = await Promise.all([
+    startNginx(env),
+    startNginx(env, ["--native", "off"]),
+  ]);
+  expect(native.conf).toContain("@tokengate_native");
+  expect(module.conf).not.toContain("@tokengate_native");
+  return { native, module };
+}
+
 describe.skipIf(!here || process.getuid?.() !== 0)("a secret file only root can read", () => {
   let origin: Origin;
   let nginx: StartedNginx;
@@ -134,16 +158,10 @@ describe.skipIf(!here)("refusals nginx makes itself, as the module makes them", 
   let module: StartedNginx;
   beforeAll(async () => {
     origin = await startOrigin();
-    native = await startNginx({ ORIGIN_URL: origin.url, SECRET });
-    // `--native off`: every request through the module.
-    module = await startNginx({ ORIGIN_URL: origin.url, SECRET }, ["--native", "off"]);
+    ({ native, module } = await bothPaths({ ORIGIN_URL: origin.url, SECRET }));
     expect(module.conf).not.toContain("@tokengate_bad_token");
   });
-  afterAll(async () => {
-    await native?.close();
-    await module?.close();
-    await origin?.close();
-  });
+  afterAll(() => closeAll(native, module, origin));
 
   it.each([
     ["GET", "bad-token", 403],
@@ -226,14 +244,7 @@ describe.skipIf(!here).each([
     });
     await new Promise<void>((done) => origin.listen(0, "127.0.0.1", done));
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
-    native = await startNginx({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors });
-    // `--native off`: every request through the module.
-    module = await startNginx({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors }, [
-      "--native",
-      "off",
-    ]);
-    expect(native.conf).toContain("@tokengate_native");
-    expect(module.conf).not.toContain("@tokengate_native");
+    ({ native, module } = await bothPaths({ ORIGIN_URL: originUrl, SECRET, CORS_ORIGINS: cors }));
   });
   afterAll(async () => {
     await native?.close();
@@ -395,18 +406,10 @@ describe.skipIf(!here).each([["off"], ["on"]] as const)(
         QUERY_TOKEN_PREFIXES: "public",
         BIND_IP: bindIp,
       };
-      native = await startNginx(env);
-      // `--native off`: every request through the module.
-      module = await startNginx(env, ["--native", "off"]);
-      expect(native.conf).toContain("@tokengate_native");
+      ({ native, module } = await bothPaths(env));
     });
-    afterAll(async () => {
-      await native?.close();
-      await module?.close();
-      await origin?.close();
-    });
+    afterAll(() => closeAll(native, module, origin));
 
-    const now = () => Math.floor(Date.now() / 1000);
     const ip = bindIp === "on" ? "127.0.0.1" : undefined;
     const signed = (path: string, signedFor: string, expires = now() + 600, extra = "") =>
       `${path}?md5=${signQueryToken({ path: signedFor, secret: SECRET, expires, ip })}&expires=${expires}${extra}`;
@@ -468,16 +471,10 @@ describe.skipIf(!here)("MP4 links on the native path, paced as the module paces 
   beforeAll(async () => {
     origin = await startOrigin();
     const env = { ORIGIN_URL: origin.url, SECRET, MP4_TOKENS: "on" };
-    native = await startNginx(env);
-    module = await startNginx(env, ["--native", "off"]);
+    ({ native, module } = await bothPaths(env));
   });
-  afterAll(async () => {
-    await native?.close();
-    await module?.close();
-    await origin?.close();
-  });
+  afterAll(() => closeAll(native, module, origin));
 
-  const now = () => Math.floor(Date.now() / 1000);
   const mp4 = (file: string, speed?: string, buffer?: string, expires = now() + 600) => {
     const uri = `/videos/2675_abc/${file}`;
     const md5 = signMp4Token({ uri, secret: SECRET, expires, speed, buffer });
@@ -558,18 +555,11 @@ describe.skipIf(!here)("CLIENT_SECRETS on the native path, as the module answers
       CLIENT_SECRETS: JSON.stringify(clients),
       MP4_TOKENS: "on",
     };
-    native = await startNginx(env);
-    module = await startNginx(env, ["--native", "off"]);
-    expect(native.conf).toContain("@tokengate_native");
+    ({ native, module } = await bothPaths(env));
     expect(native.conf).not.toContain("tenant-");
   });
-  afterAll(async () => {
-    await native?.close();
-    await module?.close();
-    await origin?.close();
-  });
+  afterAll(() => closeAll(native, module, origin));
 
-  const now = () => Math.floor(Date.now() / 1000);
   const stream = (client: string, secret: string, file: string, expires = now() + 600) => {
     // An empty secret by hand: signToken refuses one.
     const token =
@@ -672,15 +662,9 @@ describe.skipIf(!here).each([
   beforeAll(async () => {
     origin = await startOrigin();
     const env = { ORIGIN_URL: origin.url, SECRET, TRUST_PROXY: trust, BIND_IP: "on" };
-    native = await startNginx(env);
-    module = await startNginx(env, ["--native", "off"]);
-    expect(native.conf).toContain("@tokengate_native");
+    ({ native, module } = await bothPaths(env));
   });
-  afterAll(async () => {
-    await native?.close();
-    await module?.close();
-    await origin?.close();
-  });
+  afterAll(() => closeAll(native, module, origin));
 
   it.each(cases.map((c, i) => [i, ...c] as const))(
     "case %i: X-Forwarded-For %j is the client %j",

@@ -1,6 +1,6 @@
 /**
- * Red team findings against the nginx runtime (native path and njs module). Each test states
- * what the gate should answer and fails while the defect is there.
+ * Red team findings against the nginx runtime (native path and njs module), each a test that
+ * failed for its stated reason before its fix.
  */
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -64,6 +64,16 @@ function headerLines(head: string, name: string): string[] {
 }
 
 const started: { close(): Promise<void> }[] = [];
+
+/** nginx from the printed config with `--cache-dir`, stopped (and its folder removed) after. */
+async function cachingGate(originUrl: string): Promise<StartedNginx> {
+  const cacheDir = mkdtempSync(join(tmpdir(), "tokengate-redteam-cache-"));
+  chmodSync(cacheDir, 0o777);
+  started.push({ close: async () => rmSync(cacheDir, { recursive: true, force: true }) });
+  const gate = await startNginx({ ORIGIN_URL: originUrl, SECRET }, ["--cache-dir", cacheDir]);
+  started.push(gate);
+  return gate;
+}
 afterEach(async () => {
   while (started.length > 0) await started.pop()!.close();
 });
@@ -133,11 +143,7 @@ describe.skipIf(!here)("red team: nginx", () => {
         body: "#EXTM3U\n" + "#EXTINF:4,\nseg.ts\n".repeat(1000),
       }));
       started.push(up);
-      const cacheDir = mkdtempSync(join(tmpdir(), "tokengate-redteam-cache-"));
-      chmodSync(cacheDir, 0o777);
-      started.push({ close: async () => rmSync(cacheDir, { recursive: true, force: true }) });
-      const gate = await startNginx({ ORIGIN_URL: up.url, SECRET }, ["--cache-dir", cacheDir]);
-      started.push(gate);
+      const gate = await cachingGate(up.url);
       const token = signToken({
         clientId: "2675",
         videoId: "abc",
@@ -171,11 +177,7 @@ describe.skipIf(!here)("red team: nginx", () => {
       ],
     }));
     started.push(up);
-    const cacheDir = mkdtempSync(join(tmpdir(), "tokengate-redteam-cache-"));
-    chmodSync(cacheDir, 0o777);
-    started.push({ close: async () => rmSync(cacheDir, { recursive: true, force: true }) });
-    const gate = await startNginx({ ORIGIN_URL: up.url, SECRET }, ["--cache-dir", cacheDir]);
-    started.push(gate);
+    const gate = await cachingGate(up.url);
     const token = signToken({ clientId: "2675", videoId: "abc", secret: SECRET, expires: EXPIRES });
     const target = `/videos/2675_abc/${token}/${EXPIRES}/seg.ts`;
     const marks: string[] = [];
