@@ -245,7 +245,8 @@ function trustedClientMaps(options: NginxConfOptions): string[] {
     "    # nginx reads it as the module does (else empty, and the module's).",
     "    geo $tokengate_peer_trusted {",
     '        default "";',
-    ...ranges.map((range) => `        ${cidr(range)} 1;`),
+    // Each network once: nginx warns of one given twice (`10.1.2.3/8` and `10.0.0.0/8`).
+    ...[...new Set(ranges.map(cidr))].map((network) => `        ${network} 1;`),
     "    }",
     '    map "$tokengate_peer_trusted|$http_x_forwarded_for|$remote_addr" $tokengate_client_addr {',
     '        default "";',

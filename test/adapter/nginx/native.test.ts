@@ -753,6 +753,29 @@ describe.skipIf(!here)("nginx -t on every kind of config the printer emits", () 
     ["mp4 and leeway", ["--mp4-tokens", "on", "--expiry-leeway-s", "30"]],
     ["per-client limit", ["--requests-per-client", "8"]],
     ["https origin", ["--origin-url", "https://127.0.0.1:9/base"]],
+    ["trust proxy", ["--trust-proxy", "10.1.2.3/8, ::ffff:10.0.0.0/104, ::1, 2001:db8::/33"]],
+    ["module only", ["--native", "off"]],
+    [
+      "everything at once",
+      [
+        "--client-secrets-file",
+        "CLIENTS",
+        "--cors-origins",
+        "https://player.example.com",
+        "--cache-dir",
+        "CACHE",
+        "--query-token-prefixes",
+        "*",
+        "--mp4-tokens",
+        "on",
+        "--bind-ip",
+        "on",
+        "--trust-proxy",
+        "10.0.0.0/8",
+        "--requests-per-client",
+        "8",
+      ],
+    ],
   ];
   it.each(matrix)("%s", (name, extra) => {
     const args = extra
