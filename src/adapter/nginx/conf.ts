@@ -252,7 +252,9 @@ function trustedClientMaps(options: NginxConfOptions): string[] {
     '        default "";',
     `        ${regexString("~^\\|.*\\|([^|]+)$")} $1;`,
     `        ${regexString("~^1\\|[ \\t]*\\|([^|]+)$")} $1;`,
-    `        ${regexString(`~^1\\|[ \\t]*(${IPV4})[ \\t]*\\|`)} $1;`,
+    // The whole header is the hop: a `|` in it (a value may hold one) would end it early and
+    // hide what a proxy appended (red team).
+    `        ${regexString(`~^1\\|[ \\t]*(${IPV4})[ \\t]*\\|[^|]+$`)} $1;`,
     "    }",
   ];
 }
@@ -269,12 +271,15 @@ function cidr({ parts, bits }: { parts: readonly number[]; bits: number }): stri
   return `${address}/${bits}`;
 }
 
-/** A client id nginx's `map` can carry as written, as a key and inside a value (no `$`). */
-const NATIVE_ID = /^[A-Za-z0-9._~!&'()*+,=:@%-]+$/;
+/**
+ * A client id nginx's `map` can carry as written, as a key and inside a value (no `$`), and
+ * short enough for the `map`'s buckets ({@link secretInclude} sizes them for this length).
+ */
+const NATIVE_ID = /^[A-Za-z0-9._~!&'()*+,=:@%-]{1,200}$/;
 
 /**
  * The `include` of {@link secretConf}'s file, before any `map` (with CLIENT_SECRETS, the
- * sizes of nginx's `map` tables come first: one client a key, up to 64 characters an id).
+ * sizes of nginx's `map` tables come first: one client a key, up to 202 characters a key).
  */
 function secretInclude(options: NginxConfOptions): string[] {
   const clients =
@@ -284,7 +289,9 @@ function secretInclude(options: NginxConfOptions): string[] {
       ? []
       : [
           `    map_hash_max_size ${Math.max(2048, 2 ** Math.ceil(Math.log2(2 * clients + 1)))};`,
-          "    map_hash_bucket_size 128;",
+          // A bucket holds at least one key ("c:" and an id of up to 200 characters, with
+          // nginx's pointer and length, 8-byte aligned) and its end mark.
+          "    map_hash_bucket_size 256;",
         ]),
     "    # The secrets nginx's secure_link checks (SECRET's first, a client's first), from the",
     "    # file nginx-config wrote (0600), read by nginx's master at start and reload.",
