@@ -25,6 +25,13 @@ async function bothPaths(
   return { native, module };
 }
 
+/** An origin and both gates behind a trusted proxy (the test client, 127.0.0.1). */
+async function behindTrustedProxy(extra: Record<string, string>) {
+  const origin = await startOrigin();
+  const env = { ORIGIN_URL: origin.url, SECRET, TRUST_PROXY: "127.0.0.1", ...extra };
+  return { origin, gates: await bothPaths(env) };
+}
+
 async function closeAll(...running: ({ close(): Promise<unknown> } | undefined)[]): Promise<void> {
   await Promise.all(running.map((one) => one?.close()));
 }
@@ -58,15 +65,7 @@ async function both(
 describe.skipIf(!here)("TRUST_PROXY: a `|` in X-Forwarded-For forges the client (native)", () => {
   let origin: Origin;
   let gates: { native: StartedNginx; module: StartedNginx };
-  beforeAll(async () => {
-    origin = await startOrigin();
-    gates = await bothPaths({
-      ORIGIN_URL: origin.url,
-      SECRET,
-      TRUST_PROXY: "127.0.0.1",
-      BIND_IP: "on",
-    });
-  });
+  beforeAll(async () => ({ origin, gates } = await behindTrustedProxy({ BIND_IP: "on" })));
   afterAll(() => closeAll(gates?.native, gates?.module, origin));
 
   it.each([
@@ -98,15 +97,9 @@ describe.skipIf(!here)(
   () => {
     let origin: Origin;
     let gates: { native: StartedNginx; module: StartedNginx };
-    beforeAll(async () => {
-      origin = await startOrigin();
-      gates = await bothPaths({
-        ORIGIN_URL: origin.url,
-        SECRET,
-        TRUST_PROXY: "127.0.0.1",
-        REQUESTS_PER_CLIENT: "1",
-      });
-    });
+    beforeAll(
+      async () => ({ origin, gates } = await behindTrustedProxy({ REQUESTS_PER_CLIENT: "1" })),
+    );
     afterAll(() => closeAll(gates?.native, gates?.module, origin));
 
     it("BIND_IP off: the origin is told the real client, not the one the viewer wrote", async () => {
