@@ -1,6 +1,7 @@
 /**
- * The `nginx.conf` that runs tokengate inside nginx: the njs module decides every request
- * (`src/adapter/nginx/index.ts`), nginx answers refusals and streams grants from the origin.
+ * The `nginx.conf` that runs tokengate inside nginx: nginx decides the common link itself
+ * (`secure_link`, `map`s held to `decide()` by tests), the njs module (`src/adapter/nginx/index.ts`)
+ * the rest; nginx answers refusals and streams grants from the origin.
  * Printed by `tokengate nginx-config`; a pure function of checked settings.
  * @module
  */

@@ -541,6 +541,8 @@ describe.skipIf(!here)("CLIENT_SECRETS on the native path, as the module answers
   const clients = {
     "2675": "tenant-a-new tenant-a-old",
     abc: "tenant-abc",
+    // Another client, spelled as `abc` in another case: nginx refuses two such map keys.
+    Abc: "tenant-Abc",
     dollar: "a$secret",
     // Words of nginx's map block and a pattern's mark, as ids.
     default: "tenant-default",
@@ -577,6 +579,7 @@ describe.skipIf(!here)("CLIENT_SECRETS on the native path, as the module answers
     ["an empty secret, for a client not listed", () => stream("9001", "", "cs-5.ts"), 403, "1"],
     ["another case of a listed id", () => stream("ABC", "tenant-abc", "cs-6.ts"), 403, "1"],
     ["the listed id", () => stream("abc", "tenant-abc", "cs-7.ts"), 200, ""],
+    ["an id listed in another case too", () => stream("Abc", "tenant-Abc", "cs-15.ts"), 200, "1"],
     [
       "a secret with $ (not in nginx's map)",
       () => stream("dollar", "a$secret", "cs-8.ts"),
