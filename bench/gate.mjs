@@ -7,7 +7,16 @@
 // NGINX_WORKERS (default 1), BASELINE (another tokengate checkout, built, measured beside this
 // one as "baseline": a before/after in one run).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,13 +76,50 @@ ${body}
   return path;
 }
 
+/**
+ * CPU time (user + system, ms) of a process and all its descendants so far, from /proc (Linux;
+ * NaN elsewhere): an nginx master with its workers, a Node gate with its cluster. On a 2-core
+ * machine where wrk, the origin and the gate share the cores, requests per second swing with the
+ * neighbours; the gate's CPU time per request much less.
+ */
+function treeCpuMs(rootPid) {
+  try {
+    const stats = new Map();
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ");
+        // After the name: state, ppid, …; utime and stime are the 14th and 15th fields.
+        stats.set(Number(entry), {
+          ppid: Number(fields[1]),
+          ticks: Number(fields[11]) + Number(fields[12]),
+        });
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+    const inTree = (pid) => {
+      for (let at = pid, depth = 0; at > 1 && depth < 8; at = stats.get(at)?.ppid ?? 0, depth++) {
+        if (at === rootPid) return true;
+      }
+      return false;
+    };
+    let ticks = 0;
+    for (const [pid, stat] of stats) if (inTree(pid)) ticks += stat.ticks;
+    return ticks * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 function parseWrk(text) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text);
   const scale = { us: 0.001, ms: 1, s: 1000 };
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(text)?.[1];
-  return { rps, p99ms: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, non2xx, errors };
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
+  return { rps, requests, p99ms: p99 ? Number(p99[1]) * scale[p99[2]] : NaN, non2xx, errors };
 }
 
 async function load(url, connections, duration) {
@@ -91,6 +137,7 @@ async function load(url, connections, duration) {
   const result = await autocannon({ url, connections, duration });
   return {
     rps: result.requests.average,
+    requests: result.requests.total,
     p99ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
@@ -117,6 +164,8 @@ export async function benchGate(options = {}) {
   // nginx workers drop root privileges: they must be able to read the files it serves.
   chmodSync(dir, 0o755);
   const children = [];
+  // Each target's process (an nginx master, a Node gate), for its CPU time per request.
+  const pids = {};
   try {
     const files = {
       "playlist 1 KB": ["index.m3u8", 1024],
@@ -224,65 +273,74 @@ export async function benchGate(options = {}) {
     const njsConf = printNginx("tokengate-nginx", njsPort);
     // Every request through the module, as before the native path.
     const moduleConf = printNginx("tokengate-module", modulePort, {}, ["--native", "off"]);
-    for (const conf of [originConf, gateConf, njsConf, moduleConf]) {
-      children.push(
-        spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: "ignore" }),
-      );
+    const nginxTargets = {
+      origin: originConf,
+      nginx: gateConf,
+      "tokengate in nginx": njsConf,
+      "tokengate in nginx, module only": moduleConf,
+    };
+    for (const [name, conf] of Object.entries(nginxTargets)) {
+      const child = spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], {
+        stdio: "ignore",
+      });
+      children.push(child);
+      pids[name] = child.pid;
     }
     // The gate as users run it, plain and with its cache on (after the first request, every
     // one is a hit).
-    const startGate = (port, env = {}) =>
-      children.push(
-        spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
-          env: {
-            ...process.env,
-            ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-            SECRET,
-            PORT: String(port),
-            WORKERS: workers,
-            LOG_FORMAT: "json",
-            REQUESTS_PER_CLIENT: "0",
-            METRICS_LISTEN: "off",
-            QUERY_TOKEN_PREFIXES: "public",
-            ...env,
-          },
-          stdio: "ignore",
-        }),
-      );
-    startGate(gatePort);
-    startGate(cachePort, { CACHE: "on" });
+    const startGate = (name, port, env = {}) => {
+      const child = spawn(process.execPath, [join(ROOT, "dist/cli/index.js"), "serve"], {
+        env: {
+          ...process.env,
+          ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+          SECRET,
+          PORT: String(port),
+          WORKERS: workers,
+          LOG_FORMAT: "json",
+          REQUESTS_PER_CLIENT: "0",
+          METRICS_LISTEN: "off",
+          QUERY_TOKEN_PREFIXES: "public",
+          ...env,
+        },
+        stdio: "ignore",
+      });
+      children.push(child);
+      pids[name] = child.pid;
+    };
+    startGate("tokengate", gatePort);
+    startGate("tokengate cache", cachePort, { CACHE: "on" });
     if (baseline) {
       const cli = ["dist/cli/index.js", "dist/cli.js"]
         .map((path) => join(baseline, path))
         .find((path) => existsSync(path));
       if (!cli) throw new Error(`BASELINE: no built CLI under ${baseline}`);
-      children.push(
-        spawn(process.execPath, [cli, "serve"], {
-          env: {
-            ...process.env,
-            ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-            SECRET,
-            PORT: String(baselinePort),
-            WORKERS: workers,
-            LOG_FORMAT: "json",
-            // As the gate above: the same settings, so the two builds are compared alone.
-            REQUESTS_PER_CLIENT: "0",
-            METRICS_LISTEN: "off",
-          },
-          stdio: "ignore",
-        }),
-      );
-    }
-    children.push(
-      spawn(process.execPath, [join(ROOT, "bench/node-http-proxy.mjs")], {
+      const child = spawn(process.execPath, [cli, "serve"], {
         env: {
           ...process.env,
           ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-          PORT: String(proxyPort),
+          SECRET,
+          PORT: String(baselinePort),
+          WORKERS: workers,
+          LOG_FORMAT: "json",
+          // As the gate above: the same settings, so the two builds are compared alone.
+          REQUESTS_PER_CLIENT: "0",
+          METRICS_LISTEN: "off",
         },
         stdio: "ignore",
-      }),
-    );
+      });
+      children.push(child);
+      pids.baseline = child.pid;
+    }
+    const proxy = spawn(process.execPath, [join(ROOT, "bench/node-http-proxy.mjs")], {
+      env: {
+        ...process.env,
+        ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+        PORT: String(proxyPort),
+      },
+      stdio: "ignore",
+    });
+    children.push(proxy);
+    pids["node:http proxy"] = proxy.pid;
     const base = (port) => `http://127.0.0.1:${port}`;
     await Promise.all(
       [originPort, nginxPort, njsPort, modulePort].map((p) => waitFor(base(p) + "/")),
@@ -373,7 +431,10 @@ export async function benchGate(options = {}) {
           const order = Object.keys(targets).sort(() => Math.random() - 0.5);
           for (const name of order) {
             const url = targets[name](file);
+            const cpuBefore = treeCpuMs(pids[name]);
             const result = await load(label === refusal ? wrong(url) : url, connections, duration);
+            // µs of the target's CPU per answered request.
+            result.cpuUs = ((treeCpuMs(pids[name]) - cpuBefore) * 1000) / result.requests;
             if (result.non2xx && label !== refusal)
               throw new Error(`${name}: ${result.non2xx} non-2xx answers under load`);
             runs[name].push(result);
@@ -398,12 +459,23 @@ export async function benchGate(options = {}) {
         row.nginxRpsVsOrigin = ratio("nginx", "origin");
         row.njsRpsVsNginx = ratio("tokengate in nginx", "nginx");
         row.njsP99VsNginx = ratio("tokengate in nginx", "nginx", "p99ms");
+        row.cpuUs = Object.fromEntries(present.map((name) => [name, pick(name, "cpuUs")]));
+        row.njsCpuVsNginx = ratio("tokengate in nginx", "nginx", "cpuUs");
+        row.cpuVsNginx = ratio("tokengate", "nginx", "cpuUs");
         row.moduleRpsVsNginx = ratio("tokengate in nginx, module only", "nginx");
         if (baseline) {
           row.rpsVsBaseline = ratio("tokengate", "baseline");
           row.p99VsBaseline = ratio("tokengate", "baseline", "p99ms");
         }
         row.rpsVsNodeHttpProxy = ratio("tokengate", "node:http proxy");
+        // Each round's figures too, so a reader of results.json can see the spread the
+        // medians hide.
+        row.rounds = Object.fromEntries(
+          present.map((name) => [
+            name,
+            runs[name].map((r) => ({ rps: r.rps, p99ms: r.p99ms, cpuUs: r.cpuUs })),
+          ]),
+        );
         rows.push(row);
         log(
           `${label}, ${connections} conns: tokengate ${num(row.rps.tokengate, 0)} req/s (p99 ${num(row.p99ms.tokengate, 1)} ms), ` +
@@ -440,13 +512,14 @@ export async function benchGate(options = {}) {
       `\ntokengate in nginx (the njs module, nginx-config's config, worker_processes ${nginxWorkers}), same run:`,
     );
     log(
-      "| file | conns | tokengate in nginx req/s | nginx secure_link req/s | req/s vs secure_link | p99 in nginx | p99 secure_link | p99 vs secure_link | module only req/s | module only vs secure_link |",
+      "| file | conns | tokengate in nginx req/s | nginx secure_link req/s | req/s vs secure_link | p99 in nginx | p99 secure_link | p99 vs secure_link | CPU µs/req in nginx | CPU µs/req secure_link | CPU vs secure_link | module only req/s | module only vs secure_link |",
     );
-    log("|---|---|---|---|---|---|---|---|---|---|");
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of rows) {
       log(
         `| ${r.file} | ${r.connections} | ${num(r.rps["tokengate in nginx"], 0)} | ${num(r.rps.nginx, 0)} | ${num(r.njsRpsVsNginx, 2)} | ` +
           `${num(r.p99ms["tokengate in nginx"], 1)} ms | ${num(r.p99ms.nginx, 1)} ms | ${num(r.njsP99VsNginx, 2)} | ` +
+          `${num(r.cpuUs["tokengate in nginx"], 1)} | ${num(r.cpuUs.nginx, 1)} | ${num(r.njsCpuVsNginx, 2)} | ` +
           `${num(r.rps["tokengate in nginx, module only"], 0)} | ${num(r.moduleRpsVsNginx, 2)} |`,
       );
     }
