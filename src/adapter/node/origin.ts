@@ -303,74 +303,84 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
       const onAbandon = () => finish({ kind: "dropped", why: "abandoned" });
       if (control.signal?.aborted) return onAbandon();
       control.signal?.addEventListener("abort", onAbandon, { once: true });
-      const sentAt = performance.now();
-      pool
-        .request({
-          path: basePath + target,
-          method: "GET",
-          headers: headers.flat(),
-          signal: controller.signal,
-        })
-        .then(async (answer) => {
-          if (settled) return void answer.body.destroy();
-          clearTimeout(headersTimer);
-          onAnswer((performance.now() - sentAt) / 1000);
-          const status = answer.statusCode;
-          const raw = flatHeaders(answer.headers);
-          const head = responseHead(raw, status !== 204 && status !== 304, relocate);
-          if (typeof head === "string") {
-            answer.body.destroy();
-            onError("origin-error", head);
-            return finish({ kind: "error", reason: "origin-error", message: head });
-          }
-          const take = (bytes: number): boolean => {
-            if (control.budget !== undefined && !control.budget.take(bytes)) return false;
-            reserved += bytes;
-            return true;
-          };
-          const stated = Number(headerOf(head, "content-length") ?? NaN);
-          if (stated > limit) {
-            answer.body.destroy();
-            return finish({ kind: "dropped", why: "too-big" });
-          }
-          // Room for the whole body up front when its length is known, else as it comes.
-          const known = Number.isFinite(stated);
-          if (known && !take(stated)) {
-            answer.body.destroy();
+      let sentAt = 0;
+      const attempt = (attempts: number) => {
+        sentAt = performance.now();
+        pool
+          .request({
+            path: basePath + target,
+            method: "GET",
+            headers: headers.flat(),
+            signal: controller.signal,
+          })
+          .then(readAnswer, (error: unknown) => {
+            // The fill's GET again, once, as OriginExchange sends one (staleConnection).
+            if (!settled && attempts === 1 && staleConnection(error)) attempt(2);
+            else onFailure(error);
+          })
+          .catch(onFailure);
+      };
+      const onFailure = (error: unknown) => {
+        if (settled) return;
+        const reason = failureReason(error);
+        onError(reason, errorLine(error));
+        finish({ kind: "error", reason, message: errorLine(error) }, error as Error);
+      };
+      const readAnswer = async (answer: Dispatcher.ResponseData) => {
+        if (settled) return void answer.body.destroy();
+        clearTimeout(headersTimer);
+        onAnswer((performance.now() - sentAt) / 1000);
+        const status = answer.statusCode;
+        const raw = flatHeaders(answer.headers);
+        const head = responseHead(raw, status !== 204 && status !== 304, relocate);
+        if (typeof head === "string") {
+          answer.body.destroy();
+          onError("origin-error", head);
+          return finish({ kind: "error", reason: "origin-error", message: head });
+        }
+        const take = (bytes: number): boolean => {
+          if (control.budget !== undefined && !control.budget.take(bytes)) return false;
+          reserved += bytes;
+          return true;
+        };
+        const stated = Number(headerOf(head, "content-length") ?? NaN);
+        if (stated > limit) {
+          answer.body.destroy();
+          return finish({ kind: "dropped", why: "too-big" });
+        }
+        // Room for the whole body up front when its length is known, else as it comes.
+        const known = Number.isFinite(stated);
+        if (known && !take(stated)) {
+          answer.body.destroy();
+          return finish({ kind: "dropped", why: "no-room" });
+        }
+        const message = STATUS_CODES[status] ?? "";
+        if (control.onHead?.(status, message, head) === true) clearTimeout(deadline);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of answer.body) {
+          if (settled) return;
+          size += (chunk as Buffer).length;
+          if (size > limit) return finish({ kind: "dropped", why: "too-big" });
+          if (!known && !take((chunk as Buffer).length)) {
             return finish({ kind: "dropped", why: "no-room" });
           }
-          const message = STATUS_CODES[status] ?? "";
-          if (control.onHead?.(status, message, head) === true) clearTimeout(deadline);
-          const chunks: Buffer[] = [];
-          let size = 0;
-          for await (const chunk of answer.body) {
-            if (settled) return;
-            size += (chunk as Buffer).length;
-            if (size > limit) return finish({ kind: "dropped", why: "too-big" });
-            if (!known && !take((chunk as Buffer).length)) {
-              return finish({ kind: "dropped", why: "no-room" });
-            }
-            chunks.push(chunk as Buffer);
-            control.onChunk?.(chunk as Buffer);
-            const wait = control.pace?.(size);
-            if (wait !== undefined) await wait;
-          }
-          if (settled) return;
-          // undici names no reason phrase here; Node's own is as good.
-          finish({
-            kind: "answer",
-            status,
-            message,
-            head,
-            body: Buffer.concat(chunks, size),
-          });
-        })
-        .catch((error: unknown) => {
-          if (settled) return;
-          const reason = failureReason(error);
-          onError(reason, errorLine(error));
-          finish({ kind: "error", reason, message: errorLine(error) }, error as Error);
+          chunks.push(chunk as Buffer);
+          control.onChunk?.(chunk as Buffer);
+          const wait = control.pace?.(size);
+          if (wait !== undefined) await wait;
+        }
+        if (settled) return;
+        // undici names no reason phrase here; Node's own is as good.
+        finish({
+          kind: "answer",
+          status,
+          message,
+          head,
+          body: Buffer.concat(chunks, size),
         });
+      };
+      attempt(1);
     });
   }
 
@@ -436,6 +446,19 @@ class ManifestBody {
     list.push("content-length", String(body.length));
     return body;
   }
+}
+
+/**
+ * Whether a request failed on a kept-alive connection the origin closed as it went out: GET
+ * and HEAD are safe to send again, once, while nothing of an answer has come. Only a
+ * connection that had carried answers before (bytes read) was stale; a fresh one failing is
+ * the origin's own answer, and sending again would double the load of an origin that sheds it.
+ */
+function staleConnection(error: unknown): boolean {
+  return (
+    (error as { code?: string }).code === "UND_ERR_SOCKET" &&
+    ((error as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
+  );
 }
 
 /**
@@ -642,17 +665,8 @@ class OriginExchange implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     const gate = error instanceof GateAbort ? error : undefined;
     const code = (error as { code?: string }).code ?? "";
-    // A kept-alive connection the origin closed as the request went out: GET and HEAD are
-    // safe to send again, once, while nothing of an answer has come. Only a connection that
-    // had carried answers before (bytes read) was stale; a fresh one failing is the origin's
-    // own answer, and sending again would double the load of an origin that sheds it.
-    if (
-      gate === undefined &&
-      this.status === 0 &&
-      this.attempts === 1 &&
-      code === "UND_ERR_SOCKET" &&
-      ((error as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
-    ) {
+    // Sent again, once, while nothing of an answer has come.
+    if (gate === undefined && this.status === 0 && this.attempts === 1 && staleConnection(error)) {
       return this.send();
     }
     this.settle();

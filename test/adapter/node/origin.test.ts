@@ -38,6 +38,8 @@ async function gateFor(
     connections?: number;
     keepAlive?: boolean;
     ca?: Buffer;
+    /** CACHE=on: a miss is fetched whole by the cache (fetchWhole), not streamed. */
+    cache?: boolean;
   } = {},
 ): Promise<Gate> {
   const log: string[] = [];
@@ -55,6 +57,7 @@ async function gateFor(
     originCa: options.ca,
     listenSockets: 1,
     shutdownMs: 100,
+    cache: options.cache ? { maxBytes: 1 << 20, heuristicCapSeconds: 0 } : undefined,
   });
   running.push(gate);
   return Object.assign(gate, { log });
@@ -454,6 +457,37 @@ describe("the Node origin leg, time and clients", () => {
       expect((await fetchVia(gate, `s${i}.ts`, method)).status, `${i} ${method}`).toBe(200);
     }
     expect(gate.log.join("\n")).not.toMatch(/origin-error/);
+  });
+
+  it("sends a cache fill again, once, when a kept-alive connection turns out closed", async () => {
+    // As above, through the cache (CACHE=on): a miss is the cache's own request to the origin.
+    const origin = await scripted((_, __, onConnection) =>
+      onConnection === 0 ? { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] } : { close: true },
+    );
+    const gate = await gateFor(origin.url, { cache: true });
+    for (let i = 0; i < 6; i++) {
+      const answer = await outcome(gate, `fill${i}.ts`);
+      expect(answer, `${i}`).toEqual({ status: 200, body: "ok", cut: false });
+    }
+    expect(gate.log.join("\n")).not.toMatch(/origin-error/);
+  });
+
+  it.each([
+    ["resets", { reset: true }],
+    ["closes without an answer", { close: true }],
+  ])("does not send a cache fill again when a fresh connection %s", async (_, script) => {
+    const origin = await scripted((request) =>
+      request.includes("/marker.ts ")
+        ? { pieces: [`${OK_HEAD}Content-Length: 2\r\n\r\nok`] }
+        : script,
+    );
+    const gate = await gateFor(origin.url, { cache: true });
+    expect((await outcome(gate)).status).toBe(502);
+    expect((await outcome(gate, "marker.ts")).status).toBe(200);
+    expect(origin.requests.map((r) => /GET \S+\/(\S+) HTTP/.exec(r)?.[1])).toEqual([
+      "seg.ts",
+      "marker.ts",
+    ]);
   });
 
   it.each([
