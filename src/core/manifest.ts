@@ -52,7 +52,8 @@ export type Propagation = { text: string } | { unchanged: string };
 
 /**
  * A manifest's bytes with `params` carried into it: read as UTF-8 (bytes that are not pass
- * unchanged), then rewritten as HLS or DASH.
+ * unchanged), then rewritten as HLS or DASH. Over {@link MANIFEST_MAX_BYTES} it passes
+ * unchanged, whoever holds it (a runtime reading it, a cache keeping it).
  *
  * @example
  * ```ts
@@ -64,6 +65,9 @@ export function propagateManifest(
   kind: "hls" | "dash",
   params: string,
 ): Propagation {
+  if (bytes.length > MANIFEST_MAX_BYTES) {
+    return { unchanged: `${bytes.length} bytes, over ${MANIFEST_MAX_BYTES}` };
+  }
   const text = manifestText(bytes);
   if (text === undefined) return { unchanged: "not UTF-8" };
   return kind === "hls" ? propagateHls(text, params) : propagateDash(text, params);

@@ -36,6 +36,8 @@ const STEERED_MPD =
   '<MPD><ContentSteering defaultServiceLocation="a">https://steer.example/s.json</ContentSteering>' +
   '<BaseURL serviceLocation="a">./</BaseURL><SegmentTemplate media="seg-$Number$.m4s"/></MPD>';
 const BIG = "#EXTM3U\n" + "#EXTINF:6,\nseg.ts\n".repeat(Math.ceil(MANIFEST_MAX_BYTES / 16));
+/** Over MANIFEST_MAX_BYTES with few URIs: its rewrite would stay under the output's bound. */
+const PADDED = "#EXTM3U\n" + `# ${"x".repeat(MANIFEST_MAX_BYTES)}\n` + "#EXTINF:6,\nseg-1.ts\n";
 
 /** Every manifest's `Cache-Control` at the origin: public, for shared caches too. */
 const ORIGIN_CACHE_CONTROL = "public, max-age=60, s-maxage=600";
@@ -81,6 +83,7 @@ async function manifestOrigin() {
     if (path.endsWith("/index.m3u8")) return send("application/vnd.apple.mpegurl", MASTER);
     if (path.endsWith("/live.m3u8")) return send("application/vnd.apple.mpegurl", MASTER, true);
     if (path.endsWith("/big.m3u8")) return send("application/vnd.apple.mpegurl", BIG);
+    if (path.endsWith("/padded.m3u8")) return send("application/vnd.apple.mpegurl", PADDED);
     if (path.endsWith("/manifest.mpd")) return send("application/dash+xml", MPD);
     if (path.endsWith("/multi-cdn.mpd")) return send("application/dash+xml", MULTI_CDN);
     if (path.endsWith("/steered.m3u8")) {
@@ -234,7 +237,7 @@ describe.each(Object.keys(runtimes))("manifest propagation through %s", (runtime
 const withCaches: Record<string, (origin: string) => Promise<Gate>> = { ...runtimes };
 withCaches["the Node server with CACHE=on"] = async (origin) => {
   const served = await serve({ ORIGIN_URL: origin, SECRET, CACHE: "on", ...SETTINGS });
-  return { url: served.url, close: served.stop };
+  return { url: served.url, close: served.stop, waitFor: (pattern) => served.waitFor(pattern) };
 };
 withCaches["the Worker in Miniflare with CACHE=on"] = async (origin) => {
   const worker = await startWorker({ ORIGIN_URL: origin, SECRET, CACHE: "on", ...SETTINGS });
@@ -322,6 +325,23 @@ describe.each(Object.keys(withCaches))(
         // Nor a lifetime only shared caches read, which they read instead of Cache-Control.
         for (const name of Object.keys(TARGETED))
           expect([name, res.headers[name]]).toEqual([name, undefined]);
+      }
+    });
+
+    // A review found the Node cache rewriting a kept manifest of any size on every hit.
+    it("passes a manifest over MANIFEST_MAX_BYTES on unchanged, fetched and then kept", async () => {
+      for (const round of ["first", "second"]) {
+        const res = await get(`${gate.url}/videos/v-1/padded.m3u8?${PARAMS}`);
+        expect([round, res.status]).toEqual([round, 200]);
+        expect(res.body.length, round).toBe(PADDED.length);
+        expect(res.body.toString() === PADDED, round).toBe(true);
+      }
+      if (gate.waitFor) {
+        expect(await gate.waitFor(/manifest-unchanged/)).toMatch(
+          new RegExp(
+            `${PADDED.length} bytes, over ${MANIFEST_MAX_BYTES}: passed on without the token`,
+          ),
+        );
       }
     });
 

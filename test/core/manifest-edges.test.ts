@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   dashUrlAttributes,
   manifestKind,
+  MANIFEST_MAX_BYTES,
   MANIFEST_MAX_OUTPUT_BYTES,
   nextBaseUrl,
   plainIds,
@@ -23,6 +24,27 @@ describe("propagateManifest()", () => {
     const bytes = new Uint8Array([0x23, 0x45, 0xff, 0x0a]);
     expect(propagateManifest(bytes, "hls", P)).toEqual({ unchanged: "not UTF-8" });
     expect(propagateManifest(bytes, "dash", P)).toEqual({ unchanged: "not UTF-8" });
+  });
+
+  // Whoever holds it: the Node cache rewrote a kept manifest of any size on every hit.
+  it("rewrites a manifest of MANIFEST_MAX_BYTES and passes one byte more unchanged", () => {
+    const head = "#EXTM3U\n#EXTINF:6,\nseg.ts\n# ";
+    const at = new TextEncoder().encode(
+      head + "x".repeat(MANIFEST_MAX_BYTES - head.length - 1) + "\n",
+    );
+    expect(at.length).toBe(MANIFEST_MAX_BYTES);
+    const rewritten = propagateManifest(at, "hls", P);
+    expect(
+      "text" in rewritten && rewritten.text.startsWith(`#EXTM3U\n#EXTINF:6,\nseg.ts?${P}\n`),
+    ).toBe(true);
+    const over = new Uint8Array(MANIFEST_MAX_BYTES + 1);
+    over.set(at);
+    over[MANIFEST_MAX_BYTES] = 0x0a;
+    for (const kind of ["hls", "dash"] as const) {
+      expect(propagateManifest(over, kind, P)).toEqual({
+        unchanged: `${MANIFEST_MAX_BYTES + 1} bytes, over ${MANIFEST_MAX_BYTES}`,
+      });
+    }
   });
 });
 

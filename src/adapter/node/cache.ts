@@ -110,6 +110,8 @@ export interface CachedRequest {
   cors?: CorsOrigins;
   /** See {@link CacheOptions.clientTimeoutMs}; set by the cache. */
   clientTimeoutMs?: number;
+  /** The origin leg's log of a request (a manifest passed on unchanged); set by the cache. */
+  note?: OriginLeg["note"];
 }
 
 /** Cache figures, for the metrics. */
@@ -445,6 +447,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
 
   async function serve(request: CachedRequest): Promise<boolean> {
     request.clientTimeoutMs = options.clientTimeoutMs;
+    request.note = origin.note;
     const { incoming, target } = request;
     const method = incoming.method;
     if (method !== "GET" && method !== "HEAD") return false;
@@ -680,6 +683,8 @@ function answer(
     if ("text" in result) {
       body = Buffer.from(result.text);
       markManifest(head);
+    } else {
+      request.note?.("manifest-unchanged", `${result.unchanged}: passed on without the token`);
     }
   } else if (status === 200) {
     const etag = headerOf(head, "etag");

@@ -116,6 +116,8 @@ export interface OriginLeg {
     limit: number,
     control?: WholeControl,
   ): Promise<WholeAnswer>;
+  /** Writes a line about a request as an origin failure is written (the cache's manifests). */
+  note(reason: "manifest-unchanged", message: string): void;
   /** Connections open to the origin now. */
   connections(): number;
   /** Closes the origin connections. */
@@ -387,6 +389,7 @@ export function createOriginLeg(options: OriginLegOptions): OriginLeg {
   return {
     forward,
     fetchWhole,
+    note: onError,
     connections: () => pool.stats.connected,
     close: () => pool.close(),
   };
