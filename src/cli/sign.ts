@@ -4,7 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { parseTtl, resolveExpires, signLink, signMp4Token, signQueryToken } from "../sign.js";
-import { HELP_FLAG, parsedArgs, signingSecretFrom, UsageError } from "./args.js";
+import { parseClientSecrets } from "../core/settings.js";
+import { clientSecretsFrom, HELP_FLAG, parsedArgs, signingSecretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
 
 /** Runs `tokengate sign` with its arguments; returns the exit code. */
@@ -26,6 +27,7 @@ export async function sign(
         file: { type: "string" },
         base: { type: "string" },
         "secret-file": { type: "string" },
+        "client-secrets-file": { type: "string" },
         ip: { type: "string" },
         path: { type: "string" },
         mp4: { type: "boolean" },
@@ -51,7 +53,9 @@ export async function sign(
   if (values.ttl !== undefined && values.expires !== undefined) {
     throw new UsageError("sign: give --ttl or --expires, not both");
   }
-  const secret = signingSecretFrom(values["secret-file"], env);
+  const secret = query
+    ? signingSecretFrom(values["secret-file"], env)
+    : clientSecretOf(values.client!, values["client-secrets-file"], values["secret-file"], env);
   if (secret === undefined) {
     throw new UsageError("sign: no secret: pass --secret-file PATH or set SECRET");
   }
@@ -124,4 +128,34 @@ export async function sign(
     }
     throw new UsageError(`sign: ${message}`);
   }
+}
+
+/**
+ * The secret a stream or MP4 link of `client` is signed with, as the gate verifies it: its
+ * first in CLIENT_SECRETS when that is set (a client not listed is refused: the gate refuses
+ * its every link), else SECRET's first. CDN tokens always take SECRET.
+ *
+ * @throws UsageError for a CLIENT_SECRETS that does not parse or does not list the client.
+ */
+function clientSecretOf(
+  client: string,
+  file: string | undefined,
+  secretFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const text = clientSecretsFrom(file ?? env.CLIENT_SECRETS_FILE, env);
+  if (text === undefined || text.trim() === "") return signingSecretFrom(secretFile, env);
+  let table: Record<string, string[]>;
+  try {
+    table = parseClientSecrets(text);
+  } catch (error) {
+    throw new UsageError(`sign: ${(error as Error).message}`);
+  }
+  const listed = Object.prototype.hasOwnProperty.call(table, client) ? table[client] : undefined;
+  if (listed === undefined) {
+    throw new UsageError(
+      `sign: client ${client} is not in CLIENT_SECRETS: the gate refuses its links`,
+    );
+  }
+  return listed[0];
 }

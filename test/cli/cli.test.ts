@@ -37,6 +37,45 @@ describe("tokengate sign", () => {
     expect(run.stderr).not.toContain("S3cr3t-canary");
   });
 
+  // Its --help listed --client-secrets-file, and sign refused the flag as unknown.
+  it("signs a client's link with its first secret from --client-secrets-file, as check reads it", () => {
+    const file = join(dirname(secretFile), "sign-clients.json");
+    writeFileSync(file, JSON.stringify({ "2675": "tenant-new tenant-old" }));
+    const expires = String(Math.floor(Date.now() / 1000) + 3600);
+    const base = ["sign", "--client", "2675", "--video", "v1", "--expires", expires];
+    const run = cli([...base, "--client-secrets-file", file]);
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    const token = createHash("md5").update(`2675_v1_tenant-new_${expires}_`).digest("base64url");
+    expect(run.stdout).toBe(`/videos/2675_v1/${token}/${expires}/master.m3u8\n`);
+    const checked = cli(["check", run.stdout.trim(), "--client-secrets-file", file]);
+    expect([checked.code, checked.stdout.split("\n")[0]]).toEqual([
+      0,
+      expect.stringMatching(/^200 valid/),
+    ]);
+    // From the environment too; SECRET is not what signs a listed client's link.
+    const fromEnv = cli(base, { CLIENT_SECRETS_FILE: file, SECRET: "global" });
+    expect(fromEnv.stdout).toBe(run.stdout);
+    // A client not listed: the gate refuses its every link, so none is printed.
+    const unlisted = cli(
+      ["sign", "--client", "9", "--video", "v1", "--client-secrets-file", file],
+      {
+        SECRET: "global",
+      },
+    );
+    expect([unlisted.code, unlisted.stdout]).toEqual([2, ""]);
+    expect(unlisted.stderr).toMatch(/^tokengate: sign: client 9 is not in CLIENT_SECRETS/);
+    // A CDN token is signed with SECRET, whatever CLIENT_SECRETS holds.
+    const cdn = cli(["sign", "--path", "/videos/v1/", "--client-secrets-file", file], {
+      SECRET: "global",
+    });
+    expect(cdn.code).toBe(0);
+    expect(cdn.stdout).toBe(
+      cli(["sign", "--path", "/videos/v1/", "--expires", cdn.stdout.split("expires=")[1]!.trim()], {
+        SECRET: "global",
+      }).stdout,
+    );
+  });
+
   it("prints the link Gcore's snippet makes, reading the secret from a file", () => {
     const run = cli([
       "sign",
