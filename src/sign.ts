@@ -3,7 +3,7 @@
  * just the token. No Hono, no Node built-ins: runs in Workers, Node, Deno, Bun and browsers.
  * @module
  */
-import { parseLink } from "./core/link.js";
+import { linkBase, parseLink } from "./core/link.js";
 import { expiresText, signToken } from "./core/token.js";
 
 export {
@@ -157,7 +157,7 @@ export function signLink(options: SignLinkOptions): string {
   // Whatever the parts, never hand out a link the gate would refuse for its shape.
   const parsed = parseLink(path);
   if (!parsed.ok) throw new TypeError(`the link would be refused: ${parsed.detail}`);
-  return baseOf(options.baseUrl) + path;
+  return linkBase(options.baseUrl) + path;
 }
 
 /** The file part, each segment percent-encoded; refuses what the gate would refuse. */
@@ -182,20 +182,4 @@ function encodeFile(file: unknown): string {
       }
     })
     .join("/");
-}
-
-function baseOf(baseUrl: string | undefined): string {
-  if (baseUrl === undefined || baseUrl === "") return "";
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new TypeError(
-      `baseUrl must be an absolute URL such as https://cdn.example.com, got "${baseUrl}"`,
-    );
-  }
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
-    throw new TypeError(`baseUrl must be http(s) without query or fragment, got "${baseUrl}"`);
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }

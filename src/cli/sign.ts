@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { parseTtl, resolveExpires, signLink, signMp4Token, signQueryToken } from "../sign.js";
+import { linkBase } from "../core/link.js";
 import { parseClientSecrets } from "../core/settings.js";
 import { clientSecretsFrom, HELP_FLAG, parsedArgs, signingSecretFrom, UsageError } from "./args.js";
 import { HELP } from "./help.js";
@@ -78,7 +79,7 @@ export async function sign(
       const expires = resolveExpires(when);
       const path = values.path!;
       const token = signQueryToken({ path, secret, expires, ip: values.ip });
-      out(`${values.base?.replace(/\/+$/, "") ?? ""}${path}?md5=${token}&expires=${expires}`);
+      out(`${linkBase(values.base)}${path}?md5=${token}&expires=${expires}`);
       return 0;
     }
     if (values.mp4) {
@@ -104,7 +105,7 @@ export async function sign(
         ip: values.ip,
       });
       const rate = `${values.speed ? `&speed=${values.speed}` : ""}${values.buffer ? `&buffer=${values.buffer}` : ""}`;
-      out(`${values.base?.replace(/\/+$/, "") ?? ""}${uri}?md5=${token}&expires=${expires}${rate}`);
+      out(`${linkBase(values.base)}${uri}?md5=${token}&expires=${expires}${rate}`);
       return 0;
     }
     const link = signLink({

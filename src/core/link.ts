@@ -365,3 +365,26 @@ export function originPath(link: Link): string {
 export function buildLinkPath(link: Link): string {
   return `/${link.kind}/${link.clientId}_${link.videoId}/${link.token}/${link.expires}/${link.file}`;
 }
+
+/**
+ * The gate's URL a signed link is prefixed with, checked (absolute http(s), no query or
+ * fragment) and without trailing slashes; "" for none. The library's signLink and every form
+ * the CLI signs share it.
+ *
+ * @throws TypeError for a base that is not such a URL.
+ */
+export function linkBase(baseUrl: string | undefined): string {
+  if (baseUrl === undefined || baseUrl === "") return "";
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new TypeError(
+      `baseUrl must be an absolute URL such as https://cdn.example.com, got "${baseUrl}"`,
+    );
+  }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {
+    throw new TypeError(`baseUrl must be http(s) without query or fragment, got "${baseUrl}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}

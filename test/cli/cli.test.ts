@@ -76,6 +76,21 @@ describe("tokengate sign", () => {
     );
   });
 
+  // --base was checked for stream links only: a CDN or MP4 link took a query or any scheme.
+  it.each([
+    ["a CDN token", ["--path", "/videos/v1/"]],
+    ["an MP4 link", ["--client", "1", "--video", "v", "--mp4", "--file", "a.mp4"]],
+    ["a stream link", ["--client", "1", "--video", "v"]],
+  ])("checks --base alike for %s", (_, form) => {
+    for (const bad of ["https://cdn.example/?x=1", "ftp://cdn.example", "cdn.example"]) {
+      const run = cli(["sign", ...form, "--base", bad], { SECRET });
+      expect([bad, run.code, run.stdout]).toEqual([bad, 2, ""]);
+      expect(run.stderr).toMatch(/^tokengate: sign: baseUrl must be/);
+    }
+    const good = cli(["sign", ...form, "--base", "https://cdn.example/gate/"], { SECRET });
+    expect(good.stdout).toMatch(/^https:\/\/cdn\.example\/gate\/(videos|cmaf|mpegts)\//);
+  });
+
   it("prints the link Gcore's snippet makes, reading the secret from a file", () => {
     const run = cli([
       "sign",
