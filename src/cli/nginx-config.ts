@@ -88,8 +88,22 @@ export async function nginxConfig(
   }
   const listen = splitListen(flag.listen ?? "127.0.0.1:8787");
   const cacheDir = flag["cache-dir"];
+  const withFlags = envWithFlags(NGINX_SPECS, "nginx-config", values, env, () => undefined);
+  // nginx's cache is on by --cache-dir alone (CACHE is serve's): a setting of it without the
+  // folder says so, where serve would say CACHE=on.
+  if (cacheDir === undefined) {
+    const stray =
+      flag["cache-max-bytes"] !== undefined
+        ? "--cache-max-bytes"
+        : (withFlags.CACHE_KEY_QUERY ?? "").trim() !== ""
+          ? "CACHE_KEY_QUERY"
+          : undefined;
+    if (stray !== undefined) {
+      throw new UsageError(`${stray}: nginx's cache is off: pass --cache-dir DIR too`);
+    }
+  }
   const serverEnv: ServerEnv = {
-    ...envWithFlags(NGINX_SPECS, "nginx-config", values, env, () => undefined),
+    ...withFlags,
     // Only from the files named: SECRET and CLIENT_SECRETS stay out of nginx's environment.
     SECRET: secretFile === undefined ? undefined : readSecretFile(secretFile),
     CLIENT_SECRETS:
@@ -98,8 +112,9 @@ export async function nginxConfig(
     PORT: listen.port,
     WORKERS: flag.workers ?? env.WORKERS ?? "auto",
     CACHE: cacheDir === undefined ? "off" : "on",
-    // The flag alone: nginx's cache is on by --cache-dir, not by the environment.
-    CACHE_MAX_BYTES: flag["cache-max-bytes"],
+    // The flag over the variable, with --cache-dir; without it, a CACHE_MAX_BYTES the
+    // environment shares with serve sizes nothing here.
+    CACHE_MAX_BYTES: cacheDir === undefined ? undefined : withFlags.CACHE_MAX_BYTES,
   };
   if ((serverEnv.ORIGIN_URL ?? "").trim() === "") {
     throw new UsageError("--origin-url is required (there is no demo mode inside nginx)");

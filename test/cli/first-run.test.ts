@@ -117,6 +117,49 @@ describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
     expect(gate.stderr.join("")).toBe("");
   });
 
+  // A review found nginx-config advising "set CACHE=on", which it does not read, and dropping
+  // CACHE_MAX_BYTES from the environment though its --help says each flag overrides it.
+  it("nginx-config's cache settings without --cache-dir name --cache-dir; with it, CACHE_MAX_BYTES is read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
+    try {
+      writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
+      const args = [
+        "nginx-config",
+        "--secret-file",
+        join(dir, "secret"),
+        "--prefix",
+        join(dir, "p"),
+      ];
+      const env = { ORIGIN_URL: "http://127.0.0.1:9" };
+      for (const [extra, extraEnv, setting] of [
+        [["--cache-max-bytes", "64m"], {}, "--cache-max-bytes"],
+        [["--cache-key-query", "v"], {}, "CACHE_KEY_QUERY"],
+        [[], { CACHE_KEY_QUERY: "v" }, "CACHE_KEY_QUERY"],
+      ] as const) {
+        const result = run([...args, ...extra], { ...env, ...extraEnv });
+        expect([setting, result.status, result.stdout]).toEqual([setting, 2, ""]);
+        expect(result.stderr).toBe(
+          `tokengate: ${setting}: nginx's cache is off: pass --cache-dir DIR too\n`,
+        );
+      }
+      // CACHE_MAX_BYTES alone in the environment (shared with serve): no cache, nothing said.
+      const shared = run(args, { ...env, CACHE_MAX_BYTES: "64m" });
+      expect([shared.status, shared.stderr]).toEqual([0, ""]);
+      expect(shared.stdout).not.toContain("proxy_cache_path");
+      const cacheDir = join(dir, "cache");
+      const sized = run([...args, "--cache-dir", cacheDir], { ...env, CACHE_MAX_BYTES: "64m" });
+      expect(sized.status).toBe(0);
+      expect(sized.stdout).toMatch(/\n *max_size=67108864 /);
+      const flagged = run([...args, "--cache-dir", cacheDir, "--cache-max-bytes", "32m"], {
+        ...env,
+        CACHE_MAX_BYTES: "64m",
+      });
+      expect(flagged.stdout).toMatch(/\n *max_size=33554432 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("nginx-config warns in one line on stderr and still prints the config", () => {
     const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
     try {
