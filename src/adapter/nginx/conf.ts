@@ -913,7 +913,7 @@ export function nginxConf(options: NginxConfOptions): string {
         ? [
             ...forwardedNames(settings.forwardHeaders).map(
               (name) =>
-                `            proxy_set_header ${headerName(name)} $tokengate_h_${name.replace(/-/g, "_")};`,
+                `            proxy_set_header ${headerName(name)} $http_${name.replace(/-/g, "_")};`,
             ),
             `            proxy_set_header X-Forwarded-For $${clientVar(options)};`,
             "            proxy_set_header X-Forwarded-Proto $scheme;",
@@ -1080,15 +1080,24 @@ function nativeMaps(options: NginxConfOptions): string[] {
   const known = clients ? "$tokengate_client_known" : "";
   const flag = clients ? "1" : "";
   const secretVar = clients ? "tokengate_client_secret" : "tokengate_secret";
+  // The headers the native path passes on as they came (none with the cache: it asks in no
+  // viewer's words): one test of them all here, where a map each cost more than the rest of
+  // the header policy.
+  const passed =
+    options.cacheDir === null
+      ? forwardedNames(settings.forwardHeaders).map((name) => `$http_${name.replace(/-/g, "_")}`)
+      : [];
   const lines = [
     "    # A request the native path may take: GET or HEAD over HTTP/1.x, without Upgrade (the",
     "    # module refuses it), without a Connection that names headers (the module drops those),",
     "    # from an IPv4 client (REQUESTS_PER_CLIENT counts an IPv6 one by its /64, which the",
-    "    # module computes).",
+    "    # module computes)" +
+      (passed.length > 0 ? "; the headers it passes on all ASCII (the module drops a" : "."),
+    ...(passed.length > 0 ? ["    # value past ASCII, and sends the rest)."] : []),
     ...trustedClientMaps(options),
-    `    map "$request_method $server_protocol $http_connection|$http_upgrade|$${clientVar(options)}" $tokengate_plain_request {`,
+    `    map "$request_method $server_protocol $http_connection|$http_upgrade|$${clientVar(options)}${passed.length > 0 ? `|${passed.join("")}` : ""}" $tokengate_plain_request {`,
     '        default "";',
-    `        ${regexString("~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+$")} 1;`,
+    `        ${regexString(`~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+${passed.length > 0 ? "\\|[\\x01-\\x7f]*" : ""}$`)} 1;`,
     "    }",
     "    # The link's parts, when the whole raw target is one the core reads as it is: 1, a",
     "    # stream link; 2, a file with a CDN token (not a manifest, whose text the module rewrites).",
@@ -1199,15 +1208,6 @@ function nativeMaps(options: NginxConfOptions): string[] {
     ...mp4Target,
     "    }",
   ];
-  for (const name of forwardedNames(settings.forwardHeaders)) {
-    const variable = name.replace(/-/g, "_");
-    lines.push(
-      `    map $http_${variable} $tokengate_h_${variable} {`,
-      `        default $http_${variable};`,
-      `        ${regexString("~[^\\x01-\\x7f]")} "";`,
-      "    }",
-    );
-  }
   lines.push("");
   return lines;
 }

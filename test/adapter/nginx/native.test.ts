@@ -148,6 +148,46 @@ describe.skipIf(!here)("the common request, decided by nginx without njs", () =>
   });
 });
 
+describe.skipIf(!here)("a header past ASCII on the native path's link", () => {
+  let origin: Origin;
+  let native: StartedNginx;
+  let module: StartedNginx;
+  beforeAll(async () => {
+    origin = await startOrigin();
+    ({ native, module } = await bothPaths({ ORIGIN_URL: origin.url, SECRET }));
+  });
+  afterAll(() => closeAll(native, module, origin));
+
+  // One test of every passed header's value decides the path (a map a header cost more than
+  // the rest of the header policy): such a request is the module's, which drops that value.
+  it("goes through the module, which drops that header and passes the rest, as --native off does", async () => {
+    const headers = { Referer: "http://player.example/\u00e9", Range: "bytes=0-3" };
+    const seen = [];
+    for (const gate of [native, module]) {
+      const before = origin.requests.length;
+      const answer = await get(gate.url + signedPath("ascii-1.ts"), { headers });
+      expect(answer.status).toBe(206);
+      const [asked] = origin.requests.slice(before);
+      seen.push([asked!.headers.range, asked!.headers.referer]);
+      const [line] = await loggedFor(gate, ["/ascii-1.ts"]);
+      expect(line!.njs).toBe("1");
+    }
+    expect(seen).toEqual([
+      ["bytes=0-3", undefined],
+      ["bytes=0-3", undefined],
+    ]);
+    // The same link with the header in ASCII is nginx's alone, and passed on whole.
+    const before = origin.requests.length;
+    const plain = await get(native.url + signedPath("ascii-2.ts"), {
+      headers: { Referer: "http://player.example/e", Range: "bytes=0-3" },
+    });
+    expect(plain.status).toBe(206);
+    expect(origin.requests[before]!.headers.referer).toBe("http://player.example/e");
+    const [line] = await loggedFor(native, ["/ascii-2.ts"]);
+    expect(line!.njs).toBe("");
+  });
+});
+
 // A refusal cost nginx about 25 times what secure_link's own `return 403` costs while the
 // module made it (bench/README.md): a flood of bad links was njs work. nginx now refuses the
 // plain link's wrong token (one secret) and its expiry (no leeway) itself, with the answer the
