@@ -837,8 +837,7 @@ export function nginxConf(options: NginxConfOptions): string {
       : []),
     "            js_header_filter tokengate.headers;",
     "            # The only add_headers of this location: none inherited is lost.",
-    "            add_header Location $tokengate_location always;",
-    "            add_header Refresh $tokengate_refresh always;",
+    ...REDIRECT_HEADERS,
     "            if ($tokengate_status = 204) { return 204; }",
     "            if ($tokengate_status = 403) { return 403 $tokengate_body; }",
     "            if ($tokengate_status = 404) { return 404 $tokengate_body; }",
@@ -854,9 +853,7 @@ export function nginxConf(options: NginxConfOptions): string {
       : []),
     "            if ($tokengate_status != 200) { return 500 $tokengate_body; }",
     proxyPass,
-    "            error_page 502 = @tokengate_origin_error;",
-    "            error_page 504 = @tokengate_origin_timeout;",
-    "            error_page 503 = @tokengate_client_limit;",
+    ...FAILURE_PAGES,
     "        }",
   );
   if (manifests) {
@@ -865,8 +862,7 @@ export function nginxConf(options: NginxConfOptions): string {
       "        location @tokengate_manifest {",
       "            js_header_filter tokengate.headers;",
       "            js_body_filter tokengate.body buffer_type=buffer;",
-      "            add_header Location $tokengate_location always;",
-      "            add_header Refresh $tokengate_refresh always;",
+      ...REDIRECT_HEADERS,
       ...(options.cacheDir !== null
         ? [
             "            # Asked for whole (the module passes no Range and no condition on) and",
@@ -878,9 +874,7 @@ export function nginxConf(options: NginxConfOptions): string {
           ]
         : []),
       proxyPass,
-      "            error_page 502 = @tokengate_origin_error;",
-      "            error_page 504 = @tokengate_origin_timeout;",
-      "            error_page 503 = @tokengate_client_limit;",
+      ...FAILURE_PAGES,
       "        }",
     );
   }
@@ -933,8 +927,7 @@ export function nginxConf(options: NginxConfOptions): string {
       "            proxy_hide_header Refresh;",
       "            proxy_hide_header Content-Location;",
       "            proxy_hide_header Link;",
-      "            add_header Location $tokengate_location always;",
-      "            add_header Refresh $tokengate_refresh always;",
+      ...REDIRECT_HEADERS,
       "            add_header Content-Location $tokengate_native_content_location always;",
       "            add_header Link $tokengate_native_link always;",
       ...(settings.cors === undefined
@@ -944,35 +937,43 @@ export function nginxConf(options: NginxConfOptions): string {
             ...corsAddHeaders(settings.cors),
           ]),
       proxyPass.replace("$tokengate_target", "$tokengate_native_target"),
-      "            error_page 502 = @tokengate_origin_error;",
-      "            error_page 504 = @tokengate_origin_timeout;",
-      "            error_page 503 = @tokengate_client_limit;",
+      ...FAILURE_PAGES,
       "        }",
     );
   }
   lines.push(
     "",
-    "        location @tokengate_origin_error {",
-    "            js_header_filter tokengate.headers;",
-    "            set $tokengate_error origin-error;",
-    `            return 502 ${quotedBody("origin-error")};`,
-    "        }",
-    "        location @tokengate_origin_timeout {",
-    "            js_header_filter tokengate.headers;",
-    "            set $tokengate_error origin-timeout;",
-    `            return 504 ${quotedBody("origin-timeout")};`,
-    "        }",
-    "        location @tokengate_client_limit {",
-    "            js_header_filter tokengate.headers;",
-    "            set $tokengate_error client-limit;",
-    `            return 503 ${quotedBody("client-limit")};`,
-    "        }",
+    ...ORIGIN_FAILURES.flatMap(({ status, reason, location }) => [
+      `        location ${location} {`,
+      "            js_header_filter tokengate.headers;",
+      `            set $tokengate_error ${reason};`,
+      `            return ${status} ${quotedBody(reason)};`,
+      "        }",
+    ]),
     "    }",
     "}",
     "",
   );
   return lines.join("\n");
 }
+
+/** nginx's own failures of a grant (the origin's, the per-client limit's): a location each. */
+const ORIGIN_FAILURES = [
+  { status: 502, reason: "origin-error", location: "@tokengate_origin_error" },
+  { status: 504, reason: "origin-timeout", location: "@tokengate_origin_timeout" },
+  { status: 503, reason: "client-limit", location: "@tokengate_client_limit" },
+] as const;
+
+/** Every location that proxies sends those failures to theirs. */
+const FAILURE_PAGES = ORIGIN_FAILURES.map(
+  ({ status, location }) => `            error_page ${status} = ${location};`,
+);
+
+/** The origin's Location and Refresh as the client gets them, on every answer that proxies. */
+const REDIRECT_HEADERS = [
+  "            add_header Location $tokengate_location always;",
+  "            add_header Refresh $tokengate_refresh always;",
+];
 
 /**
  * The answer headers nginx would pass on that the policy drops: hop-by-hop ones (it drops
