@@ -22,11 +22,11 @@ import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
 import { manifestPlan } from "../../http/manifest-headers.js";
 import type { CorsOrigins } from "../../http/cors.js";
-import { rejection } from "../../http/refusal.js";
 import {
   headerOf,
   headerValues,
   markManifest,
+  refuse,
   removeHeader,
   withCors,
   type OriginLeg,
@@ -534,12 +534,7 @@ export function createCache(origin: OriginLeg, options: CacheOptions): ResponseC
       return true;
     }
     if (result.kind === "error") {
-      request.outcome.reason = result.reason;
-      const refusal = rejection(result.reason);
-      const head = withCors(Object.entries(refusal.headers).flat(), request.cors, request.incoming);
-      request.outgoing.writeHead(refusal.status, STATUS_CODES[refusal.status]!, head);
-      request.outgoing.end(method === "HEAD" ? undefined : refusal.body);
-      request.outcome.bytes = method === "HEAD" ? 0 : refusal.body.length;
+      refuse(request.incoming, request.outgoing, result.reason, request.outcome, request.cors);
       return true;
     }
     entry = result.entry;
