@@ -603,6 +603,14 @@ function streams(request: CachedRequest, stream: FillStream): boolean {
   return manifestKind(path, headerOf(stream.head, "content-type")) === undefined;
 }
 
+/** Sends a kept object's 304 or 416, whose `head` the caller made. */
+function bodiless(request: CachedRequest, status: 304 | 416, head: string[]): void {
+  const { incoming, outgoing, outcome } = request;
+  outgoing.writeHead(status, STATUS_CODES[status]!, withCors(head, request.cors, incoming));
+  outgoing.end();
+  outcome.bytes = 0;
+}
+
 /**
  * Sends a fill's answer to one viewer as it arrives, a chunk at a time as its connection takes
  * them; a viewer that has taken the most moves the fill on. A fill that fails cuts it.
@@ -613,10 +621,7 @@ function streamTo(request: CachedRequest, stream: FillStream, xCache: "HIT" | "M
   head.push("age", String(stream.originAge), "x-cache", xCache);
   if (noneMatch(incoming.headers["if-none-match"], headerOf(head, "etag"))) {
     removeHeader(head, "content-length");
-    outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
-    outgoing.end();
-    outcome.bytes = 0;
-    return;
+    return bodiless(request, 304, head);
   }
   outgoing.writeHead(200, stream.message, withCors(head, request.cors, request.incoming));
   outcome.bytes = 0;
@@ -685,10 +690,7 @@ function answer(
     const etag = headerOf(head, "etag");
     if (noneMatch(incoming.headers["if-none-match"], etag)) {
       removeHeader(head, "content-length");
-      outgoing.writeHead(304, STATUS_CODES[304]!, withCors(head, request.cors, request.incoming));
-      outgoing.end();
-      outcome.bytes = 0;
-      return;
+      return bodiless(request, 304, head);
     }
     // If-Range: a range of this version only; a client holding another gets the whole.
     const ifRange = incoming.headers["if-range"] as string | undefined;
@@ -699,10 +701,7 @@ function answer(
     if (range === "unsatisfiable") {
       removeHeader(head, "content-length");
       head.push("content-range", `bytes */${body.length}`, "content-length", "0");
-      outgoing.writeHead(416, STATUS_CODES[416]!, withCors(head, request.cors, request.incoming));
-      outgoing.end();
-      outcome.bytes = 0;
-      return;
+      return bodiless(request, 416, head);
     }
     if (range !== undefined) {
       status = 206;
