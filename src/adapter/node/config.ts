@@ -106,22 +106,7 @@ function checkedServerConfig(env: ServerEnv, cpus: number): ServerConfig {
  * ```
  */
 export function gateServerOptions(config: ServerConfig): GateServerOptions {
-  return {
-    settings: config.settings,
-    host: config.host,
-    port: config.port,
-    listenSockets: config.listenSockets,
-    clientTimeoutMs: config.clientTimeoutMs,
-    requestTimeoutMs: config.requestTimeoutMs,
-    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
-    maxConnections: config.maxConnections,
-    cache: config.cache,
-    metrics: config.metrics,
-    metricsListen: config.metricsListen,
-    originConnections: config.originConnections,
-    requestsPerClient: config.requestsPerClient,
-    originKeepAlive: config.originKeepAlive,
-    logFormat: config.logFormat,
-    trustProxy: config.trustProxy,
-  };
+  // Every field but the process count, which is the cluster's.
+  const { workers: _workers, ...options } = config;
+  return options;
 }
