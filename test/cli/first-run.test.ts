@@ -13,6 +13,20 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+/**
+ * Runs `body` with a fresh folder holding a secret file and nginx-config's arguments for them
+ * (the secret file, a prefix inside the folder), then removes the folder.
+ */
+function inConfigFolder(body: (dir: string, args: string[]) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
+  try {
+    writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
+    body(dir, ["nginx-config", "--secret-file", join(dir, "secret"), "--prefix", join(dir, "p")]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("first runs", () => {
   it("serve without a secret names --secret-file", () => {
     const result = run(["serve", "--origin-url", "http://127.0.0.1:9", "--port", "0"]);
@@ -120,16 +134,7 @@ describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
   // A review found nginx-config advising "set CACHE=on", which it does not read, and dropping
   // CACHE_MAX_BYTES from the environment though its --help says each flag overrides it.
   it("nginx-config's cache settings without --cache-dir name --cache-dir; with it, CACHE_MAX_BYTES is read", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
-    try {
-      writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
-      const args = [
-        "nginx-config",
-        "--secret-file",
-        join(dir, "secret"),
-        "--prefix",
-        join(dir, "p"),
-      ];
+    inConfigFolder((dir, args) => {
       const env = { ORIGIN_URL: "http://127.0.0.1:9" };
       for (const [extra, extraEnv, setting] of [
         [["--cache-max-bytes", "64m"], {}, "--cache-max-bytes"],
@@ -155,22 +160,11 @@ describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
         CACHE_MAX_BYTES: "64m",
       });
       expect(flagged.stdout).toMatch(/\n *max_size=33554432 /);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("nginx-config warns in one line on stderr and still prints the config", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tokengate-first-run-"));
-    try {
-      writeFileSync(join(dir, "secret"), "a-secret-worth-keeping\n");
-      const args = [
-        "nginx-config",
-        "--secret-file",
-        join(dir, "secret"),
-        "--prefix",
-        join(dir, "p"),
-      ];
+    inConfigFolder((_, args) => {
       const result = run([...args, "--origin-url", "http://127.0.0.1:9/cmaf"]);
       expect(result.status).toBe(0);
       expect(result.stdout).toContain("proxy_pass");
@@ -180,9 +174,7 @@ describe("an ORIGIN_URL whose path repeats a guarded prefix", () => {
       const plain = run([...args, "--origin-url", "http://127.0.0.1:9"]);
       expect(plain.status).toBe(0);
       expect(plain.stderr).toBe("");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

@@ -62,6 +62,20 @@ async function bothPaths(
   return { native, module };
 }
 
+/**
+ * A describe's origin and {@link bothPaths} with SECRET, started before its tests and stopped
+ * after them; read the fields inside the tests (or a later beforeAll).
+ */
+function bothPathsWithOrigin(): { origin: Origin; native: StartedNginx; module: StartedNginx } {
+  const gates = {} as { origin: Origin; native: StartedNginx; module: StartedNginx };
+  beforeAll(async () => {
+    gates.origin = await startOrigin();
+    Object.assign(gates, await bothPaths({ ORIGIN_URL: gates.origin.url, SECRET }));
+  });
+  afterAll(() => closeAll(gates.native, gates.module, gates.origin));
+  return gates;
+}
+
 describe.skipIf(!here || process.getuid?.() !== 0)("a secret file only root can read", () => {
   let origin: Origin;
   let nginx: StartedNginx;
@@ -149,25 +163,18 @@ describe.skipIf(!here)("the common request, decided by nginx without njs", () =>
 });
 
 describe.skipIf(!here)("a header past ASCII on the native path's link", () => {
-  let origin: Origin;
-  let native: StartedNginx;
-  let module: StartedNginx;
-  beforeAll(async () => {
-    origin = await startOrigin();
-    ({ native, module } = await bothPaths({ ORIGIN_URL: origin.url, SECRET }));
-  });
-  afterAll(() => closeAll(native, module, origin));
+  const gates = bothPathsWithOrigin();
 
   // One test of every passed header's value decides the path (a map a header cost more than
   // the rest of the header policy): such a request is the module's, which drops that value.
   it("goes through the module, which drops that header and passes the rest, as --native off does", async () => {
     const headers = { Referer: "http://player.example/\u00e9", Range: "bytes=0-3" };
     const seen = [];
-    for (const gate of [native, module]) {
-      const before = origin.requests.length;
+    for (const gate of [gates.native, gates.module]) {
+      const before = gates.origin.requests.length;
       const answer = await get(gate.url + signedPath("ascii-1.ts"), { headers });
       expect(answer.status).toBe(206);
-      const [asked] = origin.requests.slice(before);
+      const [asked] = gates.origin.requests.slice(before);
       seen.push([asked!.headers.range, asked!.headers.referer]);
       const [line] = await loggedFor(gate, ["/ascii-1.ts"]);
       expect(line!.njs).toBe("1");
@@ -177,13 +184,13 @@ describe.skipIf(!here)("a header past ASCII on the native path's link", () => {
       ["bytes=0-3", undefined],
     ]);
     // The same link with the header in ASCII is nginx's alone, and passed on whole.
-    const before = origin.requests.length;
-    const plain = await get(native.url + signedPath("ascii-2.ts"), {
+    const before = gates.origin.requests.length;
+    const plain = await get(gates.native.url + signedPath("ascii-2.ts"), {
       headers: { Referer: "http://player.example/e", Range: "bytes=0-3" },
     });
     expect(plain.status).toBe(206);
-    expect(origin.requests[before]!.headers.referer).toBe("http://player.example/e");
-    const [line] = await loggedFor(native, ["/ascii-2.ts"]);
+    expect(gates.origin.requests[before]!.headers.referer).toBe("http://player.example/e");
+    const [line] = await loggedFor(gates.native, ["/ascii-2.ts"]);
     expect(line!.njs).toBe("");
   });
 });
@@ -193,15 +200,14 @@ describe.skipIf(!here)("a header past ASCII on the native path's link", () => {
 // plain link's wrong token (one secret) and its expiry (no leeway) itself, with the answer the
 // module gives: the same status, body, headers and log line but for the `njs` mark.
 describe.skipIf(!here)("refusals nginx makes itself, as the module makes them", () => {
+  const gates = bothPathsWithOrigin();
   let origin: Origin;
   let native: StartedNginx;
   let module: StartedNginx;
-  beforeAll(async () => {
-    origin = await startOrigin();
-    ({ native, module } = await bothPaths({ ORIGIN_URL: origin.url, SECRET }));
+  beforeAll(() => {
+    ({ origin, native, module } = gates);
     expect(module.conf).not.toContain("@tokengate_bad_token");
   });
-  afterAll(() => closeAll(native, module, origin));
 
   it.each([
     ["GET", "bad-token", 403],
