@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseLink } from "../../src/core/link.js";
+import { linkBase, parseLink } from "../../src/core/link.js";
 import { parseTtl, resolveExpires, signLink } from "../../src/sign.js";
 import { signToken, verifyToken } from "../../src/core/token.js";
 
@@ -120,5 +120,30 @@ describe("signLink and the gate", () => {
       const link = signLink({ ...base, expires: 1861919999, file });
       expect(parseLink(link).ok, link).toBe(true);
     }
+  });
+});
+
+// The base every signed form is prefixed with (signLink and the CLI's CDN and MP4 links).
+describe("linkBase", () => {
+  it.each([
+    [undefined, ""],
+    ["", ""],
+    ["http://gate.example", "http://gate.example"],
+    ["https://gate.example/", "https://gate.example"],
+    ["https://gate.example//edge//", "https://gate.example//edge"],
+    ["HTTPS://Gate.Example:443/edge", "https://gate.example/edge"],
+    ["https://gate.example:8443/", "https://gate.example:8443"],
+  ])("%j is %j", (base, written) => {
+    expect(linkBase(base)).toBe(written);
+  });
+
+  it.each([
+    ["no scheme", "gate.example", /absolute URL/],
+    ["another scheme", "ftp://gate.example", /http\(s\)/],
+    ["a query", "https://gate.example/?a=1", /without query or fragment/],
+    ["a fragment", "https://gate.example/#top", /without query or fragment/],
+  ])("refuses a base with %s", (_, base, message) => {
+    expect(() => linkBase(base)).toThrow(TypeError);
+    expect(() => linkBase(base)).toThrow(message);
   });
 });
