@@ -1088,18 +1088,29 @@ function nativeMaps(options: NginxConfOptions): string[] {
     options.cacheDir === null
       ? forwardedNames(settings.forwardHeaders).map((name) => `$http_${name.replace(/-/g, "_")}`)
       : [];
+  // The request's shape, tested alone: a value joined after the client's address would let a
+  // `|` in Connection or Upgrade end the shape early and pass the rest as that value.
+  const shape = passed.length > 0 ? "$tokengate_plain_shape" : "$tokengate_plain_request";
   const lines = [
     "    # A request the native path may take: GET or HEAD over HTTP/1.x, without Upgrade (the",
     "    # module refuses it), without a Connection that names headers (the module drops those),",
     "    # from an IPv4 client (REQUESTS_PER_CLIENT counts an IPv6 one by its /64, which the",
-    "    # module computes)" +
-      (passed.length > 0 ? "; the headers it passes on all ASCII (the module drops a" : "."),
-    ...(passed.length > 0 ? ["    # value past ASCII, and sends the rest)."] : []),
+    "    # module computes).",
     ...trustedClientMaps(options),
-    `    map "$request_method $server_protocol $http_connection|$http_upgrade|$${clientVar(options)}${passed.length > 0 ? `|${passed.join("")}` : ""}" $tokengate_plain_request {`,
+    `    map "$request_method $server_protocol $http_connection|$http_upgrade|$${clientVar(options)}" ${shape} {`,
     '        default "";',
-    `        ${regexString(`~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+${passed.length > 0 ? "\\|[\\x01-\\x7f]*" : ""}$`)} 1;`,
+    `        ${regexString("~^(?:GET|HEAD) HTTP/1\\.[01] (?:(?i)keep-alive|close)?\\|\\|[0-9.]+$")} 1;`,
     "    }",
+    ...(passed.length > 0
+      ? [
+          "    # And the headers it passes on all ASCII (the module drops a value past ASCII and",
+          "    # sends the rest), read after the shape's own value, which no header can spell.",
+          `    map "$tokengate_plain_shape:${passed.join("")}" $tokengate_plain_request {`,
+          '        default "";',
+          `        ${regexString("~^1:[\\x01-\\x7f]*$")} 1;`,
+          "    }",
+        ]
+      : []),
     "    # The link's parts, when the whole raw target is one the core reads as it is: 1, a",
     "    # stream link; 2, a file with a CDN token (not a manifest, whose text the module rewrites).",
     '    map "$tokengate_plain_request$request_uri" $tokengate_link {',
