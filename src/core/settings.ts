@@ -58,7 +58,10 @@ export function withoutSecret(
   if (!(error instanceof SettingError)) return error;
   const secrets = secretsIn(env);
   if (secrets.length === 0) return error;
-  const value = (env as Record<string, unknown>)[error.setting];
+  // SECRET and CLIENT_SECRETS hold secrets by design, and their own messages quote none: only
+  // what such a message says is checked.
+  const own = error.setting === "SECRET" || error.setting === "CLIENT_SECRETS";
+  const value = own ? undefined : (env as Record<string, unknown>)[error.setting];
   const shows = (text: string) => secrets.some((secret) => text.includes(secret));
   if (!(typeof value === "string" && shows(value)) && !shows(error.message)) return error;
   return new SettingError(

@@ -208,6 +208,21 @@ describe("withoutSecret", () => {
     expect(without(error, { SECRET: " , \n" })).toBe(error);
   });
 
+  // A review found every CLIENT_SECRETS error replaced by "it holds the SECRET": its own value
+  // holds secrets by design, and its messages (an id a link cannot carry, …) quote none.
+  it("keeps SECRET's and CLIENT_SECRETS' own messages, which never quote a secret", () => {
+    const badId = new SettingError(
+      "CLIENT_SECRETS",
+      'client id "a\'b" is not one a link can carry',
+    );
+    expect(without(badId, { CLIENT_SECRETS: `{"a'b": "s1", "2675": "s2"}` })).toBe(badId);
+    const empty = new SettingError("SECRET", "has an empty entry (a comma too many?)");
+    expect(without(empty, { SECRET: "first-secret,,second-secret" })).toBe(empty);
+    // Still hidden when the message itself would show one: an id spelled as another's secret.
+    const shown = new SettingError("CLIENT_SECRETS", 'client id "client-secret!" is not one');
+    expect(hides(shown, env)).toEqual(["CLIENT_SECRETS", `CLIENT_SECRETS: ${HIDDEN}`]);
+  });
+
   it("returns an error of another kind as it is, even one showing a secret", () => {
     const error = new Error("first-secret");
     expect(without(error, env)).toBe(error);
