@@ -120,8 +120,8 @@ function withoutHopByHop(
 }
 
 /**
- * {@link relocated} for a value the Fetch API may have joined: two `Location` (or
- * `Content-Location`) lines reach a Worker as one value, their URLs joined with `, `; each is
+ * {@link relocated} for a value the Fetch API may have joined: two `Location`,
+ * `Content-Location` or `Refresh` lines reach a Worker as one value, joined with `, `; each is
  * rewritten as a line of its own would be, and one the rewriter drops takes the header along.
  */
 function relocatedJoined(
@@ -131,9 +131,11 @@ function relocatedJoined(
 ): string {
   // Whole first: one URL may hold ", " (in its userinfo, say) and name the origin as a whole.
   const whole = relocated(name, value, relocate);
-  if (whole !== value || (name !== "location" && name !== "content-location")) return whole;
-  if (value.indexOf(", ") < 0) return value;
-  const parts = value.split(", ");
+  if (name !== "location" && name !== "content-location" && name !== "refresh") return whole;
+  // Then each part of what that left: read whole, the first of two lines naming the origin
+  // took the second into its path, still naming the origin.
+  if (whole.indexOf(", ") < 0) return whole;
+  const parts = whole.split(", ");
   for (let i = 0; i < parts.length; i++) {
     parts[i] = relocated(name, parts[i]!, relocate);
     if (parts[i] === "") return "";

@@ -64,6 +64,32 @@ describe("proxyFetch inside workerd", () => {
     expect(res.headers.get("location")).toBe("/P");
   });
 
+  // Review: read whole, the first of two joined lines naming the origin took the second into
+  // its path, and the second kept the origin's address (Refresh was not split at all).
+  it.each([
+    ["location", ["http://origin.test/base/a.ts", "http://origin.test/base/b.ts"], "/a.ts, /b.ts"],
+    [
+      "content-location",
+      ["http://origin.test/base/a.ts", "//origin.test/base/b.ts"],
+      "/a.ts, /b.ts",
+    ],
+    [
+      "refresh",
+      ["0; url=http://origin.test/base/a.ts", "0; url=http://origin.test/base/b.ts"],
+      "0; url=/a.ts, 0; url=/b.ts",
+    ],
+  ])("rewrites both of two %s lines that name the origin", async (name, lines, written) => {
+    const headers = new Headers();
+    for (const line of lines) headers.append(name, line);
+    const res = await proxyFetch(request(), "http://origin.test/base/x.ts", {
+      timeoutMs: 1000,
+      client,
+      relocate: locationRewriter("http://origin.test/base"),
+      fetch: async () => new Response(null, { status: 302, headers }),
+    });
+    expect(res.headers.get(name)).toBe(written);
+  });
+
   it("answers HEAD failures without a body", async () => {
     const res = await proxyFetch(request("HEAD"), "http://origin.test/x.ts", {
       timeoutMs: 0,
