@@ -53,7 +53,7 @@ export interface AppOptions {
    * own claim, so it is not read by default.
    */
   clientAddress?: (c: Context) => string | undefined;
-  /** Middleware that runs before the gate (and sees its decision after `next()`). */
+  /** Middleware that runs before the gate and CORS (and sees every answer after `next()`). */
   use?: MiddlewareHandler[];
   /** Told the status the origin answered a request with (not a cache hit, not a failure). */
   onOriginAnswer?: (c: Context, status: number) => void;
@@ -159,10 +159,11 @@ export function createApp<E extends HonoEnv = HonoEnv>(
     });
   }
   const app = new Hono<E & { Variables: SecureLinkVariables }>();
+  // First, so that they see every answer, a CORS preflight's too.
+  for (const middleware of options.use ?? []) app.use(middleware);
   if (settings.cors !== undefined) {
     app.use(corsPolicy(settings.cors, settings.gate));
   }
-  for (const middleware of options.use ?? []) app.use(middleware);
   app.use(
     secureLink({
       settings,
