@@ -21,6 +21,7 @@ import { noneMatch, storable } from "../../core/freshness.js";
 import { manifestKind, propagateManifest } from "../../core/manifest.js";
 import type { ClientInfo } from "../../http/headers.js";
 import { manifestPlan } from "../../http/manifest-headers.js";
+import { singleRange } from "../../http/range.js";
 import type { CorsOrigins } from "../../http/cors.js";
 import {
   headerOf,
@@ -754,19 +755,15 @@ function byteRange(
   header: string | undefined,
   size: number,
 ): { start: number; end: number } | "unsatisfiable" | undefined {
-  if (header === undefined) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (match === null) return undefined;
-  const [, first, last] = match as unknown as [string, string, string];
-  if (first === "" && last === "") return undefined;
-  if (first === "") {
-    const suffix = Number(last);
+  const range = singleRange(header);
+  if (range === undefined) return undefined;
+  if (range.first === undefined) {
+    const suffix = range.last!;
     if (suffix === 0) return "unsatisfiable";
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
-  const start = Number(first);
+  const start = range.first;
   if (start >= size) return "unsatisfiable";
-  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
-  if (end < start) return undefined;
+  const end = range.last === undefined ? size - 1 : Math.min(range.last, size - 1);
   return { start, end };
 }

@@ -8,6 +8,7 @@
  */
 import { noneMatch, storable } from "../../core/freshness.js";
 import type { EdgeCache } from "../../http/app.js";
+import { singleRange } from "../../http/range.js";
 
 /** Where the origin's own `Cache-Control` waits while the stored copy carries the gate's TTL. */
 const ORIGIN_CACHE_CONTROL = "tokengate-origin-cache-control";
@@ -86,8 +87,9 @@ export async function fromCache(
   request: Request,
 ): Promise<Response | undefined> {
   // If-Range: a range of the kept version only, which only the cache could tell; the whole
-  // object is always a right answer.
-  const range = request.headers.has("if-range") ? null : request.headers.get("range");
+  // object is always a right answer. A Range the caches ignore (singleRange) is not asked for.
+  const asked = request.headers.get("range");
+  const range = request.headers.has("if-range") || singleRange(asked) === undefined ? null : asked;
   const lookup = new Request(key, { headers: range === null ? {} : { range } });
   const hit = await cache.match(lookup);
   if (hit === undefined) return undefined;
@@ -107,13 +109,15 @@ export async function fromCache(
     : 0;
   headers.set("age", String(originAge + kept));
   headers.set("x-cache", "HIT");
-  // The viewer holds this version: 304, as the Node server's cache and nginx answer.
+  // The viewer holds this version: 304, as the Node server's cache and nginx answer, before
+  // any Range (RFC 9110 §13.2.2).
   if (
-    hit.status === 200 &&
+    (hit.status === 200 || hit.status === 206) &&
     noneMatch(request.headers.get("if-none-match") ?? undefined, headers.get("etag") ?? undefined)
   ) {
     hit.body?.cancel().catch(() => {});
     headers.delete("content-length");
+    headers.delete("content-range");
     return new Response(null, { status: 304, headers });
   }
   const body = request.method === "HEAD" ? null : hit.body;

@@ -195,6 +195,24 @@ describe("CACHE=on on the Worker", () => {
     expect(count("etag.ts")).toBe(1);
   });
 
+  // Review: the kept copy answered a Range before the viewer's If-None-Match (206, not 304,
+  // RFC 9110 §13.2.2), and a Range it should ignore with 416 (§14.2), where a miss, the Node
+  // server's cache and nginx send 304 and the whole object.
+  it("answers If-None-Match before Range, and ignores a Range it cannot read, as Node's cache does", async () => {
+    const whole = await get(worker.url + link("cond-range.ts"));
+    await untilKept("cond-range.ts");
+    const held = await get(worker.url + link("cond-range.ts", 1), {
+      headers: { "if-none-match": '"e1"', range: "bytes=0-1" },
+    });
+    expect([held.status, held.headers["x-cache"], held.body.length]).toEqual([304, "HIT", 0]);
+    for (const range of ["items=0-1", "bytes=abc", "bytes=5-2", "bytes=0-1,4-5", "bytes=-"]) {
+      const answer = await get(worker.url + link("cond-range.ts", 2), { headers: { range } });
+      expect([range, answer.status, answer.headers["x-cache"]]).toEqual([range, 200, "HIT"]);
+      expect(answer.body.equals(whole.body), range).toBe(true);
+    }
+    expect(count("cond-range.ts")).toBe(1);
+  });
+
   it("keeps no answer with no-store or Set-Cookie", async () => {
     const caches = await worker.mf.getCaches();
     const keptCopy = (file: string) => caches.default.match(`${originUrl}/videos/2675_v/${file}`);
