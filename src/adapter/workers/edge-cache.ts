@@ -23,16 +23,27 @@ const STORED_AT = "tokengate-stored-at";
  */
 export const EDGE_GATHER_BYTES = 32 * 1024 * 1024;
 
+/**
+ * How long a copy may hold its share of that room: a viewer who never reads would hold it as
+ * long as its connection stays open (the Worker has no CLIENT_TIMEOUT_MS), and a few such
+ * viewers would keep every other answer out of the cache. Past it the viewer still gets the
+ * answer; no copy is kept. The Node server's cache fills within the same 30 s.
+ */
+export const EDGE_GATHER_MS = 30_000;
+
 /** The room for copies being gathered, shared by the requests of one app. */
 export interface GatherBudget {
   take(bytes: number): boolean;
   give(bytes: number): void;
+  /** How long one copy may hold its share. */
+  readonly deadlineMs: number;
 }
 
-/** A budget of {@link EDGE_GATHER_BYTES}. */
-export function gatherBudget(limit = EDGE_GATHER_BYTES): GatherBudget {
+/** A budget of {@link EDGE_GATHER_BYTES}, each copy's share held {@link EDGE_GATHER_MS} at most. */
+export function gatherBudget(limit = EDGE_GATHER_BYTES, deadlineMs = EDGE_GATHER_MS): GatherBudget {
   let held = 0;
   return {
+    deadlineMs,
     take(bytes) {
       if (held + bytes > limit) return false;
       held += bytes;
@@ -169,12 +180,24 @@ export function intoCache(
     heuristicCapSeconds,
   );
   if (!verdict.store || !budget.take(length)) return new Response(response.body, init);
-  const chunks: Uint8Array[] = [];
+  let chunks: Uint8Array[] = [];
   let size = 0;
+  // The share is given back once: at the end of the transfer, or at the deadline, after which
+  // nothing more is gathered and nothing is kept.
+  let holding = true;
+  const release = () => {
+    if (!holding) return;
+    holding = false;
+    chunks = [];
+    budget.give(length);
+  };
+  const deadline = setTimeout(release, budget.deadlineMs);
   const gather = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      chunks.push(chunk);
-      size += chunk.byteLength;
+      if (holding) {
+        chunks.push(chunk);
+        size += chunk.byteLength;
+      }
       controller.enqueue(chunk);
     },
   });
@@ -192,18 +215,24 @@ export function intoCache(
   const whole = response.body
     .pipeThrough(gather)
     .pipeTo(fixed.writable)
-    .finally(() => budget.give(length))
     .then(() => {
-      if (size !== length) return;
+      clearTimeout(deadline);
+      const complete = holding && size === length;
+      const kept = chunks;
+      release();
+      if (!complete) return;
       const body = new Uint8Array(size);
       let offset = 0;
-      for (const chunk of chunks) {
+      for (const chunk of kept) {
         body.set(chunk, offset);
         offset += chunk.byteLength;
       }
       return cache.put(new Request(key), new Response(body, { status: 200, headers: stored }));
     })
-    .catch(() => {});
+    .catch(() => {
+      clearTimeout(deadline);
+      release();
+    });
   waitUntil(whole);
   return new Response(fixed.readable, init);
 }
