@@ -39,10 +39,10 @@ export const ANSWER_SHAPING_HEADERS: readonly string[] = [
 
 /**
  * Answer headers never passed on: each has a browser fetch or post to a URL of its own
- * (speculation rules, reporting endpoints, network error logging), which would be the
- * origin's address and take the viewer past the gate, or (`Alt-Svc`) go elsewhere for the
- * gate's own host: the origin's alternative services, not the gate's. A media answer needs
- * none of them.
+ * (speculation rules, reporting endpoints, network error logging, a report-only content
+ * security policy, which enforces nothing and only reports), which would be the origin's
+ * address and take the viewer past the gate, or (`Alt-Svc`) go elsewhere for the gate's own
+ * host: the origin's alternative services, not the gate's. A media answer needs none of them.
  */
 export const NEVER_RETURNED: readonly string[] = [
   "speculation-rules",
@@ -50,6 +50,7 @@ export const NEVER_RETURNED: readonly string[] = [
   "report-to",
   "nel",
   "alt-svc",
+  "content-security-policy-report-only",
 ];
 const NEVER_RETURNED_TABLE = nameTable(NEVER_RETURNED);
 

@@ -197,6 +197,8 @@ describe.each(Object.keys(RUNTIMES))(
           nel: '{"report_to":"default","max_age":60}',
           // The origin's alternative services, which a browser would take for the gate's own.
           "alt-svc": `h2="127.0.0.1:${port}"; ma=86400`,
+          // A policy that enforces nothing: its one effect is reports posted to the origin.
+          "content-security-policy-report-only": `default-src 'none'; report-uri ${at}`,
           "content-length": "2",
         });
         res.end("ok");
@@ -230,6 +232,7 @@ describe.each(Object.keys(RUNTIMES))(
           "report-to",
           "nel",
           "alt-svc",
+          "content-security-policy-report-only",
         ]) {
           expect(answer.headers[name], `${file} ${name}`).toBeUndefined();
         }

@@ -261,12 +261,16 @@ describe("the header policy towards the client", () => {
     expect(connectionTokens("")).toEqual([]);
   });
 
-  it.each(["speculation-rules", "reporting-endpoints", "report-to", "nel", "alt-svc"])(
-    "never returns %s, whose URL a browser would fetch past the gate",
-    (name) => {
-      expect(isReturned(name, [])).toBe(false);
-    },
-  );
+  it.each([
+    "speculation-rules",
+    "reporting-endpoints",
+    "report-to",
+    "nel",
+    "alt-svc",
+    "content-security-policy-report-only",
+  ])("never returns %s, whose URL a browser would fetch past the gate", (name) => {
+    expect(isReturned(name, [])).toBe(false);
+  });
 
   it("pairs a flat raw header list, dropping a name left without a value", () => {
     expect(headerPairs(["A", "1", "B"])).toEqual([["A", "1"]]);
