@@ -5,7 +5,11 @@
  * out of the cache (a review found it). A copy now has a deadline.
  */
 import { describe, expect, it } from "vitest";
-import { gatherBudget, intoCache } from "../../../src/adapter/workers/edge-cache.js";
+import {
+  gatherBudget,
+  intoCache,
+  type GatherBudget,
+} from "../../../src/adapter/workers/edge-cache.js";
 
 /** An origin answer of `size` bytes that may be kept, its body produced as it is read. */
 function keepable(size: number): Response {
@@ -24,24 +28,30 @@ function keepable(size: number): Response {
   });
 }
 
+/** `file`'s answer through intoCache with `budget`: what it returns, puts and leaves to finish. */
+function copied(file: string, size: number, budget: GatherBudget) {
+  const puts: string[] = [];
+  const cache = {
+    put: async (request: Request) => void puts.push(request.url),
+  } as unknown as Cache;
+  const work: Promise<unknown>[] = [];
+  const answer = intoCache(
+    cache,
+    `https://origin.test/${file}`,
+    new Request(`https://gate.test/${file}`),
+    keepable(size),
+    60,
+    (promise) => work.push(promise),
+    budget,
+  );
+  return { answer, puts, work };
+}
+
 describe("a copy for the cache, gathered while a viewer reads", () => {
   it("gives its share back at the deadline when the viewer never reads, and keeps nothing", async () => {
     const size = 4 * 1024 * 1024;
     const budget = gatherBudget(size, 100);
-    const puts: string[] = [];
-    const cache = {
-      put: async (request: Request) => void puts.push(request.url),
-    } as unknown as Cache;
-    const work: Promise<unknown>[] = [];
-    const answer = intoCache(
-      cache,
-      "https://origin.test/a.bin",
-      new Request("https://gate.test/a.bin"),
-      keepable(size),
-      60,
-      (promise) => work.push(promise),
-      budget,
-    );
+    const { answer, puts, work } = copied("a.bin", size, budget);
     expect(answer.headers.get("x-cache")).toBe("MISS");
     // Held while the copy is gathered: no room for another.
     expect(budget.take(1)).toBe(false);
@@ -57,20 +67,7 @@ describe("a copy for the cache, gathered while a viewer reads", () => {
 
   it("keeps a copy its viewer read within the deadline", async () => {
     const budget = gatherBudget(1024 * 1024, 5000);
-    const puts: string[] = [];
-    const cache = {
-      put: async (request: Request) => void puts.push(request.url),
-    } as unknown as Cache;
-    const work: Promise<unknown>[] = [];
-    const answer = intoCache(
-      cache,
-      "https://origin.test/b.bin",
-      new Request("https://gate.test/b.bin"),
-      keepable(200_000),
-      60,
-      (promise) => work.push(promise),
-      budget,
-    );
+    const { answer, puts, work } = copied("b.bin", 200_000, budget);
     expect((await answer.arrayBuffer()).byteLength).toBe(200_000);
     await Promise.all(work);
     expect(puts).toEqual(["https://origin.test/b.bin"]);
