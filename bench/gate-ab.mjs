@@ -4,9 +4,9 @@
 // time per answered request read from /proc (Linux): on a shared machine requests per second
 // swing with the neighbours' load, CPU time per request much less. Prints a Markdown table.
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
+import { treeCpuMs } from "./proc-cpu.mjs";
 
 const SECRET = "bench-secret-0123456789";
 const [before, after] = process.argv.slice(2).map((dir) => resolve(dir));
@@ -21,12 +21,6 @@ async function freePort() {
   const { port } = server.address();
   await new Promise((done) => server.close(done));
   return port;
-}
-
-/** CPU time (user + system) of a process so far, in ms (the kernel counts 100 ticks a second). */
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const children = [];
@@ -90,7 +84,7 @@ const paths = {
 
 function load(name, path) {
   const { port, pid } = gates[name];
-  const cpu = cpuMs(pid);
+  const cpu = treeCpuMs(pid);
   const text = execFileSync(
     "wrk",
     ["-t1", "-c50", `-d${DURATION}s`, `http://127.0.0.1:${port}${path}`],
@@ -98,7 +92,7 @@ function load(name, path) {
   );
   const requests = Number(/(\d+) requests in/.exec(text)[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]);
-  return { rps, cpuUs: ((cpuMs(pid) - cpu) * 1000) / requests };
+  return { rps, cpuUs: ((treeCpuMs(pid) - cpu) * 1000) / requests };
 }
 
 console.log(
